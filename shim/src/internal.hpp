@@ -1,0 +1,67 @@
+// Internal to libltc: the handle structs, error plumbing and argument checks shared by the sources.
+#pragma once
+
+#include "ltc.h"
+
+#include <ATen/ATen.h>
+
+#include <string>
+#include <vector>
+
+struct ltc_tensor {
+    at::Tensor t;
+};
+
+namespace ltc {
+
+// Sets this thread's last error and returns status. printf-style.
+ltc_status fail(ltc_status status, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+// Maps the exception being handled to a status and a message; call only inside a catch block.
+ltc_status handle_exception() noexcept;
+
+// A new handle owning a reference to t.
+ltc_tensor *wrap(at::Tensor t);
+
+// Checks a device value and that it exists in this process; on success *out is the c10 device.
+ltc_status to_c10_device(ltc_device device, c10::Device *out);
+ltc_device from_c10_device(const c10::Device &device);
+std::string device_text(ltc_device device);
+
+// Checks a dtype value; on success *out is the ATen scalar type.
+ltc_status to_scalar_type(ltc_dtype dtype, at::ScalarType *out);
+// -1 when ATen's type has no ltc_dtype.
+int from_scalar_type(at::ScalarType type);
+
+// Checks shape/ndim as the creation functions document; fills *out.
+ltc_status check_shape(const int64_t *shape, int ndim, ltc_dtype dtype, std::vector<int64_t> *out);
+
+// "[2, 3]"
+std::string shape_text(at::IntArrayRef sizes);
+
+// LibTorch's CUDA device count, with its one-time initialisation warning captured (not printed).
+int cuda_device_count() noexcept;
+// The warning LibTorch gave while initialising CUDA ("" if none): why it sees no GPU.
+const std::string &cuda_init_warning() noexcept;
+
+}  // namespace ltc
+
+// Every entry point's body: LTC_TRY { ... } LTC_CATCH
+#define LTC_TRY try
+#define LTC_CATCH                          \
+    catch (...) {                          \
+        return ::ltc::handle_exception();  \
+    }
+
+#define LTC_CHECK_NOT_NULL(ptr)                                                                  \
+    do {                                                                                         \
+        if ((ptr) == nullptr)                                                                    \
+            return ::ltc::fail(LTC_ERR_INVALID_ARGUMENT, "%s: argument '%s' is NULL", __func__, #ptr); \
+    } while (0)
+
+#define LTC_RETURN_IF_ERROR(expr)       \
+    do {                                \
+        ltc_status ltc_s_ = (expr);     \
+        if (ltc_s_ != LTC_OK)           \
+            return ltc_s_;              \
+    } while (0)

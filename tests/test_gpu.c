@@ -1,0 +1,91 @@
+/* The same blocks on CUDA devices. Exits 77 (skipped) where no GPU is usable. */
+#include "train_common.h"
+
+static void test_roundtrip_each_dtype(ltc_device dev) {
+    const ltc_dtype types[] = {LTC_FLOAT32, LTC_FLOAT64, LTC_INT32, LTC_INT64};
+    int64_t shape[2] = {37, 53};
+    static unsigned char src[37 * 53 * 8], back[37 * 53 * 8];
+    for (size_t i = 0; i < sizeof src; i++)
+        src[i] = (unsigned char)(i * 131 + 7);
+    for (size_t k = 0; k < sizeof types / sizeof types[0]; k++) {
+        size_t bytes = 37 * 53 * ltc_dtype_size(types[k]);
+        /* keep float payloads finite and non-NaN so bit patterns are preserved trivially */
+        if (types[k] == LTC_FLOAT32) {
+            float *f = (float *)src;
+            for (int i = 0; i < 37 * 53; i++)
+                f[i] = (float)i * 0.37f - 100.0f;
+        } else if (types[k] == LTC_FLOAT64) {
+            double *f = (double *)src;
+            for (int i = 0; i < 37 * 53; i++)
+                f[i] = i * 1e-3 - 1.0;
+        }
+        ltc_tensor *t = NULL;
+        CHECK_OK(ltc_tensor_from_data(&t, src, shape, 2, types[k], dev));
+        ltc_device where = ltc_tensor_device(t);
+        CHECK("lives on the GPU", where.type == LTC_DEVICE_CUDA && (dev.index < 0 || where.index == dev.index));
+        memset(back, 0, sizeof back);
+        CHECK_OK(ltc_tensor_copy_to_host(back, bytes, t));
+        CHECK(ltc_dtype_name(types[k]), memcmp(src, back, bytes) == 0);
+        ltc_tensor_free(t);
+    }
+}
+
+static void test_moves(ltc_device dev) {
+    int64_t shape[2] = {100, 100};
+    ltc_tensor *cpu = NULL, *gpu = NULL, *gpu_direct = NULL, *back = NULL;
+    const ltc_device CPU = {LTC_DEVICE_CPU, 0};
+    CHECK_OK(ltc_tensor_randn(&cpu, shape, 2, LTC_FLOAT32, CPU, 99));
+    CHECK_OK(ltc_tensor_to(&gpu, cpu, dev, 1));
+    CHECK_OK(ltc_cuda_synchronize(dev.index));
+    CHECK_OK(ltc_tensor_randn(&gpu_direct, shape, 2, LTC_FLOAT32, dev, 99));
+    CHECK_OK(ltc_tensor_to(&back, gpu, CPU, 0));
+    static float a[10000], b[10000], c[10000];
+    ltc_tensor_copy_to_host(a, sizeof a, cpu);
+    ltc_tensor_copy_to_host(b, sizeof b, back);
+    ltc_tensor_copy_to_host(c, sizeof c, gpu_direct);
+    CHECK("cpu -> gpu -> cpu is bit-identical", memcmp(a, b, sizeof a) == 0);
+    CHECK("seeded randn is the same on cpu and gpu", memcmp(a, c, sizeof a) == 0);
+    ltc_tensor_free(cpu);
+    ltc_tensor_free(gpu);
+    ltc_tensor_free(gpu_direct);
+    ltc_tensor_free(back);
+}
+
+static void test_module_on_gpu(ltc_device dev) {
+    ltc_linear *lin = NULL;
+    ltc_tensor *w = NULL, *x = NULL, *out = NULL;
+    int64_t xs[2] = {4, 3};
+    CHECK_OK(ltc_linear_new(&lin, 3, 2, 1));
+    CHECK_OK(ltc_linear_parameters(&w, NULL, lin));
+    CHECK_OK(ltc_linear_to(lin, dev));
+    CHECK("earlier parameter handle follows the move", ltc_tensor_device(w).type == LTC_DEVICE_CUDA);
+    CHECK_OK(ltc_tensor_ones(&x, xs, 2, LTC_FLOAT32, (ltc_device){LTC_DEVICE_CPU, 0}));
+    CHECK_FAILS(ltc_linear_forward(&out, lin, x), LTC_ERR_INVALID_ARGUMENT, "input is on cpu but the module is on cuda");
+    ltc_tensor_free(x);
+    ltc_tensor_free(w);
+    ltc_linear_free(lin);
+}
+
+int main(void) {
+    th_require_gpu();
+    int n = 0;
+    CHECK_OK(ltc_cuda_device_count(&n));
+    printf("%d CUDA device(s)\n", n);
+    for (int i = 0; i < n; i++) {
+        ltc_device dev = {LTC_DEVICE_CUDA, i};
+        test_roundtrip_each_dtype(dev);
+        test_moves(dev);
+        test_module_on_gpu(dev);
+    }
+    test_roundtrip_each_dtype((ltc_device){LTC_DEVICE_CUDA, -1});
+    char want[64];
+    snprintf(want, sizeof want, "cuda:%d is out of range: %d CUDA device", n, n);
+    ltc_tensor *t = NULL;
+    int64_t one = 1;
+    CHECK_FAILS(ltc_tensor_zeros(&t, &one, 1, LTC_FLOAT32, (ltc_device){LTC_DEVICE_CUDA, n}), LTC_ERR_INVALID_ARGUMENT, want);
+
+    double err = reg_train((ltc_device){LTC_DEVICE_CUDA, 0}, 300, 0.1, 0.9);
+    printf("gpu regression: max |learned - true| = %.2e\n", err);
+    CHECK("gpu regression converges to W and b within 1e-4", err >= 0 && err < 1e-4);
+    return th_finish();
+}

@@ -1,0 +1,190 @@
+/* Training blocks on the CPU: Linear forward, MSE, gradients and SGD checked against hand-computed
+ * values; a regression that converges to its known solution; every error path. */
+#include "train_common.h"
+
+static const ltc_device CPU = {LTC_DEVICE_CPU, 0};
+
+/* Linear(3,2) with fixed parameters on 2 samples: forward, loss, gradients, one SGD step. */
+static void test_against_hand_computation(void) {
+    const float W[2][3] = {{0.1f, -0.2f, 0.3f}, {0.5f, 0.4f, -0.6f}}, B[2] = {0.05f, -0.1f};
+    const float X[2][3] = {{1, 2, 3}, {-1, 0.5f, 2}}, Y[2][2] = {{1, 0}, {0, 1}};
+    int64_t xs[2] = {2, 3}, ys[2] = {2, 2};
+    ltc_linear *lin = NULL;
+    ltc_tensor *x = NULL, *y = NULL, *pred = NULL, *loss = NULL, *w = NULL, *b = NULL, *gw = NULL, *gb = NULL;
+    ltc_sgd *opt = NULL;
+    CHECK_OK(ltc_linear_new(&lin, 3, 2, 1));
+    CHECK_OK(ltc_linear_set_parameters(lin, &W[0][0], B));
+    CHECK_OK(ltc_tensor_from_data(&x, X, xs, 2, LTC_FLOAT32, CPU));
+    CHECK_OK(ltc_tensor_from_data(&y, Y, ys, 2, LTC_FLOAT32, CPU));
+    CHECK_OK(ltc_linear_forward(&pred, lin, x));
+    CHECK("output shape", ltc_tensor_ndim(pred) == 2 && ltc_tensor_size(pred, 0) == 2 && ltc_tensor_size(pred, 1) == 2);
+
+    double p[2][2], d[2][2], want_loss = 0, gW[2][3] = {{0}}, gB[2] = {0};
+    for (int n = 0; n < 2; n++)
+        for (int o = 0; o < 2; o++) {
+            p[n][o] = B[o];
+            for (int i = 0; i < 3; i++)
+                p[n][o] += (double)X[n][i] * W[o][i];
+            d[n][o] = p[n][o] - Y[n][o];
+            want_loss += d[n][o] * d[n][o] / 4;
+        }
+    for (int n = 0; n < 2; n++)
+        for (int o = 0; o < 2; o++) {
+            gB[o] += 2 * d[n][o] / 4;
+            for (int i = 0; i < 3; i++)
+                gW[o][i] += 2 * d[n][o] * X[n][i] / 4;
+        }
+    float got[2][2];
+    CHECK_OK(ltc_tensor_copy_to_host(got, sizeof got, pred));
+    int close = 1;
+    for (int n = 0; n < 2; n++)
+        for (int o = 0; o < 2; o++)
+            close &= fabs(got[n][o] - p[n][o]) < 1e-5;
+    CHECK("forward = x W^T + b", close);
+
+    CHECK_OK(ltc_mse_loss(&loss, pred, y));
+    double l = 0;
+    CHECK_OK(ltc_tensor_item(&l, loss));
+    CHECK("mse = mean of squares", fabs(l - want_loss) < 1e-5);
+
+    CHECK_OK(ltc_linear_parameters(&w, &b, lin));
+    CHECK_FAILS(ltc_tensor_grad(&gw, w), LTC_ERR_INVALID_ARGUMENT, "has no gradient yet");
+    CHECK_OK(ltc_tensor_backward(loss));
+    CHECK_OK(ltc_tensor_grad(&gw, w));
+    CHECK_OK(ltc_tensor_grad(&gb, b));
+    float gwv[2][3], gbv[2];
+    CHECK_OK(ltc_tensor_copy_to_host(gwv, sizeof gwv, gw));
+    CHECK_OK(ltc_tensor_copy_to_host(gbv, sizeof gbv, gb));
+    close = 1;
+    for (int o = 0; o < 2; o++) {
+        close &= fabs(gbv[o] - gB[o]) < 1e-5;
+        for (int i = 0; i < 3; i++)
+            close &= fabs(gwv[o][i] - gW[o][i]) < 1e-5;
+    }
+    CHECK("gradients match d(mse)/dW and d(mse)/db", close);
+    ltc_tensor_free(gw);
+    ltc_tensor_free(gb);
+
+    /* one SGD step (momentum's first step equals plain SGD): w <- w - lr * g */
+    CHECK_OK(ltc_sgd_new(&opt, lin, 0.5, 0.9));
+    CHECK_OK(ltc_sgd_step(opt));
+    float wv[2][3], bv[2];
+    CHECK_OK(ltc_tensor_copy_to_host(wv, sizeof wv, w)); /* the handle follows the parameter */
+    CHECK_OK(ltc_tensor_copy_to_host(bv, sizeof bv, b));
+    close = 1;
+    for (int o = 0; o < 2; o++) {
+        close &= fabs(bv[o] - (B[o] - 0.5 * gB[o])) < 1e-5;
+        for (int i = 0; i < 3; i++)
+            close &= fabs(wv[o][i] - (W[o][i] - 0.5 * gW[o][i])) < 1e-5;
+    }
+    CHECK("sgd step", close);
+    CHECK_OK(ltc_sgd_zero_grad(opt));
+    CHECK_FAILS(ltc_tensor_grad(&gw, w), LTC_ERR_INVALID_ARGUMENT, "has no gradient yet");
+
+    /* the optimizer keeps the parameters alive after the module is freed */
+    ltc_linear_free(lin);
+    CHECK_OK(ltc_sgd_zero_grad(opt));
+    ltc_sgd_free(opt);
+    ltc_tensor_free(x);
+    ltc_tensor_free(y);
+    ltc_tensor_free(pred);
+    ltc_tensor_free(loss);
+    ltc_tensor_free(w);
+    ltc_tensor_free(b);
+}
+
+static void test_regression_converges(void) {
+    double err = reg_train(CPU, 300, 0.1, 0.9);
+    printf("cpu regression: max |learned - true| = %.2e\n", err);
+    CHECK("regression ran", err >= 0);
+    CHECK("regression converges to W and b within 1e-4", err >= 0 && err < 1e-4);
+}
+
+static void test_seed_repeats(void) {
+    ltc_linear *a = NULL, *b = NULL;
+    ltc_tensor *wa = NULL, *wb = NULL;
+    ltc_manual_seed(5);
+    CHECK_OK(ltc_linear_new(&a, 4, 3, 0));
+    ltc_manual_seed(5);
+    CHECK_OK(ltc_linear_new(&b, 4, 3, 0));
+    ltc_tensor *nobias = (ltc_tensor *)1;
+    CHECK_OK(ltc_linear_parameters(&wa, &nobias, a));
+    CHECK("no bias gives NULL", nobias == NULL);
+    CHECK_OK(ltc_linear_parameters(&wb, NULL, b));
+    float va[12], vb[12];
+    ltc_tensor_copy_to_host(va, sizeof va, wa);
+    ltc_tensor_copy_to_host(vb, sizeof vb, wb);
+    CHECK("same seed, same initial weights", memcmp(va, vb, sizeof va) == 0);
+    float bias[3] = {0};
+    CHECK_FAILS(ltc_linear_set_parameters(a, va, bias), LTC_ERR_INVALID_ARGUMENT, "the module has no bias");
+    ltc_tensor_free(wa);
+    ltc_tensor_free(wb);
+    ltc_linear_free(a);
+    ltc_linear_free(b);
+}
+
+static void test_bad_arguments(void) {
+    ltc_linear *lin = (ltc_linear *)1;
+    CHECK_FAILS(ltc_linear_new(&lin, 0, 10, 1), LTC_ERR_INVALID_ARGUMENT, "in_features 0 and out_features 10 must both be 1 or more");
+    CHECK("out NULL", lin == NULL);
+    CHECK_FAILS(ltc_linear_new(&lin, 100, -1, 1), LTC_ERR_INVALID_ARGUMENT, "out_features -1");
+    CHECK_FAILS(ltc_linear_new(&lin, 100, 10, 2), LTC_ERR_INVALID_ARGUMENT, "has_bias 2 is not valid");
+    CHECK_FAILS(ltc_linear_new(NULL, 100, 10, 1), LTC_ERR_INVALID_ARGUMENT, "'out' is NULL");
+    CHECK_OK(ltc_linear_new(&lin, 100, 10, 1));
+
+    int64_t s_bad[2] = {8, 99}, s_ok[2] = {8, 100}, s_3d[3] = {2, 4, 100}, s_y[2] = {8, 10}, s_y2[2] = {8, 9};
+    ltc_tensor *xb = NULL, *x3 = NULL, *xd = NULL, *x = NULL, *y = NULL, *y2 = NULL, *yi = NULL, *out = NULL;
+    CHECK_OK(ltc_tensor_zeros(&xb, s_bad, 2, LTC_FLOAT32, CPU));
+    CHECK_OK(ltc_tensor_zeros(&x3, s_3d, 3, LTC_FLOAT32, CPU));
+    CHECK_OK(ltc_tensor_zeros(&xd, s_ok, 2, LTC_FLOAT64, CPU));
+    CHECK_OK(ltc_tensor_zeros(&x, s_ok, 2, LTC_FLOAT32, CPU));
+    CHECK_OK(ltc_tensor_zeros(&y, s_y, 2, LTC_FLOAT32, CPU));
+    CHECK_OK(ltc_tensor_zeros(&y2, s_y2, 2, LTC_FLOAT32, CPU));
+    CHECK_OK(ltc_tensor_zeros(&yi, s_y, 2, LTC_INT64, CPU));
+    CHECK_FAILS(ltc_linear_forward(&out, lin, xb), LTC_ERR_INVALID_ARGUMENT,
+                "input shape [8, 99] does not fit Linear(100, 10): use [batch, 100] or [100]");
+    CHECK_FAILS(ltc_linear_forward(&out, lin, x3), LTC_ERR_INVALID_ARGUMENT, "input shape [2, 4, 100] does not fit");
+    CHECK_FAILS(ltc_linear_forward(&out, lin, xd), LTC_ERR_INVALID_ARGUMENT, "input dtype Double does not match the module's Float");
+    CHECK_FAILS(ltc_linear_forward(&out, NULL, x), LTC_ERR_INVALID_ARGUMENT, "'linear' is NULL");
+    CHECK_FAILS(ltc_linear_forward(&out, lin, NULL), LTC_ERR_INVALID_ARGUMENT, "'x' is NULL");
+    CHECK_OK(ltc_linear_forward(&out, lin, x));
+    ltc_tensor *loss = NULL;
+    CHECK_FAILS(ltc_mse_loss(&loss, out, y2), LTC_ERR_INVALID_ARGUMENT, "input shape [8, 10] and target shape [8, 9] differ");
+    CHECK_FAILS(ltc_mse_loss(&loss, out, yi), LTC_ERR_INVALID_ARGUMENT, "input dtype Float and target dtype Long");
+    CHECK_FAILS(ltc_mse_loss(&loss, NULL, y), LTC_ERR_INVALID_ARGUMENT, "'input' is NULL");
+    CHECK_FAILS(ltc_tensor_backward(out), LTC_ERR_INVALID_ARGUMENT, "80 elements (shape [8, 10]); backward needs a one-element loss");
+
+    ltc_sgd *opt = (ltc_sgd *)1;
+    CHECK_FAILS(ltc_sgd_new(&opt, lin, 0, 0), LTC_ERR_INVALID_ARGUMENT, "learning rate 0 is not valid");
+    CHECK("out NULL", opt == NULL);
+    CHECK_FAILS(ltc_sgd_new(&opt, lin, -0.1, 0), LTC_ERR_INVALID_ARGUMENT, "learning rate -0.1");
+    CHECK_FAILS(ltc_sgd_new(&opt, lin, INFINITY, 0), LTC_ERR_INVALID_ARGUMENT, "learning rate inf");
+    CHECK_FAILS(ltc_sgd_new(&opt, lin, NAN, 0), LTC_ERR_INVALID_ARGUMENT, "learning rate nan");
+    CHECK_FAILS(ltc_sgd_new(&opt, lin, 0.1, 1.0), LTC_ERR_INVALID_ARGUMENT, "momentum 1 is not valid: use 0 <= momentum < 1");
+    CHECK_FAILS(ltc_sgd_new(&opt, lin, 0.1, -0.5), LTC_ERR_INVALID_ARGUMENT, "momentum -0.5");
+    CHECK_FAILS(ltc_sgd_new(&opt, NULL, 0.1, 0), LTC_ERR_INVALID_ARGUMENT, "'linear' is NULL");
+    CHECK_FAILS(ltc_sgd_step(NULL), LTC_ERR_INVALID_ARGUMENT, "'sgd' is NULL");
+    CHECK_FAILS(ltc_sgd_zero_grad(NULL), LTC_ERR_INVALID_ARGUMENT, "'sgd' is NULL");
+    CHECK_FAILS(ltc_linear_to(NULL, CPU), LTC_ERR_INVALID_ARGUMENT, "'linear' is NULL");
+    CHECK_FAILS(ltc_linear_parameters(NULL, NULL, NULL), LTC_ERR_INVALID_ARGUMENT, "'linear' is NULL");
+    CHECK_FAILS(ltc_linear_set_parameters(lin, NULL, NULL), LTC_ERR_INVALID_ARGUMENT, "'weight' is NULL");
+    int n = 0;
+    ltc_cuda_device_count(&n);
+    ltc_device c0 = {LTC_DEVICE_CUDA, 0};
+    if (n == 0)
+        CHECK_FAILS(ltc_linear_to(lin, c0), LTC_ERR_CUDA_UNAVAILABLE, "cuda:0 requested");
+    ltc_sgd_free(NULL);
+    ltc_linear_free(NULL);
+    ltc_tensor *all[] = {xb, x3, xd, x, y, y2, yi, out};
+    for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
+        ltc_tensor_free(all[i]);
+    ltc_linear_free(lin);
+}
+
+int main(void) {
+    test_against_hand_computation();
+    test_regression_converges();
+    test_seed_repeats();
+    test_bad_arguments();
+    return th_finish();
+}

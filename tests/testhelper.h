@@ -1,0 +1,70 @@
+/* testhelper.h: the suite's whole test framework (after mimalloc's test/testhelper.h).
+ *
+ *   CHECK(name, expr)                 expr must be true
+ *   CHECK_OK(call)                    call must return LTC_OK
+ *   CHECK_FAILS(call, status, text)   call must return status, and ltc_last_error() must contain text
+ *   return th_finish();               prints "N passed, N failed[, N skipped]"; exit 1 if any failed
+ *   th_require_gpu();                 exits 77 (CTest: skipped) when no CUDA device is usable;
+ *                                     with LTC_REQUIRE_GPU=1 set it fails instead
+ */
+#ifndef LTC_TESTHELPER_H
+#define LTC_TESTHELPER_H
+
+#include "ltc.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int th_passed, th_failed, th_skipped;
+
+static inline void th_report(int ok, const char *file, int line, const char *name, const char *detail) {
+    if (ok) {
+        th_passed++;
+        return;
+    }
+    th_failed++;
+    fprintf(stderr, "FAIL %s:%d: %s\n  %s\n  last error: %s\n", file, line, name, detail, ltc_last_error());
+}
+
+#define CHECK(name, expr) th_report((expr) ? 1 : 0, __FILE__, __LINE__, (name), #expr)
+
+#define CHECK_OK(call)                                                                                  \
+    do {                                                                                                \
+        ltc_status th_s_ = (call);                                                                      \
+        char th_d_[256];                                                                                \
+        snprintf(th_d_, sizeof th_d_, "returned %s, wanted LTC_OK", ltc_status_string(th_s_));          \
+        th_report(th_s_ == LTC_OK, __FILE__, __LINE__, #call, th_d_);                                   \
+    } while (0)
+
+#define CHECK_FAILS(call, want, text)                                                                   \
+    do {                                                                                                \
+        ltc_status th_s_ = (call);                                                                      \
+        char th_d_[512];                                                                                \
+        int th_ok_ = th_s_ == (want) && strstr(ltc_last_error(), (text)) != NULL;                       \
+        snprintf(th_d_, sizeof th_d_, "returned %s, wanted %s with a message containing \"%s\"",        \
+                 ltc_status_string(th_s_), ltc_status_string(want), (text));                            \
+        th_report(th_ok_, __FILE__, __LINE__, #call, th_d_);                                            \
+    } while (0)
+
+static inline int th_finish(void) {
+    if (th_skipped)
+        printf("%d passed, %d failed, %d skipped\n", th_passed, th_failed, th_skipped);
+    else
+        printf("%d passed, %d failed\n", th_passed, th_failed);
+    return th_failed ? 1 : 0;
+}
+
+static inline void th_require_gpu(void) {
+    if (ltc_cuda_is_available())
+        return;
+    const char *req = getenv("LTC_REQUIRE_GPU");
+    if (req && strcmp(req, "1") == 0) {
+        printf("LTC_REQUIRE_GPU=1 but no CUDA device is usable\n0 passed, 1 failed\n");
+        exit(1);
+    }
+    printf("no usable CUDA device: skipped (run check_cuda to see why)\n0 passed, 0 failed, 1 skipped\n");
+    exit(77);
+}
+
+#endif

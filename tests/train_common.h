@@ -1,0 +1,73 @@
+/* A small regression with a known answer, shared by the CPU and GPU training tests:
+ * y = x W^T + b with W, b fixed below; Linear(IN, OUT) trained by SGD must find them. */
+#ifndef LTC_TEST_TRAIN_COMMON_H
+#define LTC_TEST_TRAIN_COMMON_H
+
+#include "testhelper.h"
+
+#include <math.h>
+
+#define REG_IN 5
+#define REG_OUT 2
+#define REG_N 256
+
+static const float REG_W[REG_OUT][REG_IN] = {{0.5f, -1.0f, 2.0f, 0.0f, 0.25f}, {-0.75f, 1.5f, 0.0f, 1.0f, -2.0f}};
+static const float REG_B[REG_OUT] = {0.3f, -0.7f};
+
+/* Trains on `device`; returns the largest |learned - true| over W and b, or -1 on an ltc error. */
+static double reg_train(ltc_device device, int steps, double lr, double momentum) {
+    int64_t xs[2] = {REG_N, REG_IN}, ys[2] = {REG_N, REG_OUT};
+    static float x[REG_N][REG_IN], y[REG_N][REG_OUT];
+    ltc_tensor *xt_cpu = NULL, *xt = NULL, *yt = NULL, *pred = NULL, *loss = NULL, *w = NULL, *b = NULL;
+    ltc_linear *lin = NULL;
+    ltc_sgd *opt = NULL;
+    double err = -1;
+
+    if (ltc_tensor_randn(&xt_cpu, xs, 2, LTC_FLOAT32, (ltc_device){LTC_DEVICE_CPU, 0}, 1234) != LTC_OK ||
+        ltc_tensor_copy_to_host(x, sizeof x, xt_cpu) != LTC_OK)
+        goto done;
+    for (int n = 0; n < REG_N; n++)
+        for (int o = 0; o < REG_OUT; o++) {
+            double acc = REG_B[o];
+            for (int i = 0; i < REG_IN; i++)
+                acc += (double)x[n][i] * REG_W[o][i];
+            y[n][o] = (float)acc;
+        }
+    ltc_manual_seed(42);
+    if (ltc_tensor_to(&xt, xt_cpu, device, 0) != LTC_OK ||
+        ltc_tensor_from_data(&yt, y, ys, 2, LTC_FLOAT32, device) != LTC_OK ||
+        ltc_linear_new(&lin, REG_IN, REG_OUT, 1) != LTC_OK || ltc_linear_to(lin, device) != LTC_OK ||
+        ltc_sgd_new(&opt, lin, lr, momentum) != LTC_OK)
+        goto done;
+    for (int s = 0; s < steps; s++) {
+        if (ltc_sgd_zero_grad(opt) != LTC_OK || ltc_linear_forward(&pred, lin, xt) != LTC_OK ||
+            ltc_mse_loss(&loss, pred, yt) != LTC_OK || ltc_tensor_backward(loss) != LTC_OK || ltc_sgd_step(opt) != LTC_OK)
+            goto done;
+        ltc_tensor_free(pred);
+        ltc_tensor_free(loss);
+        pred = loss = NULL;
+    }
+    float wl[REG_OUT][REG_IN], bl[REG_OUT];
+    if (ltc_linear_parameters(&w, &b, lin) != LTC_OK || ltc_tensor_copy_to_host(wl, sizeof wl, w) != LTC_OK ||
+        ltc_tensor_copy_to_host(bl, sizeof bl, b) != LTC_OK)
+        goto done;
+    err = 0;
+    for (int o = 0; o < REG_OUT; o++) {
+        err = fmax(err, fabs(bl[o] - REG_B[o]));
+        for (int i = 0; i < REG_IN; i++)
+            err = fmax(err, fabs(wl[o][i] - REG_W[o][i]));
+    }
+done:
+    ltc_tensor_free(xt_cpu);
+    ltc_tensor_free(xt);
+    ltc_tensor_free(yt);
+    ltc_tensor_free(pred);
+    ltc_tensor_free(loss);
+    ltc_tensor_free(w);
+    ltc_tensor_free(b);
+    ltc_sgd_free(opt);
+    ltc_linear_free(lin);
+    return err;
+}
+
+#endif
