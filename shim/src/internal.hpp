@@ -4,12 +4,22 @@
 #include "ltc.h"
 
 #include <ATen/ATen.h>
+#include <torch/nn/modules/linear.h>
+#include <torch/optim/sgd.h>
 
 #include <string>
 #include <vector>
 
 struct ltc_tensor {
     at::Tensor t;
+};
+
+struct ltc_linear {
+    torch::nn::Linear m;
+};
+
+struct ltc_sgd {
+    torch::optim::SGD opt;
 };
 
 namespace ltc {

@@ -1,21 +1,11 @@
 // Training blocks: nn.Linear, MSE loss, SGD, seeding, threads.
 #include "internal.hpp"
 
-#include <torch/nn/modules/linear.h>
-#include <torch/optim/sgd.h>
 #include <torch/utils.h>
 
 #include <cmath>
 
 using ltc::fail;
-
-struct ltc_linear {
-    torch::nn::Linear m;
-};
-
-struct ltc_sgd {
-    torch::optim::SGD opt;
-};
 
 extern "C" {
 
