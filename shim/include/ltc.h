@@ -253,6 +253,96 @@ LTC_API ltc_status ltc_sgd_step(ltc_sgd *sgd);
 /* Transfers and timing (move_to_cuda)                                                              */
 /* ------------------------------------------------------------------------------------------------ */
 
+/* Host memory comes in two kinds. Pageable memory (what malloc and every tensor created above get) can
+ * be swapped out, so the GPU cannot read it directly: the driver copies it through a staging buffer,
+ * and the copy is always blocking. Pinned (page-locked) memory is read by the GPU's DMA engine
+ * directly: at full link speed, and without blocking the host when asked. Pinning itself costs time
+ * (a system call and a copy), so pin once and reuse. */
+
+/*! A new tensor whose values are not initialised (nothing is written: the cheapest way to get a
+ *  destination for ltc_tensor_copy), as torch::empty. pinned != 0 puts it in pinned host memory:
+ *  device must then be the CPU and a GPU must be usable. *out is new, owned by the caller
+ *  (ltc_tensor_free). Thread-safe.
+ *  Errors: as ltc_tensor_zeros (shape, dtype, device, memory); pinned with a CUDA device ->
+ *  LTC_ERR_INVALID_ARGUMENT; pinned without a usable GPU -> LTC_ERR_CUDA_UNAVAILABLE. */
+LTC_API ltc_status ltc_tensor_empty(ltc_tensor **out, const int64_t *shape, int ndim, ltc_dtype dtype,
+                                    ltc_device device, int pinned);
+
+/*! A copy of host tensor src in pinned host memory, as Tensor.pin_memory(). The time this takes is
+ *  the cost of pinning. LibTorch caches pinned blocks: after ltc_tensor_free the block is kept for
+ *  the next pinned tensor of a similar size. *out is new, owned by the caller. Thread-safe.
+ *  Errors: src NULL or on a GPU -> LTC_ERR_INVALID_ARGUMENT; no usable GPU -> LTC_ERR_CUDA_UNAVAILABLE;
+ *  memory -> LTC_ERR_OUT_OF_MEMORY. */
+LTC_API ltc_status ltc_tensor_pin_memory(ltc_tensor **out, const ltc_tensor *src);
+
+/*! *out = 1 if the tensor lives in pinned host memory, else 0 (always 0 for a GPU tensor, and where
+ *  no GPU is usable). Thread-safe. Errors: out or tensor NULL -> LTC_ERR_INVALID_ARGUMENT. */
+LTC_API ltc_status ltc_tensor_is_pinned(int *out, const ltc_tensor *tensor);
+
+/*! Copies src's values into dst's memory, between any two devices: host to GPU, GPU to host, GPU to
+ *  GPU (directly where ltc_cuda_peer_access allows, else through the host), host to host. dst and src
+ *  must have the same shape and dtype (no broadcasting, no conversion).
+ *  non_blocking == 0: dst holds the values when this returns. non_blocking != 0: the copy is queued on
+ *  the current CUDA stream and this may return before it is done (for pinned host memory, and between
+ *  GPUs; pageable host memory always blocks); until ltc_cuda_synchronize() on the GPU(s) involved (or an
+ *  ltc_event recorded after the copy completes), do not read dst nor change src.
+ *  Threads: dst must not be used by another thread during the call.
+ *  Errors: NULL -> LTC_ERR_INVALID_ARGUMENT; a shape or dtype mismatch -> LTC_ERR_INVALID_ARGUMENT
+ *  naming both tensors; a GPU error -> LTC_ERR_DEVICE. */
+LTC_API ltc_status ltc_tensor_copy(ltc_tensor *dst, const ltc_tensor *src, int non_blocking);
+
+/*! *out = 1 if GPU `device` can access GPU `peer`'s memory directly (peer to peer over NVLink or
+ *  PCIe): LibTorch then enables it for this process and copies between them skip host memory; 0 if
+ *  such copies are staged through the host. 1 when device == peer. Thread-safe.
+ *  Errors: out NULL, or an index below 0 -> LTC_ERR_INVALID_ARGUMENT; no usable GPU ->
+ *  LTC_ERR_CUDA_UNAVAILABLE; an index past the device count -> LTC_ERR_INVALID_ARGUMENT naming the
+ *  count; a driver error -> LTC_ERR_DEVICE. */
+LTC_API ltc_status ltc_cuda_peer_access(int *out, int device, int peer);
+
+/* A GPU and the PCIe link between it and the host, as the driver and Linux (sysfs) report them. */
+typedef struct ltc_cuda_link_info {
+    char name[256];          /* the GPU's name, e.g. "NVIDIA H100 80GB HBM3" */
+    char pci_bus_id[32];     /* "0000:18:00.0" (domain:bus:device.function) */
+    size_t total_memory;     /* bytes of GPU memory */
+    int driver_version;      /* the newest CUDA the driver supports, e.g. 13000 for 13.0 */
+    int pcie_gen;            /* PCIe generation the link runs at now (it may idle lower); 0 if unknown */
+    int pcie_width;          /* lanes it runs at now; 0 if unknown */
+    int pcie_max_gen;        /* the best both ends of the link support; 0 if unknown */
+    int pcie_max_width;      /* likewise, lanes; 0 if unknown */
+    double pcie_max_gbps;    /* theoretical rate per direction at pcie_max_gen x pcie_max_width, in GB/s
+                                (1e9 bytes/s) after line encoding (Gen5 x16: 63.0); 0 if unknown */
+} ltc_cuda_link_info;
+
+/*! Fills *out for CUDA device `device` (0 and up). The PCIe fields are 0 where sysfs is not readable
+ *  (some containers). Thread-safe.
+ *  Errors: out NULL or device below 0 -> LTC_ERR_INVALID_ARGUMENT; no usable GPU ->
+ *  LTC_ERR_CUDA_UNAVAILABLE; device past the count -> LTC_ERR_INVALID_ARGUMENT; a driver error ->
+ *  LTC_ERR_DEVICE. */
+LTC_API ltc_status ltc_cuda_link_info_get(ltc_cuda_link_info *out, int device);
+
+/* CUDA events time GPU work on the GPU's own clock (resolution about 0.5 us) without stalling the host:
+ * record one before the work and one after, then ask for the time between them. */
+typedef struct ltc_event ltc_event;
+
+/*! A new timing event for CUDA device `device` (-1: the current one). *out is new, owned by the
+ *  caller (ltc_event_free). Thread-safe.
+ *  Errors: out NULL or device below -1 -> LTC_ERR_INVALID_ARGUMENT; no usable GPU ->
+ *  LTC_ERR_CUDA_UNAVAILABLE; device past the count -> LTC_ERR_INVALID_ARGUMENT. */
+LTC_API ltc_status ltc_event_new(ltc_event **out, int device);
+/*! NULL is a no-op. Freeing an event still pending on the GPU is safe. */
+LTC_API void ltc_event_free(ltc_event *event);
+/*! Records the event on its device's current stream (of the calling thread): it completes when the
+ *  work queued there before it has. May be recorded again. Errors: NULL -> LTC_ERR_INVALID_ARGUMENT. */
+LTC_API ltc_status ltc_event_record(ltc_event *event);
+/*! Blocks until the event's recorded work has completed. Never recorded -> LTC_ERR_INVALID_ARGUMENT. */
+LTC_API ltc_status ltc_event_synchronize(const ltc_event *event);
+/*! *out = 1 if the recorded work has completed, 0 if it is still running; never blocks.
+ *  Never recorded -> LTC_ERR_INVALID_ARGUMENT. */
+LTC_API ltc_status ltc_event_query(int *out, const ltc_event *event);
+/*! *out = milliseconds of GPU time from start to end; waits for end to complete first. Both must
+ *  have been recorded, on the same device, else LTC_ERR_INVALID_ARGUMENT. */
+LTC_API ltc_status ltc_event_elapsed_ms(double *out, const ltc_event *start, const ltc_event *end);
+
 /* ------------------------------------------------------------------------------------------------ */
 /* Data parallel over NCCL (train_data_parallel)                                                    */
 /* ------------------------------------------------------------------------------------------------ */
