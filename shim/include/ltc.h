@@ -249,6 +249,85 @@ LTC_API ltc_status ltc_sgd_step(ltc_sgd *sgd);
 /* Diagnosis: why CUDA is or is not usable (check_cuda)                                            */
 /* ------------------------------------------------------------------------------------------------ */
 
+/* Why LibTorch can or cannot use a GPU here. Values pinned: never renumbered. The probes run in layers
+ * (LibTorch build, in-process link, driver library, devices and visibility, each device, proof by work,
+ * loaded libraries); the first layer that fails gives the primary cause. */
+typedef enum ltc_cause {
+    LTC_CAUSE_NONE = 0,                  /* a GPU is usable */
+    LTC_CAUSE_CPU_ONLY_BUILD = 1,        /* LibTorch was built without CUDA */
+    LTC_CAUSE_CUDA_NOT_LINKED = 2,       /* libtorch_cuda.so is on disk but not loaded in this process */
+    LTC_CAUSE_NO_DRIVER = 3,             /* libcuda.so.1 (the NVIDIA driver) cannot be loaded */
+    LTC_CAUSE_STUB_DRIVER = 4,           /* the CUDA toolkit's stub libcuda was loaded instead of the driver */
+    LTC_CAUSE_DRIVER_TOO_OLD = 5,        /* the driver is older than the CUDA LibTorch was built with */
+    LTC_CAUSE_PTX_TOO_NEW = 6,           /* CUDA_ERROR_UNSUPPORTED_PTX_VERSION (222) */
+    LTC_CAUSE_DRIVER_MISMATCH = 7,       /* kernel module and user-space driver differ (803) */
+    LTC_CAUSE_COMPAT_NOT_SUPPORTED = 8,  /* forward-compatibility package on an unsupported GPU (804) */
+    LTC_CAUSE_SYSTEM_NOT_READY = 9,      /* NVSwitch system not ready: fabric manager (802) */
+    LTC_CAUSE_DEVICE_NODES = 10,         /* /dev/nvidia* missing or unusable (999, 304) */
+    LTC_CAUSE_DRIVER_ERROR = 11,         /* another error from cuInit or the driver */
+    LTC_CAUSE_NO_GPU = 12,               /* the driver sees no GPU at all */
+    LTC_CAUSE_VISIBLE_DEVICES = 13,      /* CUDA_VISIBLE_DEVICES hides the GPUs that exist */
+    LTC_CAUSE_ARCH_NOT_SUPPORTED = 14,   /* the GPU's architecture is not in LibTorch's build */
+    LTC_CAUSE_CUDNN = 15,                /* cuDNN missing, mismatched or failing */
+    LTC_CAUSE_NCCL = 16,                 /* NCCL missing or failing */
+    LTC_CAUSE_PROOF_FAILED = 17,         /* a kernel ran but failed or gave a wrong result */
+    LTC_CAUSE_LIBTORCH_NO_DEVICE = 18,   /* the driver sees GPUs but LibTorch does not, for a reason not above */
+    LTC_CAUSE_DUPLICATE_LIBRARY = 19     /* two copies of one library loaded (a warning, never the verdict) */
+} ltc_cause;
+
+typedef enum ltc_severity { LTC_SEVERITY_INFO = 0, LTC_SEVERITY_WARNING = 1, LTC_SEVERITY_ERROR = 2 } ltc_severity;
+
+/* Flags for ltc_diagnose(). */
+#define LTC_DIAGNOSE_QUICK 1u     /* skip the proofs by work (kernels, cuDNN, NCCL) */
+#define LTC_DIAGNOSE_NO_CHILD 2u  /* never start the child process that probes without CUDA_VISIBLE_DEVICES */
+
+typedef struct ltc_diagnosis ltc_diagnosis;
+
+/* One finding behind the verdict. The strings are borrowed from the diagnosis and live as long as it. */
+typedef struct ltc_finding {
+    ltc_cause code;
+    ltc_severity severity;
+    const char *message; /* what is wrong (or what was seen), one sentence */
+    const char *fix;     /* what to do; "" when nothing */
+    const char *evidence;/* the raw facts it rests on: codes, paths, values */
+} ltc_finding;
+
+/*! Probes why LibTorch can or cannot use a GPU in this process and returns the report in *out, a new
+ *  handle owned by the caller (ltc_diagnosis_free). flags: 0 or LTC_DIAGNOSE_* or'ed; other bits ->
+ *  LTC_ERR_INVALID_ARGUMENT. A GPU problem is a result, not an error: the call returns LTC_OK with the
+ *  cause in the report. It loads libcuda.so.1 itself to read the driver's raw codes, and compares
+ *  CUDA_VISIBLE_DEVICES settings in a child process, so the caller's process is not altered. Takes
+ *  about 1 s with the proofs by work. Thread-safe, but run one at a time. */
+LTC_API ltc_status ltc_diagnose(ltc_diagnosis **out, unsigned flags);
+/*! NULL is a no-op. */
+LTC_API void ltc_diagnosis_free(ltc_diagnosis *diagnosis);
+
+/*! 1 if a GPU is usable (the cause is LTC_CAUSE_NONE), else 0 (also for NULL). */
+LTC_API int ltc_diagnosis_usable(const ltc_diagnosis *diagnosis);
+/*! The primary cause (LTC_CAUSE_NONE when usable). NULL gives LTC_CAUSE_NONE and sets ltc_last_error(). */
+LTC_API ltc_cause ltc_diagnosis_cause(const ltc_diagnosis *diagnosis);
+/*! The primary finding: its message and fix. Borrowed; never NULL ("" for a NULL diagnosis). */
+LTC_API const char *ltc_diagnosis_message(const ltc_diagnosis *diagnosis);
+LTC_API const char *ltc_diagnosis_fix(const ltc_diagnosis *diagnosis);
+/*! Number of findings (0 for NULL). */
+LTC_API size_t ltc_diagnosis_finding_count(const ltc_diagnosis *diagnosis);
+/*! Finding `index` (0 .. count-1) into *out; strings borrowed from the diagnosis. Index out of range ->
+ *  LTC_ERR_INVALID_ARGUMENT naming the index and the count. */
+LTC_API ltc_status ltc_diagnosis_finding(ltc_finding *out, const ltc_diagnosis *diagnosis, size_t index);
+/*! One fact by its JSON path, as text: e.g. "driver.version" -> "13000", "driver.library",
+ *  "devices.0.name", "visibility.count_without_it", "libtorch.device_count". NULL when the report has no
+ *  such fact (or it is JSON null). Borrowed from the diagnosis. */
+LTC_API const char *ltc_diagnosis_get(const ltc_diagnosis *diagnosis, const char *key);
+/*! The whole report as one JSON document, and as readable text (verdict, cause and fix first, then the
+ *  evidence). Borrowed from the diagnosis; never NULL ("" for NULL). */
+LTC_API const char *ltc_diagnosis_json(const ltc_diagnosis *diagnosis);
+LTC_API const char *ltc_diagnosis_text(const ltc_diagnosis *diagnosis);
+
+/*! "LTC_CAUSE_NO_DRIVER" for LTC_CAUSE_NO_DRIVER, etc.; "LTC_CAUSE_UNKNOWN" for other values. Static. */
+LTC_API const char *ltc_cause_name(ltc_cause cause);
+/*! A few words for people: "no NVIDIA driver", "CUDA_VISIBLE_DEVICES hides the GPUs", ... Static. */
+LTC_API const char *ltc_cause_summary(ltc_cause cause);
+
 /* ------------------------------------------------------------------------------------------------ */
 /* Transfers and timing (move_to_cuda)                                                              */
 /* ------------------------------------------------------------------------------------------------ */
@@ -346,6 +425,132 @@ LTC_API ltc_status ltc_event_elapsed_ms(double *out, const ltc_event *start, con
 /* ------------------------------------------------------------------------------------------------ */
 /* Data parallel over NCCL (train_data_parallel)                                                    */
 /* ------------------------------------------------------------------------------------------------ */
+
+/* Who started this process. Values pinned. */
+typedef enum ltc_launcher {
+    LTC_LAUNCHER_NONE = 0,     /* no launcher variables: one process, rank 0 of 1 */
+    LTC_LAUNCHER_TORCHRUN = 1, /* RANK, WORLD_SIZE, LOCAL_RANK, MASTER_ADDR, MASTER_PORT: torchrun
+                                  --no-python, ltc_launch_local, or anything that sets them */
+    LTC_LAUNCHER_SLURM = 2,    /* srun: SLURM_PROCID, SLURM_NTASKS, SLURM_LOCALID */
+    LTC_LAUNCHER_MPI = 3       /* Open MPI's mpirun: OMPI_COMM_WORLD_RANK, _SIZE, _LOCAL_RANK */
+} ltc_launcher;
+
+/*! "none", "torchrun", "slurm", "mpirun"; NULL for a value not listed. Thread-safe. */
+LTC_API const char *ltc_launcher_name(ltc_launcher launcher);
+
+#define LTC_DIST_ADDR_MAX 256
+
+/* Where this process sits in a data-parallel job, as its launcher described it. */
+typedef struct ltc_dist_env {
+    ltc_launcher launcher;
+    int rank;                             /* 0 .. world_size-1 */
+    int world_size;                       /* >= 1 */
+    int local_rank;                       /* this rank's index on its node: the GPU it should use */
+    char master_addr[LTC_DIST_ADDR_MAX];  /* host of the rendezvous store (rank 0's, or the launcher's) */
+    int master_port;                      /* 1..65535; 0 only with world_size 1: any free port */
+    int external_store;                   /* 1: the launcher hosts the store (torchrun's agent, from
+                                             TORCHELASTIC_USE_AGENT_STORE=True); rank 0 only connects */
+    int restart;                          /* TORCHELASTIC_RESTART_COUNT, else 0: keeps restarts apart */
+} ltc_dist_env;
+
+/*! Reads the launcher's variables into *out. envp: a NULL-terminated array of "NAME=value" strings, or
+ *  NULL for this process's environment. The first launcher found wins, in this order: RANK/WORLD_SIZE
+ *  (torchrun), SLURM_PROCID/SLURM_NTASKS, OMPI_COMM_WORLD_RANK/_SIZE; none -> rank 0 of 1 on
+ *  127.0.0.1, port 0. MASTER_ADDR and MASTER_PORT are read for every launcher; under Slurm and mpirun
+ *  they default to 127.0.0.1 (single node only) and 29500. LOCAL_RANK defaults to RANK.
+ *  Bad input -> LTC_ERR_INVALID_ARGUMENT naming the variable, its value and what would be valid:
+ *  WORLD_SIZE=0, RANK at or past WORLD_SIZE, a negative or non-numeric number, RANK without
+ *  WORLD_SIZE, MASTER_PORT not in 1..65535, a MASTER_ADDR that is empty or too long, a missing
+ *  MASTER_ADDR/MASTER_PORT where there is no default. *out untouched on failure. Thread-safe with
+ *  envp given; with NULL, as safe as getenv. */
+LTC_API ltc_status ltc_dist_env_from(ltc_dist_env *out, const char *const *envp);
+
+/*! Starts nproc copies of this program as local ranks and waits for them all, as
+ *  `torchrun --no-python --nproc-per-node nproc` does: each runs /proc/self/exe with argv (argv[0]
+ *  first, NULL-terminated) and this process's environment plus RANK=LOCAL_RANK=i,
+ *  WORLD_SIZE=LOCAL_WORLD_SIZE=nproc, MASTER_ADDR=127.0.0.1, MASTER_PORT and NCCL_NVLS_ENABLE=0
+ *  (launcher variables of Slurm, MPI and torchrun's agent are removed).
+ *  device_type LTC_DEVICE_CUDA: one rank per GPU, so nproc above the number of visible GPUs ->
+ *  LTC_ERR_INVALID_ARGUMENT naming both numbers (and why LibTorch sees none, when it sees none).
+ *  port: 1..65535, or 0 for a free one; a port already in use -> LTC_ERR_DISTRIBUTED naming it.
+ *  timeout_s > 0: the ranks' own timeout. While waiting, SIGINT, SIGTERM and SIGHUP are forwarded to
+ *  every rank. Once a rank fails, the others have timeout_s + 10 s to exit on their own (they notice
+ *  the lost rank within timeout_s), then get SIGTERM, and SIGKILL 5 s later: it never hangs.
+ *  On LTC_OK every rank has been reaped: *out_exit_code is 0 if all exited 0, else the exit status of
+ *  the first rank that failed (128+N if signal N killed it), and *out_failed_rank that rank (-1 if
+ *  none). Other bad input (nproc < 1, argv NULL or empty, timeout_s not > 0) ->
+ *  LTC_ERR_INVALID_ARGUMENT. Call from the main thread only: it installs signal handlers for its
+ *  duration and restores them. Do not call it from a process that is itself a rank. */
+LTC_API ltc_status ltc_launch_local(int *out_exit_code, int *out_failed_rank, int nproc, const char *const *argv,
+                                    ltc_device_type device_type, int port, double timeout_s);
+
+/* A process group: this rank's membership of one data-parallel job. */
+typedef struct ltc_dist ltc_dist;
+
+/*! Joins the job env describes (ltc_dist_env_from) and returns this rank's group in *out (new, owned
+ *  by the caller; ltc_dist_free). Rank 0 hosts a c10d TCPStore on master_port (unless the launcher
+ *  hosts it); every rank reaches it at master_addr:master_port and waits until all world_size ranks
+ *  have joined. Then the communicator on `device`: cuda:N -> c10d's ProcessGroupNCCL on that GPU;
+ *  cpu -> a simple all-reduce through the store itself (for tests and the CPU fallback: correct,
+ *  not fast). A watchdog thread then beats a heartbeat through the store and watches the others'.
+ *  timeout_s (> 0, finite) bounds every wait: the store not reachable within it -> LTC_ERR_TIMEOUT
+ *  naming the address; a rank missing at the rendezvous -> LTC_ERR_TIMEOUT naming it; the port
+ *  already in use on rank 0 -> LTC_ERR_DISTRIBUTED naming it; ranks that disagree on the world size
+ *  -> LTC_ERR_DISTRIBUTED. A CUDA device in a libltc without NCCL -> LTC_ERR_UNSUPPORTED; device
+ *  errors as at tensor creation; other bad input -> LTC_ERR_INVALID_ARGUMENT.
+ *  Side effects: sets NCCL_NVLS_ENABLE=0 in this process's environment unless it is set, and quiets
+ *  LibTorch's C++ log (warnings and errors; every failure comes back through ltc_last_error()) unless
+ *  TORCH_CPP_LOG_LEVEL is set. If the process exits while a group is still open (typically after a
+ *  failure), an exit hook tells the other ranks this rank's exit status and ends the process with
+ *  _exit(status), skipping LibTorch's teardown, which can hang behind an aborted communicator.
+ *  Threads: one group per thread; its calls must come from one thread at a time. */
+LTC_API ltc_status ltc_dist_init(ltc_dist **out, const ltc_dist_env *env, ltc_device device, double timeout_s);
+
+/*! Leaves the group: tells the others this rank is done, and on the rank hosting the store waits
+ *  (up to the timeout) until every rank has left, so that no rank loses the store mid-call. After a
+ *  failure it aborts the communicator instead. NULL is a no-op. */
+LTC_API void ltc_dist_free(ltc_dist *dist);
+
+/*! This rank, 0..world_size-1; -1 on NULL. */
+LTC_API int ltc_dist_rank(const ltc_dist *dist);
+/*! Number of ranks; -1 on NULL. */
+LTC_API int ltc_dist_world_size(const ltc_dist *dist);
+
+/* Collectives. Every rank must make the same calls in the same order. Each returns as soon as the
+ * work is queued on the group's device (NCCL) or done (CPU). Failures, on every call:
+ *  - a rank lost (its process ended, or its heartbeat stopped for the timeout) -> LTC_ERR_DISTRIBUTED
+ *    naming it ("rank 1 is lost: ..."); the watchdog aborts the communicator as soon as it knows, so
+ *    a call blocked on the lost rank returns, and every later call returns the same error;
+ *  - the store unreachable, or a peer not arriving within the timeout -> LTC_ERR_TIMEOUT or
+ *    LTC_ERR_DISTRIBUTED naming the address or the rank;
+ *  - NULL or a module on another device than the group's -> LTC_ERR_INVALID_ARGUMENT. */
+
+/*! Overwrites every rank's parameters with rank `root`'s (0 <= root < world size), as one flat buffer. */
+LTC_API ltc_status ltc_dist_broadcast_parameters(ltc_dist *dist, ltc_linear *linear, int root);
+
+/*! After backward: sums every rank's gradients as one flat buffer and divides by the world size, so each
+ *  rank holds the gradient of the whole global batch (for equal shards). The parameters' gradients
+ *  then share that buffer (as DDP's gradient_as_bucket_view). No gradient yet ->
+ *  LTC_ERR_INVALID_ARGUMENT. */
+LTC_API ltc_status ltc_dist_average_gradients(ltc_dist *dist, ltc_linear *linear);
+
+/*! Checks that every rank holds the same parameters: a two-number checksum per rank, all-gathered and
+ *  compared bit for bit. Blocks until the answer is known. Replicas that differ ->
+ *  LTC_ERR_DISTRIBUTED naming the ranks that differ from rank 0 and both checksums. */
+LTC_API ltc_status ltc_dist_check_replicas(ltc_dist *dist, const ltc_linear *linear);
+
+/*! *out = the mean of `value` over all ranks (e.g. each rank's loss). Blocks. */
+LTC_API ltc_status ltc_dist_mean(double *out, ltc_dist *dist, double value);
+
+/*! nn.DataParallel in one process: y = linear(x) with the module replicated on every device listed
+ *  (devices NULL and ndevices 0: every visible GPU), x split along dim 0 across them, the outputs
+ *  gathered on the first device; backward through *out sums the replicas' gradients into the
+ *  module's own parameters (torch::nn::parallel::data_parallel). The module and x must be on the first
+ *  device. *out is new, owned by the caller. No GPU -> LTC_ERR_CUDA_UNAVAILABLE; a device index out of
+ *  range, a duplicate, ndevices < 0 or > 0 with devices NULL, or a mismatch as in ltc_linear_forward ->
+ *  LTC_ERR_INVALID_ARGUMENT. Threads: as ltc_linear_forward. */
+LTC_API ltc_status ltc_data_parallel_forward(ltc_tensor **out, ltc_linear *linear, const ltc_tensor *x,
+                                             const int *devices, int ndevices);
 
 #ifdef __cplusplus
 }
