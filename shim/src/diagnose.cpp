@@ -721,13 +721,16 @@ void run_diagnosis(ltc_diagnosis *d, unsigned flags) {
     if (FILE *f = fopen("/proc/driver/nvidia/version", "r")) {
         char line[512];
         if (fgets(line, sizeof line, f)) {
-            // "NVRM version: NVIDIA UNIX x86_64 Kernel Module  580.159.04  ..."
-            const char *k = strstr(line, "Kernel Module");
-            if (k) {
-                char ver[64] = "";
-                if (sscanf(k + 13, " %63s", ver) == 1)
-                    kernel_module = ver;
-            }
+            // "NVRM version: NVIDIA UNIX x86_64 Kernel Module  580.159.04  ..." or
+            // "NVRM version: NVIDIA UNIX Open Kernel Module for x86_64  580.159.04  ...": the first N.N token
+            std::stringstream words(line);
+            std::string w;
+            while (words >> w)
+                if (w.size() >= 3 && isdigit((unsigned char)w[0]) && w.find('.') != std::string::npos &&
+                    w.find_first_not_of("0123456789.") == std::string::npos) {
+                    kernel_module = w;
+                    break;
+                }
         }
         fclose(f);
     }
