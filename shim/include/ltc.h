@@ -430,12 +430,13 @@ LTC_API ltc_status ltc_event_elapsed_ms(double *out, const ltc_event *start, con
 typedef enum ltc_launcher {
     LTC_LAUNCHER_NONE = 0,     /* no launcher variables: one process, rank 0 of 1 */
     LTC_LAUNCHER_TORCHRUN = 1, /* RANK, WORLD_SIZE, LOCAL_RANK, MASTER_ADDR, MASTER_PORT: torchrun
-                                  --no-python, ltc_launch_local, or anything that sets them */
+                                  --no-python, or anything else that sets them */
     LTC_LAUNCHER_SLURM = 2,    /* srun: SLURM_PROCID, SLURM_NTASKS, SLURM_LOCALID */
-    LTC_LAUNCHER_MPI = 3       /* Open MPI's mpirun: OMPI_COMM_WORLD_RANK, _SIZE, _LOCAL_RANK */
+    LTC_LAUNCHER_MPI = 3,      /* Open MPI's mpirun: OMPI_COMM_WORLD_RANK, _SIZE, _LOCAL_RANK */
+    LTC_LAUNCHER_LOCAL = 4     /* ltc_launch_local: the torchrun variables plus LTC_LAUNCH_LOCAL=1 */
 } ltc_launcher;
 
-/*! "none", "torchrun", "slurm", "mpirun"; NULL for a value not listed. Thread-safe. */
+/*! "none", "torchrun", "slurm", "mpirun", "ltc_launch_local"; NULL for a value not listed. Thread-safe. */
 LTC_API const char *ltc_launcher_name(ltc_launcher launcher);
 
 #define LTC_DIST_ADDR_MAX 256
@@ -469,7 +470,8 @@ LTC_API ltc_status ltc_dist_env_from(ltc_dist_env *out, const char *const *envp)
  *  `torchrun --no-python --nproc-per-node nproc` does: each runs /proc/self/exe with argv (argv[0]
  *  first, NULL-terminated) and this process's environment plus RANK=LOCAL_RANK=i,
  *  WORLD_SIZE=LOCAL_WORLD_SIZE=nproc, MASTER_ADDR=127.0.0.1, MASTER_PORT and NCCL_NVLS_ENABLE=0
- *  (launcher variables of Slurm, MPI and torchrun's agent are removed).
+ *  (launcher variables of Slurm, MPI and torchrun's agent are removed), LTC_LAUNCH_LOCAL=1, and
+ *  OMP_NUM_THREADS=1 when nproc > 1 and it is not set (as torchrun does).
  *  device_type LTC_DEVICE_CUDA: one rank per GPU, so nproc above the number of visible GPUs ->
  *  LTC_ERR_INVALID_ARGUMENT naming both numbers (and why LibTorch sees none, when it sees none).
  *  port: 1..65535, or 0 for a free one; a port already in use -> LTC_ERR_DISTRIBUTED naming it.
@@ -546,11 +548,37 @@ LTC_API ltc_status ltc_dist_mean(double *out, ltc_dist *dist, double value);
  *  (devices NULL and ndevices 0: every visible GPU), x split along dim 0 across them, the outputs
  *  gathered on the first device; backward through *out sums the replicas' gradients into the
  *  module's own parameters (torch::nn::parallel::data_parallel). The module and x must be on the first
- *  device. *out is new, owned by the caller. No GPU -> LTC_ERR_CUDA_UNAVAILABLE; a device index out of
+ *  device. Without any visible GPU, devices NULL and the module and x on the CPU, it is plain
+ *  ltc_linear_forward, as nn.DataParallel is. *out is new, owned by the caller. Asking for GPUs where
+ *  LibTorch sees none -> LTC_ERR_CUDA_UNAVAILABLE saying why; a device index out of
  *  range, a duplicate, ndevices < 0 or > 0 with devices NULL, or a mismatch as in ltc_linear_forward ->
  *  LTC_ERR_INVALID_ARGUMENT. Threads: as ltc_linear_forward. */
 LTC_API ltc_status ltc_data_parallel_forward(ltc_tensor **out, ltc_linear *linear, const ltc_tensor *x,
                                              const int *devices, int ndevices);
+
+/* One whole training step captured as a CUDA graph (at::cuda::CUDAGraph) and replayed: forward, MSE
+ * loss, backward, with a group the gradient average (NCCL inside the graph), and the SGD step. */
+typedef struct ltc_train_graph ltc_train_graph;
+
+/*! Captures the step of `linear` and `opt` (SGD over linear) on batches shaped like x [batch, in] and
+ *  y [batch, out], float32 on the module's GPU; dist may be NULL (one GPU) or the module's group, whose
+ *  ranks must all call this at the same point. First three warm-up steps run on a side stream on x
+ *  and y (CUDA and NCCL set themselves up), then the parameters are restored and the momentum buffers
+ *  zeroed (as fresh, unless opt had stepped before: then restored too), so that the first replay is
+ *  the step eager code would take. Keeps pointers to linear, opt and dist: free the graph first.
+ *  *out new, owned by the caller. Errors: a module on the CPU, shapes or devices that differ ->
+ *  LTC_ERR_INVALID_ARGUMENT; a libltc without CUDA -> LTC_ERR_UNSUPPORTED; capture failures ->
+ *  LTC_ERR_DEVICE or LTC_ERR_TORCH with CUDA's message; group failures as for the collectives. */
+LTC_API ltc_status ltc_train_graph_new(ltc_train_graph **out, ltc_linear *linear, ltc_sgd *opt, ltc_dist *dist,
+                                       const ltc_tensor *x, const ltc_tensor *y);
+/*! Copies x and y (same shapes, dtype and device as at capture, else LTC_ERR_INVALID_ARGUMENT) into
+ *  the graph's inputs and replays one step, queued on the current stream. With a group: its failures. */
+LTC_API ltc_status ltc_train_graph_replay(ltc_train_graph *graph, const ltc_tensor *x, const ltc_tensor *y);
+/*! The loss of the latest replay: *out is a new handle on the graph's loss tensor, which the next replay
+ *  overwrites (read it with ltc_tensor_item before replaying again). */
+LTC_API ltc_status ltc_train_graph_loss(ltc_tensor **out, const ltc_train_graph *graph);
+/*! NULL is a no-op. */
+LTC_API void ltc_train_graph_free(ltc_train_graph *graph);
 
 #ifdef __cplusplus
 }

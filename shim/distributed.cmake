@@ -1,0 +1,37 @@
+# The data-parallel part of libltc (included by shim/CMakeLists.txt): launcher variables, the local
+# launcher, the TCPStore rendezvous and CPU collectives (always), ProcessGroupNCCL (when LibTorch has
+# CUDA), nn.DataParallel, and the captured training step (CUDA graphs).
+target_sources(ltc PRIVATE ${CMAKE_CURRENT_SOURCE_DIR}/src/dist.cpp ${CMAKE_CURRENT_SOURCE_DIR}/src/parallel.cpp)
+
+if(LTC_TORCH_HAS_CUDA)
+  # ProcessGroupNCCL.hpp includes nccl.h, and its class layout follows that header's version: take the
+  # nccl.h shipped beside this LibTorch (the pip wheel's nvidia/nccl) before any other.
+  find_path(LTC_NCCL_INCLUDE_DIR nccl.h
+    HINTS "${TORCH_INSTALL_PREFIX}/../nvidia/nccl/include"
+          "${TORCH_INSTALL_PREFIX}/../../nvidia/nccl/include"
+          "$ENV{NCCL_HOME}/include" "$ENV{NCCL_ROOT}/include"
+    PATHS /usr/include /usr/local/cuda/include ${CUDAToolkit_INCLUDE_DIRS})
+  if(NOT LTC_NCCL_INCLUDE_DIR)
+    message(FATAL_ERROR "LibTorch has CUDA but nccl.h was not found (looked beside LibTorch in "
+                        "${TORCH_INSTALL_PREFIX}/../nvidia/nccl/include, in NCCL_HOME, /usr/include and the CUDA "
+                        "toolkit): install NCCL's headers (e.g. libnccl-dev) or set LTC_NCCL_INCLUDE_DIR")
+  endif()
+  message(STATUS "ltc: data parallel over NCCL, nccl.h from ${LTC_NCCL_INCLUDE_DIR}")
+  target_sources(ltc PRIVATE ${CMAKE_CURRENT_SOURCE_DIR}/src/dist_nccl.cpp ${CMAKE_CURRENT_SOURCE_DIR}/src/graph.cpp)
+  target_include_directories(ltc SYSTEM PRIVATE ${LTC_NCCL_INCLUDE_DIR})
+  target_compile_definitions(ltc PRIVATE USE_C10D_NCCL LTC_WITH_DISTRIBUTED)
+else()
+  message(STATUS "ltc: LibTorch has no CUDA: data parallel on the CPU only")
+  target_sources(ltc PRIVATE ${CMAKE_CURRENT_SOURCE_DIR}/src/dist_nonccl.cpp ${CMAKE_CURRENT_SOURCE_DIR}/src/graph_nocuda.cpp)
+endif()
+
+# examples/train_data_parallel.c draws its data with Box-Muller (log, cos, sqrt), so it needs libm, which
+# examples/CMakeLists.txt does not link. The example target is defined after this file runs, hence the
+# deferred call at the end of the top-level directory. (Simpler, once allowed: add `m` to the
+# target_link_libraries line in examples/CMakeLists.txt and delete this.)
+function(ltc_example_needs_libm)
+  if(TARGET train_data_parallel)
+    target_link_libraries(train_data_parallel PRIVATE m)
+  endif()
+endfunction()
+cmake_language(DEFER DIRECTORY ${PROJECT_SOURCE_DIR} CALL ltc_example_needs_libm)

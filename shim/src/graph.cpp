@@ -1,0 +1,190 @@
+// A whole training step captured as a CUDA graph and replayed. Compiled only when LibTorch has CUDA.
+#include "dist_internal.hpp"
+
+#include <ATen/cuda/CUDAEvent.h>
+#include <ATen/cuda/CUDAGraph.h>
+#include <c10/cuda/CUDAGuard.h>
+#include <c10/cuda/CUDAStream.h>
+#include <torch/autograd.h>
+
+using ltc::fail;
+
+struct ltc_train_graph {
+    ltc_linear *linear = nullptr;
+    ltc_sgd *opt = nullptr;
+    ltc_dist *dist = nullptr;
+    at::Tensor x, y, loss;  // static input buffers and the captured loss
+    std::unique_ptr<at::cuda::CUDAGraph> graph;
+};
+
+namespace {
+
+// The step the graph records (gradients set to none before it).
+at::Tensor step(ltc_train_graph *g) {
+    at::Tensor loss = at::mse_loss(g->linear->m->forward(g->x), g->y);
+    loss.backward();
+    if (g->dist)
+        ltc::dist::average_gradients(g->dist, g->linear->m->parameters());
+    g->opt->opt.step();
+    return loss.detach();
+}
+
+ltc_status check_batch(const char *fn, const at::Tensor &t, const char *name, const at::Tensor &like) {
+    if (t.sizes() != like.sizes() || t.scalar_type() != like.scalar_type() || t.device() != like.device())
+        return fail(LTC_ERR_INVALID_ARGUMENT, "%s: %s is %s %s on %s, but the graph was captured for %s %s on %s", fn, name,
+                    c10::toString(t.scalar_type()), ltc::shape_text(t.sizes()).c_str(), t.device().str().c_str(),
+                    c10::toString(like.scalar_type()), ltc::shape_text(like.sizes()).c_str(), like.device().str().c_str());
+    return LTC_OK;
+}
+
+void capture(ltc_train_graph *g, const at::Tensor &x, const at::Tensor &y) {
+    auto params = g->linear->m->parameters();
+    c10::cuda::CUDAGuard guard(x.device());
+    auto &state = g->opt->opt.state();
+    // What warm-up will change: the parameters, and the momentum buffers (kept if opt already stepped).
+    std::vector<at::Tensor> saved, saved_momentum;
+    for (auto &p : params) {
+        saved.push_back(p.detach().clone());
+        auto it = state.find(p.unsafeGetTensorImpl());
+        saved_momentum.push_back(it == state.end() ? at::Tensor()
+                                                   : static_cast<torch::optim::SGDParamState &>(*it->second)
+                                                         .momentum_buffer()
+                                                         .clone());
+    }
+    g->x = x.detach().clone();
+    g->y = y.detach().clone();
+
+    auto side = c10::cuda::getStreamFromPool(false, x.device().index());
+    auto main = c10::cuda::getCurrentCUDAStream(x.device().index());
+    {
+        c10::cuda::CUDAStreamGuard on_side(side);
+        at::cuda::CUDAEvent ready;
+        ready.record(main);
+        ready.block(side);
+        for (int i = 0; i < 3; i++) {
+            g->opt->opt.zero_grad();
+            step(g);
+        }
+        {
+            at::NoGradGuard no_grad;
+            for (size_t i = 0; i < params.size(); i++) {
+                params[i].copy_(saved[i]);
+                auto it = state.find(params[i].unsafeGetTensorImpl());
+                if (it == state.end())
+                    continue;
+                auto &buf = static_cast<torch::optim::SGDParamState &>(*it->second).momentum_buffer();
+                if (saved_momentum[i].defined())
+                    buf.copy_(saved_momentum[i]);
+                else
+                    buf.zero_();  // m*0 + g == g: the first replay takes a fresh optimizer's first step
+            }
+        }
+        g->opt->opt.zero_grad();  // the graph's backward allocates the gradients, in its own pool
+        g->graph = std::make_unique<at::cuda::CUDAGraph>();
+        // Thread-local mode: the NCCL watchdog and our heartbeat thread may call CUDA meanwhile.
+        g->graph->capture_begin({0, 0}, cudaStreamCaptureModeThreadLocal);
+        try {
+            g->loss = step(g);
+        } catch (...) {
+            try {
+                g->graph->capture_end();
+            } catch (...) {
+            }
+            throw;
+        }
+        g->graph->capture_end();
+        at::cuda::CUDAEvent done;
+        done.record(side);
+        done.block(main);
+    }
+}
+
+}  // namespace
+
+extern "C" {
+
+ltc_status ltc_train_graph_new(ltc_train_graph **out, ltc_linear *linear, ltc_sgd *opt, ltc_dist *dist,
+                               const ltc_tensor *x, const ltc_tensor *y) {
+    LTC_CHECK_NOT_NULL(out);
+    *out = nullptr;
+    LTC_CHECK_NOT_NULL(linear);
+    LTC_CHECK_NOT_NULL(opt);
+    LTC_CHECK_NOT_NULL(x);
+    LTC_CHECK_NOT_NULL(y);
+    LTC_TRY {
+        const at::Tensor &w = linear->m->weight;
+        if (!w.is_cuda())
+            return fail(LTC_ERR_INVALID_ARGUMENT, "ltc_train_graph_new: the module is on %s: CUDA graphs need it on a GPU",
+                        w.device().str().c_str());
+        if (x->t.device() != w.device() || y->t.device() != w.device())
+            return fail(LTC_ERR_INVALID_ARGUMENT, "ltc_train_graph_new: x is on %s and y on %s; both must be on the module's %s",
+                        x->t.device().str().c_str(), y->t.device().str().c_str(), w.device().str().c_str());
+        if (x->t.dim() != 2 || x->t.size(1) != w.size(1) || x->t.scalar_type() != w.scalar_type())
+            return fail(LTC_ERR_INVALID_ARGUMENT, "ltc_train_graph_new: x is %s %s: use %s [batch, %lld]",
+                        c10::toString(x->t.scalar_type()), ltc::shape_text(x->t.sizes()).c_str(),
+                        c10::toString(w.scalar_type()), (long long)w.size(1));
+        if (y->t.dim() != 2 || y->t.size(0) != x->t.size(0) || y->t.size(1) != w.size(0) ||
+            y->t.scalar_type() != w.scalar_type())
+            return fail(LTC_ERR_INVALID_ARGUMENT, "ltc_train_graph_new: y is %s %s: use %s [%lld, %lld]",
+                        c10::toString(y->t.scalar_type()), ltc::shape_text(y->t.sizes()).c_str(),
+                        c10::toString(w.scalar_type()), (long long)x->t.size(0), (long long)w.size(0));
+        if (dist && dist->device != w.device())
+            return fail(LTC_ERR_INVALID_ARGUMENT, "ltc_train_graph_new: the module is on %s but the group is on %s",
+                        w.device().str().c_str(), dist->device.str().c_str());
+        auto g = std::make_unique<ltc_train_graph>();
+        g->linear = linear;
+        g->opt = opt;
+        g->dist = dist;
+        if (dist) {
+            LTC_RETURN_IF_ERROR(ltc::dist::run_op(dist, "CUDA graph capture", [&] { capture(g.get(), x->t, y->t); }));
+        } else {
+            capture(g.get(), x->t, y->t);
+        }
+        *out = g.release();
+        return LTC_OK;
+    }
+    LTC_CATCH
+}
+
+ltc_status ltc_train_graph_replay(ltc_train_graph *graph, const ltc_tensor *x, const ltc_tensor *y) {
+    LTC_CHECK_NOT_NULL(graph);
+    LTC_CHECK_NOT_NULL(x);
+    LTC_CHECK_NOT_NULL(y);
+    LTC_TRY {
+        LTC_RETURN_IF_ERROR(check_batch("ltc_train_graph_replay", x->t, "x", graph->x));
+        LTC_RETURN_IF_ERROR(check_batch("ltc_train_graph_replay", y->t, "y", graph->y));
+        auto body = [&] {
+            c10::cuda::CUDAGuard guard(graph->x.device());
+            if (x->t.data_ptr() != graph->x.data_ptr())
+                graph->x.copy_(x->t, /*non_blocking=*/true);
+            if (y->t.data_ptr() != graph->y.data_ptr())
+                graph->y.copy_(y->t, /*non_blocking=*/true);
+            graph->graph->replay();
+        };
+        if (graph->dist)
+            return ltc::dist::run_op(graph->dist, "CUDA graph replay", body);
+        body();
+        return LTC_OK;
+    }
+    LTC_CATCH
+}
+
+ltc_status ltc_train_graph_loss(ltc_tensor **out, const ltc_train_graph *graph) {
+    LTC_CHECK_NOT_NULL(out);
+    *out = nullptr;
+    LTC_CHECK_NOT_NULL(graph);
+    LTC_TRY {
+        *out = ltc::wrap(graph->loss);
+        return LTC_OK;
+    }
+    LTC_CATCH
+}
+
+void ltc_train_graph_free(ltc_train_graph *graph) {
+    try {
+        delete graph;
+    } catch (...) {
+    }
+}
+
+}  // extern "C"

@@ -1,0 +1,36 @@
+// Built when LibTorch has no CUDA: no CUDA graphs.
+#include "internal.hpp"
+
+struct ltc_train_graph {
+    int unused;
+};
+
+namespace {
+ltc_status unsupported(const char *fn) {
+    return ltc::fail(LTC_ERR_UNSUPPORTED, "%s: this libltc was built without CUDA (its LibTorch had none), so without CUDA graphs",
+                     fn);
+}
+}  // namespace
+
+extern "C" {
+
+ltc_status ltc_train_graph_new(ltc_train_graph **out, ltc_linear *, ltc_sgd *, ltc_dist *, const ltc_tensor *,
+                               const ltc_tensor *) {
+    if (out)
+        *out = nullptr;
+    return unsupported("ltc_train_graph_new");
+}
+
+ltc_status ltc_train_graph_replay(ltc_train_graph *, const ltc_tensor *, const ltc_tensor *) {
+    return unsupported("ltc_train_graph_replay");
+}
+
+ltc_status ltc_train_graph_loss(ltc_tensor **out, const ltc_train_graph *) {
+    if (out)
+        *out = nullptr;
+    return unsupported("ltc_train_graph_loss");
+}
+
+void ltc_train_graph_free(ltc_train_graph *graph) { delete graph; }
+
+}  // extern "C"
