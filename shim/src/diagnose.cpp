@@ -287,9 +287,13 @@ std::string probe_path() {
     Dl_info info;
     if (dladdr((void *)&ltc_diagnose, &info) && info.dli_fname) {
         std::string dir = dir_of(info.dli_fname);
-        for (const char *rel : {"/ltc-cuda-probe", "/../libexec/ltc/ltc-cuda-probe"})
-            if (file_exists(dir + rel))
-                return dir + rel;
+#ifndef LTC_PROBE_RELDIR
+#define LTC_PROBE_RELDIR "../libexec/ltc"
+#endif
+        // beside the library in a build tree; under libexec once installed
+        for (const std::string &p : {dir + "/ltc-cuda-probe", dir + "/" LTC_PROBE_RELDIR "/ltc-cuda-probe"})
+            if (file_exists(p))
+                return p;
     }
     return "";
 }

@@ -1,0 +1,9 @@
+# ltc as a dependency: install into a scratch prefix, consume with find_package and with pkg-config.
+# The build tree's own answer is what the installed package must repeat.
+add_executable(package_reference package/consumer.c)
+target_link_libraries(package_reference PRIVATE ltc::ltc)
+add_test(NAME test_package
+  COMMAND ${CMAKE_COMMAND} -DBUILD_DIR=${PROJECT_BINARY_DIR} -DSOURCE_DIR=${CMAKE_CURRENT_SOURCE_DIR}/package
+          -DWORK=${CMAKE_CURRENT_BINARY_DIR}/package-work -DCC=${CMAKE_C_COMPILER}
+          -DREFERENCE=$<TARGET_FILE:package_reference> -P ${CMAKE_CURRENT_SOURCE_DIR}/package/run.cmake)
+set_tests_properties(test_package PROPERTIES LABELS cpu TIMEOUT 600 ENVIRONMENT_MODIFICATION "CUDA_VISIBLE_DEVICES=unset:")
