@@ -1,4 +1,52 @@
-# move_to_cuda: the transfer API on any machine and on GPUs, and the example program run as a user would.
+# move_to_cuda: the transfer API on any machine and on GPUs, the example program run as a user would,
+# the benchmark harness, and a short benchmark run whose JSON and CSV are checked.
+#
+# This file is also the benchmark check's driver script:
+#   cmake -DBENCH=<bench_transfer> -DOUT=<folder> -P move_to_cuda.cmake
+if(CMAKE_SCRIPT_MODE_FILE)
+  file(MAKE_DIRECTORY ${OUT})
+  execute_process(COMMAND ${BENCH} --max-bytes 65536 --min-time 0.01 --rounds 1 --no-python
+                          --csv ${OUT}/t.csv --json ${OUT}/t.json --md ${OUT}/t.md
+                  RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
+  message("${out}${err}")
+  set(passed 0)
+  set(failed 0)
+  function(expect what) # the rest: an if() condition
+    if(${ARGN})
+      math(EXPR passed "${passed}+1")
+    else()
+      math(EXPR failed "${failed}+1")
+      message("FAIL: ${what}")
+    endif()
+    set(passed ${passed} PARENT_SCOPE)
+    set(failed ${failed} PARENT_SCOPE)
+  endfunction()
+  expect("bench_transfer exits 0 (got ${rc})" rc EQUAL 0)
+  file(READ ${OUT}/t.json json)
+  string(JSON name ERROR_VARIABLE jerr GET "${json}" benchmark)
+  expect("the JSON parses and names the benchmark (${jerr})" name STREQUAL transfer)
+  string(JSON nrows ERROR_VARIABLE jerr LENGTH "${json}" tables sweep rows)
+  expect("the sweep has rows, 4 B to 64 KiB per copy (${nrows})" nrows GREATER_EQUAL 15)
+  string(JSON bytes ERROR_VARIABLE jerr GET "${json}" tables sweep rows 0 bytes)
+  expect("the first row is 4 bytes (${bytes})" bytes EQUAL 4)
+  string(JSON ngoals ERROR_VARIABLE jerr LENGTH "${json}" goals)
+  expect("three goals (${ngoals})" ngoals EQUAL 3)
+  string(JSON versions ERROR_VARIABLE jerr GET "${json}" context versions)
+  expect("the context names LibTorch (${versions})" versions MATCHES "LibTorch [0-9]")
+  file(STRINGS ${OUT}/t.csv csv)
+  list(GET csv 0 header)
+  expect("the CSV header" header STREQUAL "copy,memory,size,bytes,median_us,min_us,max_us,runs,bandwidth_GBps,of_link_pct")
+  expect("the fit CSV beside it" EXISTS ${OUT}/t-fit.csv)
+  file(READ ${OUT}/t.md md)
+  expect("the Markdown table" md MATCHES "\\| copy \\| memory \\|")
+  expect("the table printed" out MATCHES "# sweep: ")
+  message("${passed} passed, ${failed} failed")
+  if(failed GREATER 0)
+    message(FATAL_ERROR "bench_transfer check failed")
+  endif()
+  return()
+endif()
+
 ltc_add_test(test_move_to_cuda_api SOURCES test_move_to_cuda_api.c LABELS cpu)
 ltc_add_test(test_move_to_cuda_gpu SOURCES test_move_to_cuda_gpu.c LABELS gpu)
 
@@ -11,4 +59,15 @@ if(TARGET move_to_cuda)
     add_dependencies(${t} move_to_cuda)
   endforeach()
   target_compile_definitions(test_move_to_cuda_cli_gpu PRIVATE MTC_GPU=1)
+endif()
+
+if(TARGET ltc_bench_harness)
+  ltc_add_test(test_move_to_cuda_harness SOURCES test_move_to_cuda_harness.c LABELS cpu)
+  target_link_libraries(test_move_to_cuda_harness PRIVATE ltc_bench_harness)
+endif()
+if(TARGET bench_transfer)
+  add_test(NAME test_move_to_cuda_bench
+    COMMAND ${CMAKE_COMMAND} -DBENCH=$<TARGET_FILE:bench_transfer> -DOUT=${CMAKE_CURRENT_BINARY_DIR}/bench_transfer_check
+            -P ${CMAKE_CURRENT_LIST_FILE})
+  set_tests_properties(test_move_to_cuda_bench PROPERTIES LABELS cpu TIMEOUT 300)
 endif()

@@ -1,0 +1,157 @@
+/* harness.h: what every ltc benchmark shares: the timing loop, its statistics, side-by-side peers in
+ * other processes, and the report (a table for people; CSV, JSON and Markdown for machines and docs).
+ *
+ * The timing loop lives here and the code being timed is a callback (zstd's programs/benchfn.h):
+ *
+ *     static int run(void *ctx)  { ...one run of the work...; return 0; }         non-zero: error
+ *     static int sync(void *ctx) { return ltc_cuda_synchronize(0) != LTC_OK; }    NULL for CPU work
+ *     bench_stats st;
+ *     if (bench_measure(&st, &args.config, run, sync, ctx) != 0) ...
+ *
+ * Each timed run is clock, run(), sync(), clock: GPU work is timed only up to the end of a device
+ * sync. Warm-up runs come first (`warmup` of them, at least 1, fewer if they take over 0.1 s), then
+ * timed runs until both `min_runs` and `min_time_s` are reached. Reported: the median, with min, max
+ * and the run count.
+ *
+ * A report prints its header (machine, versions, git commit, timing method) when made and each table
+ * row as it is added, so a long sweep shows progress; bench_report_finish() prints the summary and
+ * goals and writes the files asked for with --csv, --json, --md.
+ *
+ * Not thread-safe; one report per program. Plain C11 + POSIX; links ltc for versions and GPU names.
+ */
+#ifndef LTC_BENCH_HARNESS_H
+#define LTC_BENCH_HARNESS_H
+
+#include <math.h>
+#include <stddef.h>
+#include <stdio.h>
+
+/* ---------------------------------------------------------------------------------------------- */
+/* Timing                                                                                         */
+/* ---------------------------------------------------------------------------------------------- */
+
+typedef struct bench_config {
+    int warmup;        /* untimed runs first, at most this many (at least 1 is always run); default 3 */
+    int min_runs;      /* at least this many timed runs; default 5 */
+    int max_runs;      /* at most this many; default 1000000 */
+    double min_time_s; /* and at least this much timed in total; default 0.2 */
+} bench_config;
+
+typedef struct bench_stats {
+    double median_s, min_s, max_s, mean_s, total_s;
+    int runs;
+} bench_stats;
+
+/* One run of the work being timed, or the wait for it to finish; 0 on success. */
+typedef int (*bench_fn)(void *ctx);
+
+/* The defaults above. */
+bench_config bench_config_default(void);
+
+/* Times run (followed by sync, if not NULL) as described at the top. Returns 0, or the first non-zero
+ * value run or sync returned (then *out is zeroed). */
+int bench_measure(bench_stats *out, const bench_config *config, bench_fn run, bench_fn sync, void *ctx);
+
+/* Statistics of n samples (seconds); sorts them in place. */
+void bench_stats_of(bench_stats *out, double *samples, int n);
+
+/* Rounds of one case measured side by side with others (A B A B ...): the median of the round medians,
+ * the min of the mins, the max of the maxes, the runs and time summed. */
+void bench_stats_combine(bench_stats *out, const bench_stats *rounds, int n);
+
+/* Monotonic clock, seconds. */
+double bench_now_s(void);
+
+/* ---------------------------------------------------------------------------------------------- */
+/* Peers: the same work in another process (Python, raw LibTorch C++), timed by itself             */
+/* ---------------------------------------------------------------------------------------------- */
+/* Protocol, one line each way: the peer warms up, then prints "ready <anything>". To each line
+ * "run <min_time_s>" it times its work (each run synced, as bench_measure does) until at least
+ * min_time_s in total and 5 runs, and answers "<runs> <median_s> <min_s> <max_s>". On "quit" or end
+ * of input it exits. bench/peer_move.py is an example. */
+
+typedef struct bench_peer bench_peer;
+
+/* Starts argv (argv[0] looked up in PATH) and waits up to timeout_s for its "ready" line, whose text
+ * after "ready " is copied into banner. NULL if it could not start, died, or said something else;
+ * why (with the peer's last output line) is in err. */
+bench_peer *bench_peer_start(char *const argv[], double timeout_s, char *banner, size_t banner_size, char *err,
+                             size_t err_size);
+
+/* One round: see the protocol above. 0 on success; else non-zero with why in err. */
+int bench_peer_run(bench_peer *peer, double min_time_s, bench_stats *out, char *err, size_t err_size);
+
+/* Says "quit", waits for the process (kills it after 5 s) and frees. NULL is a no-op. */
+void bench_peer_stop(bench_peer *peer);
+
+/* ---------------------------------------------------------------------------------------------- */
+/* Command line                                                                                   */
+/* ---------------------------------------------------------------------------------------------- */
+
+typedef struct bench_args {
+    bench_config config;
+    const char *csv, *json, *md; /* output files, NULL if not asked for */
+} bench_args;
+
+/* The help lines for the options below, to append to a benchmark's own --help. */
+extern const char bench_args_help[];
+
+/* Takes the options every benchmark shares out of argv, leaving the others in order (argv[*argc] is
+ * NULL): --csv FILE, --json FILE, --md FILE, --min-time S, --warmup N, --min-runs N, --max-runs N.
+ * Returns 0; or 2 after printing why to stderr (a missing or bad value). */
+int bench_args_parse(bench_args *out, int *argc, char **argv);
+
+/* ---------------------------------------------------------------------------------------------- */
+/* Report                                                                                         */
+/* ---------------------------------------------------------------------------------------------- */
+
+typedef struct bench_col {
+    const char *key;   /* machine name: CSV header, JSON key, e.g. "median_us" */
+    const char *title; /* for people, e.g. "median" */
+    const char *unit;  /* e.g. "us", "GB/s"; NULL or "" for none */
+    int decimals;      /* digits after the point; -1 for a text column */
+    int width;         /* printed width at least this; 0: from the header (and at least 10) */
+} bench_col;
+
+/* One value: text for a text column, num for a number column (NAN: not measured, shown "-"). */
+typedef struct bench_cell {
+    const char *text;
+    double num;
+} bench_cell;
+#define BENCH_TEXT(s) ((bench_cell){(s), 0.0})
+#define BENCH_NUM(x) ((bench_cell){NULL, (double)(x)})
+#define BENCH_NONE ((bench_cell){NULL, NAN})
+
+typedef struct bench_report bench_report;
+typedef struct bench_table bench_table;
+
+/* A report for benchmark `name` (e.g. "transfer"); prints the header to stdout: what it measures,
+ * date, host, git commit, ltc/LibTorch/CUDA/cuDNN/NCCL/driver versions, each GPU (name, memory, PCIe
+ * link), CPU model and threads, and the timing method of config. The git commit is $LTC_GIT_COMMIT,
+ * else git's HEAD of the source tree (with "-dirty"), else the commit at configure time. */
+bench_report *bench_report_new(const char *name, const char *description, const bench_config *config);
+
+/* A new table, printed from now on as rows come (title line, then the column header). Owned by the
+ * report. name is its machine name (JSON key, CSV file suffix). */
+bench_table *bench_report_table(bench_report *report, const char *name, const char *title, int ncols,
+                                const bench_col *cols);
+
+/* Adds (and prints) a row: ncols cells, in column order. Text is copied. */
+void bench_table_add(bench_table *table, const bench_cell *cells);
+
+/* A note printed now and kept in JSON ("notes") and Markdown. printf-style. */
+void bench_report_note(bench_report *report, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* A headline number (JSON "summary"), printed by bench_report_finish. */
+void bench_report_metric(bench_report *report, const char *key, double value, const char *unit, const char *what);
+
+/* A goal: measured `value` against `target` (at least when higher_is_better, else at most). NAN value:
+ * not measured (shown, never a pass). Printed by bench_report_finish as PASS/MISS with both numbers. */
+void bench_report_goal(bench_report *report, const char *goal, double value, double target, const char *unit,
+                       int higher_is_better);
+
+/* Prints the summary and goals, writes args' files (table k > 0 of the CSV goes to FILE with "-<name>"
+ * before its extension), frees the report. Returns 0, or 1 if a file could not be written. */
+int bench_report_finish(bench_report *report, const bench_args *args);
+
+#endif

@@ -1,0 +1,207 @@
+/* The benchmark harness (bench/harness.h) that move_to_cuda's benchmark brought: the timing loop and
+ * its statistics, the shared options, peers in other processes, and the CSV/JSON/Markdown writers. */
+#define _POSIX_C_SOURCE 200809L
+#include "harness.h"
+#include "testhelper.h"
+
+#include <time.h>
+
+typedef struct counter {
+    int runs, syncs, fail_at;
+    double sleep_s;
+} counter;
+
+static int count_run(void *p) {
+    counter *c = p;
+    c->runs++;
+    if (c->sleep_s > 0) {
+        struct timespec ts = {0, (long)(c->sleep_s * 1e9)};
+        nanosleep(&ts, NULL);
+    }
+    return c->fail_at && c->runs == c->fail_at ? 42 : 0;
+}
+
+static int count_sync(void *p) {
+    ((counter *)p)->syncs++;
+    return 0;
+}
+
+static void test_measure(void) {
+    bench_config cfg = bench_config_default();
+    CHECK("defaults", cfg.warmup == 3 && cfg.min_runs == 5 && cfg.min_time_s == 0.2);
+    bench_stats st;
+    counter c = {0};
+    cfg.min_time_s = 0; /* only min_runs counts */
+    CHECK("measure ok", bench_measure(&st, &cfg, count_run, count_sync, &c) == 0);
+    CHECK("3 warm-up + 5 timed runs", c.runs == 8 && st.runs == 5);
+    CHECK("a sync after every run", c.syncs == 8);
+    CHECK("stats ordered", st.min_s <= st.median_s && st.median_s <= st.max_s && st.total_s >= st.max_s);
+
+    c = (counter){.sleep_s = 0.002};
+    cfg.min_time_s = 0.05;
+    cfg.warmup = 1;
+    double t0 = bench_now_s();
+    CHECK("measure ok", bench_measure(&st, &cfg, count_run, NULL, &c) == 0);
+    double took = bench_now_s() - t0;
+    CHECK("runs until min_time: total >= 0.05 s", st.total_s >= 0.05 && took >= 0.05);
+    CHECK("each run takes its 2 ms", st.min_s >= 0.002 && st.median_s < 0.05);
+    CHECK("not far past min_time", took < 2.0);
+    CHECK("one warm-up run", c.runs == st.runs + 1);
+
+    c = (counter){.fail_at = 4};
+    cfg = bench_config_default();
+    CHECK("the run's error comes back", bench_measure(&st, &cfg, count_run, NULL, &c) == 42 && st.runs == 0);
+
+    c = (counter){0};
+    cfg.min_time_s = 10;
+    cfg.max_runs = 7;
+    cfg.warmup = 0; /* still one */
+    CHECK("measure ok", bench_measure(&st, &cfg, count_run, NULL, &c) == 0);
+    CHECK("max_runs caps, warm-up at least 1", st.runs == 7 && c.runs == 8);
+}
+
+static void test_stats(void) {
+    double odd[5] = {5, 1, 4, 2, 3}, even[4] = {4, 1, 3, 2};
+    bench_stats s;
+    bench_stats_of(&s, odd, 5);
+    CHECK("median of 5", s.median_s == 3 && s.min_s == 1 && s.max_s == 5 && s.runs == 5 && s.total_s == 15);
+    bench_stats_of(&s, even, 4);
+    CHECK("median of 4", s.median_s == 2.5 && s.mean_s == 2.5);
+    bench_stats rounds[3] = {{.median_s = 3, .min_s = 1, .max_s = 9, .runs = 10, .total_s = 30},
+                             {.median_s = 1, .min_s = 0.5, .max_s = 2, .runs = 20, .total_s = 20},
+                             {.median_s = 2, .min_s = 1, .max_s = 3, .runs = 10, .total_s = 20}};
+    bench_stats_combine(&s, rounds, 3);
+    CHECK("combined: median of medians, min of mins, max of maxes, runs summed",
+          s.median_s == 2 && s.min_s == 0.5 && s.max_s == 9 && s.runs == 40 && s.total_s == 70);
+}
+
+static void test_args(void) {
+    char *argv[] = {"bench", "--csv", "a.csv", "--device", "1", "--min-time", "0.5", "--json", "b.json", "--warmup",
+                    "2", "--md", "c.md", "-x", "--min-runs", "3", "--max-runs", "9", NULL};
+    int argc = 18;
+    bench_args a;
+    CHECK("parse", bench_args_parse(&a, &argc, argv) == 0);
+    CHECK("files", a.csv && strcmp(a.csv, "a.csv") == 0 && strcmp(a.json, "b.json") == 0 && strcmp(a.md, "c.md") == 0);
+    CHECK("config", a.config.min_time_s == 0.5 && a.config.warmup == 2 && a.config.min_runs == 3 && a.config.max_runs == 9);
+    CHECK("the rest kept in order", argc == 4 && strcmp(argv[1], "--device") == 0 && strcmp(argv[2], "1") == 0 &&
+                                        strcmp(argv[3], "-x") == 0 && argv[4] == NULL);
+    char *bad1[] = {"bench", "--min-time", "fast", NULL}, *bad2[] = {"bench", "--warmup", "-1", NULL},
+         *bad3[] = {"bench", "--csv", NULL}, *bad4[] = {"bench", "--max-runs", "2", NULL};
+    int n = 3;
+    fprintf(stderr, "(four error messages expected next)\n");
+    CHECK("bad time", bench_args_parse(&a, &n, bad1) == 2);
+    n = 3;
+    CHECK("bad count", bench_args_parse(&a, &n, bad2) == 2);
+    n = 2;
+    CHECK("missing value", bench_args_parse(&a, &n, bad3) == 2);
+    n = 3;
+    CHECK("max-runs below min-runs", bench_args_parse(&a, &n, bad4) == 2);
+    CHECK("help text names the options", strstr(bench_args_help, "--json FILE") && strstr(bench_args_help, "--min-time S"));
+}
+
+static void test_peers(void) {
+    char banner[64], err[256];
+    char *good[] = {"/bin/sh", "-c",
+                    "echo 'a warning first'; echo 'ready fake 1.0'; while read cmd t; do "
+                    "if [ \"$cmd\" = run ]; then echo '7 0.5 0.25 1.0'; else exit 0; fi; done",
+                    NULL};
+    bench_peer *p = bench_peer_start(good, 10, banner, sizeof banner, err, sizeof err);
+    CHECK("peer starts", p != NULL);
+    CHECK("banner after ready", strcmp(banner, "fake 1.0") == 0);
+    bench_stats s;
+    CHECK("peer runs", p && bench_peer_run(p, 0.1, &s, err, sizeof err) == 0);
+    CHECK("peer stats", s.runs == 7 && s.median_s == 0.5 && s.min_s == 0.25 && s.max_s == 1.0);
+    CHECK("again", p && bench_peer_run(p, 0.1, &s, err, sizeof err) == 0 && s.runs == 7);
+    bench_peer_stop(p);
+    bench_peer_stop(NULL);
+
+    char *quiet[] = {"/bin/sh", "-c", "echo 'ImportError: no torch'; exit 3", NULL};
+    p = bench_peer_start(quiet, 10, banner, sizeof banner, err, sizeof err);
+    CHECK("no ready: NULL", p == NULL);
+    CHECK("no ready: why, with its last line", strstr(err, "did not say \"ready\"") && strstr(err, "its last line: ImportError: no torch"));
+
+    char *missing[] = {"/nonexistent/peer", NULL};
+    p = bench_peer_start(missing, 10, banner, sizeof banner, err, sizeof err);
+    CHECK("cannot start: NULL, says exec failed", p == NULL && strstr(err, "exec /nonexistent/peer"));
+
+    char *slow[] = {"/bin/sh", "-c", "sleep 30", NULL};
+    double t0 = bench_now_s();
+    p = bench_peer_start(slow, 0.3, banner, sizeof banner, err, sizeof err);
+    double took = bench_now_s() - t0;
+    CHECK("a peer that hangs times out", p == NULL && took < 10 && strstr(err, "within 0.3 s") != NULL);
+
+    char *garbage[] = {"/bin/sh", "-c", "echo ready; read x; echo 'what?'; read x", NULL};
+    p = bench_peer_start(garbage, 10, banner, sizeof banner, err, sizeof err);
+    CHECK("starts", p != NULL);
+    CHECK("a bad answer is an error", p && bench_peer_run(p, 0.1, &s, err, sizeof err) != 0 &&
+                                          strstr(err, "answered \"what?\""));
+    bench_peer_stop(p);
+}
+
+static int file_has(const char *path, const char *text) {
+    static char buf[65536];
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return 0;
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    buf[n] = '\0';
+    fclose(f);
+    return strstr(buf, text) != NULL;
+}
+
+static void test_report(void) {
+    bench_config cfg = bench_config_default();
+    bench_report *r = bench_report_new("selftest", "the harness testing itself", &cfg);
+    CHECK("report", r != NULL);
+    static const bench_col cols[] = {{"case", "case", "", -1, 12}, {"median_us", "median", "us", 2, 0}, {"runs", "runs", "", 0, 0}};
+    bench_table *t = bench_report_table(r, "main", "main table", 3, cols);
+    bench_table_add(t, (bench_cell[]){BENCH_TEXT("a, \"quoted\""), BENCH_NUM(1.5), BENCH_NUM(10)});
+    bench_table_add(t, (bench_cell[]){BENCH_TEXT("b\\c"), BENCH_NONE, BENCH_NUM(3)});
+    bench_table *t2 = bench_report_table(r, "extra", "second table", 1, cols);
+    bench_table_add(t2, (bench_cell[]){BENCH_TEXT("x")});
+    bench_report_note(r, "a note with %d", 7);
+    bench_report_metric(r, "speed_GBps", 12.5, "GB/s", "speed");
+    bench_report_goal(r, "fast enough", 3.0, 2.0, "x", 1);
+    bench_report_goal(r, "small enough", 3.0, 2.0, "x", 0);
+    bench_report_goal(r, "not run", NAN, 2.0, "x", 1);
+    char dir[] = "/tmp/ltc_harness_XXXXXX";
+    if (!mkdtemp(dir)) {
+        CHECK("temp dir", 0);
+        return;
+    }
+    char csv[128], csv2[128], json[128], md[128];
+    snprintf(csv, sizeof csv, "%s/out.csv", dir);
+    snprintf(csv2, sizeof csv2, "%s/out-extra.csv", dir);
+    snprintf(json, sizeof json, "%s/out.json", dir);
+    snprintf(md, sizeof md, "%s/out.md", dir);
+    bench_args args = {cfg, csv, json, md};
+    CHECK("finish writes the files", bench_report_finish(r, &args) == 0);
+    CHECK("csv header", file_has(csv, "case,median_us,runs\n"));
+    CHECK("csv quoting, empty for not measured", file_has(csv, "\"a, \"\"quoted\"\"\",1.5,10\nb\\c,,3\n"));
+    CHECK("second table to its own csv", file_has(csv2, "case\nx\n"));
+    CHECK("json escaping", file_has(json, "\"case\": \"a, \\\"quoted\\\"\"") && file_has(json, "\"case\": \"b\\\\c\""));
+    CHECK("json null for not measured", file_has(json, "\"median_us\": null"));
+    CHECK("json context", file_has(json, "\"versions\": \"ltc ") && file_has(json, "\"git\": "));
+    CHECK("json goals", file_has(json, "\"goal\": \"fast enough\", \"value\": 3, \"target\": 2, \"unit\": \"x\", "
+                                       "\"higher_is_better\": true, \"result\": \"PASS\"") &&
+                            file_has(json, "\"result\": \"MISS\"") && file_has(json, "\"result\": \"NOT MEASURED\""));
+    CHECK("json summary and notes", file_has(json, "\"key\": \"speed_GBps\", \"value\": 12.5") && file_has(json, "\"a note with 7\""));
+    CHECK("markdown table", file_has(md, "| case | median (us) | runs |\n| --- | ---: | ---: |\n"));
+    CHECK("markdown goal", file_has(md, "- goal fast enough: **PASS**"));
+    remove(csv), remove(csv2), remove(json), remove(md), remove(dir);
+
+    args.json = "/nonexistent-dir/x.json";
+    args.csv = args.md = NULL;
+    r = bench_report_new("selftest", "unwritable", &cfg);
+    fprintf(stderr, "(one error message expected next)\n");
+    CHECK("an unwritable file is reported", bench_report_finish(r, &args) == 1);
+}
+
+int main(void) {
+    test_measure();
+    test_stats();
+    test_args();
+    test_peers();
+    test_report();
+    return th_finish();
+}
