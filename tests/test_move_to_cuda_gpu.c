@@ -192,7 +192,10 @@ static void queries(int i) {
     CHECK("link info: memory", info.total_memory > ((size_t)1 << 28));
     CHECK("link info: driver", info.driver_version >= 11000);
     CHECK("link info: bus id dddd:bb:dd.0", strlen(info.pci_bus_id) == 12 && info.pci_bus_id[4] == ':');
-    CHECK("link info: rate follows the link", (info.pcie_max_gen == 0) == (info.pcie_max_gbps == 0));
+    CHECK("link info: a rate exactly when the link is known",
+          (info.pcie_max_gen == 0 || info.pcie_max_width == 0) == (info.pcie_max_gbps == 0));
+    CHECK("link info: Gen5 x16 would be 63.0 GB/s",
+          info.pcie_max_gen != 5 || info.pcie_max_width != 16 || (info.pcie_max_gbps > 63.0 && info.pcie_max_gbps < 63.1));
     int peer = 0;
     CHECK_OK(ltc_cuda_peer_access(&peer, i, i));
     CHECK("a GPU reaches its own memory", peer == 1);
