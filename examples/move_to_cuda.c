@@ -177,7 +177,7 @@ int main(int argc, char **argv) {
             first_us = moved_us;
     }
 
-    /* 4. Copy back (to pinned memory when non-blocking) and compare every byte. */
+    /* 4. Copy back (non-blocking: LibTorch puts the copy in pinned memory) and compare every byte. */
     ltc_tensor *returned = NULL;
     CHECK(ltc_tensor_to(&returned, moved, cpu, non_blocking));
     if (device.type == LTC_DEVICE_CUDA)
