@@ -4,6 +4,6 @@ add_executable(package_reference package/consumer.c)
 target_link_libraries(package_reference PRIVATE ltc::ltc)
 add_test(NAME test_package
   COMMAND ${CMAKE_COMMAND} -DBUILD_DIR=${PROJECT_BINARY_DIR} -DSOURCE_DIR=${CMAKE_CURRENT_SOURCE_DIR}/package
-          -DWORK=${CMAKE_CURRENT_BINARY_DIR}/package-work -DCC=${CMAKE_C_COMPILER}
+          -DWORK=${CMAKE_CURRENT_BINARY_DIR}/package-work -DTEMPLATE_DIR=${PROJECT_SOURCE_DIR}/examples/template -DCC=${CMAKE_C_COMPILER}
           -DREFERENCE=$<TARGET_FILE:package_reference> -P ${CMAKE_CURRENT_SOURCE_DIR}/package/run.cmake)
 set_tests_properties(test_package PROPERTIES LABELS cpu TIMEOUT 600 ENVIRONMENT_MODIFICATION "CUDA_VISIBLE_DEVICES=unset:")

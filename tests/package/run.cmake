@@ -52,6 +52,19 @@ execute_process(COMMAND env -u LD_LIBRARY_PATH ${WORK}/cmake-build/consumer RESU
 step("run the CMake-built consumer without LD_LIBRARY_PATH")
 compare("the find_package(ltc) consumer")
 
+# The template a user copies (examples/template), built with its own CMakeLists.txt.
+execute_process(COMMAND ${CMAKE_COMMAND} -S ${TEMPLATE_DIR} -B ${WORK}/template-build -DCMAKE_PREFIX_PATH=${prefix}
+                        -DCMAKE_C_COMPILER=${CC} RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
+step("configure examples/template")
+execute_process(COMMAND ${CMAKE_COMMAND} --build ${WORK}/template-build RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
+step("build examples/template")
+execute_process(COMMAND env -u LD_LIBRARY_PATH ${WORK}/template-build/my_ltc_program RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
+step("run examples/template")
+if(NOT out MATCHES "one SGD step on (cpu|cuda): loss [0-9.]+")
+  math(EXPR failed "${failed}+1")
+  message("FAIL: the template printed: ${out}")
+endif()
+
 # A version that asks for another major must be refused.
 file(WRITE ${WORK}/major/CMakeLists.txt "cmake_minimum_required(VERSION 3.25)\nproject(m LANGUAGES C)\nfind_package(ltc 1.0 REQUIRED)\n")
 execute_process(COMMAND ${CMAKE_COMMAND} -S ${WORK}/major -B ${WORK}/major/build -DCMAKE_PREFIX_PATH=${prefix}
@@ -76,6 +89,14 @@ if(PKG_CONFIG)
   execute_process(COMMAND env -u LD_LIBRARY_PATH ${WORK}/consumer-pc RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
   step("run the pkg-config consumer without LD_LIBRARY_PATH")
   compare("the pkg-config consumer")
+  find_program(MAKE make)
+  if(MAKE)
+    file(COPY ${TEMPLATE_DIR}/main.c ${TEMPLATE_DIR}/Makefile DESTINATION ${WORK}/template-make)
+    execute_process(COMMAND ${MAKE} -C ${WORK}/template-make CC=${CC} RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
+    step("make examples/template")
+    execute_process(COMMAND env -u LD_LIBRARY_PATH ${WORK}/template-make/my_ltc_program RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
+    step("run the make-built template")
+  endif()
   message("${passed} passed, ${failed} failed")
 else()
   message("${passed} passed, ${failed} failed, 1 skipped")
