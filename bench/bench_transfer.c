@@ -464,7 +464,7 @@ int main(int argc, char **argv) {
             bench_peer_stop(peer[j]);
 
         static const bench_col move_cols[] = {
-            {"implementation", "implementation", "", -1, 40}, {"median_us", "median", "us", 2, 0},
+            {"implementation", "implementation", "", -1, 60}, {"median_us", "median", "us", 2, 0},
             {"min_us", "min", "us", 2, 0},                     {"max_us", "max", "us", 2, 0},
             {"runs", "runs", "", 0, 0},                        {"python_over_this", "Python / this", "x", 2, 0}};
         char title[256];

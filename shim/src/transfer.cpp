@@ -42,7 +42,9 @@ at::Tensor empty_pinned(const char *func, at::IntArrayRef sizes, const at::Tenso
         return at::empty(sizes, opts.device(c10::kCPU).pinned_memory(true));
     } catch (const c10::Error &e) {
         std::string m = e.what_without_backtrace();
-        if (m.find("out of memory") == std::string::npos && m.find("emory allocation") == std::string::npos)
+        bool oom = dynamic_cast<const c10::OutOfMemoryError *>(&e) != nullptr ||
+                   m.find("out of memory") != std::string::npos || m.find("emory allocation") != std::string::npos;
+        if (!oom)
             throw;
         m.erase(std::min(m.find('\n'), m.size()));
         size_t bytes = opts.dtype().itemsize();
