@@ -67,10 +67,16 @@ static int parse_shape(const char *text, int64_t *shape, char *err, size_t errsi
     return 0;
 }
 
-/* Exit code for a failed move or allocation: the reason is in ltc_last_error(). */
+/* Exit code for a failed move or allocation (the reason is in ltc_last_error()). With no usable GPU it
+ * also prints the diagnosis's one cause and its fix, as check_cuda would. */
 static int exit_code_for(ltc_status s) {
+    ltc_diagnosis *d = NULL;
     switch (s) {
-    case LTC_ERR_CUDA_UNAVAILABLE: return EXIT_NO_GPU;
+    case LTC_ERR_CUDA_UNAVAILABLE:
+        if (ltc_diagnose(&d, LTC_DIAGNOSE_QUICK) == LTC_OK)
+            fprintf(stderr, "  why: %s\n  fix: %s\n", ltc_diagnosis_message(d), ltc_diagnosis_fix(d));
+        ltc_diagnosis_free(d);
+        return EXIT_NO_GPU;
     case LTC_ERR_INVALID_ARGUMENT: return EXIT_BAD_DEVICE;
     case LTC_ERR_OUT_OF_MEMORY: return EXIT_NO_MEMORY;
     default: return 1;

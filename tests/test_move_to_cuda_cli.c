@@ -78,6 +78,9 @@ static void test_usage_and_cpu(int ngpu) {
         expect("--device cuda:7", 3, "cuda:7 requested, but LibTorch sees no CUDA device");
         expect("--device cuda", 3, "cuda requested, but LibTorch sees no CUDA device");
         expect("--device cuda:0", 3, "run check_cuda for the cause and the fix");
+        /* ... followed by the diagnosis's one cause and its fix */
+        expect("", 3, "\n  why: ");
+        expect("--device cuda:0", 3, "\n  fix: ");
         expect("--device cpu --pinned", 3, "cannot make the host tensor: ltc_tensor_pin_memory: pinned host memory needs a usable GPU");
     } else {
         /* a GPU past the count: its index and how many are visible, and exit 4 */

@@ -60,7 +60,7 @@ execute_process(COMMAND ${CMAKE_COMMAND} --build ${WORK}/template-build RESULT_V
 step("build examples/template")
 execute_process(COMMAND env -u LD_LIBRARY_PATH ${WORK}/template-build/my_ltc_program RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
 step("run examples/template")
-if(NOT out MATCHES "one SGD step on (cpu|cuda): loss [0-9.]+")
+if(NOT out MATCHES "one SGD step on (cpu|cuda(:[0-9]+)?): loss [0-9.]+")
   math(EXPR failed "${failed}+1")
   message("FAIL: the template printed: ${out}")
 endif()
