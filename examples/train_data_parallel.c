@@ -50,49 +50,81 @@ typedef struct options {
     int dp, graph, nproc, port, steps, batch, log_every;
     double lr, momentum, timeout;
     unsigned long long seed;
-    const char *device; /* NULL: cuda when usable, else cpu */
+    int device_given;    /* --device: else cuda when usable, or the CPU */
+    ltc_device device;
 } options;
+
+/* A whole number in [lo, hi], or a real number; 0 when v is not one. */
+static int whole(const char *v, long lo, long hi, long *out) {
+    char *end = NULL;
+    long x = strtol(v, &end, 10);
+    *out = x;
+    return *v && !*end && x >= lo && x <= hi;
+}
+
+static int real(const char *v, double *out) {
+    char *end = NULL;
+    *out = strtod(v, &end);
+    return *v && !*end && *out == *out;
+}
 
 static int parse_options(options *o, int argc, char **argv) {
     *o = (options){.nproc = 1, .steps = 500, .batch = 256, .log_every = 100, .lr = 0.1, .momentum = 0.9,
                    .timeout = 300, .seed = 1};
+    static const char *const with_value[] = {"--mode", "--device", "--nproc", "--port", "--steps", "--batch",
+                                             "--lr", "--momentum", "--log-every", "--timeout", "--seed"};
     for (int i = 1; i < argc; i++) {
-        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-        char *end = NULL;
-        int takes = 1;
+        const char *a = argv[i];
         if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
             usage(stdout);
             exit(0);
-        } else if (!strcmp(a, "--graph")) {
-            o->graph = 1, takes = 0;
-        } else if (!v) {
-            fprintf(stderr, "error: %s needs a value (or is not an option; see --help)\n", a);
+        }
+        if (!strcmp(a, "--graph")) {
+            o->graph = 1;
+            continue;
+        }
+        int known = 0;
+        for (size_t k = 0; k < sizeof with_value / sizeof *with_value; k++)
+            known |= !strcmp(a, with_value[k]);
+        if (!known) {
+            fprintf(stderr, "error: unknown option \"%s\" (try --help)\n", a);
             return 0;
-        } else if (!strcmp(a, "--mode") && (!strcmp(v, "ddp") || !strcmp(v, "dp"))) {
+        }
+        if (i + 1 >= argc) {
+            fprintf(stderr, "error: option %s needs a value\n", a);
+            return 0;
+        }
+        const char *v = argv[++i];
+        long n = 0;
+        int ok;
+        if (!strcmp(a, "--mode")) {
+            ok = !strcmp(v, "ddp") || !strcmp(v, "dp");
             o->dp = !strcmp(v, "dp");
         } else if (!strcmp(a, "--device")) {
-            o->device = v;
-        } else if (!strcmp(a, "--lr") || !strcmp(a, "--momentum") || !strcmp(a, "--timeout")) {
-            double x = strtod(v, &end);
-            *(!strcmp(a, "--lr") ? &o->lr : !strcmp(a, "--momentum") ? &o->momentum : &o->timeout) = x;
+            ok = ltc_device_parse(&o->device, v) == LTC_OK;
+            o->device_given = 1;
+        } else if (!strcmp(a, "--lr")) {
+            ok = real(v, &o->lr) && o->lr > 0;
+        } else if (!strcmp(a, "--momentum")) {
+            ok = real(v, &o->momentum) && o->momentum >= 0 && o->momentum < 1;
+        } else if (!strcmp(a, "--timeout")) {
+            ok = real(v, &o->timeout) && o->timeout > 0;
         } else if (!strcmp(a, "--seed")) {
-            o->seed = strtoull(v, &end, 10);
-        } else {
-            long x = strtol(v, &end, 10);
-            int *field = !strcmp(a, "--nproc") ? &o->nproc : !strcmp(a, "--port") ? &o->port
-                       : !strcmp(a, "--steps") ? &o->steps : !strcmp(a, "--batch") ? &o->batch
-                       : !strcmp(a, "--log-every") ? &o->log_every : NULL;
-            if (!field || x < (field == &o->port ? 0 : 1) || x > (field == &o->port ? 65535 : 1 << 30)) {
-                fprintf(stderr, "error: %s %s is not valid (see --help)\n", a, v);
-                return 0;
-            }
-            *field = (int)x;
+            ok = whole(v, 0, 0x7fffffffL, &n);
+            o->seed = (unsigned long long)n;
+        } else if (!strcmp(a, "--port")) {
+            ok = whole(v, 0, 65535, &n);
+            o->port = (int)n;
+        } else { /* --nproc, --steps, --batch, --log-every: 1 or more */
+            ok = whole(v, 1, 1L << 30, &n);
+            int *field = !strcmp(a, "--nproc") ? &o->nproc : !strcmp(a, "--steps") ? &o->steps
+                       : !strcmp(a, "--batch") ? &o->batch : &o->log_every;
+            *field = (int)n;
         }
-        if (end && *end) {
-            fprintf(stderr, "error: %s %s is not a number\n", a, v);
+        if (!ok) {
+            fprintf(stderr, "error: %s %s is not valid (see --help for the values it takes)\n", a, v);
             return 0;
         }
-        i += takes;
     }
     if (o->dp && (o->nproc > 1 || o->graph)) {
         fprintf(stderr, "error: --mode dp runs in one process on every GPU: it takes neither --nproc nor --graph\n");
@@ -148,10 +180,8 @@ int main(int argc, char **argv) {
         fprintf(stderr, "error: %s\n", ltc_last_error());
         return 2;
     }
-    ltc_device dev = {LTC_DEVICE_CUDA, o.dp ? 0 : env.local_rank};
-    if (o.device)
-        CHECK(ltc_device_parse(&dev, o.device));
-    if (dev.type == LTC_DEVICE_CUDA && dev.index < 0)
+    ltc_device dev = o.device_given ? o.device : (ltc_device){LTC_DEVICE_CUDA, -1};
+    if (dev.type == LTC_DEVICE_CUDA && dev.index < 0) /* "cuda": this rank's GPU */
         dev.index = o.dp ? 0 : env.local_rank;
 
     /* 1. --nproc N without a launcher: become one. Start N copies of this program as ranks 0..N-1
@@ -174,7 +204,7 @@ int main(int argc, char **argv) {
     ltc_linear *model = NULL;
     CHECK(ltc_linear_new(&model, IN, OUT, 1));
     ltc_status s = ltc_linear_to(model, dev);
-    if (s == LTC_ERR_CUDA_UNAVAILABLE && !o.device) {
+    if (s == LTC_ERR_CUDA_UNAVAILABLE && !o.device_given) {
         if (rank == 0)
             fprintf(stderr, "no GPU: %s\n  -> training on the CPU\n", ltc_last_error());
         dev = (ltc_device){LTC_DEVICE_CPU, 0};
@@ -242,8 +272,10 @@ int main(int argc, char **argv) {
                 CHECK(ltc_dist_mean(&l, dist, l));          /* the loss over the global batch */
                 CHECK(ltc_dist_check_replicas(dist, model)); /* a divergence is an error */
             }
-            if (rank == 0)
+            if (rank == 0) {
                 printf("step %5d  loss %.6f%s\n", step, l, dist && world > 1 ? "  replicas identical" : "");
+                fflush(stdout); /* shows through pipes and tee as it happens */
+            }
         }
         ltc_tensor_free(x);
         ltc_tensor_free(y);

@@ -458,7 +458,8 @@ typedef struct ltc_dist_env {
  *  NULL for this process's environment. The first launcher found wins, in this order: RANK/WORLD_SIZE
  *  (torchrun), SLURM_PROCID/SLURM_NTASKS, OMPI_COMM_WORLD_RANK/_SIZE; none -> rank 0 of 1 on
  *  127.0.0.1, port 0. MASTER_ADDR and MASTER_PORT are read for every launcher; under Slurm and mpirun
- *  they default to 127.0.0.1 (single node only) and 29500. LOCAL_RANK defaults to RANK.
+ *  they default to 127.0.0.1 (single node only) and 29500; a job of one rank needs neither (port 0).
+ *  LOCAL_RANK defaults to RANK.
  *  Bad input -> LTC_ERR_INVALID_ARGUMENT naming the variable, its value and what would be valid:
  *  WORLD_SIZE=0, RANK at or past WORLD_SIZE, a negative or non-numeric number, RANK without
  *  WORLD_SIZE, MASTER_PORT not in 1..65535, a MASTER_ADDR that is empty or too long, a missing
@@ -476,8 +477,9 @@ LTC_API ltc_status ltc_dist_env_from(ltc_dist_env *out, const char *const *envp)
  *  LTC_ERR_INVALID_ARGUMENT naming both numbers (and why LibTorch sees none, when it sees none).
  *  port: 1..65535, or 0 for a free one; a port already in use -> LTC_ERR_DISTRIBUTED naming it.
  *  timeout_s > 0: the ranks' own timeout. While waiting, SIGINT, SIGTERM and SIGHUP are forwarded to
- *  every rank. Once a rank fails, the others have timeout_s + 10 s to exit on their own (they notice
- *  the lost rank within timeout_s), then get SIGTERM, and SIGKILL 5 s later: it never hangs.
+ *  every rank (which then have 10 s to exit before SIGTERM). Once a rank fails, the others have
+ *  timeout_s + 5 s to exit on their own (they notice the lost rank within timeout_s), then get
+ *  SIGTERM, and SIGKILL 5 s later: it never hangs.
  *  On LTC_OK every rank has been reaped: *out_exit_code is 0 if all exited 0, else the exit status of
  *  the first rank that failed (128+N if signal N killed it), and *out_failed_rank that rank (-1 if
  *  none). Other bad input (nproc < 1, argv NULL or empty, timeout_s not > 0) ->

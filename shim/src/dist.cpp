@@ -134,7 +134,7 @@ ltc_status env_from(ltc_dist_env *out, const char *const *envp) {
         return fail(LTC_ERR_INVALID_ARGUMENT, "MASTER_PORT is not set, but RANK and WORLD_SIZE are: set it to a free port on %s",
                     e.master_addr);
     } else {
-        e.master_port = e.launcher == LTC_LAUNCHER_NONE ? 0 : 29500;
+        e.master_port = e.world_size == 1 ? 0 : 29500;  // a job of one hosts its store on any free port
     }
     if (e.launcher == LTC_LAUNCHER_TORCHRUN) {
         const char *agent = lookup(envp, "TORCHELASTIC_USE_AGENT_STORE");
@@ -318,7 +318,7 @@ ltc_status launch_local(int *out_code, int *out_rank, int nproc, const char *con
         }
         if (!deadline_set && (first_rank >= 0 || seen_signals > 0)) {
             deadline_set = true;
-            double grace = seen_signals > 0 ? 10.0 : timeout_s + 10.0;
+            double grace = seen_signals > 0 ? 10.0 : timeout_s + 5.0;
             term_at = Clock::now() + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(grace));
             kill_at = term_at + std::chrono::seconds(5);
         }

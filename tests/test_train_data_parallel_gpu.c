@@ -1,0 +1,184 @@
+/* The data-parallel GPU paths (exits 77 without a GPU): a group of one over NCCL on cuda:0, nn.DataParallel
+ * over every visible GPU, and the whole step captured as a CUDA graph (with and without the group), each
+ * trained on the regression of train_common.h. Each must converge; the graph must land on eager's weights.
+ * Runs on 2 or more GPUs are the subject of their own tests. */
+#include "train_common.h"
+
+enum mode { EAGER, DP, GRAPH };
+static const ltc_device GPU0 = {LTC_DEVICE_CUDA, 0};
+
+static float X[REG_N][REG_IN], Y[REG_N][REG_OUT];
+
+static void make_data(void) {
+    int64_t xs[2] = {REG_N, REG_IN};
+    ltc_tensor *t = NULL;
+    CHECK_OK(ltc_tensor_randn(&t, xs, 2, LTC_FLOAT32, (ltc_device){LTC_DEVICE_CPU, 0}, 1234));
+    CHECK_OK(ltc_tensor_copy_to_host(X, sizeof X, t));
+    ltc_tensor_free(t);
+    for (int n = 0; n < REG_N; n++)
+        for (int o = 0; o < REG_OUT; o++) {
+            double acc = REG_B[o];
+            for (int i = 0; i < REG_IN; i++)
+                acc += (double)X[n][i] * REG_W[o][i];
+            Y[n][o] = (float)acc;
+        }
+}
+
+/* Trains `steps` steps in `mode` (with the group when dist is given); the learned weights go to w, b.
+ * Returns max |learned - true|, or -1 on an error. */
+static double train(enum mode mode, ltc_dist *dist, int steps, float w[REG_OUT][REG_IN], float b[REG_OUT]) {
+    int64_t xs[2] = {REG_N, REG_IN}, ys[2] = {REG_N, REG_OUT};
+    ltc_tensor *x = NULL, *y = NULL, *pred = NULL, *loss = NULL, *pw = NULL, *pb = NULL;
+    ltc_linear *lin = NULL;
+    ltc_sgd *opt = NULL;
+    ltc_train_graph *graph = NULL;
+    double err = -1;
+    ltc_manual_seed(42);
+    if (ltc_tensor_from_data(&x, X, xs, 2, LTC_FLOAT32, GPU0) != LTC_OK ||
+        ltc_tensor_from_data(&y, Y, ys, 2, LTC_FLOAT32, GPU0) != LTC_OK || ltc_linear_new(&lin, REG_IN, REG_OUT, 1) != LTC_OK ||
+        ltc_linear_to(lin, GPU0) != LTC_OK || (dist && ltc_dist_broadcast_parameters(dist, lin, 0) != LTC_OK) ||
+        ltc_sgd_new(&opt, lin, 0.1, 0.9) != LTC_OK)
+        goto done;
+    for (int s = 0; s < steps; s++) {
+        ltc_tensor_free(pred);
+        ltc_tensor_free(loss);
+        pred = loss = NULL;
+        if (mode == GRAPH) {
+            if (!graph && ltc_train_graph_new(&graph, lin, opt, dist, x, y) != LTC_OK)
+                goto done;
+            if (ltc_train_graph_replay(graph, x, y) != LTC_OK)
+                goto done;
+            continue;
+        }
+        if (ltc_sgd_zero_grad(opt) != LTC_OK ||
+            (mode == DP ? ltc_data_parallel_forward(&pred, lin, x, NULL, 0) : ltc_linear_forward(&pred, lin, x)) != LTC_OK ||
+            ltc_mse_loss(&loss, pred, y) != LTC_OK || ltc_tensor_backward(loss) != LTC_OK ||
+            (dist && ltc_dist_average_gradients(dist, lin) != LTC_OK) || ltc_sgd_step(opt) != LTC_OK)
+            goto done;
+    }
+    if (graph) {
+        double l = -1;
+        CHECK_OK(ltc_train_graph_loss(&loss, graph));
+        CHECK_OK(ltc_tensor_item(&l, loss));
+        CHECK("the graph's loss is small at the end", l >= 0 && l < 1e-6);
+        /* a batch of another shape is refused */
+        ltc_tensor *small = NULL;
+        int64_t ss[2] = {3, REG_IN};
+        CHECK_OK(ltc_tensor_zeros(&small, ss, 2, LTC_FLOAT32, GPU0));
+        CHECK_FAILS(ltc_train_graph_replay(graph, small, y), LTC_ERR_INVALID_ARGUMENT,
+                    "x is Float [3, 5] on cuda:0, but the graph was captured for Float [256, 5] on cuda:0");
+        ltc_tensor_free(small);
+    }
+    if (dist)
+        CHECK_OK(ltc_dist_check_replicas(dist, lin));
+    if (ltc_linear_parameters(&pw, &pb, lin) != LTC_OK ||
+        ltc_tensor_copy_to_host(w, sizeof(float) * REG_OUT * REG_IN, pw) != LTC_OK ||
+        ltc_tensor_copy_to_host(b, sizeof(float) * REG_OUT, pb) != LTC_OK)
+        goto done;
+    err = 0;
+    for (int o = 0; o < REG_OUT; o++) {
+        err = fmax(err, fabs(b[o] - REG_B[o]));
+        for (int i = 0; i < REG_IN; i++)
+            err = fmax(err, fabs(w[o][i] - REG_W[o][i]));
+    }
+done:
+    if (err < 0)
+        fprintf(stderr, "train(mode %d, %s): %s\n", (int)mode, dist ? "group" : "alone", ltc_last_error());
+    ltc_train_graph_free(graph);
+    ltc_tensor_free(x);
+    ltc_tensor_free(y);
+    ltc_tensor_free(pred);
+    ltc_tensor_free(loss);
+    ltc_tensor_free(pw);
+    ltc_tensor_free(pb);
+    ltc_sgd_free(opt);
+    ltc_linear_free(lin);
+    return err;
+}
+
+static double max_diff(const float a[REG_OUT][REG_IN], const float b[REG_OUT][REG_IN]) {
+    double d = 0;
+    for (int o = 0; o < REG_OUT; o++)
+        for (int i = 0; i < REG_IN; i++)
+            d = fmax(d, fabs(a[o][i] - b[o][i]));
+    return d;
+}
+
+int main(void) {
+    (void)reg_train; /* train_common.h's own loop; this test needs the data and modes below */
+    th_require_gpu();
+    int n = 0;
+    CHECK_OK(ltc_cuda_device_count(&n));
+    make_data();
+
+    float w_eager[REG_OUT][REG_IN], b_eager[REG_OUT], w[REG_OUT][REG_IN], b[REG_OUT];
+    double e = train(EAGER, NULL, 300, w_eager, b_eager);
+    printf("eager on cuda:0: max |learned - true| = %.2e\n", e);
+    CHECK("eager converges", e >= 0 && e < 1e-4);
+
+    /* ddp, a group of one over NCCL on cuda:0 */
+    ltc_dist_env env;
+    const char *none[] = {NULL};
+    CHECK_OK(ltc_dist_env_from(&env, none));
+    ltc_dist *dist = NULL;
+    CHECK_OK(ltc_dist_init(&dist, &env, GPU0, 60));
+    if (dist) {
+        e = train(EAGER, dist, 300, w, b);
+        printf("ddp, 1 rank over NCCL: max |learned - true| = %.2e, vs eager alone %.2e\n", e, max_diff(w, w_eager));
+        CHECK("ddp with one rank converges", e >= 0 && e < 1e-4);
+        CHECK("and averages to the same weights", max_diff(w, w_eager) < 1e-6);
+        double m = 0;
+        CHECK_OK(ltc_dist_mean(&m, dist, 3.25));
+        CHECK("mean over one rank", m == 3.25);
+
+        e = train(GRAPH, dist, 300, w, b);
+        printf("graph with the all-reduce inside: max |learned - true| = %.2e, vs eager %.2e\n", e, max_diff(w, w_eager));
+        CHECK("graph + ddp converges", e >= 0 && e < 1e-4);
+        CHECK("graph + ddp gives eager's weights", max_diff(w, w_eager) < 1e-5);
+    }
+
+    e = train(GRAPH, NULL, 300, w, b);
+    printf("graph on cuda:0: max |learned - true| = %.2e, vs eager %.2e\n", e, max_diff(w, w_eager));
+    CHECK("graph converges", e >= 0 && e < 1e-4);
+    CHECK("graph gives eager's weights", max_diff(w, w_eager) < 1e-5);
+
+    e = train(DP, NULL, 300, w, b);
+    printf("dp over %d GPU(s): max |learned - true| = %.2e\n", n, e);
+    CHECK("dp converges", e >= 0 && e < 1e-4);
+
+    /* errors that need a GPU to reach */
+    ltc_linear *lin = NULL;
+    ltc_sgd *opt = NULL;
+    ltc_tensor *xc = NULL, *yg = NULL, *out = NULL;
+    ltc_train_graph *g = NULL;
+    int64_t xs[2] = {4, REG_IN}, ys[2] = {4, REG_OUT};
+    CHECK_OK(ltc_linear_new(&lin, REG_IN, REG_OUT, 1));
+    CHECK_OK(ltc_linear_to(lin, GPU0));
+    CHECK_OK(ltc_sgd_new(&opt, lin, 0.1, 0));
+    CHECK_OK(ltc_tensor_zeros(&xc, xs, 2, LTC_FLOAT32, (ltc_device){LTC_DEVICE_CPU, 0}));
+    CHECK_OK(ltc_tensor_zeros(&yg, ys, 2, LTC_FLOAT32, GPU0));
+    CHECK_FAILS(ltc_train_graph_new(&g, lin, opt, NULL, xc, yg), LTC_ERR_INVALID_ARGUMENT,
+                "x is on cpu and y on cuda:0; both must be on the module's cuda:0");
+    int twice[2] = {0, 0};
+    CHECK_FAILS(ltc_data_parallel_forward(&out, lin, yg, twice, 2), LTC_ERR_INVALID_ARGUMENT, "device 0 is listed twice");
+    CHECK_FAILS(ltc_data_parallel_forward(&out, lin, yg, &n, 1), LTC_ERR_INVALID_ARGUMENT, "is out of range");
+    CHECK_FAILS(ltc_data_parallel_forward(&out, lin, xc, NULL, 0), LTC_ERR_INVALID_ARGUMENT,
+                "the module is on cuda:0 and the input on cpu; both must be on the first device, cuda:0");
+    if (dist) {
+        ltc_linear *cpu_lin = NULL;
+        CHECK_OK(ltc_linear_new(&cpu_lin, REG_IN, REG_OUT, 1));
+        CHECK_FAILS(ltc_dist_broadcast_parameters(dist, cpu_lin, 0), LTC_ERR_INVALID_ARGUMENT,
+                    "the module is on cpu but the group is on cuda:0: move it with ltc_linear_to first");
+        ltc_linear_free(cpu_lin);
+    }
+    ltc_dist *bad = NULL;
+    char want[64];
+    snprintf(want, sizeof want, "cuda:%d is out of range", n);
+    CHECK_FAILS(ltc_dist_init(&bad, &env, (ltc_device){LTC_DEVICE_CUDA, n}, 5), LTC_ERR_INVALID_ARGUMENT, want);
+    ltc_tensor_free(xc);
+    ltc_tensor_free(yg);
+    ltc_sgd_free(opt);
+    ltc_linear_free(lin);
+    ltc_dist_free(dist);
+    return th_finish();
+}
