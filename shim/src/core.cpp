@@ -87,7 +87,7 @@ ltc_tensor *wrap(at::Tensor t) { return new ltc_tensor{std::move(t)}; }
 std::string device_text(ltc_device device) {
     char buf[32];
     if (ltc_device_format(buf, sizeof buf, device) < 0)
-        snprintf(buf, sizeof buf, "<device type %d>", (int)device.type);
+        snprintf(buf, sizeof buf, "<device type %d>", enum_int(device.type));
     return buf;
 }
 
@@ -126,16 +126,17 @@ const std::string &cuda_init_warning() noexcept {
 }
 
 ltc_status to_c10_device(ltc_device device, c10::Device *out) {
-    if (device.type == LTC_DEVICE_CPU) {
+    int type = enum_int(device.type);
+    if (type == LTC_DEVICE_CPU) {
         if (device.index != 0 && device.index != -1)
             return fail(LTC_ERR_INVALID_ARGUMENT, "device cpu with index %d: the CPU device has index 0 (or -1)",
                         device.index);
         *out = c10::Device(c10::kCPU);
         return LTC_OK;
     }
-    if (device.type != LTC_DEVICE_CUDA)
+    if (type != LTC_DEVICE_CUDA)
         return fail(LTC_ERR_INVALID_ARGUMENT,
-                    "device type %d is not valid: use LTC_DEVICE_CPU (0) or LTC_DEVICE_CUDA (1)", (int)device.type);
+                    "device type %d is not valid: use LTC_DEVICE_CPU (0) or LTC_DEVICE_CUDA (1)", type);
     if (device.index < -1)
         return fail(LTC_ERR_INVALID_ARGUMENT, "CUDA device index %d is not valid: use -1 (the current device) or 0 and up",
                     device.index);
@@ -162,14 +163,14 @@ ltc_device from_c10_device(const c10::Device &device) {
 }
 
 ltc_status to_scalar_type(ltc_dtype dtype, at::ScalarType *out) {
-    switch (dtype) {
+    switch (enum_int(dtype)) {
     case LTC_FLOAT32: *out = at::kFloat; return LTC_OK;
     case LTC_FLOAT64: *out = at::kDouble; return LTC_OK;
     case LTC_INT32: *out = at::kInt; return LTC_OK;
     case LTC_INT64: *out = at::kLong; return LTC_OK;
     }
     return fail(LTC_ERR_INVALID_ARGUMENT,
-                "dtype %d is not valid: use LTC_FLOAT32 (0), LTC_FLOAT64 (1), LTC_INT32 (2) or LTC_INT64 (3)", (int)dtype);
+                "dtype %d is not valid: use LTC_FLOAT32 (0), LTC_FLOAT64 (1), LTC_INT32 (2) or LTC_INT64 (3)", enum_int(dtype));
 }
 
 int from_scalar_type(at::ScalarType type) {
@@ -226,7 +227,7 @@ const char *ltc_version(void) { return LTC_VERSION_STRING; }
 int ltc_version_number(void) { return LTC_VERSION_NUMBER; }
 
 const char *ltc_status_string(ltc_status status) {
-    switch (status) {
+    switch (ltc::enum_int(status)) {
     case LTC_OK: return "LTC_OK";
     case LTC_ERR_INVALID_ARGUMENT: return "LTC_ERR_INVALID_ARGUMENT";
     case LTC_ERR_CUDA_UNAVAILABLE: return "LTC_ERR_CUDA_UNAVAILABLE";
@@ -285,7 +286,7 @@ ltc_status ltc_device_parse(ltc_device *out, const char *text) {
 }
 
 int ltc_device_format(char *buf, size_t size, ltc_device device) {
-    switch (device.type) {
+    switch (ltc::enum_int(device.type)) {
     case LTC_DEVICE_CPU: return snprintf(buf, size, "cpu");
     case LTC_DEVICE_CUDA:
         return device.index < 0 ? snprintf(buf, size, "cuda") : snprintf(buf, size, "cuda:%d", device.index);
@@ -312,7 +313,7 @@ ltc_status ltc_cuda_synchronize(int index) {
 }
 
 const char *ltc_dtype_name(ltc_dtype dtype) {
-    switch (dtype) {
+    switch (ltc::enum_int(dtype)) {
     case LTC_FLOAT32: return "float32";
     case LTC_FLOAT64: return "float64";
     case LTC_INT32: return "int32";
@@ -322,7 +323,7 @@ const char *ltc_dtype_name(ltc_dtype dtype) {
 }
 
 size_t ltc_dtype_size(ltc_dtype dtype) {
-    switch (dtype) {
+    switch (ltc::enum_int(dtype)) {
     case LTC_FLOAT32: return 4;
     case LTC_FLOAT64: return 8;
     case LTC_INT32: return 4;

@@ -1228,7 +1228,7 @@ const char *ltc_diagnosis_json(const ltc_diagnosis *d) { return d ? d->json.c_st
 const char *ltc_diagnosis_text(const ltc_diagnosis *d) { return d ? d->text.c_str() : ""; }
 
 const char *ltc_cause_name(ltc_cause c) {
-    switch (c) {
+    switch (ltc::enum_int(c)) {
     case LTC_CAUSE_NONE: return "LTC_CAUSE_NONE";
     case LTC_CAUSE_CPU_ONLY_BUILD: return "LTC_CAUSE_CPU_ONLY_BUILD";
     case LTC_CAUSE_CUDA_NOT_LINKED: return "LTC_CAUSE_CUDA_NOT_LINKED";
@@ -1254,7 +1254,7 @@ const char *ltc_cause_name(ltc_cause c) {
 }
 
 const char *ltc_cause_summary(ltc_cause c) {
-    switch (c) {
+    switch (ltc::enum_int(c)) {
     case LTC_CAUSE_NONE: return "GPU usable";
     case LTC_CAUSE_CPU_ONLY_BUILD: return "CPU-only LibTorch";
     case LTC_CAUSE_CUDA_NOT_LINKED: return "LibTorch's CUDA half is not loaded";

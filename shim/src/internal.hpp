@@ -7,6 +7,7 @@
 #include <torch/nn/modules/linear.h>
 #include <torch/optim/sgd.h>
 
+#include <cstring>
 #include <string>
 #include <vector>
 
@@ -23,6 +24,16 @@ struct ltc_sgd {
 };
 
 namespace ltc {
+
+// The int value of an enum that came from C. A caller may pass any int, and loading an out-of-range
+// value as the enum type is undefined in C++ (UBSan's -fsanitize=enum), so read its bytes instead.
+template <class E>
+inline int enum_int(const E &e) {
+    static_assert(sizeof(E) == sizeof(int), "C enums are int-sized");
+    int v;
+    std::memcpy(&v, &e, sizeof v);
+    return v;
+}
 
 // Sets this thread's last error and returns status. printf-style.
 ltc_status fail(ltc_status status, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

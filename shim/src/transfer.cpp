@@ -76,7 +76,7 @@ ltc_status ltc_tensor_empty(ltc_tensor **out, const int64_t *shape, int ndim, lt
         c10::Device dev(c10::kCPU);
         LTC_RETURN_IF_ERROR(ltc::check_shape(shape, ndim, dtype, &sizes));
         LTC_RETURN_IF_ERROR(ltc::to_scalar_type(dtype, &st));
-        if (pinned && device.type != LTC_DEVICE_CPU)
+        if (pinned && ltc::enum_int(device.type) != LTC_DEVICE_CPU)
             return fail(LTC_ERR_INVALID_ARGUMENT,
                         "ltc_tensor_empty: pinned memory is host memory, but the device is %s: use cpu with pinned, "
                         "or pinned = 0",
