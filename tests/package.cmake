@@ -1,6 +1,9 @@
 # ltc as a dependency: install into a scratch prefix, consume with find_package and with pkg-config.
 # The build tree's own answer is what the installed package must repeat. (Not in sanitizer builds: the
 # consumers are built as a user would, without the sanitizer runtime an instrumented libltc needs.)
+add_test(NAME test_api_doc COMMAND ${CMAKE_COMMAND} -DHEADER=${PROJECT_SOURCE_DIR}/shim/include/ltc.h
+  -DDOC=${PROJECT_SOURCE_DIR}/docs/api.md -P ${CMAKE_CURRENT_SOURCE_DIR}/check_api_doc.cmake)
+set_tests_properties(test_api_doc PROPERTIES LABELS cpu)
 if(LTC_SANITIZE)
   return()
 endif()
