@@ -36,7 +36,7 @@ FNR == 1 { csv_header($0); peers = FILENAME ~ /-peers\.csv$/; next }
 }
 END {
     if (npy == 0) {
-        print "skip: no Python figures (train-peers.csv has no rows: Python's torch was not found, or --no-python)"
+        print "skip: no Python figures (train-peers.csv has no rows: no Python peer ran)"
         exit 0
     }
     dat = dir "/" name ".dat"

@@ -62,5 +62,5 @@ END {
     }
     print "plot " s > gp
     gp_end(gp, name)
-    print "ok: " ns " copies" (link != "" ? ", PCIe line at " sprintf("%.1f", link) " GB/s" : ", no PCIe line (no GPU link in the report)")
+    print "ok: " ns " series" (link != "" ? ", PCIe line at " sprintf("%.1f", link) " GB/s" : ", no PCIe line (no GPU link in the report)")
 }
