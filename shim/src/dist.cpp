@@ -385,8 +385,8 @@ void quiet_and_prepare() {
 std::string store_lost_text(const ltc_dist *d, const std::string &err) {
     char buf[768];
     if (d->env.external_store || d->hosts_store)
-        snprintf(buf, sizeof buf, "lost the connection to the rendezvous store at %s:%d, which the launcher hosts (%s)",
-                 d->env.master_addr, d->env.master_port, err.c_str());
+        snprintf(buf, sizeof buf, "lost the connection to the rendezvous store at %s:%d, which %s hosts (%s)",
+                 d->env.master_addr, d->env.master_port, d->hosts_store ? "this rank" : "the launcher", err.c_str());
     else
         snprintf(buf, sizeof buf, "rank 0 is lost: the connection to the rendezvous store at %s:%d, which rank 0 hosts, broke (%s)",
                  d->env.master_addr, d->env.master_port, err.c_str());
@@ -401,10 +401,12 @@ void declare_failure(ltc_dist *d, std::unique_lock<std::mutex> &lk, ltc_status s
     d->fail_message = msg;
     d->failed_at = Clock::now();
     d->failed.store(true);
-    ltc::dist::Backend *b = d->backend.get();  // destroy() stops this thread before freeing it
+    // Aborting NCCL can itself take long: do it on the side, so that this thread (the watchdog) keeps its
+    // last-resort timer, and keep the backend alive until it is done.
+    std::shared_ptr<ltc::dist::Backend> b = d->backend;
     lk.unlock();
     if (b)
-        b->abort();
+        std::thread([b] { b->abort(); }).detach();
     lk.lock();
 }
 

@@ -71,7 +71,7 @@ struct ltc_dist {
     c10::intrusive_ptr<c10d::Store> store;      // tcp under the job's prefix
     c10::intrusive_ptr<c10d::TCPStore> wd_tcp;  // the watchdog's own connection
     c10::intrusive_ptr<c10d::Store> wd_store;
-    std::unique_ptr<ltc::dist::Backend> backend;
+    std::shared_ptr<ltc::dist::Backend> backend;  // shared with an abort running on the side
 
     // Watchdog state, under mu.
     std::mutex mu;
