@@ -21,8 +21,17 @@ thread_local std::string last_error;
 namespace ltc {
 
 static ltc_status set_error(ltc_status status, std::string msg) {
-    // LibTorch messages sometimes end in a newline or carry an "Exception raised from" tail.
-    // "[enforce fail at alloc_cpu.cpp:127] err == 0. DefaultCPUAllocator: ..." -> "DefaultCPUAllocator: ..."
+    try {
+        last_error = std::move(msg);
+    } catch (...) {
+    }
+    return status;
+}
+
+// LibTorch's messages sometimes end in a newline or carry an "Exception raised from" tail.
+// "[enforce fail at alloc_cpu.cpp:127] err == 0. DefaultCPUAllocator: ..." -> "DefaultCPUAllocator: ..."
+// (Only theirs: ours quote the caller's strings verbatim, which may hold anything.)
+static ltc_status set_torch_error(ltc_status status, std::string msg) {
     if (msg.rfind("[enforce fail at ", 0) == 0) {
         auto end = msg.find("] ");
         auto dot = end == std::string::npos ? end : msg.find(". ", end);
@@ -34,11 +43,7 @@ static ltc_status set_error(ltc_status status, std::string msg) {
         msg.erase(cut);
     while (!msg.empty() && (msg.back() == '\n' || msg.back() == ' '))
         msg.pop_back();
-    try {
-        last_error = std::move(msg);
-    } catch (...) {
-    }
-    return status;
+    return set_error(status, std::move(msg));
 }
 
 ltc_status fail(ltc_status status, const char *fmt, ...) {
@@ -56,29 +61,29 @@ ltc_status handle_exception() noexcept {
     try {
         throw;
     } catch (const c10::OutOfMemoryError &e) {
-        return set_error(LTC_ERR_OUT_OF_MEMORY, e.what_without_backtrace());
+        return set_torch_error(LTC_ERR_OUT_OF_MEMORY, e.what_without_backtrace());
     } catch (const c10::DistError &e) {
         std::string m = e.what_without_backtrace();
         bool timeout = contains(m, "imed out") || contains(m, "imeout");
-        return set_error(timeout ? LTC_ERR_TIMEOUT : LTC_ERR_DISTRIBUTED, m);
+        return set_torch_error(timeout ? LTC_ERR_TIMEOUT : LTC_ERR_DISTRIBUTED, m);
     } catch (const c10::AcceleratorError &e) {
-        return set_error(LTC_ERR_DEVICE, e.what_without_backtrace());
+        return set_torch_error(LTC_ERR_DEVICE, e.what_without_backtrace());
     } catch (const c10::Error &e) {
         std::string m = e.what_without_backtrace();
         if (contains(m, "not enough memory") || contains(m, "out of memory") || contains(m, "can't allocate memory"))
-            return set_error(LTC_ERR_OUT_OF_MEMORY, m);
+            return set_torch_error(LTC_ERR_OUT_OF_MEMORY, m);
         if (contains(m, "CUDA error") || contains(m, "CUDA driver error"))
-            return set_error(LTC_ERR_DEVICE, m);
+            return set_torch_error(LTC_ERR_DEVICE, m);
         if (contains(m, "no NVIDIA driver") || contains(m, "not compiled with CUDA") ||
             contains(m, "no CUDA GPUs are available"))
-            return set_error(LTC_ERR_CUDA_UNAVAILABLE, m);
-        return set_error(LTC_ERR_TORCH, m);
+            return set_torch_error(LTC_ERR_CUDA_UNAVAILABLE, m);
+        return set_torch_error(LTC_ERR_TORCH, m);
     } catch (const std::bad_alloc &) {
-        return set_error(LTC_ERR_OUT_OF_MEMORY, "out of host memory (std::bad_alloc)");
+        return set_torch_error(LTC_ERR_OUT_OF_MEMORY, "out of host memory (std::bad_alloc)");
     } catch (const std::exception &e) {
-        return set_error(LTC_ERR_TORCH, e.what());
+        return set_torch_error(LTC_ERR_TORCH, e.what());
     } catch (...) {
-        return set_error(LTC_ERR_INTERNAL, "an unknown C++ exception reached the ltc boundary");
+        return set_torch_error(LTC_ERR_INTERNAL, "an unknown C++ exception reached the ltc boundary");
     }
 }
 
@@ -273,9 +278,10 @@ ltc_status ltc_device_parse(ltc_device *out, const char *text) {
     }
     if (strncmp(text, "cuda:", 5) == 0) {
         const char *digits = text + 5;
-        bool ok = *digits != '\0' && strspn(digits, "0123456789") == strlen(digits) && strlen(digits) <= 10;
+        const char *significant = digits + strspn(digits, "0");  // leading zeros: "cuda:007" is cuda:7
+        bool ok = *digits != '\0' && strspn(digits, "0123456789") == strlen(digits) && strlen(significant) <= 10;
         if (ok) {
-            long long v = strtoll(digits, nullptr, 10);
+            long long v = strtoll(significant, nullptr, 10);
             if (v <= INT_MAX) {
                 *out = ltc_device{LTC_DEVICE_CUDA, (int)v};
                 return LTC_OK;
