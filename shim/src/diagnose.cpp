@@ -1202,9 +1202,10 @@ const char *ltc_diagnosis_fix(const ltc_diagnosis *d) {
 
 size_t ltc_diagnosis_finding_count(const ltc_diagnosis *d) { return d ? d->findings.size() : 0; }
 
-ltc_status ltc_diagnosis_finding(ltc_finding *out, const ltc_diagnosis *d, size_t index) {
+ltc_status ltc_diagnosis_finding(ltc_finding *out, const ltc_diagnosis *diagnosis, size_t index) {
     LTC_CHECK_NOT_NULL(out);
-    LTC_CHECK_NOT_NULL(d);
+    LTC_CHECK_NOT_NULL(diagnosis);  // the message names the argument as the header does
+    const ltc_diagnosis *d = diagnosis;
     if (index >= d->findings.size())
         return ltc::fail(LTC_ERR_INVALID_ARGUMENT, "ltc_diagnosis_finding: index %zu is out of range: the report has %zu finding%s",
                          index, d->findings.size(), d->findings.size() == 1 ? "" : "s");
