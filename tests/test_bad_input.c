@@ -1,0 +1,1201 @@
+/* The bad-input table: one row per public function of ltc.h. Each row feeds its function NULL for every
+ * pointer argument, out-of-range numbers and enum values (C lets an enum hold any int), wrong dtypes,
+ * shapes and devices, and asserts the status the header documents and a message naming the bad value;
+ * functions that cannot fail get their documented result on odd input (a sentinel, a fallback string).
+ *
+ *   test_bad_input            runs every row
+ *   test_bad_input NAME...    runs the rows of those functions only
+ *   test_bad_input --list     prints the functions that have a row; check_bad_input_rows.cmake compares
+ *                             the list with the header's declarations, so a new function without a row
+ *                             fails the suite
+ *
+ * No GPU: the GPU behaviours give the documented no-GPU status. With a GPU the same rows check the
+ * out-of-range GPU index and the cross-device mismatches instead. Nothing here starts a process or opens
+ * a port: the data-parallel rows stop at argument checks that fail before the rendezvous. */
+#define _POSIX_C_SOURCE 200809L
+#include "testhelper.h"
+
+#include <limits.h>
+#include <math.h>
+#include <stdint.h>
+
+static const ltc_device CPU = {LTC_DEVICE_CPU, 0};
+static int gpus; /* CUDA devices LibTorch sees */
+
+/* Leaves a marker in ltc_last_error(), so that each check reads the message of its own call. */
+static void reset_error(void) {
+    ltc_dtype d;
+    ltc_dtype_parse(&d, "marker-from-reset");
+}
+
+/* call must return status with a message containing text, and write that message itself. */
+#define FAILS(call, status, text)               \
+    do {                                        \
+        reset_error();                          \
+        CHECK_FAILS(call, status, text);        \
+    } while (0)
+
+/* A query that cannot fail returns its sentinel want and sets the message text. */
+#define RETURNS_SENTINEL(expr, want, text)                                                                  \
+    do {                                                                                                    \
+        reset_error();                                                                                      \
+        int th_ok_ = (expr) == (want);                                                                      \
+        th_report(th_ok_ && strstr(ltc_last_error(), (text)) != NULL, __FILE__, __LINE__, #expr,             \
+                  "wanted sentinel " #want " and a message containing \"" text "\"");                        \
+    } while (0)
+
+/* A void call (a _free of NULL) must not touch the error state. */
+#define NO_OP(call)                                                                          \
+    do {                                                                                     \
+        reset_error();                                                                       \
+        call;                                                                                \
+        CHECK(#call " is a no-op", strstr(ltc_last_error(), "marker-from-reset") != NULL); \
+    } while (0)
+
+/* An out pointer preset to garbage must come back NULL from a failed call. */
+static char garbage[1];
+#define GARBAGE(type) ((type *)(void *)garbage)
+#define CHECK_NULLED(p) CHECK(#p " set to NULL on failure", (p) == NULL)
+
+static ltc_tensor *tensor(ltc_dtype dtype, int ndim, int64_t a, int64_t b) {
+    int64_t shape[2] = {a, b};
+    ltc_tensor *t = NULL;
+    if (ltc_tensor_ones(&t, shape, ndim, dtype, CPU) != LTC_OK) {
+        fprintf(stderr, "cannot make a test tensor: %s\n", ltc_last_error());
+        exit(1);
+    }
+    return t;
+}
+
+static ltc_linear *linear(int64_t in, int64_t out, int bias) {
+    ltc_linear *m = NULL;
+    if (ltc_linear_new(&m, in, out, bias) != LTC_OK) {
+        fprintf(stderr, "cannot make a test module: %s\n", ltc_last_error());
+        exit(1);
+    }
+    return m;
+}
+
+/* What the GPU index past the last one gives: CUDA_UNAVAILABLE without a GPU, else INVALID_ARGUMENT
+ * "cuda:N is out of range". */
+static ltc_status past_last_status(void) { return gpus ? LTC_ERR_INVALID_ARGUMENT : LTC_ERR_CUDA_UNAVAILABLE; }
+static const char *past_last_text(void) {
+    static char text[64];
+    if (gpus)
+        snprintf(text, sizeof text, "cuda:%d is out of range", gpus);
+    else
+        snprintf(text, sizeof text, "cuda:%d requested, but", gpus);
+    return text;
+}
+
+/* Every call that takes an ltc_device refuses the same bad values the same way. CALL uses `dev`. */
+#define BAD_DEVICES(CALL)                                                                                    \
+    do {                                                                                                     \
+        ltc_device dev = {(ltc_device_type)7, 0};                                                            \
+        FAILS(CALL, LTC_ERR_INVALID_ARGUMENT, "device type 7 is not valid");                                 \
+        dev = (ltc_device){(ltc_device_type)-1, 0};                                                          \
+        FAILS(CALL, LTC_ERR_INVALID_ARGUMENT, "device type -1 is not valid");                                \
+        dev = (ltc_device){(ltc_device_type)INT_MAX, 0};                                                     \
+        FAILS(CALL, LTC_ERR_INVALID_ARGUMENT, "device type 2147483647 is not valid");                        \
+        dev = (ltc_device){LTC_DEVICE_CPU, 3};                                                               \
+        FAILS(CALL, LTC_ERR_INVALID_ARGUMENT, "device cpu with index 3");                                    \
+        dev = (ltc_device){LTC_DEVICE_CPU, INT_MIN};                                                         \
+        FAILS(CALL, LTC_ERR_INVALID_ARGUMENT, "device cpu with index -2147483648");                          \
+        dev = (ltc_device){LTC_DEVICE_CUDA, -2};                                                             \
+        FAILS(CALL, LTC_ERR_INVALID_ARGUMENT, "CUDA device index -2 is not valid");                          \
+        dev = (ltc_device){LTC_DEVICE_CUDA, INT_MIN};                                                        \
+        FAILS(CALL, LTC_ERR_INVALID_ARGUMENT, "CUDA device index -2147483648 is not valid");                 \
+        dev = (ltc_device){LTC_DEVICE_CUDA, gpus};                                                           \
+        FAILS(CALL, past_last_status(), past_last_text());                                                   \
+        dev = (ltc_device){LTC_DEVICE_CUDA, INT_MAX};                                                        \
+        FAILS(CALL, past_last_status(), gpus ? "cuda:2147483647 is out of range" : "cuda:2147483647 requested"); \
+        if (!gpus) {                                                                                         \
+            dev = (ltc_device){LTC_DEVICE_CUDA, -1};                                                         \
+            FAILS(CALL, LTC_ERR_CUDA_UNAVAILABLE, "cuda requested, but LibTorch sees no CUDA device");       \
+        }                                                                                                    \
+    } while (0)
+
+/* ---------------------------------------------------------------------------------------------- */
+/* Versions, status codes, errors, build information                                              */
+/* ---------------------------------------------------------------------------------------------- */
+
+static void row_ltc_version(void) {
+    CHECK("ltc_version() is the header's string", ltc_version() && strcmp(ltc_version(), LTC_VERSION_STRING) == 0);
+}
+
+static void row_ltc_version_number(void) {
+    CHECK("ltc_version_number() is the header's number", ltc_version_number() == LTC_VERSION_NUMBER);
+}
+
+static void row_ltc_status_string(void) {
+    static const char *const names[] = {"LTC_OK",          "LTC_ERR_INVALID_ARGUMENT", "LTC_ERR_CUDA_UNAVAILABLE",
+                                        "LTC_ERR_DEVICE",  "LTC_ERR_OUT_OF_MEMORY",    "LTC_ERR_TORCH",
+                                        "LTC_ERR_DISTRIBUTED", "LTC_ERR_TIMEOUT",      "LTC_ERR_UNSUPPORTED",
+                                        "LTC_ERR_INTERNAL"};
+    for (int i = 0; i < 10; i++)
+        CHECK(names[i], strcmp(ltc_status_string((ltc_status)i), names[i]) == 0);
+    const int unknown[] = {-1, 10, 1234, INT_MIN, INT_MAX};
+    for (size_t i = 0; i < sizeof unknown / sizeof *unknown; i++)
+        CHECK("an unlisted status is LTC_ERR_UNKNOWN", strcmp(ltc_status_string((ltc_status)unknown[i]), "LTC_ERR_UNKNOWN") == 0);
+}
+
+static void row_ltc_last_error(void) {
+    CHECK("never NULL", ltc_last_error() != NULL);
+    ltc_device d;
+    ltc_device_parse(&d, "last-error-row");
+    CHECK("holds the last failure", strstr(ltc_last_error(), "last-error-row") != NULL);
+    CHECK_OK(ltc_device_parse(&d, "cpu"));
+    CHECK("a successful call leaves it", strstr(ltc_last_error(), "last-error-row") != NULL);
+}
+
+static void row_ltc_build_info_get(void) {
+    FAILS(ltc_build_info_get(NULL), LTC_ERR_INVALID_ARGUMENT, "'out' is NULL");
+}
+
+/* ---------------------------------------------------------------------------------------------- */
+/* Devices                                                                                          */
+/* ---------------------------------------------------------------------------------------------- */
+
+static void row_ltc_device_parse(void) {
+    ltc_device d = {LTC_DEVICE_CPU, 42};
+    FAILS(ltc_device_parse(NULL, "cpu"), LTC_ERR_INVALID_ARGUMENT, "'out' is NULL");
+    FAILS(ltc_device_parse(&d, NULL), LTC_ERR_INVALID_ARGUMENT, "'text' is NULL");
+    const char *bad[] = {"",        "cuda:",     "cuda:-1",     "cuda:1x",    "gpu",         "CUDA:0",
+                         "cpu ",    "cuda: 1",   "cuda:0x1",    "cuda:+1",    "cuda:2147483648",
+                         "cuda:99999999999999999999", "cuda:000000000002147483648", "cuda\n", "\xff\xfe"};
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        char want[96];
+        snprintf(want, sizeof want, "device \"%s\" is not valid", bad[i]);
+        FAILS(ltc_device_parse(&d, bad[i]), LTC_ERR_INVALID_ARGUMENT, want);
+    }
+    CHECK("cpu\\0hidden is cpu", ltc_device_parse(&d, "cpu\0hidden") == LTC_OK && d.type == LTC_DEVICE_CPU);
+    d = (ltc_device){LTC_DEVICE_CPU, 42};
+    ltc_device_parse(&d, "cuda:x");
+    CHECK("out untouched on failure", d.type == LTC_DEVICE_CPU && d.index == 42);
+    CHECK("cuda:2147483647 is the largest index",
+          ltc_device_parse(&d, "cuda:2147483647") == LTC_OK && d.type == LTC_DEVICE_CUDA && d.index == INT_MAX);
+    CHECK("leading zeros are a decimal all the same",
+          ltc_device_parse(&d, "cuda:000000000002147483647") == LTC_OK && d.index == INT_MAX &&
+              ltc_device_parse(&d, "cuda:00000000000") == LTC_OK && d.index == 0);
+    /* a string that looks like the tail LibTorch's messages carry is quoted, not cut */
+    FAILS(ltc_device_parse(&d, "gpu\nException raised from here"), LTC_ERR_INVALID_ARGUMENT,
+          "device \"gpu\nException raised from here\" is not valid");
+    /* a long string: the message names its start, and stays bounded */
+    char longtext[4096];
+    memset(longtext, 'z', sizeof longtext - 1);
+    longtext[sizeof longtext - 1] = '\0';
+    FAILS(ltc_device_parse(&d, longtext), LTC_ERR_INVALID_ARGUMENT, "device \"zzzzzzzzzzzzzzzz");
+    CHECK("the message of a long string stays short", strlen(ltc_last_error()) < 1024);
+}
+
+static void row_ltc_device_format(void) {
+    char buf[32];
+    memset(buf, 'x', sizeof buf);
+    CHECK("an unknown type gives -1", ltc_device_format(buf, sizeof buf, (ltc_device){(ltc_device_type)7, 0}) == -1);
+    CHECK("type -1 gives -1", ltc_device_format(buf, sizeof buf, (ltc_device){(ltc_device_type)-1, 0}) == -1);
+    CHECK("NULL buffer of size 0 gives the length",
+          ltc_device_format(NULL, 0, (ltc_device){LTC_DEVICE_CUDA, 12}) == 7);
+    memset(buf, 'x', sizeof buf);
+    CHECK("size 1 writes only the NUL", ltc_device_format(buf, 1, (ltc_device){LTC_DEVICE_CUDA, 12}) == 7 && buf[0] == '\0' && buf[1] == 'x');
+    CHECK("truncated like snprintf", ltc_device_format(buf, 4, (ltc_device){LTC_DEVICE_CUDA, INT_MAX}) == 15 && strcmp(buf, "cud") == 0);
+    CHECK("cuda:2147483647", ltc_device_format(buf, sizeof buf, (ltc_device){LTC_DEVICE_CUDA, INT_MAX}) == 15 &&
+                                 strcmp(buf, "cuda:2147483647") == 0);
+    CHECK("a negative CUDA index is the current device, \"cuda\"",
+          ltc_device_format(buf, sizeof buf, (ltc_device){LTC_DEVICE_CUDA, INT_MIN}) == 4 && strcmp(buf, "cuda") == 0);
+}
+
+static void row_ltc_cuda_is_available(void) {
+    int n = -1;
+    CHECK_OK(ltc_cuda_device_count(&n));
+    CHECK("1 exactly when a device is counted", ltc_cuda_is_available() == (n > 0));
+}
+
+static void row_ltc_cuda_device_count(void) {
+    FAILS(ltc_cuda_device_count(NULL), LTC_ERR_INVALID_ARGUMENT, "'out' is NULL");
+}
+
+static void row_ltc_cuda_synchronize(void) {
+    FAILS(ltc_cuda_synchronize(-2), LTC_ERR_INVALID_ARGUMENT, "CUDA device index -2 is not valid");
+    FAILS(ltc_cuda_synchronize(INT_MIN), LTC_ERR_INVALID_ARGUMENT, "CUDA device index -2147483648 is not valid");
+    FAILS(ltc_cuda_synchronize(gpus), past_last_status(), past_last_text());
+    if (!gpus)
+        FAILS(ltc_cuda_synchronize(-1), LTC_ERR_CUDA_UNAVAILABLE, "cuda requested, but LibTorch sees no CUDA device");
+}
+
+/* ---------------------------------------------------------------------------------------------- */
+/* Tensors                                                                                          */
+/* ---------------------------------------------------------------------------------------------- */
+
+static void row_ltc_dtype_name(void) {
+    CHECK("float32", strcmp(ltc_dtype_name(LTC_FLOAT32), "float32") == 0);
+    CHECK("int64", strcmp(ltc_dtype_name(LTC_INT64), "int64") == 0);
+    const int unknown[] = {-1, 4, 99, INT_MIN, INT_MAX};
+    for (size_t i = 0; i < sizeof unknown / sizeof *unknown; i++)
+        CHECK("an unlisted dtype gives NULL", ltc_dtype_name((ltc_dtype)unknown[i]) == NULL);
+}
+
+static void row_ltc_dtype_size(void) {
+    CHECK("4 and 8", ltc_dtype_size(LTC_FLOAT32) == 4 && ltc_dtype_size(LTC_FLOAT64) == 8 && ltc_dtype_size(LTC_INT32) == 4 &&
+                         ltc_dtype_size(LTC_INT64) == 8);
+    const int unknown[] = {-1, 4, 99, INT_MIN, INT_MAX};
+    for (size_t i = 0; i < sizeof unknown / sizeof *unknown; i++)
+        CHECK("an unlisted dtype gives 0", ltc_dtype_size((ltc_dtype)unknown[i]) == 0);
+}
+
+static void row_ltc_dtype_parse(void) {
+    ltc_dtype d = (ltc_dtype)77;
+    FAILS(ltc_dtype_parse(NULL, "float32"), LTC_ERR_INVALID_ARGUMENT, "'out' is NULL");
+    FAILS(ltc_dtype_parse(&d, NULL), LTC_ERR_INVALID_ARGUMENT, "'text' is NULL");
+    const char *bad[] = {"", "Float32", "float16", "half", "bfloat16", "float32 ", "int8", "uint8", "bool", "complex64"};
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        char want[96];
+        snprintf(want, sizeof want, "dtype \"%s\" is not valid", bad[i]);
+        FAILS(ltc_dtype_parse(&d, bad[i]), LTC_ERR_INVALID_ARGUMENT, want);
+    }
+    CHECK("out untouched on failure", (int)d == 77);
+}
+
+/* The creation functions share their checks; kind picks which one is called. */
+enum create_kind { K_ZEROS, K_ONES, K_RANDN, K_FROM_DATA, K_EMPTY };
+
+static ltc_status create(enum create_kind kind, ltc_tensor **out, const int64_t *shape, int ndim, ltc_dtype dtype,
+                         ltc_device dev) {
+    static double data[64];
+    switch (kind) {
+    case K_ZEROS: return ltc_tensor_zeros(out, shape, ndim, dtype, dev);
+    case K_ONES: return ltc_tensor_ones(out, shape, ndim, dtype, dev);
+    case K_RANDN: return ltc_tensor_randn(out, shape, ndim, dtype, dev, 7);
+    case K_FROM_DATA: return ltc_tensor_from_data(out, data, shape, ndim, dtype, dev);
+    case K_EMPTY: return ltc_tensor_empty(out, shape, ndim, dtype, dev, 0);
+    }
+    return LTC_ERR_INTERNAL;
+}
+
+static void creation_rows(enum create_kind kind) {
+    int64_t shape[LTC_MAX_DIMS + 1] = {2, 3, 1, 1, 1, 1, 1, 1, 1};
+    ltc_tensor *t = GARBAGE(ltc_tensor);
+    FAILS(create(kind, NULL, shape, 2, LTC_FLOAT32, CPU), LTC_ERR_INVALID_ARGUMENT, "'out' is NULL");
+    /* NULL shape is refused with ndim > 0, and is a scalar with ndim 0 */
+    FAILS(create(kind, &t, NULL, 2, LTC_FLOAT32, CPU), LTC_ERR_INVALID_ARGUMENT, "shape is NULL but ndim is 2");
+    CHECK_NULLED(t);
+    CHECK_OK(create(kind, &t, NULL, 0, LTC_FLOAT32, CPU));
+    CHECK("ndim 0 is a one-element scalar", t && ltc_tensor_ndim(t) == 0 && ltc_tensor_numel(t) == 1);
+    ltc_tensor_free(t);
+    /* ndim out of range */
+    const int bad_ndim[] = {-1, LTC_MAX_DIMS + 1, INT_MIN, INT_MAX};
+    for (size_t i = 0; i < sizeof bad_ndim / sizeof *bad_ndim; i++) {
+        char want[64];
+        snprintf(want, sizeof want, "ndim %d is not valid: use 0 to %d", bad_ndim[i], LTC_MAX_DIMS);
+        t = GARBAGE(ltc_tensor);
+        FAILS(create(kind, &t, shape, bad_ndim[i], LTC_FLOAT32, CPU), LTC_ERR_INVALID_ARGUMENT, want);
+        CHECK_NULLED(t);
+    }
+    CHECK_OK(create(kind, &t, shape, LTC_MAX_DIMS, LTC_FLOAT32, CPU)); /* the largest ndim is fine */
+    ltc_tensor_free(t);
+    /* sizes below 1 */
+    const int64_t bad_size[] = {0, -1, INT64_MIN};
+    for (size_t i = 0; i < sizeof bad_size / sizeof *bad_size; i++) {
+        int64_t s[2] = {2, bad_size[i]};
+        char want[64];
+        snprintf(want, sizeof want, "shape[1] is %lld: each size must be 1 or more", (long long)bad_size[i]);
+        FAILS(create(kind, &t, s, 2, LTC_FLOAT32, CPU), LTC_ERR_INVALID_ARGUMENT, want);
+    }
+    /* more than 2^63 bytes */
+    int64_t huge[2] = {INT64_MAX, 2};
+    FAILS(create(kind, &t, huge, 2, LTC_FLOAT32, CPU), LTC_ERR_INVALID_ARGUMENT,
+          "shape [9223372036854775807, 2] of float32 is too large");
+    int64_t just_over[2] = {(int64_t)1 << 31, (int64_t)1 << 30}; /* 2^61 float32: 2^63 bytes */
+    FAILS(create(kind, &t, just_over, 2, LTC_FLOAT32, CPU), LTC_ERR_INVALID_ARGUMENT, "is too large: more than 2^63 bytes");
+    /* 2^62 bytes fit the type but no machine: out of memory, and the process goes on */
+    int64_t no_room[2] = {(int64_t)1 << 30, (int64_t)1 << 30};
+    t = GARBAGE(ltc_tensor);
+    FAILS(create(kind, &t, no_room, 2, LTC_FLOAT32, CPU), LTC_ERR_OUT_OF_MEMORY, "4611686018427387904 bytes");
+    CHECK_NULLED(t);
+    /* dtypes not listed */
+    const int bad_dtype[] = {-1, 4, 99, INT_MIN};
+    for (size_t i = 0; i < sizeof bad_dtype / sizeof *bad_dtype; i++) {
+        char want[64];
+        snprintf(want, sizeof want, "dtype %d is not valid", bad_dtype[i]);
+        FAILS(create(kind, &t, shape, 2, (ltc_dtype)bad_dtype[i], CPU), LTC_ERR_INVALID_ARGUMENT, want);
+    }
+    /* devices */
+    BAD_DEVICES(create(kind, &t, shape, 2, LTC_FLOAT32, dev));
+    /* and after all that, a good call still works */
+    CHECK_OK(create(kind, &t, shape, 2, LTC_FLOAT64, CPU));
+    CHECK("a good call after the bad ones", t && ltc_tensor_numel(t) == 6);
+    ltc_tensor_free(t);
+}
+
+static void row_ltc_tensor_zeros(void) { creation_rows(K_ZEROS); }
+static void row_ltc_tensor_ones(void) { creation_rows(K_ONES); }
+
+static void row_ltc_tensor_randn(void) {
+    creation_rows(K_RANDN);
+    int64_t shape[1] = {4};
+    ltc_tensor *t = GARBAGE(ltc_tensor);
+    FAILS(ltc_tensor_randn(&t, shape, 1, LTC_INT32, CPU, 1), LTC_ERR_INVALID_ARGUMENT, "dtype int32 is not valid: use float32 or float64");
+    CHECK_NULLED(t);
+    FAILS(ltc_tensor_randn(&t, shape, 1, LTC_INT64, CPU, UINT64_MAX), LTC_ERR_INVALID_ARGUMENT, "dtype int64 is not valid");
+    CHECK_OK(ltc_tensor_randn(&t, shape, 1, LTC_FLOAT32, CPU, UINT64_MAX)); /* any seed */
+    ltc_tensor_free(t);
+}
+
+static void row_ltc_tensor_from_data(void) {
+    creation_rows(K_FROM_DATA);
+    int64_t shape[1] = {4};
+    ltc_tensor *t = GARBAGE(ltc_tensor);
+    FAILS(ltc_tensor_from_data(&t, NULL, shape, 1, LTC_FLOAT32, CPU), LTC_ERR_INVALID_ARGUMENT, "'data' is NULL");
+    CHECK_NULLED(t);
+}
+
+static void row_ltc_tensor_free(void) { NO_OP(ltc_tensor_free(NULL)); }
+
+static void row_ltc_tensor_ndim(void) { RETURNS_SENTINEL(ltc_tensor_ndim(NULL), -1, "'tensor' is NULL"); }
+
+static void row_ltc_tensor_size(void) {
+    RETURNS_SENTINEL(ltc_tensor_size(NULL, 0), -1, "'tensor' is NULL");
+    ltc_tensor *t = tensor(LTC_FLOAT32, 2, 2, 3);
+    CHECK("dim -1 counts from the end", ltc_tensor_size(t, -1) == 3 && ltc_tensor_size(t, -2) == 2);
+    RETURNS_SENTINEL(ltc_tensor_size(t, 2), -1, "dim 2 is out of range for a 2-dimensional tensor (valid: -2 to 1)");
+    RETURNS_SENTINEL(ltc_tensor_size(t, -3), -1, "dim -3 is out of range");
+    RETURNS_SENTINEL(ltc_tensor_size(t, INT_MAX), -1, "dim 2147483647 is out of range");
+    RETURNS_SENTINEL(ltc_tensor_size(t, INT_MIN), -1, "dim -2147483648 is out of range");
+    ltc_tensor_free(t);
+    t = tensor(LTC_FLOAT32, 0, 1, 1);
+    RETURNS_SENTINEL(ltc_tensor_size(t, 0), -1, "dim 0 is out of range for a 0-dimensional tensor");
+    RETURNS_SENTINEL(ltc_tensor_size(t, -1), -1, "dim -1 is out of range for a 0-dimensional tensor");
+    ltc_tensor_free(t);
+}
+
+static void row_ltc_tensor_numel(void) { RETURNS_SENTINEL(ltc_tensor_numel(NULL), -1, "'tensor' is NULL"); }
+static void row_ltc_tensor_nbytes(void) { RETURNS_SENTINEL(ltc_tensor_nbytes(NULL), 0, "'tensor' is NULL"); }
+static void row_ltc_tensor_dtype(void) { RETURNS_SENTINEL((int)ltc_tensor_dtype(NULL), -1, "'tensor' is NULL"); }
+
+static void row_ltc_tensor_device(void) {
+    reset_error();
+    ltc_device d = ltc_tensor_device(NULL);
+    CHECK("NULL gives {LTC_DEVICE_CPU, -1}", d.type == LTC_DEVICE_CPU && d.index == -1);
+    CHECK("and sets the message", strstr(ltc_last_error(), "'tensor' is NULL") != NULL);
+}
+
+static void row_ltc_tensor_to(void) {
+    ltc_tensor *src = tensor(LTC_FLOAT32, 2, 2, 3), *t = GARBAGE(ltc_tensor);
+    FAILS(ltc_tensor_to(NULL, src, CPU, 0), LTC_ERR_INVALID_ARGUMENT, "'out' is NULL");
+    FAILS(ltc_tensor_to(&t, NULL, CPU, 0), LTC_ERR_INVALID_ARGUMENT, "'src' is NULL");
+    CHECK_NULLED(t);
+    BAD_DEVICES(ltc_tensor_to(&t, src, dev, 0));
+    BAD_DEVICES(ltc_tensor_to(&t, src, dev, 1));
+    CHECK_OK(ltc_tensor_to(&t, src, CPU, -7)); /* any non-zero non_blocking is "non-blocking" */
+    ltc_tensor_free(t);
+    ltc_tensor_free(src);
+}
+
+static void row_ltc_tensor_copy_to_host(void) {
+    ltc_tensor *t = tensor(LTC_FLOAT32, 2, 2, 3);
+    float buf[8];
+    FAILS(ltc_tensor_copy_to_host(NULL, 24, t), LTC_ERR_INVALID_ARGUMENT, "'dst' is NULL");
+    FAILS(ltc_tensor_copy_to_host(NULL, 0, t), LTC_ERR_INVALID_ARGUMENT, "'dst' is NULL");
+    FAILS(ltc_tensor_copy_to_host(buf, 24, NULL), LTC_ERR_INVALID_ARGUMENT, "'tensor' is NULL");
+    const size_t bad[] = {0, 23, 25, 32, SIZE_MAX};
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        char want[96];
+        snprintf(want, sizeof want, "buffer size %zu does not match the tensor's 24 bytes", bad[i]);
+        memset(buf, 0, sizeof buf);
+        FAILS(ltc_tensor_copy_to_host(buf, bad[i], t), LTC_ERR_INVALID_ARGUMENT, want);
+        CHECK("nothing written on failure", buf[0] == 0.0f);
+    }
+    ltc_tensor_free(t);
+}
+
+static void row_ltc_tensor_item(void) {
+    ltc_tensor *t = tensor(LTC_FLOAT32, 2, 2, 3);
+    double v = 42;
+    FAILS(ltc_tensor_item(NULL, t), LTC_ERR_INVALID_ARGUMENT, "'out' is NULL");
+    FAILS(ltc_tensor_item(&v, NULL), LTC_ERR_INVALID_ARGUMENT, "'tensor' is NULL");
+    FAILS(ltc_tensor_item(&v, t), LTC_ERR_INVALID_ARGUMENT, "the tensor has 6 elements (shape [2, 3]); it needs exactly 1");
+    CHECK("out untouched on failure", v == 42);
+    ltc_tensor_free(t);
+}
+
+static void row_ltc_tensor_grad(void) {
+    ltc_tensor *t = tensor(LTC_FLOAT32, 2, 2, 3), *g = GARBAGE(ltc_tensor), *w = NULL;
+    FAILS(ltc_tensor_grad(NULL, t), LTC_ERR_INVALID_ARGUMENT, "'out' is NULL");
+    FAILS(ltc_tensor_grad(&g, NULL), LTC_ERR_INVALID_ARGUMENT, "'tensor' is NULL");
+    CHECK_NULLED(g);
+    FAILS(ltc_tensor_grad(&g, t), LTC_ERR_INVALID_ARGUMENT, "does not require a gradient");
+    ltc_linear *m = linear(4, 2, 1);
+    CHECK_OK(ltc_linear_parameters(&w, NULL, m));
+    g = GARBAGE(ltc_tensor);
+    FAILS(ltc_tensor_grad(&g, w), LTC_ERR_INVALID_ARGUMENT, "has no gradient yet");
+    CHECK_NULLED(g);
+    ltc_tensor_free(w);
+    ltc_linear_free(m);
+    ltc_tensor_free(t);
+}
+
+static void row_ltc_tensor_backward(void) {
+    FAILS(ltc_tensor_backward(NULL), LTC_ERR_INVALID_ARGUMENT, "'loss' is NULL");
+    ltc_tensor *t = tensor(LTC_FLOAT32, 2, 2, 3);
+    FAILS(ltc_tensor_backward(t), LTC_ERR_INVALID_ARGUMENT, "the tensor has 6 elements (shape [2, 3])");
+    ltc_tensor_free(t);
+    t = tensor(LTC_FLOAT32, 1, 1, 1);
+    FAILS(ltc_tensor_backward(t), LTC_ERR_INVALID_ARGUMENT, "has no autograd graph");
+    ltc_tensor_free(t);
+    /* twice through the same graph: LibTorch refuses, and says why */
+    ltc_linear *m = linear(4, 1, 1);
+    ltc_tensor *x = tensor(LTC_FLOAT32, 2, 1, 4), *y = NULL;
+    CHECK_OK(ltc_linear_forward(&y, m, x));
+    ltc_tensor *loss = NULL, *target = tensor(LTC_FLOAT32, 2, 1, 1);
+    CHECK_OK(ltc_mse_loss(&loss, y, target));
+    CHECK_OK(ltc_tensor_backward(loss));
+    FAILS(ltc_tensor_backward(loss), LTC_ERR_TORCH, "backward through the graph a second time");
+    ltc_tensor_free(loss);
+    ltc_tensor_free(target);
+    ltc_tensor_free(y);
+    ltc_tensor_free(x);
+    ltc_linear_free(m);
+}
+
+/* ---------------------------------------------------------------------------------------------- */
+/* Training blocks                                                                                  */
+/* ---------------------------------------------------------------------------------------------- */
+
+static void row_ltc_manual_seed(void) {
+    /* any seed, the extremes included, is accepted and makes the initial weights repeatable */
+    const uint64_t seeds[] = {0, UINT64_MAX, (uint64_t)INT64_MAX + 1};
+    for (size_t i = 0; i < sizeof seeds / sizeof *seeds; i++) {
+        float w[2][4];
+        for (int k = 0; k < 2; k++) {
+            ltc_manual_seed(seeds[i]);
+            ltc_linear *m = linear(4, 1, 0);
+            ltc_tensor *p = NULL;
+            CHECK_OK(ltc_linear_parameters(&p, NULL, m));
+            CHECK_OK(ltc_tensor_copy_to_host(w[k], sizeof w[k], p));
+            ltc_tensor_free(p);
+            ltc_linear_free(m);
+        }
+        CHECK("the same seed gives the same weights", memcmp(w[0], w[1], sizeof w[0]) == 0);
+    }
+}
+
+static void row_ltc_set_num_threads(void) {
+    int before = ltc_get_num_threads();
+    const int bad[] = {0, -1, INT_MIN};
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        char want[64];
+        snprintf(want, sizeof want, "%d threads is not valid: use 1 or more", bad[i]);
+        FAILS(ltc_set_num_threads(bad[i]), LTC_ERR_INVALID_ARGUMENT, want);
+    }
+    CHECK("a refused count changes nothing", ltc_get_num_threads() == before);
+}
+
+static void row_ltc_get_num_threads(void) {
+    CHECK("1 or more", ltc_get_num_threads() >= 1);
+}
+
+static void row_ltc_linear_new(void) {
+    ltc_linear *m = GARBAGE(ltc_linear);
+    FAILS(ltc_linear_new(NULL, 4, 2, 1), LTC_ERR_INVALID_ARGUMENT, "'out' is NULL");
+    FAILS(ltc_linear_new(&m, 0, 2, 1), LTC_ERR_INVALID_ARGUMENT, "in_features 0 and out_features 2 must both be 1 or more");
+    CHECK_NULLED(m);
+    FAILS(ltc_linear_new(&m, 4, -1, 1), LTC_ERR_INVALID_ARGUMENT, "in_features 4 and out_features -1");
+    FAILS(ltc_linear_new(&m, INT64_MIN, INT64_MIN, 0), LTC_ERR_INVALID_ARGUMENT, "in_features -9223372036854775808");
+    FAILS(ltc_linear_new(&m, 4, 2, 2), LTC_ERR_INVALID_ARGUMENT, "has_bias 2 is not valid: use 0 or 1");
+    FAILS(ltc_linear_new(&m, 4, 2, -1), LTC_ERR_INVALID_ARGUMENT, "has_bias -1 is not valid");
+    /* a weight of 2^62 bytes: out of memory, and the process goes on */
+    m = GARBAGE(ltc_linear);
+    FAILS(ltc_linear_new(&m, (int64_t)1 << 30, (int64_t)1 << 30, 1), LTC_ERR_OUT_OF_MEMORY, "4611686018427387904 bytes");
+    CHECK_NULLED(m);
+}
+
+static void row_ltc_linear_free(void) { NO_OP(ltc_linear_free(NULL)); }
+
+static void row_ltc_linear_to(void) {
+    FAILS(ltc_linear_to(NULL, CPU), LTC_ERR_INVALID_ARGUMENT, "'linear' is NULL");
+    ltc_linear *m = linear(4, 2, 1);
+    BAD_DEVICES(ltc_linear_to(m, dev));
+    ltc_tensor *x = tensor(LTC_FLOAT32, 2, 3, 4), *y = NULL;
+    CHECK_OK(ltc_linear_forward(&y, m, x)); /* still whole, still on the CPU */
+    ltc_tensor_free(y);
+    ltc_tensor_free(x);
+    ltc_linear_free(m);
+}
+
+static void row_ltc_linear_forward(void) {
+    ltc_linear *m = linear(4, 2, 1);
+    ltc_tensor *x = tensor(LTC_FLOAT32, 2, 3, 4), *y = GARBAGE(ltc_tensor);
+    FAILS(ltc_linear_forward(NULL, m, x), LTC_ERR_INVALID_ARGUMENT, "'out' is NULL");
+    FAILS(ltc_linear_forward(&y, NULL, x), LTC_ERR_INVALID_ARGUMENT, "'linear' is NULL");
+    CHECK_NULLED(y);
+    FAILS(ltc_linear_forward(&y, m, NULL), LTC_ERR_INVALID_ARGUMENT, "'x' is NULL");
+    ltc_tensor *bad = tensor(LTC_FLOAT32, 2, 3, 5);
+    y = GARBAGE(ltc_tensor);
+    FAILS(ltc_linear_forward(&y, m, bad), LTC_ERR_INVALID_ARGUMENT, "input shape [3, 5] does not fit Linear(4, 2)");
+    CHECK_NULLED(y);
+    ltc_tensor_free(bad);
+    bad = tensor(LTC_FLOAT32, 0, 1, 1);
+    FAILS(ltc_linear_forward(&y, m, bad), LTC_ERR_INVALID_ARGUMENT, "input shape [] does not fit Linear(4, 2)");
+    ltc_tensor_free(bad);
+    int64_t s3[3] = {2, 3, 4};
+    CHECK_OK(ltc_tensor_ones(&bad, s3, 3, LTC_FLOAT32, CPU));
+    FAILS(ltc_linear_forward(&y, m, bad), LTC_ERR_INVALID_ARGUMENT, "input shape [2, 3, 4] does not fit");
+    ltc_tensor_free(bad);
+    bad = tensor(LTC_FLOAT64, 2, 3, 4);
+    FAILS(ltc_linear_forward(&y, m, bad), LTC_ERR_INVALID_ARGUMENT, "input dtype Double does not match the module's Float");
+    ltc_tensor_free(bad);
+    bad = tensor(LTC_INT64, 2, 3, 4);
+    FAILS(ltc_linear_forward(&y, m, bad), LTC_ERR_INVALID_ARGUMENT, "input dtype Long does not match");
+    ltc_tensor_free(bad);
+    if (gpus) {
+        ltc_tensor *xg = NULL;
+        CHECK_OK(ltc_tensor_to(&xg, x, (ltc_device){LTC_DEVICE_CUDA, 0}, 0));
+        FAILS(ltc_linear_forward(&y, m, xg), LTC_ERR_INVALID_ARGUMENT, "input is on cuda:0 but the module is on cpu");
+        ltc_tensor_free(xg);
+    }
+    ltc_tensor_free(x);
+    ltc_linear_free(m);
+}
+
+static void row_ltc_linear_parameters(void) {
+    ltc_tensor *w = GARBAGE(ltc_tensor), *b = GARBAGE(ltc_tensor);
+    FAILS(ltc_linear_parameters(&w, &b, NULL), LTC_ERR_INVALID_ARGUMENT, "'linear' is NULL");
+    CHECK_NULLED(w);
+    CHECK_NULLED(b);
+    ltc_linear *m = linear(4, 2, 0);
+    CHECK_OK(ltc_linear_parameters(NULL, NULL, m)); /* either out may be NULL */
+    b = GARBAGE(ltc_tensor);
+    CHECK_OK(ltc_linear_parameters(NULL, &b, m));
+    CHECK("no bias gives a NULL bias", b == NULL);
+    ltc_linear_free(m);
+}
+
+static void row_ltc_linear_set_parameters(void) {
+    float w[8] = {0}, b[2] = {0};
+    FAILS(ltc_linear_set_parameters(NULL, w, b), LTC_ERR_INVALID_ARGUMENT, "'linear' is NULL");
+    ltc_linear *m = linear(4, 2, 0);
+    FAILS(ltc_linear_set_parameters(m, NULL, NULL), LTC_ERR_INVALID_ARGUMENT, "'weight' is NULL");
+    FAILS(ltc_linear_set_parameters(m, w, b), LTC_ERR_INVALID_ARGUMENT, "bias given but the module has no bias");
+    CHECK_OK(ltc_linear_set_parameters(m, w, NULL));
+    ltc_linear_free(m);
+}
+
+static void row_ltc_mse_loss(void) {
+    ltc_tensor *a = tensor(LTC_FLOAT32, 2, 2, 3), *l = GARBAGE(ltc_tensor);
+    FAILS(ltc_mse_loss(NULL, a, a), LTC_ERR_INVALID_ARGUMENT, "'out' is NULL");
+    FAILS(ltc_mse_loss(&l, NULL, a), LTC_ERR_INVALID_ARGUMENT, "'input' is NULL");
+    CHECK_NULLED(l);
+    FAILS(ltc_mse_loss(&l, a, NULL), LTC_ERR_INVALID_ARGUMENT, "'target' is NULL");
+    ltc_tensor *b = tensor(LTC_FLOAT32, 2, 3, 2);
+    FAILS(ltc_mse_loss(&l, a, b), LTC_ERR_INVALID_ARGUMENT, "input shape [2, 3] and target shape [3, 2] differ");
+    ltc_tensor_free(b);
+    b = tensor(LTC_FLOAT32, 1, 3, 1); /* would broadcast in LibTorch; refused here */
+    FAILS(ltc_mse_loss(&l, a, b), LTC_ERR_INVALID_ARGUMENT, "target shape [3] differ");
+    ltc_tensor_free(b);
+    b = tensor(LTC_FLOAT64, 2, 2, 3);
+    FAILS(ltc_mse_loss(&l, a, b), LTC_ERR_INVALID_ARGUMENT, "input dtype Float and target dtype Double");
+    ltc_tensor_free(b);
+    ltc_tensor *i1 = tensor(LTC_INT32, 2, 2, 3), *i2 = tensor(LTC_INT32, 2, 2, 3);
+    FAILS(ltc_mse_loss(&l, i1, i2), LTC_ERR_INVALID_ARGUMENT, "both must be the same floating type");
+    ltc_tensor_free(i1);
+    ltc_tensor_free(i2);
+    if (gpus) {
+        ltc_tensor *g = NULL;
+        CHECK_OK(ltc_tensor_to(&g, a, (ltc_device){LTC_DEVICE_CUDA, 0}, 0));
+        FAILS(ltc_mse_loss(&l, a, g), LTC_ERR_INVALID_ARGUMENT, "input is on cpu, target on cuda:0");
+        ltc_tensor_free(g);
+    }
+    ltc_tensor_free(a);
+}
+
+static void row_ltc_sgd_new(void) {
+    ltc_linear *m = linear(4, 2, 1);
+    ltc_sgd *o = GARBAGE(ltc_sgd);
+    FAILS(ltc_sgd_new(NULL, m, 0.1, 0.9), LTC_ERR_INVALID_ARGUMENT, "'out' is NULL");
+    FAILS(ltc_sgd_new(&o, NULL, 0.1, 0.9), LTC_ERR_INVALID_ARGUMENT, "'linear' is NULL");
+    CHECK_NULLED(o);
+    const double bad_lr[] = {0, -0.1, NAN, INFINITY, -INFINITY};
+    const char *lr_text[] = {"learning rate 0 is", "learning rate -0.1 is", "learning rate nan is", "learning rate inf is",
+                             "learning rate -inf is"};
+    for (size_t i = 0; i < sizeof bad_lr / sizeof *bad_lr; i++)
+        FAILS(ltc_sgd_new(&o, m, bad_lr[i], 0.9), LTC_ERR_INVALID_ARGUMENT, lr_text[i]);
+    const double bad_mom[] = {-0.1, 1, 2, NAN, INFINITY};
+    const char *mom_text[] = {"momentum -0.1 is", "momentum 1 is", "momentum 2 is", "momentum nan is", "momentum inf is"};
+    for (size_t i = 0; i < sizeof bad_mom / sizeof *bad_mom; i++)
+        FAILS(ltc_sgd_new(&o, m, 0.1, bad_mom[i]), LTC_ERR_INVALID_ARGUMENT, mom_text[i]);
+    ltc_linear_free(m);
+}
+
+static void row_ltc_sgd_free(void) { NO_OP(ltc_sgd_free(NULL)); }
+static void row_ltc_sgd_zero_grad(void) { FAILS(ltc_sgd_zero_grad(NULL), LTC_ERR_INVALID_ARGUMENT, "'sgd' is NULL"); }
+static void row_ltc_sgd_step(void) { FAILS(ltc_sgd_step(NULL), LTC_ERR_INVALID_ARGUMENT, "'sgd' is NULL"); }
+
+/* ---------------------------------------------------------------------------------------------- */
+/* Diagnosis                                                                                        */
+/* ---------------------------------------------------------------------------------------------- */
+
+static ltc_diagnosis *the_diagnosis; /* made once, by the first row that needs one */
+
+static ltc_diagnosis *diagnosis(void) {
+    ltc_diagnosis **d = &the_diagnosis;
+    if (!*d && ltc_diagnose(d, LTC_DIAGNOSE_QUICK | LTC_DIAGNOSE_NO_CHILD) != LTC_OK) {
+        fprintf(stderr, "cannot diagnose: %s\n", ltc_last_error());
+        exit(1);
+    }
+    return *d;
+}
+
+static void row_ltc_diagnose(void) {
+    ltc_diagnosis *d = GARBAGE(ltc_diagnosis);
+    FAILS(ltc_diagnose(NULL, 0), LTC_ERR_INVALID_ARGUMENT, "'out' is NULL");
+    FAILS(ltc_diagnose(&d, 4), LTC_ERR_INVALID_ARGUMENT, "flags 0x4 has unknown bits 0x4");
+    CHECK_NULLED(d);
+    FAILS(ltc_diagnose(&d, 0x80000001u), LTC_ERR_INVALID_ARGUMENT, "flags 0x80000001 has unknown bits 0x80000000");
+    FAILS(ltc_diagnose(&d, UINT_MAX), LTC_ERR_INVALID_ARGUMENT, "unknown bits 0xfffffffc");
+}
+
+static void row_ltc_diagnosis_free(void) { NO_OP(ltc_diagnosis_free(NULL)); }
+static void row_ltc_diagnosis_usable(void) { CHECK("NULL is not usable", ltc_diagnosis_usable(NULL) == 0); }
+static void row_ltc_diagnosis_cause(void) {
+    RETURNS_SENTINEL(ltc_diagnosis_cause(NULL), LTC_CAUSE_NONE, "'diagnosis' is NULL");
+}
+static void row_ltc_diagnosis_message(void) { CHECK("NULL gives \"\"", strcmp(ltc_diagnosis_message(NULL), "") == 0); }
+static void row_ltc_diagnosis_fix(void) { CHECK("NULL gives \"\"", strcmp(ltc_diagnosis_fix(NULL), "") == 0); }
+static void row_ltc_diagnosis_finding_count(void) { CHECK("NULL gives 0", ltc_diagnosis_finding_count(NULL) == 0); }
+
+static void row_ltc_diagnosis_finding(void) {
+    ltc_diagnosis *d = diagnosis();
+    ltc_finding f;
+    memset(&f, 0x5a, sizeof f);
+    ltc_finding before = f;
+    FAILS(ltc_diagnosis_finding(NULL, d, 0), LTC_ERR_INVALID_ARGUMENT, "'out' is NULL");
+    FAILS(ltc_diagnosis_finding(&f, NULL, 0), LTC_ERR_INVALID_ARGUMENT, "'diagnosis' is NULL");
+    size_t n = ltc_diagnosis_finding_count(d);
+    char want[128];
+    snprintf(want, sizeof want, "index %zu is out of range: the report has %zu finding", n, n);
+    FAILS(ltc_diagnosis_finding(&f, d, n), LTC_ERR_INVALID_ARGUMENT, want);
+    snprintf(want, sizeof want, "index %zu is out of range", (size_t)SIZE_MAX);
+    FAILS(ltc_diagnosis_finding(&f, d, SIZE_MAX), LTC_ERR_INVALID_ARGUMENT, want);
+    CHECK("out untouched on failure", memcmp(&f, &before, sizeof f) == 0);
+}
+
+static void row_ltc_diagnosis_get(void) {
+    ltc_diagnosis *d = diagnosis();
+    CHECK("NULL diagnosis gives NULL", ltc_diagnosis_get(NULL, "driver.version") == NULL);
+    CHECK("NULL key gives NULL", ltc_diagnosis_get(d, NULL) == NULL);
+    CHECK("an unknown key gives NULL", ltc_diagnosis_get(d, "no.such.fact") == NULL);
+    CHECK("\"\" gives NULL", ltc_diagnosis_get(d, "") == NULL);
+    CHECK("a key past an array's end gives NULL", ltc_diagnosis_get(d, "devices.99999.name") == NULL);
+    CHECK("a path to an object (not a fact) gives NULL", ltc_diagnosis_get(d, "build") == NULL);
+    CHECK("a real fact is found", ltc_diagnosis_get(d, "build.torch_version") != NULL);
+}
+
+static void row_ltc_diagnosis_json(void) {
+    CHECK("NULL gives \"\"", strcmp(ltc_diagnosis_json(NULL), "") == 0);
+    const char *j = ltc_diagnosis_json(diagnosis());
+    size_t n = strlen(j);
+    while (n > 0 && (j[n - 1] == '\n' || j[n - 1] == ' '))
+        n--;
+    CHECK("one JSON object", j[0] == '{' && n > 0 && j[n - 1] == '}');
+}
+
+static void row_ltc_diagnosis_text(void) { CHECK("NULL gives \"\"", strcmp(ltc_diagnosis_text(NULL), "") == 0); }
+
+static void row_ltc_cause_name(void) {
+    CHECK("known", strcmp(ltc_cause_name(LTC_CAUSE_NO_DRIVER), "LTC_CAUSE_NO_DRIVER") == 0);
+    const int unknown[] = {-1, 20, 999, INT_MIN, INT_MAX};
+    for (size_t i = 0; i < sizeof unknown / sizeof *unknown; i++)
+        CHECK("an unlisted cause is LTC_CAUSE_UNKNOWN", strcmp(ltc_cause_name((ltc_cause)unknown[i]), "LTC_CAUSE_UNKNOWN") == 0);
+}
+
+static void row_ltc_cause_summary(void) {
+    for (int c = 0; c <= LTC_CAUSE_DUPLICATE_LIBRARY; c++)
+        CHECK("each cause has words", ltc_cause_summary((ltc_cause)c) && *ltc_cause_summary((ltc_cause)c));
+    const int unknown[] = {-1, 20, 999, INT_MIN, INT_MAX};
+    for (size_t i = 0; i < sizeof unknown / sizeof *unknown; i++)
+        CHECK("an unlisted cause still gives a static string", ltc_cause_summary((ltc_cause)unknown[i]) != NULL);
+}
+
+/* ---------------------------------------------------------------------------------------------- */
+/* Transfers and timing                                                                             */
+/* ---------------------------------------------------------------------------------------------- */
+
+static void row_ltc_tensor_empty(void) {
+    creation_rows(K_EMPTY);
+    int64_t shape[2] = {2, 3};
+    ltc_tensor *t = GARBAGE(ltc_tensor);
+    FAILS(ltc_tensor_empty(&t, shape, 2, LTC_FLOAT32, (ltc_device){LTC_DEVICE_CUDA, 0}, 1), LTC_ERR_INVALID_ARGUMENT,
+          "pinned memory is host memory, but the device is cuda:0");
+    CHECK_NULLED(t);
+    FAILS(ltc_tensor_empty(&t, shape, 2, LTC_FLOAT32, (ltc_device){(ltc_device_type)7, 0}, 1), LTC_ERR_INVALID_ARGUMENT,
+          "the device is <device type 7>");
+    if (!gpus) {
+        FAILS(ltc_tensor_empty(&t, shape, 2, LTC_FLOAT32, CPU, 1), LTC_ERR_CUDA_UNAVAILABLE,
+              "pinned host memory needs a usable GPU");
+        FAILS(ltc_tensor_empty(&t, shape, 2, LTC_FLOAT32, CPU, -1), LTC_ERR_CUDA_UNAVAILABLE,
+              "pinned host memory needs a usable GPU"); /* any non-zero is pinned */
+    }
+    /* the shape checks come first, pinned or not */
+    FAILS(ltc_tensor_empty(&t, NULL, 2, LTC_FLOAT32, CPU, 1), LTC_ERR_INVALID_ARGUMENT, "shape is NULL but ndim is 2");
+}
+
+static void row_ltc_tensor_pin_memory(void) {
+    ltc_tensor *src = tensor(LTC_FLOAT32, 2, 2, 3), *p = GARBAGE(ltc_tensor);
+    FAILS(ltc_tensor_pin_memory(NULL, src), LTC_ERR_INVALID_ARGUMENT, "'out' is NULL");
+    FAILS(ltc_tensor_pin_memory(&p, NULL), LTC_ERR_INVALID_ARGUMENT, "'src' is NULL");
+    CHECK_NULLED(p);
+    if (!gpus) {
+        p = GARBAGE(ltc_tensor);
+        FAILS(ltc_tensor_pin_memory(&p, src), LTC_ERR_CUDA_UNAVAILABLE, "pinned host memory needs a usable GPU");
+        CHECK_NULLED(p);
+    } else {
+        ltc_tensor *g = NULL;
+        CHECK_OK(ltc_tensor_to(&g, src, (ltc_device){LTC_DEVICE_CUDA, 0}, 0));
+        FAILS(ltc_tensor_pin_memory(&p, g), LTC_ERR_INVALID_ARGUMENT, "the tensor is on cuda:0; only host (cpu) tensors");
+        ltc_tensor_free(g);
+    }
+    ltc_tensor_free(src);
+}
+
+static void row_ltc_tensor_is_pinned(void) {
+    ltc_tensor *t = tensor(LTC_FLOAT32, 2, 2, 3);
+    int pinned = 42;
+    FAILS(ltc_tensor_is_pinned(NULL, t), LTC_ERR_INVALID_ARGUMENT, "'out' is NULL");
+    FAILS(ltc_tensor_is_pinned(&pinned, NULL), LTC_ERR_INVALID_ARGUMENT, "'tensor' is NULL");
+    CHECK("out untouched on failure", pinned == 42);
+    CHECK_OK(ltc_tensor_is_pinned(&pinned, t));
+    CHECK("a pageable tensor is not pinned", pinned == 0);
+    ltc_tensor_free(t);
+}
+
+static void row_ltc_tensor_copy(void) {
+    ltc_tensor *a = tensor(LTC_FLOAT32, 2, 2, 3), *b = tensor(LTC_FLOAT32, 2, 3, 2);
+    FAILS(ltc_tensor_copy(NULL, a, 0), LTC_ERR_INVALID_ARGUMENT, "'dst' is NULL");
+    FAILS(ltc_tensor_copy(a, NULL, 0), LTC_ERR_INVALID_ARGUMENT, "'src' is NULL");
+    FAILS(ltc_tensor_copy(a, b, 0), LTC_ERR_INVALID_ARGUMENT, "dst is float32 [2, 3] on cpu but src is float32 [3, 2] on cpu");
+    ltc_tensor_free(b);
+    b = tensor(LTC_INT64, 2, 2, 3);
+    FAILS(ltc_tensor_copy(a, b, 1), LTC_ERR_INVALID_ARGUMENT, "dst is float32 [2, 3] on cpu but src is int64 [2, 3] on cpu");
+    ltc_tensor_free(b);
+    b = tensor(LTC_FLOAT32, 1, 3, 1); /* would broadcast in LibTorch; refused here */
+    FAILS(ltc_tensor_copy(a, b, 0), LTC_ERR_INVALID_ARGUMENT, "src is float32 [3] on cpu");
+    ltc_tensor_free(b);
+    ltc_tensor_free(a);
+}
+
+static void row_ltc_cuda_peer_access(void) {
+    int out = 42;
+    FAILS(ltc_cuda_peer_access(NULL, 0, 0), LTC_ERR_INVALID_ARGUMENT, "'out' is NULL");
+    FAILS(ltc_cuda_peer_access(&out, -1, 0), LTC_ERR_INVALID_ARGUMENT, "device -1 is not valid");
+    FAILS(ltc_cuda_peer_access(&out, INT_MIN, 0), LTC_ERR_INVALID_ARGUMENT, "device -2147483648 is not valid");
+    FAILS(ltc_cuda_peer_access(&out, 0, -1), LTC_ERR_INVALID_ARGUMENT, "peer -1 is not valid");
+    FAILS(ltc_cuda_peer_access(&out, gpus, 0), past_last_status(), past_last_text());
+    FAILS(ltc_cuda_peer_access(&out, 0, INT_MAX), past_last_status(), gpus ? "cuda:2147483647 is out of range" : "cuda:0 requested");
+    CHECK("out untouched on failure", out == 42);
+}
+
+static void row_ltc_cuda_link_info_get(void) {
+    ltc_cuda_link_info info;
+    memset(&info, 0x5a, sizeof info);
+    unsigned char before[sizeof info];
+    memcpy(before, &info, sizeof info);
+    FAILS(ltc_cuda_link_info_get(NULL, 0), LTC_ERR_INVALID_ARGUMENT, "'out' is NULL");
+    FAILS(ltc_cuda_link_info_get(&info, -1), LTC_ERR_INVALID_ARGUMENT, "device -1 is not valid");
+    FAILS(ltc_cuda_link_info_get(&info, INT_MIN), LTC_ERR_INVALID_ARGUMENT, "device -2147483648 is not valid");
+    FAILS(ltc_cuda_link_info_get(&info, gpus), past_last_status(), past_last_text());
+    FAILS(ltc_cuda_link_info_get(&info, INT_MAX), past_last_status(), "cuda:2147483647");
+    CHECK("out untouched on failure", memcmp(&info, before, sizeof info) == 0);
+}
+
+static void row_ltc_event_new(void) {
+    ltc_event *e = GARBAGE(ltc_event);
+    FAILS(ltc_event_new(NULL, 0), LTC_ERR_INVALID_ARGUMENT, "'out' is NULL");
+    FAILS(ltc_event_new(&e, -2), LTC_ERR_INVALID_ARGUMENT, "CUDA device index -2 is not valid");
+    CHECK_NULLED(e);
+    FAILS(ltc_event_new(&e, INT_MIN), LTC_ERR_INVALID_ARGUMENT, "CUDA device index -2147483648 is not valid");
+    FAILS(ltc_event_new(&e, gpus), past_last_status(), past_last_text());
+    if (!gpus)
+        FAILS(ltc_event_new(&e, -1), LTC_ERR_CUDA_UNAVAILABLE, "cuda requested, but LibTorch sees no CUDA device");
+}
+
+static void row_ltc_event_free(void) { NO_OP(ltc_event_free(NULL)); }
+static void row_ltc_event_record(void) { FAILS(ltc_event_record(NULL), LTC_ERR_INVALID_ARGUMENT, "'event' is NULL"); }
+
+/* A fresh event on GPU 0 (NULL without a GPU): for the "never recorded" rows. */
+static ltc_event *fresh_event(void) {
+    ltc_event *e = NULL;
+    if (gpus)
+        CHECK_OK(ltc_event_new(&e, 0));
+    return e;
+}
+
+static void row_ltc_event_synchronize(void) {
+    FAILS(ltc_event_synchronize(NULL), LTC_ERR_INVALID_ARGUMENT, "'event' is NULL");
+    ltc_event *e = fresh_event();
+    if (e)
+        FAILS(ltc_event_synchronize(e), LTC_ERR_INVALID_ARGUMENT, "event 'event' was never recorded");
+    ltc_event_free(e);
+}
+
+static void row_ltc_event_query(void) {
+    int done = 42;
+    ltc_event *e = fresh_event();
+    FAILS(ltc_event_query(NULL, e), LTC_ERR_INVALID_ARGUMENT, "'out' is NULL");
+    FAILS(ltc_event_query(&done, NULL), LTC_ERR_INVALID_ARGUMENT, "'event' is NULL");
+    if (e)
+        FAILS(ltc_event_query(&done, e), LTC_ERR_INVALID_ARGUMENT, "event 'event' was never recorded");
+    CHECK("out untouched on failure", done == 42);
+    ltc_event_free(e);
+}
+
+static void row_ltc_event_elapsed_ms(void) {
+    double ms = 42;
+    ltc_event *a = fresh_event(), *b = fresh_event();
+    FAILS(ltc_event_elapsed_ms(NULL, a, b), LTC_ERR_INVALID_ARGUMENT, "'out' is NULL");
+    FAILS(ltc_event_elapsed_ms(&ms, NULL, b), LTC_ERR_INVALID_ARGUMENT, "'start' is NULL");
+    if (a) {
+        FAILS(ltc_event_elapsed_ms(&ms, a, NULL), LTC_ERR_INVALID_ARGUMENT, "'end' is NULL");
+        FAILS(ltc_event_elapsed_ms(&ms, a, b), LTC_ERR_INVALID_ARGUMENT, "event 'start' was never recorded");
+        CHECK_OK(ltc_event_record(a));
+        FAILS(ltc_event_elapsed_ms(&ms, a, b), LTC_ERR_INVALID_ARGUMENT, "event 'end' was never recorded");
+    }
+    CHECK("out untouched on failure", ms == 42);
+    ltc_event_free(a);
+    ltc_event_free(b);
+}
+
+/* ---------------------------------------------------------------------------------------------- */
+/* Data parallel: argument checks only (nothing here reaches a rendezvous, a port or a process)     */
+/* ---------------------------------------------------------------------------------------------- */
+
+static void row_ltc_launcher_name(void) {
+    static const char *const names[] = {"none", "torchrun", "slurm", "mpirun", "ltc_launch_local"};
+    for (int i = 0; i < 5; i++)
+        CHECK(names[i], ltc_launcher_name((ltc_launcher)i) && strcmp(ltc_launcher_name((ltc_launcher)i), names[i]) == 0);
+    const int unknown[] = {-1, 5, 99, INT_MIN, INT_MAX};
+    for (size_t i = 0; i < sizeof unknown / sizeof *unknown; i++)
+        CHECK("an unlisted launcher gives NULL", ltc_launcher_name((ltc_launcher)unknown[i]) == NULL);
+}
+
+static void env_fails(const char *const *envp, const char *text) {
+    ltc_dist_env e, before;
+    memset(&e, 0x5a, sizeof e);
+    before = e;
+    FAILS(ltc_dist_env_from(&e, envp), LTC_ERR_INVALID_ARGUMENT, text);
+    CHECK("out untouched on failure", memcmp(&e, &before, sizeof e) == 0);
+}
+
+static void row_ltc_dist_env_from(void) {
+    const char *const none[] = {NULL};
+    FAILS(ltc_dist_env_from(NULL, none), LTC_ERR_INVALID_ARGUMENT, "'out' is NULL");
+#define ENV(...) ((const char *const[]){__VA_ARGS__, NULL})
+#define TR "MASTER_ADDR=127.0.0.1", "MASTER_PORT=29500"
+    env_fails(ENV("RANK=0", "WORLD_SIZE=0", TR), "WORLD_SIZE=\"0\" is not valid");
+    env_fails(ENV("RANK=0", "WORLD_SIZE=-2", TR), "WORLD_SIZE=\"-2\" is not valid");
+    env_fails(ENV("RANK=0", "WORLD_SIZE=two", TR), "WORLD_SIZE=\"two\" is not valid");
+    env_fails(ENV("RANK=0", "WORLD_SIZE=", TR), "WORLD_SIZE=\"\" is not valid");
+    env_fails(ENV("RANK=0", "WORLD_SIZE=99999999999999999999", TR), "WORLD_SIZE=\"99999999999999999999\" is not valid");
+    env_fails(ENV("RANK=2", "WORLD_SIZE=2", TR), "RANK=\"2\" is not valid: use 0 to 1 (WORLD_SIZE=2)");
+    env_fails(ENV("RANK=-1", "WORLD_SIZE=2", TR), "RANK=\"-1\" is not valid");
+    env_fails(ENV("RANK= 1", "WORLD_SIZE=2", TR), "RANK=\" 1\" is not valid");
+    env_fails(ENV("RANK=1", TR), "RANK is set but WORLD_SIZE is not");
+    env_fails(ENV("WORLD_SIZE=2", TR), "WORLD_SIZE is set but RANK is not");
+    env_fails(ENV("RANK=0", "WORLD_SIZE=2", "LOCAL_RANK=-1", TR), "LOCAL_RANK=\"-1\" is not valid");
+    env_fails(ENV("RANK=0", "WORLD_SIZE=2", "MASTER_ADDR=127.0.0.1", "MASTER_PORT=0"), "MASTER_PORT=\"0\" is not valid");
+    env_fails(ENV("RANK=0", "WORLD_SIZE=2", "MASTER_ADDR=127.0.0.1", "MASTER_PORT=65536"), "MASTER_PORT=\"65536\" is not valid");
+    env_fails(ENV("RANK=0", "WORLD_SIZE=2", "MASTER_ADDR=127.0.0.1", "MASTER_PORT=http"), "MASTER_PORT=\"http\" is not valid");
+    env_fails(ENV("RANK=0", "WORLD_SIZE=2", "MASTER_ADDR=", "MASTER_PORT=29500"), "MASTER_ADDR=\"\" is not valid");
+    char long_addr[16 + LTC_DIST_ADDR_MAX];
+    snprintf(long_addr, sizeof long_addr, "MASTER_ADDR=%0*d", LTC_DIST_ADDR_MAX, 0);
+    env_fails(ENV("RANK=0", "WORLD_SIZE=2", long_addr, "MASTER_PORT=29500"), "MASTER_ADDR=\"0000000000");
+    env_fails(ENV("RANK=0", "WORLD_SIZE=2", "MASTER_PORT=29500"), "MASTER_ADDR is not set");
+    env_fails(ENV("RANK=0", "WORLD_SIZE=2", "MASTER_ADDR=127.0.0.1"), "MASTER_PORT is not set");
+    env_fails(ENV("RANK=0", "WORLD_SIZE=1", "TORCHELASTIC_RESTART_COUNT=x"), "TORCHELASTIC_RESTART_COUNT=\"x\" is not valid");
+    env_fails(ENV("SLURM_PROCID=5", "SLURM_NTASKS=2"), "SLURM_PROCID=\"5\" is not valid: use 0 to 1 (SLURM_NTASKS=2)");
+    env_fails(ENV("SLURM_PROCID=0", "SLURM_NTASKS=2", "SLURM_LOCALID=x"), "SLURM_LOCALID=\"x\" is not valid");
+    env_fails(ENV("SLURM_PROCID=0", "SLURM_NTASKS=4", "SLURM_NNODES=2"), "spans several nodes");
+    env_fails(ENV("OMPI_COMM_WORLD_RANK=0"), "OMPI_COMM_WORLD_RANK is set but OMPI_COMM_WORLD_SIZE is not");
+    env_fails(ENV("OMPI_COMM_WORLD_RANK=0", "OMPI_COMM_WORLD_SIZE=0"), "OMPI_COMM_WORLD_SIZE=\"0\" is not valid");
+    /* odd entries are ignored, not misread: a name without '=', a prefix of a launcher variable */
+    ltc_dist_env e;
+    CHECK_OK(ltc_dist_env_from(&e, ENV("RANK", "WORLD", "RANKS=3", "=1", "")));
+    CHECK("odd entries leave rank 0 of 1", e.launcher == LTC_LAUNCHER_NONE && e.rank == 0 && e.world_size == 1);
+#undef TR
+#undef ENV
+    /* NULL reads this process's environment; what it says depends on how the test was started */
+    ltc_status s = ltc_dist_env_from(&e, NULL);
+    CHECK("NULL envp reads the environment", s == LTC_OK || s == LTC_ERR_INVALID_ARGUMENT);
+}
+
+static void row_ltc_launch_local(void) {
+    int code = 42, rank = 42;
+    const char *argv[] = {"/nonexistent/ltc-rank", NULL}, *empty[] = {NULL};
+    FAILS(ltc_launch_local(NULL, &rank, 2, argv, LTC_DEVICE_CPU, 0, 1), LTC_ERR_INVALID_ARGUMENT, "'out_exit_code' is NULL");
+    FAILS(ltc_launch_local(&code, NULL, 2, argv, LTC_DEVICE_CPU, 0, 1), LTC_ERR_INVALID_ARGUMENT, "'out_failed_rank' is NULL");
+    FAILS(ltc_launch_local(&code, &rank, 2, NULL, LTC_DEVICE_CPU, 0, 1), LTC_ERR_INVALID_ARGUMENT, "'argv' is NULL");
+    FAILS(ltc_launch_local(&code, &rank, 2, empty, LTC_DEVICE_CPU, 0, 1), LTC_ERR_INVALID_ARGUMENT, "argv is empty");
+    FAILS(ltc_launch_local(&code, &rank, 0, argv, LTC_DEVICE_CPU, 0, 1), LTC_ERR_INVALID_ARGUMENT, "nproc 0 is not valid");
+    FAILS(ltc_launch_local(&code, &rank, INT_MIN, argv, LTC_DEVICE_CPU, 0, 1), LTC_ERR_INVALID_ARGUMENT,
+          "nproc -2147483648 is not valid");
+    FAILS(ltc_launch_local(&code, &rank, 2, argv, (ltc_device_type)7, 0, 1), LTC_ERR_INVALID_ARGUMENT, "device type 7 is not valid");
+    FAILS(ltc_launch_local(&code, &rank, 2, argv, (ltc_device_type)-1, 0, 1), LTC_ERR_INVALID_ARGUMENT, "device type -1 is not valid");
+    FAILS(ltc_launch_local(&code, &rank, 2, argv, LTC_DEVICE_CPU, -1, 1), LTC_ERR_INVALID_ARGUMENT, "port -1 is not valid");
+    FAILS(ltc_launch_local(&code, &rank, 2, argv, LTC_DEVICE_CPU, 65536, 1), LTC_ERR_INVALID_ARGUMENT, "port 65536 is not valid");
+    FAILS(ltc_launch_local(&code, &rank, 2, argv, LTC_DEVICE_CPU, 0, 0), LTC_ERR_INVALID_ARGUMENT, "timeout 0 s is not valid");
+    FAILS(ltc_launch_local(&code, &rank, 2, argv, LTC_DEVICE_CPU, 0, -1), LTC_ERR_INVALID_ARGUMENT, "timeout -1 s is not valid");
+    FAILS(ltc_launch_local(&code, &rank, 2, argv, LTC_DEVICE_CPU, 0, NAN), LTC_ERR_INVALID_ARGUMENT, "timeout nan s is not valid");
+    FAILS(ltc_launch_local(&code, &rank, 2, argv, LTC_DEVICE_CPU, 0, INFINITY), LTC_ERR_INVALID_ARGUMENT, "timeout inf s is not valid");
+    /* one rank per GPU: one more rank than GPUs is refused, naming both numbers, before anything starts */
+    char want[96];
+    if (gpus)
+        snprintf(want, sizeof want, "%d ranks asked for, but %d CUDA device", gpus + 1, gpus);
+    else
+        snprintf(want, sizeof want, "1 ranks asked for, one per GPU, but 0 CUDA devices are visible");
+    FAILS(ltc_launch_local(&code, &rank, gpus + 1, argv, LTC_DEVICE_CUDA, 0, 1), LTC_ERR_INVALID_ARGUMENT, want);
+    CHECK("outs untouched on failure", code == 42 && rank == 42);
+}
+
+/* A well-formed environment for a job of two: only the field under test is made bad. */
+static ltc_dist_env good_env(void) {
+    ltc_dist_env e;
+    memset(&e, 0, sizeof e);
+    e.launcher = LTC_LAUNCHER_TORCHRUN;
+    e.rank = 1;
+    e.world_size = 2;
+    e.local_rank = 1;
+    strcpy(e.master_addr, "127.0.0.1");
+    e.master_port = 29500;
+    return e;
+}
+
+static void row_ltc_dist_init(void) {
+    ltc_dist *g = GARBAGE(ltc_dist);
+    ltc_dist_env env = good_env();
+    FAILS(ltc_dist_init(NULL, &env, CPU, 1), LTC_ERR_INVALID_ARGUMENT, "'out' is NULL");
+    FAILS(ltc_dist_init(&g, NULL, CPU, 1), LTC_ERR_INVALID_ARGUMENT, "'env' is NULL");
+    CHECK_NULLED(g);
+    env.launcher = (ltc_launcher)99;
+    FAILS(ltc_dist_init(&g, &env, CPU, 1), LTC_ERR_INVALID_ARGUMENT, "launcher 99 is not valid");
+    env.launcher = (ltc_launcher)-1;
+    FAILS(ltc_dist_init(&g, &env, CPU, 1), LTC_ERR_INVALID_ARGUMENT, "launcher -1 is not valid");
+    env = good_env();
+    env.world_size = 0;
+    FAILS(ltc_dist_init(&g, &env, CPU, 1), LTC_ERR_INVALID_ARGUMENT, "world size 0 is not valid");
+    env = good_env();
+    env.rank = 2;
+    FAILS(ltc_dist_init(&g, &env, CPU, 1), LTC_ERR_INVALID_ARGUMENT, "rank 2 is not valid with a world size of 2");
+    env.rank = -1;
+    FAILS(ltc_dist_init(&g, &env, CPU, 1), LTC_ERR_INVALID_ARGUMENT, "rank -1 is not valid");
+    env = good_env();
+    env.local_rank = -1;
+    FAILS(ltc_dist_init(&g, &env, CPU, 1), LTC_ERR_INVALID_ARGUMENT, "local rank -1 is not valid");
+    env = good_env();
+    env.master_addr[0] = '\0';
+    FAILS(ltc_dist_init(&g, &env, CPU, 1), LTC_ERR_INVALID_ARGUMENT, "master_addr is empty or not NUL-terminated");
+    memset(env.master_addr, 'a', sizeof env.master_addr);
+    FAILS(ltc_dist_init(&g, &env, CPU, 1), LTC_ERR_INVALID_ARGUMENT, "master_addr is empty or not NUL-terminated");
+    env = good_env();
+    env.master_port = 0; /* any free port: only for a job of one */
+    FAILS(ltc_dist_init(&g, &env, CPU, 1), LTC_ERR_INVALID_ARGUMENT, "master port 0 is not valid");
+    env.master_port = 65536;
+    FAILS(ltc_dist_init(&g, &env, CPU, 1), LTC_ERR_INVALID_ARGUMENT, "master port 65536 is not valid");
+    env.master_port = -1;
+    FAILS(ltc_dist_init(&g, &env, CPU, 1), LTC_ERR_INVALID_ARGUMENT, "master port -1 is not valid");
+    env = good_env();
+    const double bad_timeout[] = {0, -1, NAN, INFINITY};
+    const char *timeout_text[] = {"timeout 0 s is not valid", "timeout -1 s is not valid", "timeout nan s is not valid",
+                                  "timeout inf s is not valid"};
+    for (size_t i = 0; i < sizeof bad_timeout / sizeof *bad_timeout; i++)
+        FAILS(ltc_dist_init(&g, &env, CPU, bad_timeout[i]), LTC_ERR_INVALID_ARGUMENT, timeout_text[i]);
+    /* devices: refused before any store is opened */
+    FAILS(ltc_dist_init(&g, &env, ((ltc_device){(ltc_device_type)7, 0}), 1), LTC_ERR_INVALID_ARGUMENT, "device type 7 is not valid");
+    FAILS(ltc_dist_init(&g, &env, ((ltc_device){LTC_DEVICE_CPU, 3}), 1), LTC_ERR_INVALID_ARGUMENT, "device cpu with index 3");
+    FAILS(ltc_dist_init(&g, &env, ((ltc_device){LTC_DEVICE_CUDA, -1}), 1), LTC_ERR_INVALID_ARGUMENT,
+          "device cuda has no index: use cuda:N");
+#if LTC_TEST_TORCH_HAS_CUDA
+    FAILS(ltc_dist_init(&g, &env, ((ltc_device){LTC_DEVICE_CUDA, gpus}), 1), past_last_status(), past_last_text());
+#else
+    FAILS(ltc_dist_init(&g, &env, ((ltc_device){LTC_DEVICE_CUDA, 0}), 1), LTC_ERR_UNSUPPORTED, "built without NCCL");
+#endif
+    CHECK_NULLED(g);
+}
+
+static void row_ltc_dist_free(void) { NO_OP(ltc_dist_free(NULL)); }
+static void row_ltc_dist_rank(void) { RETURNS_SENTINEL(ltc_dist_rank(NULL), -1, "'dist' is NULL"); }
+static void row_ltc_dist_world_size(void) { RETURNS_SENTINEL(ltc_dist_world_size(NULL), -1, "'dist' is NULL"); }
+
+/* The collectives need a live group, which needs a rendezvous: here only their NULL checks (their
+ * other bad input, e.g. a root out of range, is tested with a real group in test_train_data_parallel). */
+static void row_ltc_dist_broadcast_parameters(void) {
+    ltc_linear *m = linear(4, 2, 1);
+    FAILS(ltc_dist_broadcast_parameters(NULL, m, 0), LTC_ERR_INVALID_ARGUMENT, "'dist' is NULL");
+    FAILS(ltc_dist_broadcast_parameters(NULL, NULL, -1), LTC_ERR_INVALID_ARGUMENT, "'dist' is NULL");
+    ltc_linear_free(m);
+}
+
+static void row_ltc_dist_average_gradients(void) {
+    ltc_linear *m = linear(4, 2, 1);
+    FAILS(ltc_dist_average_gradients(NULL, m), LTC_ERR_INVALID_ARGUMENT, "'dist' is NULL");
+    FAILS(ltc_dist_average_gradients(NULL, NULL), LTC_ERR_INVALID_ARGUMENT, "'dist' is NULL");
+    ltc_linear_free(m);
+}
+
+static void row_ltc_dist_check_replicas(void) {
+    ltc_linear *m = linear(4, 2, 1);
+    FAILS(ltc_dist_check_replicas(NULL, m), LTC_ERR_INVALID_ARGUMENT, "'dist' is NULL");
+    ltc_linear_free(m);
+}
+
+static void row_ltc_dist_mean(void) {
+    double v = 42;
+    FAILS(ltc_dist_mean(NULL, NULL, 1.0), LTC_ERR_INVALID_ARGUMENT, "'out' is NULL");
+    FAILS(ltc_dist_mean(&v, NULL, NAN), LTC_ERR_INVALID_ARGUMENT, "'dist' is NULL");
+    CHECK("out untouched on failure", v == 42);
+}
+
+static void row_ltc_data_parallel_forward(void) {
+    ltc_linear *m = linear(4, 2, 1);
+    ltc_tensor *x = tensor(LTC_FLOAT32, 2, 3, 4), *y = GARBAGE(ltc_tensor);
+    int devs[2] = {0, 0};
+    FAILS(ltc_data_parallel_forward(NULL, m, x, NULL, 0), LTC_ERR_INVALID_ARGUMENT, "'out' is NULL");
+    FAILS(ltc_data_parallel_forward(&y, NULL, x, NULL, 0), LTC_ERR_INVALID_ARGUMENT, "'linear' is NULL");
+    CHECK_NULLED(y);
+    FAILS(ltc_data_parallel_forward(&y, m, NULL, NULL, 0), LTC_ERR_INVALID_ARGUMENT, "'x' is NULL");
+    FAILS(ltc_data_parallel_forward(&y, m, x, NULL, -1), LTC_ERR_INVALID_ARGUMENT, "ndevices -1 with devices NULL is not valid");
+    FAILS(ltc_data_parallel_forward(&y, m, x, devs, -1), LTC_ERR_INVALID_ARGUMENT, "ndevices -1 with devices given");
+    FAILS(ltc_data_parallel_forward(&y, m, x, NULL, 2), LTC_ERR_INVALID_ARGUMENT, "ndevices 2 with devices NULL");
+    FAILS(ltc_data_parallel_forward(&y, m, x, devs, 0), LTC_ERR_INVALID_ARGUMENT, "ndevices 0 with devices given");
+    ltc_tensor *bad = tensor(LTC_FLOAT32, 2, 3, 5);
+    if (!gpus) {
+        /* no GPU, module and x on the CPU: plain ltc_linear_forward, with its checks */
+        FAILS(ltc_data_parallel_forward(&y, m, bad, NULL, 0), LTC_ERR_INVALID_ARGUMENT, "input shape [3, 5] does not fit Linear(4, 2)");
+        CHECK_NULLED(y);
+        FAILS(ltc_data_parallel_forward(&y, m, x, devs, 1), LTC_ERR_CUDA_UNAVAILABLE, "cuda:0 requested, but LibTorch sees no CUDA device");
+        devs[0] = -1;
+        FAILS(ltc_data_parallel_forward(&y, m, x, devs, 1), LTC_ERR_CUDA_UNAVAILABLE, "sees no CUDA device");
+    } else {
+        devs[0] = gpus;
+        char want[96];
+        snprintf(want, sizeof want, "devices[0] = %d is out of range", gpus);
+        FAILS(ltc_data_parallel_forward(&y, m, x, devs, 1), LTC_ERR_INVALID_ARGUMENT, want);
+        devs[0] = -1;
+        FAILS(ltc_data_parallel_forward(&y, m, x, devs, 1), LTC_ERR_INVALID_ARGUMENT, "devices[0] = -1 is out of range");
+        devs[0] = 0;
+        FAILS(ltc_data_parallel_forward(&y, m, x, devs, 2), LTC_ERR_INVALID_ARGUMENT, "device 0 is listed twice");
+        FAILS(ltc_data_parallel_forward(&y, m, x, devs, 1), LTC_ERR_INVALID_ARGUMENT,
+              "the module is on cpu and the input on cpu; both must be on the first device, cuda:0");
+    }
+    ltc_tensor_free(bad);
+    ltc_tensor_free(x);
+    ltc_linear_free(m);
+}
+
+static void row_ltc_train_graph_new(void) {
+    ltc_linear *m = linear(4, 2, 1);
+    ltc_sgd *o = NULL;
+    CHECK_OK(ltc_sgd_new(&o, m, 0.1, 0));
+    ltc_tensor *x = tensor(LTC_FLOAT32, 2, 3, 4), *y = tensor(LTC_FLOAT32, 2, 3, 2);
+    ltc_train_graph *g = GARBAGE(ltc_train_graph);
+#if LTC_TEST_TORCH_HAS_CUDA
+    FAILS(ltc_train_graph_new(NULL, m, o, NULL, x, y), LTC_ERR_INVALID_ARGUMENT, "'out' is NULL");
+    FAILS(ltc_train_graph_new(&g, NULL, o, NULL, x, y), LTC_ERR_INVALID_ARGUMENT, "'linear' is NULL");
+    CHECK_NULLED(g);
+    FAILS(ltc_train_graph_new(&g, m, NULL, NULL, x, y), LTC_ERR_INVALID_ARGUMENT, "'opt' is NULL");
+    FAILS(ltc_train_graph_new(&g, m, o, NULL, NULL, y), LTC_ERR_INVALID_ARGUMENT, "'x' is NULL");
+    FAILS(ltc_train_graph_new(&g, m, o, NULL, x, NULL), LTC_ERR_INVALID_ARGUMENT, "'y' is NULL");
+    g = GARBAGE(ltc_train_graph);
+    FAILS(ltc_train_graph_new(&g, m, o, NULL, x, y), LTC_ERR_INVALID_ARGUMENT, "the module is on cpu: CUDA graphs need it on a GPU");
+    CHECK_NULLED(g);
+#else
+    FAILS(ltc_train_graph_new(&g, m, o, NULL, x, y), LTC_ERR_UNSUPPORTED, "built without CUDA");
+    CHECK_NULLED(g);
+#endif
+    ltc_tensor_free(y);
+    ltc_tensor_free(x);
+    ltc_sgd_free(o);
+    ltc_linear_free(m);
+}
+
+static void row_ltc_train_graph_replay(void) {
+    ltc_tensor *x = tensor(LTC_FLOAT32, 2, 3, 4);
+#if LTC_TEST_TORCH_HAS_CUDA
+    FAILS(ltc_train_graph_replay(NULL, x, x), LTC_ERR_INVALID_ARGUMENT, "'graph' is NULL");
+#else
+    FAILS(ltc_train_graph_replay(NULL, x, x), LTC_ERR_UNSUPPORTED, "built without CUDA");
+#endif
+    ltc_tensor_free(x);
+}
+
+static void row_ltc_train_graph_loss(void) {
+    ltc_tensor *l = GARBAGE(ltc_tensor);
+#if LTC_TEST_TORCH_HAS_CUDA
+    FAILS(ltc_train_graph_loss(NULL, NULL), LTC_ERR_INVALID_ARGUMENT, "'out' is NULL");
+    FAILS(ltc_train_graph_loss(&l, NULL), LTC_ERR_INVALID_ARGUMENT, "'graph' is NULL");
+#else
+    FAILS(ltc_train_graph_loss(&l, NULL), LTC_ERR_UNSUPPORTED, "built without CUDA");
+#endif
+    CHECK_NULLED(l);
+}
+
+static void row_ltc_train_graph_free(void) { NO_OP(ltc_train_graph_free(NULL)); }
+
+/* ---------------------------------------------------------------------------------------------- */
+
+#define ROW(f) {#f, row_##f}
+static const struct row {
+    const char *name;
+    void (*run)(void);
+} rows[] = {
+    ROW(ltc_version), ROW(ltc_version_number), ROW(ltc_status_string), ROW(ltc_last_error), ROW(ltc_build_info_get),
+    ROW(ltc_device_parse), ROW(ltc_device_format), ROW(ltc_cuda_is_available), ROW(ltc_cuda_device_count),
+    ROW(ltc_cuda_synchronize), ROW(ltc_dtype_name), ROW(ltc_dtype_size), ROW(ltc_dtype_parse), ROW(ltc_tensor_zeros),
+    ROW(ltc_tensor_ones), ROW(ltc_tensor_randn), ROW(ltc_tensor_from_data), ROW(ltc_tensor_free), ROW(ltc_tensor_ndim),
+    ROW(ltc_tensor_size), ROW(ltc_tensor_numel), ROW(ltc_tensor_nbytes), ROW(ltc_tensor_dtype), ROW(ltc_tensor_device),
+    ROW(ltc_tensor_to), ROW(ltc_tensor_copy_to_host), ROW(ltc_tensor_item), ROW(ltc_tensor_grad),
+    ROW(ltc_tensor_backward), ROW(ltc_manual_seed), ROW(ltc_set_num_threads), ROW(ltc_get_num_threads),
+    ROW(ltc_linear_new), ROW(ltc_linear_free), ROW(ltc_linear_to), ROW(ltc_linear_forward), ROW(ltc_linear_parameters),
+    ROW(ltc_linear_set_parameters), ROW(ltc_mse_loss), ROW(ltc_sgd_new), ROW(ltc_sgd_free), ROW(ltc_sgd_zero_grad),
+    ROW(ltc_sgd_step), ROW(ltc_diagnose), ROW(ltc_diagnosis_free), ROW(ltc_diagnosis_usable), ROW(ltc_diagnosis_cause),
+    ROW(ltc_diagnosis_message), ROW(ltc_diagnosis_fix), ROW(ltc_diagnosis_finding_count), ROW(ltc_diagnosis_finding),
+    ROW(ltc_diagnosis_get), ROW(ltc_diagnosis_json), ROW(ltc_diagnosis_text), ROW(ltc_cause_name),
+    ROW(ltc_cause_summary), ROW(ltc_tensor_empty), ROW(ltc_tensor_pin_memory), ROW(ltc_tensor_is_pinned),
+    ROW(ltc_tensor_copy), ROW(ltc_cuda_peer_access), ROW(ltc_cuda_link_info_get), ROW(ltc_event_new),
+    ROW(ltc_event_free), ROW(ltc_event_record), ROW(ltc_event_synchronize), ROW(ltc_event_query),
+    ROW(ltc_event_elapsed_ms), ROW(ltc_launcher_name), ROW(ltc_dist_env_from), ROW(ltc_launch_local),
+    ROW(ltc_dist_init), ROW(ltc_dist_free), ROW(ltc_dist_rank), ROW(ltc_dist_world_size),
+    ROW(ltc_dist_broadcast_parameters), ROW(ltc_dist_average_gradients), ROW(ltc_dist_check_replicas),
+    ROW(ltc_dist_mean), ROW(ltc_data_parallel_forward), ROW(ltc_train_graph_new), ROW(ltc_train_graph_replay),
+    ROW(ltc_train_graph_loss), ROW(ltc_train_graph_free),
+};
+#define NROWS (sizeof rows / sizeof *rows)
+
+int main(int argc, char **argv) {
+    if (argc == 2 && strcmp(argv[1], "--list") == 0) {
+        for (size_t i = 0; i < NROWS; i++)
+            puts(rows[i].name);
+        return 0;
+    }
+    if (ltc_cuda_device_count(&gpus) != LTC_OK) {
+        fprintf(stderr, "ltc_cuda_device_count failed: %s\n", ltc_last_error());
+        return 1;
+    }
+    int ran = 0;
+    for (size_t i = 0; i < NROWS; i++) {
+        int wanted = argc == 1;
+        for (int a = 1; a < argc; a++)
+            wanted |= strcmp(argv[a], rows[i].name) == 0;
+        if (!wanted)
+            continue;
+        int failed_before = th_failed;
+        rows[i].run();
+        ran++;
+        if (th_failed != failed_before)
+            fprintf(stderr, "  in the row of %s\n", rows[i].name);
+    }
+    if (ran == 0) {
+        fprintf(stderr, "test_bad_input: no row matches the names given (try --list)\n");
+        return 2;
+    }
+    printf("%d rows (%d GPU%s seen)\n", ran, gpus, gpus == 1 ? "" : "s");
+    ltc_diagnosis_free(the_diagnosis);
+    return th_finish();
+}
