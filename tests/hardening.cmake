@@ -13,3 +13,7 @@ add_test(NAME test_bad_input_rows
   COMMAND ${CMAKE_COMMAND} -DEXE=$<TARGET_FILE:test_bad_input> -DHEADER=${PROJECT_SOURCE_DIR}/shim/include/ltc.h
           -P ${CMAKE_CURRENT_SOURCE_DIR}/check_bad_input_rows.cmake)
 set_tests_properties(test_bad_input_rows PROPERTIES LABELS cpu)
+
+# Out of GPU memory: the status and message, then the process allocates and computes normally.
+ltc_add_test(test_gpu_oom SOURCES test_gpu_oom.c LABELS gpu)
+set_tests_properties(test_gpu_oom PROPERTIES TIMEOUT 120)
