@@ -156,8 +156,8 @@ static void true_weights(uint64_t seed, float w[OUT][IN], float b[OUT]) {
 }
 
 /* Samples first .. first+count-1 of step `step`. */
-static void make_batch(uint64_t seed, int step, int64_t first, int count, const float w[OUT][IN], const float b[OUT],
-                       float *x, float *y) {
+static void make_batch(uint64_t seed, int step, int64_t first, int count, float w[OUT][IN], float b[OUT], float *x,
+                       float *y) {
     for (int n = 0; n < count; n++) {
         uint64_t s = (uint64_t)step + 1, i = (uint64_t)(first + n);
         for (int j = 0; j < IN; j++)
@@ -243,7 +243,7 @@ int main(int argc, char **argv) {
     }
     ltc_train_graph *graph = NULL;
     for (int step = 0; step < o.steps; step++) {
-        make_batch(o.seed, step, (int64_t)rank * per, per, (const float(*)[IN])w_true, b_true, xb, yb);
+        make_batch(o.seed, step, (int64_t)rank * per, per, w_true, b_true, xb, yb);
         ltc_tensor *x = NULL, *y = NULL, *pred = NULL, *loss = NULL;
         CHECK(ltc_tensor_from_data(&x, xb, xs, 2, LTC_FLOAT32, dev));
         CHECK(ltc_tensor_from_data(&y, yb, ys, 2, LTC_FLOAT32, dev));

@@ -4,6 +4,12 @@
  * Runs on 2 or more GPUs are the subject of their own tests. */
 #include "train_common.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 enum mode { EAGER, DP, GRAPH };
 static const ltc_device GPU0 = {LTC_DEVICE_CUDA, 0};
 
@@ -104,6 +110,51 @@ static double max_diff(const float a[REG_OUT][REG_IN], const float b[REG_OUT][RE
     return d;
 }
 
+/* Two ranks (threads) both on cuda:0: refused at the rendezvous, before NCCL, naming both. */
+typedef struct same_gpu {
+    int rank, port;
+    ltc_status st;
+    char msg[512];
+} same_gpu;
+
+static void *same_gpu_rank(void *p) {
+    same_gpu *j = p;
+    ltc_dist_env e;
+    memset(&e, 0, sizeof e);
+    e.launcher = LTC_LAUNCHER_TORCHRUN;
+    e.rank = e.local_rank = j->rank;
+    e.world_size = 2;
+    strcpy(e.master_addr, "127.0.0.1");
+    e.master_port = j->port;
+    ltc_dist *d = NULL;
+    j->st = ltc_dist_init(&d, &e, GPU0, 10);
+    snprintf(j->msg, sizeof j->msg, "%s", ltc_last_error());
+    ltc_dist_free(d);
+    return NULL;
+}
+
+static void test_two_ranks_one_gpu(void) {
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a;
+    memset(&a, 0, sizeof a);
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof a;
+    bind(fd, (struct sockaddr *)&a, sizeof a);
+    getsockname(fd, (struct sockaddr *)&a, &len);
+    close(fd);
+    same_gpu j[2] = {{0, ntohs(a.sin_port), LTC_OK, ""}, {1, ntohs(a.sin_port), LTC_OK, ""}};
+    pthread_t t[2];
+    for (int r = 0; r < 2; r++)
+        pthread_create(&t[r], NULL, same_gpu_rank, &j[r]);
+    for (int r = 0; r < 2; r++)
+        pthread_join(t[r], NULL);
+    /* rank 1 sees the same, unless rank 0, which hosts the store, has already gone */
+    th_report(j[0].st == LTC_ERR_DISTRIBUTED && strstr(j[0].msg, "ranks 0 and 1 both use cuda:0 on host ") != NULL,
+              __FILE__, __LINE__, "two ranks on one GPU are refused", j[0].msg);
+    CHECK("both fail", j[1].st != LTC_OK);
+}
+
 int main(void) {
     (void)reg_train; /* train_common.h's own loop; this test needs the data and modes below */
     th_require_gpu();
@@ -175,6 +226,7 @@ int main(void) {
     char want[64];
     snprintf(want, sizeof want, "cuda:%d is out of range", n);
     CHECK_FAILS(ltc_dist_init(&bad, &env, (ltc_device){LTC_DEVICE_CUDA, n}, 5), LTC_ERR_INVALID_ARGUMENT, want);
+    test_two_ranks_one_gpu();
     ltc_tensor_free(xc);
     ltc_tensor_free(yg);
     ltc_sgd_free(opt);

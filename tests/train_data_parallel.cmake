@@ -7,7 +7,7 @@ target_link_libraries(test_train_data_parallel PRIVATE Threads::Threads m)
 ltc_add_test(test_train_data_parallel_faults SOURCES test_train_data_parallel_faults.c LABELS cpu)
 target_link_libraries(test_train_data_parallel_faults PRIVATE Threads::Threads)
 ltc_add_test(test_train_data_parallel_gpu SOURCES test_train_data_parallel_gpu.c LABELS gpu)
-target_link_libraries(test_train_data_parallel_gpu PRIVATE m)
+target_link_libraries(test_train_data_parallel_gpu PRIVATE Threads::Threads m)
 set_tests_properties(test_train_data_parallel test_train_data_parallel_faults test_train_data_parallel_gpu
   PROPERTIES TIMEOUT 120)
 

@@ -499,8 +499,8 @@ typedef struct ltc_dist ltc_dist;
  *  not fast). A watchdog thread then beats a heartbeat through the store and watches the others'.
  *  timeout_s (> 0, finite) bounds every wait: the store not reachable within it -> LTC_ERR_TIMEOUT
  *  naming the address; a rank missing at the rendezvous -> LTC_ERR_TIMEOUT naming it; the port
- *  already in use on rank 0 -> LTC_ERR_DISTRIBUTED naming it; ranks that disagree on the world size
- *  -> LTC_ERR_DISTRIBUTED. A CUDA device in a libltc without NCCL -> LTC_ERR_UNSUPPORTED; device
+ *  already in use on rank 0 -> LTC_ERR_DISTRIBUTED naming it; ranks that disagree on the world size,
+ *  or two ranks on one GPU of one host -> LTC_ERR_DISTRIBUTED naming them. A CUDA device in a libltc without NCCL -> LTC_ERR_UNSUPPORTED; device
  *  errors as at tensor creation; other bad input -> LTC_ERR_INVALID_ARGUMENT.
  *  Side effects: sets NCCL_NVLS_ENABLE=0 in this process's environment unless it is set, and quiets
  *  LibTorch's C++ log (warnings and errors; every failure comes back through ltc_last_error()) unless

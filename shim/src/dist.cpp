@@ -642,7 +642,7 @@ ltc_status join(ltc_dist *d, Clock::time_point deadline, double timeout_s) {
     char host[128] = "?";
     gethostname(host, sizeof host - 1);
     char me[256];
-    snprintf(me, sizeof me, "world=%d pid=%d host=%s", world, (int)getpid(), host);
+    snprintf(me, sizeof me, "world=%d pid=%d device=%s host=%s", world, (int)getpid(), d->device.str().c_str(), host);
     d->store->set("hb/" + std::to_string(env.rank), bytes_of("0"));
     d->store->set("join/" + std::to_string(env.rank), bytes_of(me));
     std::vector<std::string> keys;
@@ -661,6 +661,7 @@ ltc_status join(ltc_dist *d, Clock::time_point deadline, double timeout_s) {
                     env.master_addr, env.master_port, timeout_s, n == 1 ? "" : "s", missing.c_str(), world, world - n);
     }
     auto values = d->store->multiGet(keys);
+    std::vector<std::string> where(world);  // "device=... host=..."
     for (int r = 0; r < world; r++) {
         std::string v = text_of(values[r]);
         int w = -1;
@@ -668,7 +669,16 @@ ltc_status join(ltc_dist *d, Clock::time_point deadline, double timeout_s) {
         if (w != world)
             return fail(LTC_ERR_DISTRIBUTED, "rank %d joined with a world size of %d but rank %d has %d (%s): the ranks disagree on WORLD_SIZE",
                         r, w, env.rank, world, v.c_str());
+        auto dev = v.find("device="), host = v.find(" host=");
+        if (dev != std::string::npos && host != std::string::npos && host > dev)
+            where[r] = v.substr(dev + 7, host - dev - 7) + " on host " + v.substr(host + 6);
     }
+    // NCCL needs one GPU per rank: two ranks on one GPU of one host would fail later, and less clearly.
+    for (int r = 0; r < world; r++)
+        for (int q = r + 1; q < world && where[r].rfind("cuda", 0) == 0; q++)
+            if (where[q] == where[r])
+                return fail(LTC_ERR_DISTRIBUTED, "ranks %d and %d both use %s: NCCL needs one GPU per rank (usually cuda:<local rank>)",
+                            r, q, where[r].c_str());
     return LTC_OK;
 }
 
