@@ -15,6 +15,8 @@
 #define _POSIX_C_SOURCE 200809L
 #include "testhelper.h"
 
+#include "fuzz/json_check.h"
+
 #include <limits.h>
 #include <math.h>
 #include <stdint.h>
@@ -692,10 +694,24 @@ static void row_ltc_diagnosis_get(void) {
 static void row_ltc_diagnosis_json(void) {
     CHECK("NULL gives \"\"", strcmp(ltc_diagnosis_json(NULL), "") == 0);
     const char *j = ltc_diagnosis_json(diagnosis());
-    size_t n = strlen(j);
-    while (n > 0 && (j[n - 1] == '\n' || j[n - 1] == ' '))
-        n--;
-    CHECK("one JSON object", j[0] == '{' && n > 0 && j[n - 1] == '}');
+    CHECK("one JSON document", json_check(j, strlen(j), NULL, NULL) < 0 && j[0] == '{');
+    /* what the report quotes need not be UTF-8, but the report must stay JSON (strict UTF-8) */
+    const char *saved = getenv("CUDA_VISIBLE_DEVICES");
+    char *keep = saved ? strdup(saved) : NULL;
+    setenv("CUDA_VISIBLE_DEVICES", "0\xff\xfe,\xc0\xaf", 1);
+    ltc_diagnosis *d = NULL;
+    CHECK_OK(ltc_diagnose(&d, LTC_DIAGNOSE_QUICK | LTC_DIAGNOSE_NO_CHILD));
+    if (keep)
+        setenv("CUDA_VISIBLE_DEVICES", keep, 1);
+    else
+        unsetenv("CUDA_VISIBLE_DEVICES");
+    free(keep);
+    j = ltc_diagnosis_json(d);
+    long at = json_check(j, strlen(j), NULL, NULL);
+    char name[96];
+    snprintf(name, sizeof name, "valid JSON with CUDA_VISIBLE_DEVICES not UTF-8 (first error at byte %ld)", at);
+    CHECK(name, at < 0);
+    ltc_diagnosis_free(d);
 }
 
 static void row_ltc_diagnosis_text(void) { CHECK("NULL gives \"\"", strcmp(ltc_diagnosis_text(NULL), "") == 0); }

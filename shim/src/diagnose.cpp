@@ -39,6 +39,7 @@ namespace {
 
 // ---------------------------------------------------------------------------------------------------
 // A small JSON value: the report is built as one, printed as JSON, and flattened for ltc_diagnosis_get.
+// LTC_JSON_BEGIN: tests/fuzz compiles the lines from here to LTC_JSON_END on their own (std only).
 
 struct J {
     enum Kind { Null, Bool, Num, Str, Arr, Obj } kind = Null;
@@ -91,9 +92,38 @@ struct J {
     }
 };
 
+// Bytes in the valid UTF-8 sequence at s[i] (a byte of 0x80 or more), or 0 where there is none (RFC 3629:
+// no overlong forms, no surrogates, nothing past U+10FFFF).
+size_t utf8_length(const std::string &s, size_t i) {
+    unsigned char b = (unsigned char)s[i];
+    size_t n = b >= 0xC2 && b <= 0xDF ? 2 : b >= 0xE0 && b <= 0xEF ? 3 : b >= 0xF0 && b <= 0xF4 ? 4 : 0;
+    if (n == 0 || i + n > s.size())
+        return 0;
+    for (size_t k = 1; k < n; k++)
+        if (((unsigned char)s[i + k] & 0xC0) != 0x80)
+            return 0;
+    unsigned char b1 = (unsigned char)s[i + 1];
+    if ((b == 0xE0 && b1 < 0xA0) || (b == 0xED && b1 > 0x9F) || (b == 0xF0 && b1 < 0x90) || (b == 0xF4 && b1 > 0x8F))
+        return 0;
+    return n;
+}
+
+// JSON text must be UTF-8, but what the report quotes (paths, environment variables, driver strings) may
+// not be: a byte that starts no valid sequence is written as U+FFFD.
 void json_escape(std::string &out, const std::string &s) {
     out += '"';
-    for (unsigned char c : s) {
+    for (size_t i = 0; i < s.size(); i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c >= 0x80) {
+            size_t n = utf8_length(s, i);
+            if (n == 0) {
+                out += "\\ufffd";
+            } else {
+                out.append(s, i, n);
+                i += n - 1;
+            }
+            continue;
+        }
         switch (c) {
         case '"': out += "\\\""; break;
         case '\\': out += "\\\\"; break;
@@ -153,6 +183,7 @@ void flatten(std::map<std::string, std::string> &facts, const std::string &prefi
         facts[prefix] = j.s;
     }
 }
+// LTC_JSON_END
 
 // ---------------------------------------------------------------------------------------------------
 
