@@ -17,3 +17,26 @@ set_tests_properties(test_bad_input_rows PROPERTIES LABELS cpu)
 # Out of GPU memory: the status and message, then the process allocates and computes normally.
 ltc_add_test(test_gpu_oom SOURCES test_gpu_oom.c LABELS gpu)
 set_tests_properties(test_gpu_oom PROPERTIES TIMEOUT 120)
+
+# libFuzzer (tests/fuzz): the device and dtype parsers, the launcher's environment, the examples' argument
+# parsers and the diagnosis's JSON writer, each for a few seconds (50 s in all). The targets need clang,
+# so fuzz_build configures and builds tests/fuzz with clang against this build's libltc; without a clang
+# that links -fsanitize=fuzzer every fuzz test is skipped. Not in sanitizer builds: the targets carry
+# clang's own AddressSanitizer runtime, which cannot share a process with an instrumented libltc.
+if(NOT LTC_SANITIZE)
+  set(LTC_FUZZ_ARGS -DSOURCE_DIR=${CMAKE_CURRENT_SOURCE_DIR}/fuzz -DWORK=${CMAKE_CURRENT_BINARY_DIR}/fuzz)
+  add_test(NAME fuzz_build COMMAND ${CMAKE_COMMAND} -DMODE=build ${LTC_FUZZ_ARGS} -DROOT=${PROJECT_SOURCE_DIR}
+           -DLTC_LIBRARY=$<TARGET_FILE:ltc> -P ${CMAKE_CURRENT_SOURCE_DIR}/fuzz/run.cmake)
+  set_tests_properties(fuzz_build PROPERTIES LABELS fuzz SKIP_REGULAR_EXPRESSION "SKIP: " FIXTURES_SETUP ltc_fuzz
+                       TIMEOUT 900)
+  foreach(case fuzz_device_parse:5 fuzz_dtype_parse:5 fuzz_dist_env:10 fuzz_json:15 fuzz_move_to_cuda_args:5
+               fuzz_train_args:10)
+    string(REPLACE ":" ";" case ${case})
+    list(GET case 0 target)
+    list(GET case 1 seconds)
+    add_test(NAME ${target} COMMAND ${CMAKE_COMMAND} -DMODE=run -DTARGET=${target} -DSECONDS=${seconds} ${LTC_FUZZ_ARGS}
+             -P ${CMAKE_CURRENT_SOURCE_DIR}/fuzz/run.cmake)
+    set_tests_properties(${target} PROPERTIES LABELS fuzz SKIP_REGULAR_EXPRESSION "SKIP: " FIXTURES_REQUIRED ltc_fuzz
+                         TIMEOUT 120)
+  endforeach()
+endif()

@@ -1,0 +1,69 @@
+/* train_data_parallel's options (parse_options in examples/train_data_parallel.c, compiled here with the
+ * program's main renamed so that nothing trains or starts): the input is its argument list, one argument
+ * per line. Whatever it holds, parse_options refuses it, or accepts it with every value inside what the
+ * README's table and the calls it feeds document: --nproc/--steps/--batch/--log-every 1 or more, --port
+ * 0..65535, --lr a finite number > 0 and --momentum in [0, 1) (ltc_sgd_new), --timeout a finite number of
+ * seconds > 0 (ltc_dist_init, ltc_launch_local), --mode dp without --nproc above 1 or --graph. */
+#include <stdio.h>
+
+/* The program's messages would flood the run: drop what it writes to stderr (libFuzzer's and the
+ * sanitizers' reports do not go through fprintf). */
+int ltc_fuzz_fprintf(FILE *f, const char *fmt, ...);
+#define fprintf ltc_fuzz_fprintf
+#define main train_data_parallel_main
+#include "../../examples/train_data_parallel.c"
+#undef main
+#undef fprintf
+
+#include "fuzz_common.h"
+
+#include <stdarg.h>
+
+int ltc_fuzz_fprintf(FILE *f, const char *fmt, ...) {
+    if (f == stderr)
+        return 0;
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vfprintf(f, fmt, ap);
+    va_end(ap);
+    return n;
+}
+
+#define MAX_ARGS 32
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
+    char *text = fuzz_cstring(data, size);
+    char *argv[MAX_ARGS + 2] = {"train_data_parallel"};
+    int argc = 1;
+    for (char *a = text; argc <= MAX_ARGS;) {
+        argv[argc++] = a;
+        char *nl = strchr(a, '\n');
+        if (!nl)
+            break;
+        *nl = '\0';
+        a = nl + 1;
+    }
+    argv[argc] = NULL;
+    for (int i = 1; i < argc; i++)
+        if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) { /* prints the usage and exits 0 */
+            free(text);
+            return 0;
+        }
+    options o;
+    if (parse_options(&o, argc, argv)) {
+        FUZZ_ASSERT(o.nproc >= 1 && o.steps >= 1 && o.batch >= 1 && o.log_every >= 1, "nproc %d steps %d batch %d log %d",
+                    o.nproc, o.steps, o.batch, o.log_every);
+        FUZZ_ASSERT(o.port >= 0 && o.port <= 65535, "port %d", o.port);
+        FUZZ_ASSERT(isfinite(o.lr) && o.lr > 0, "--lr accepted as %g: ltc_sgd_new refuses it, so this is bad usage (exit 2)",
+                    o.lr);
+        FUZZ_ASSERT(o.momentum >= 0 && o.momentum < 1, "--momentum accepted as %g", o.momentum);
+        FUZZ_ASSERT(isfinite(o.timeout) && o.timeout > 0,
+                    "--timeout accepted as %g: ltc_dist_init refuses it, so this is bad usage (exit 2)", o.timeout);
+        FUZZ_ASSERT(!(o.dp && (o.nproc > 1 || o.graph)), "--mode dp with --nproc %d --graph %d", o.nproc, o.graph);
+        if (o.device_given)
+            FUZZ_ASSERT(o.device.type == LTC_DEVICE_CPU || o.device.type == LTC_DEVICE_CUDA, "device type %d",
+                        (int)o.device.type);
+    }
+    free(text);
+    return 0;
+}
