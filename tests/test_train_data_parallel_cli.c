@@ -231,9 +231,39 @@ static void test_ctrl_c(void) {
     CHECK("Ctrl-C: names the rank", strstr(out, "failed first, with exit code 130") != NULL);
 }
 
+/* torchrun --no-python: its agent hosts the store (TORCHELASTIC_USE_AGENT_STORE=True). Skipped without
+ * a Python that has torch. */
+static void test_torchrun(void) {
+#ifdef TORCH_PYTHON
+    char cmd[4096];
+    snprintf(cmd, sizeof cmd, "'%s' -c 'import torch.distributed.run' >/dev/null 2>&1", TORCH_PYTHON);
+    if (system(cmd) != 0) {
+        printf("torchrun: %s has no torch: skipped\n", TORCH_PYTHON);
+        th_skipped++;
+        return;
+    }
+    snprintf(cmd, sizeof cmd,
+             "env -u RANK -u WORLD_SIZE -u LOCAL_RANK -u MASTER_ADDR -u MASTER_PORT '%s' -m torch.distributed.run "
+             "--standalone --nproc-per-node 2 --no-python '%s' --steps 200 --device cpu 2>&1",
+             TORCH_PYTHON, TRAIN_DP_EXE);
+    FILE *p = popen(cmd, "r");
+    size_t n = p ? fread(out, 1, sizeof out - 1, p) : 0;
+    out[n] = '\0';
+    int status = p ? pclose(p) : -1;
+    int ok = status == 0 && strstr(out, "2 ranks (launcher: torchrun), cpu") && strstr(out, "result: PASS");
+    th_report(ok, __FILE__, __LINE__, "torchrun --standalone --nproc-per-node 2 --no-python", "exit 0, 2 ranks, PASS");
+    if (!ok)
+        fprintf(stderr, "  output:\n%s\n", out);
+#else
+    printf("torchrun: no Python found at configure time: skipped\n");
+    th_skipped++;
+#endif
+}
+
 int main(void) {
     int n = 0;
     ltc_cuda_device_count(&n);
+    test_torchrun();
     test_usage();
     test_launcher_variables();
     test_cpu_training(n);
