@@ -40,3 +40,22 @@ if(NOT LTC_SANITIZE)
                          TIMEOUT 120)
   endforeach()
 endif()
+
+# valgrind memcheck over the examples' CPU paths (tests/valgrind.cmake): no definite leak and no invalid
+# access whose stack passes through libltc. LibTorch's start-up under valgrind takes a minute or more of
+# CPU per program, so these have a label of their own, valgrind (not cpu); skipped without valgrind, and
+# not in sanitizer builds. CUDA_VISIBLE_DEVICES is empty: the CPU paths even on a GPU machine.
+if(NOT LTC_SANITIZE AND TARGET check_cuda AND TARGET move_to_cuda)
+  add_executable(valgrind_template ${PROJECT_SOURCE_DIR}/examples/template/main.c)  # as a user builds it
+  target_link_libraries(valgrind_template PRIVATE ltc::ltc)
+  function(ltc_valgrind_test name exe expect args)
+    add_test(NAME ${name} COMMAND ${CMAKE_COMMAND} -DEXE=${exe} "-DARGS=${args}" "-DEXPECT_EXIT=${expect}"
+             -DLOG=${CMAKE_CURRENT_BINARY_DIR}/${name}.log -P ${CMAKE_CURRENT_SOURCE_DIR}/valgrind.cmake)
+    set_tests_properties(${name} PROPERTIES LABELS valgrind SKIP_REGULAR_EXPRESSION "SKIP: " TIMEOUT 1200
+                         ENVIRONMENT "CUDA_VISIBLE_DEVICES=")
+  endfunction()
+  # check_cuda exits with its verdict's code (3..9 without a usable GPU); 1 and 2 are failures.
+  ltc_valgrind_test(valgrind_check_cuda $<TARGET_FILE:check_cuda> "0|3|4|5|6|7|8|9" "--quick")
+  ltc_valgrind_test(valgrind_move_to_cuda $<TARGET_FILE:move_to_cuda> 0 "--device cpu")
+  ltc_valgrind_test(valgrind_template $<TARGET_FILE:valgrind_template> 0 "")
+endif()
