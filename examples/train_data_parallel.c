@@ -255,7 +255,7 @@ int main(int argc, char **argv) {
             CHECK(ltc_train_graph_loss(&loss, graph));
         } else {
             CHECK(ltc_sgd_zero_grad(opt));
-            if (o.dp)
+            if (o.dp && dev.type == LTC_DEVICE_CUDA) /* on the CPU, dp is the plain forward */
                 CHECK(ltc_data_parallel_forward(&pred, model, x, NULL, 0));
             else
                 CHECK(ltc_linear_forward(&pred, model, x));

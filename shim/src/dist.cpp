@@ -922,7 +922,7 @@ ltc_status run_op(ltc_dist *d, const char *what, const std::function<void()> &f)
 extern "C" {
 
 const char *ltc_launcher_name(ltc_launcher launcher) {
-    switch (launcher) {
+    switch (ltc::enum_int(launcher)) {
     case LTC_LAUNCHER_NONE: return "none";
     case LTC_LAUNCHER_TORCHRUN: return "torchrun";
     case LTC_LAUNCHER_SLURM: return "slurm";
