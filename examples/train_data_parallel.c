@@ -54,7 +54,7 @@ typedef struct options {
     ltc_device device;
 } options;
 
-/* A whole number in [lo, hi], or a real number; 0 when v is not one. */
+/* A whole number in [lo, hi], or a finite real number; 0 when v is not one. */
 static int whole(const char *v, long lo, long hi, long *out) {
     char *end = NULL;
     long x = strtol(v, &end, 10);
@@ -65,7 +65,7 @@ static int whole(const char *v, long lo, long hi, long *out) {
 static int real(const char *v, double *out) {
     char *end = NULL;
     *out = strtod(v, &end);
-    return *v && !*end && *out == *out;
+    return *v && !*end && isfinite(*out);
 }
 
 static int parse_options(options *o, int argc, char **argv) {
@@ -108,7 +108,7 @@ static int parse_options(options *o, int argc, char **argv) {
         } else if (!strcmp(a, "--momentum")) {
             ok = real(v, &o->momentum) && o->momentum >= 0 && o->momentum < 1;
         } else if (!strcmp(a, "--timeout")) {
-            ok = real(v, &o->timeout) && o->timeout > 0;
+            ok = real(v, &o->timeout) && o->timeout > 0 && o->timeout <= 1e7;
         } else if (!strcmp(a, "--seed")) {
             ok = whole(v, 0, 0x7fffffffL, &n);
             o->seed = (unsigned long long)n;

@@ -286,6 +286,8 @@ static void test_init_arguments(void) {
     CHECK_FAILS(ltc_dist_init(&d, &e, CPU, -2), LTC_ERR_INVALID_ARGUMENT, "timeout -2 s is not valid");
     CHECK_FAILS(ltc_dist_init(&d, &e, CPU, NAN), LTC_ERR_INVALID_ARGUMENT, "timeout nan s is not valid");
     CHECK_FAILS(ltc_dist_init(&d, &e, CPU, INFINITY), LTC_ERR_INVALID_ARGUMENT, "timeout inf s is not valid");
+    CHECK_FAILS(ltc_dist_init(&d, &e, CPU, 2e7), LTC_ERR_INVALID_ARGUMENT,
+                "timeout 2e+07 s is not valid: use a number of seconds > 0 and at most 1e7");
     CHECK_FAILS(ltc_dist_init(&d, &e, (ltc_device){LTC_DEVICE_CUDA, -1}, 1), LTC_ERR_INVALID_ARGUMENT,
                 "device cuda has no index: use cuda:N");
     CHECK_FAILS(ltc_dist_init(&d, &e, (ltc_device){LTC_DEVICE_CPU, 3}, 1), LTC_ERR_INVALID_ARGUMENT,

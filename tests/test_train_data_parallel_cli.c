@@ -92,6 +92,9 @@ static void test_usage(void) {
     expect("--lr 0", 2, "error: --lr 0 is not valid");
     expect("--momentum 1", 2, "error: --momentum 1 is not valid");
     expect("--timeout -1", 2, "error: --timeout -1 is not valid");
+    expect("--timeout 1e999", 2, "error: --timeout 1e999 is not valid");
+    expect("--lr nan", 2, "error: --lr nan is not valid");
+    expect("--lr inf", 2, "error: --lr inf is not valid");
     expect("--port 70000", 2, "error: --port 70000 is not valid");
     expect("--mode ring", 2, "error: --mode ring is not valid");
     expect("--mode dp --nproc 2", 2, "--mode dp runs in one process on every GPU: it takes neither --nproc nor --graph");

@@ -497,7 +497,7 @@ typedef struct ltc_dist ltc_dist;
  *  have joined. Then the communicator on `device`: cuda:N -> c10d's ProcessGroupNCCL on that GPU;
  *  cpu -> a simple all-reduce through the store itself (for tests and the CPU fallback: correct,
  *  not fast). A watchdog thread then beats a heartbeat through the store and watches the others'.
- *  timeout_s (> 0, finite) bounds every wait: the store not reachable within it -> LTC_ERR_TIMEOUT
+ *  timeout_s (> 0, at most 1e7) bounds every wait: the store not reachable within it -> LTC_ERR_TIMEOUT
  *  naming the address; a rank missing at the rendezvous -> LTC_ERR_TIMEOUT naming it; the port
  *  already in use on rank 0 -> LTC_ERR_DISTRIBUTED naming it; ranks that disagree on the world size,
  *  or two ranks on one GPU of one host -> LTC_ERR_DISTRIBUTED naming them. A CUDA device in a libltc without NCCL -> LTC_ERR_UNSUPPORTED; device

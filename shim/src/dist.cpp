@@ -984,7 +984,7 @@ ltc_status ltc_dist_init(ltc_dist **out, const ltc_dist_env *env, ltc_device dev
                     "ltc_dist_init: master port %d is not valid: use 1 to 65535 (0, any free port, only for a world size of 1)",
                     env->master_port);
     if (!(timeout_s > 0) || !std::isfinite(timeout_s) || timeout_s > 1e7)
-        return fail(LTC_ERR_INVALID_ARGUMENT, "ltc_dist_init: timeout %g s is not valid: use a number > 0 (seconds)", timeout_s);
+        return fail(LTC_ERR_INVALID_ARGUMENT, "ltc_dist_init: timeout %g s is not valid: use a number of seconds > 0 and at most 1e7", timeout_s);
     LTC_TRY {
         c10::Device dev(c10::kCPU);
         if (device.type == LTC_DEVICE_CUDA && device.index < 0)
