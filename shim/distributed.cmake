@@ -25,13 +25,3 @@ else()
   target_sources(ltc PRIVATE ${CMAKE_CURRENT_SOURCE_DIR}/src/dist_nonccl.cpp ${CMAKE_CURRENT_SOURCE_DIR}/src/graph_nocuda.cpp)
 endif()
 
-# examples/train_data_parallel.c draws its data with Box-Muller (log, cos, sqrt), so it needs libm, which
-# examples/CMakeLists.txt does not link. The example target is defined after this file runs, hence the
-# deferred call at the end of the top-level directory. (Simpler, once allowed: add `m` to the
-# target_link_libraries line in examples/CMakeLists.txt and delete this.)
-function(ltc_example_needs_libm)
-  if(TARGET train_data_parallel)
-    target_link_libraries(train_data_parallel PRIVATE m)
-  endif()
-endfunction()
-cmake_language(DEFER DIRECTORY ${PROJECT_SOURCE_DIR} CALL ltc_example_needs_libm)
