@@ -51,8 +51,10 @@ END {
     what = ""
     if (xover != "" && xover != "none") {
         printf "set arrow from %s, graph 0 to %s, graph 1 nohead dt 2 lw 2 lc rgb \"#444444\" back\n", xover, xover > gp
-        printf "set label %s at %s, graph 0.04 %s textcolor rgb \"#444444\" front\n",
-            gp_str("crossover: 1 GPU eager beats " XO_CPU_NAME " from batch " batch_label(xover)), xover, side(xover) > gp
+        # the labels sit at the graph's left edge (a long label beside its line runs off the plot);
+        # the dashed and dotted lines mark where
+        printf "set label %s at graph 0.02, graph 0.04 left textcolor rgb \"#444444\" front\n",
+            gp_str("dashed: 1 GPU eager beats " XO_CPU_NAME " from batch " batch_label(xover)) > gp
         what = "crossover at batch " xover
     } else if (xover == "none") {
         printf "set label %s at graph 0.98, graph 0.04 right textcolor rgb \"#444444\" front\n",
@@ -61,8 +63,8 @@ END {
     }
     if (xover_h2d != "" && xover_h2d != "none" && xover_h2d != xover) {
         printf "set arrow from %s, graph 0 to %s, graph 1 nohead dt 3 lw 2 lc rgb \"#444444\" back\n", xover_h2d, xover_h2d > gp
-        printf "set label %s at %s, graph 0.10 %s textcolor rgb \"#444444\" front\n",
-            gp_str("with the batch copied in (+ H2D): from batch " batch_label(xover_h2d)), xover_h2d, side(xover_h2d) > gp
+        printf "set label %s at graph 0.02, graph 0.10 left textcolor rgb \"#444444\" front\n",
+            gp_str("dotted: with the batch copied in (+ H2D), from batch " batch_label(xover_h2d)) > gp
     }
     s = ""
     for (i = 1; i <= ns; i++)
