@@ -949,9 +949,9 @@ ltc_status ltc_launch_local(int *out_exit_code, int *out_failed_rank, int nproc,
         return fail(LTC_ERR_INVALID_ARGUMENT, "ltc_launch_local: argv is empty: pass the program's argv (argv[0] first, NULL-terminated)");
     if (nproc < 1)
         return fail(LTC_ERR_INVALID_ARGUMENT, "ltc_launch_local: nproc %d is not valid: use 1 or more", nproc);
-    if (device_type != LTC_DEVICE_CPU && device_type != LTC_DEVICE_CUDA)
+    if (ltc::enum_int(device_type) != LTC_DEVICE_CPU && ltc::enum_int(device_type) != LTC_DEVICE_CUDA)
         return fail(LTC_ERR_INVALID_ARGUMENT, "ltc_launch_local: device type %d is not valid: use LTC_DEVICE_CPU or LTC_DEVICE_CUDA",
-                    (int)device_type);
+                    ltc::enum_int(device_type));
     if (port < 0 || port > 65535)
         return fail(LTC_ERR_INVALID_ARGUMENT, "ltc_launch_local: port %d is not valid: use 1 to 65535, or 0 for a free port", port);
     if (!(timeout_s > 0) || !std::isfinite(timeout_s))
@@ -966,9 +966,10 @@ ltc_status ltc_dist_init(ltc_dist **out, const ltc_dist_env *env, ltc_device dev
     LTC_CHECK_NOT_NULL(out);
     *out = nullptr;
     LTC_CHECK_NOT_NULL(env);
-    if (!ltc_launcher_name(env->launcher))
+    int launcher = ltc::enum_int(env->launcher);  // any int may arrive from C
+    if (launcher < LTC_LAUNCHER_NONE || launcher > LTC_LAUNCHER_LOCAL)
         return fail(LTC_ERR_INVALID_ARGUMENT, "ltc_dist_init: launcher %d is not valid: fill the env with ltc_dist_env_from",
-                    (int)env->launcher);
+                    launcher);
     if (env->world_size < 1)
         return fail(LTC_ERR_INVALID_ARGUMENT, "ltc_dist_init: world size %d is not valid: use 1 or more", env->world_size);
     if (env->rank < 0 || env->rank >= env->world_size)
@@ -987,11 +988,11 @@ ltc_status ltc_dist_init(ltc_dist **out, const ltc_dist_env *env, ltc_device dev
         return fail(LTC_ERR_INVALID_ARGUMENT, "ltc_dist_init: timeout %g s is not valid: use a number of seconds > 0 and at most 1e7", timeout_s);
     LTC_TRY {
         c10::Device dev(c10::kCPU);
-        if (device.type == LTC_DEVICE_CUDA && device.index < 0)
+        if (ltc::enum_int(device.type) == LTC_DEVICE_CUDA && device.index < 0)
             return fail(LTC_ERR_INVALID_ARGUMENT,
                         "ltc_dist_init: device cuda has no index: use cuda:N, one GPU per rank (usually cuda:<local rank>, here cuda:%d)",
                         env->local_rank);
-        if (device.type == LTC_DEVICE_CUDA && !ltc::dist::have_nccl())
+        if (ltc::enum_int(device.type) == LTC_DEVICE_CUDA && !ltc::dist::have_nccl())
             return fail(LTC_ERR_UNSUPPORTED,
                         "ltc_dist_init: this libltc was built without NCCL (its LibTorch had no CUDA at build time): use device cpu");
         LTC_RETURN_IF_ERROR(ltc::to_c10_device(device, &dev));
