@@ -5,6 +5,7 @@
  * argument error. Network: 127.0.0.1 only; every wait has a timeout of a second or two. */
 #define _POSIX_C_SOURCE 200809L /* setenv, clock_gettime */
 #include "testhelper.h"
+#include "net_helper.h"
 
 #include <arpa/inet.h>
 #include <math.h>
@@ -20,25 +21,6 @@ static double now_s(void) {
     struct timespec t;
     clock_gettime(CLOCK_MONOTONIC, &t);
     return t.tv_sec + t.tv_nsec * 1e-9;
-}
-
-/* A port nothing listens on (bound, read, closed), or with listen != 0 one held busy: *fd to close. */
-static int local_port(int listen_too, int *fd_out) {
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in a;
-    memset(&a, 0, sizeof a);
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t len = sizeof a;
-    if (fd < 0 || bind(fd, (struct sockaddr *)&a, sizeof a) != 0 || getsockname(fd, (struct sockaddr *)&a, &len) != 0)
-        return -1;
-    if (listen_too && listen(fd, 1) != 0)
-        return -1;
-    if (listen_too)
-        *fd_out = fd;
-    else
-        close(fd);
-    return ntohs(a.sin_port);
 }
 
 static ltc_dist_env make_env(int rank, int world, int port) {

@@ -5,6 +5,7 @@
  * and --graph lands on the same weights as eager. TRAIN_DP_EXE is the program's path. */
 #define _DEFAULT_SOURCE /* popen, kill, clock_gettime, usleep */
 #include "testhelper.h"
+#include "net_helper.h"
 
 #include <arpa/inet.h>
 #include <math.h>
@@ -59,24 +60,6 @@ static void expect(const char *args, int want_rc, const char *want_text) { expec
 static double distance(void) {
     const char *r = strstr(out, "max |W - W*| = ");
     return r ? atof(r + strlen("max |W - W*| = ")) : -1;
-}
-
-static inline int local_port(int listen_too, int *fd_out) {
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in a;
-    memset(&a, 0, sizeof a);
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t len = sizeof a;
-    if (fd < 0 || bind(fd, (struct sockaddr *)&a, sizeof a) != 0 || getsockname(fd, (struct sockaddr *)&a, &len) != 0)
-        return -1;
-    if (listen_too && listen(fd, 1) != 0)
-        return -1;
-    if (listen_too)
-        *fd_out = fd;
-    else
-        close(fd);
-    return ntohs(a.sin_port);
 }
 
 #ifndef TRAIN_DP_GPU

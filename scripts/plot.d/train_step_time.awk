@@ -21,11 +21,6 @@ FNR == 1 { csv_header($0); next }
         xs[++nx] = b
     }
 }
-# a label beside the line at batch x: on its right in the left half of the plot, else on its left
-function side(x) {
-    return log(x / (xs[1] / 1.5)) / log(xs[nx] * 1.5 / (xs[1] / 1.5)) < 0.5 ? "offset 0.6, 0 left" : "offset -0.6, 0 right"
-}
-
 END {
     if (ns == 0) {
         print "skip: train.csv has no rows with case, batch and median_us"
