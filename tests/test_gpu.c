@@ -87,5 +87,11 @@ int main(void) {
     double err = reg_train((ltc_device){LTC_DEVICE_CUDA, 0}, 300, 0.1, 0.9);
     printf("gpu regression: max |learned - true| = %.2e\n", err);
     CHECK("gpu regression converges to W and b within 1e-4", err >= 0 && err < 1e-4);
+    for (int k = 0; k < 2; k++) {
+        double m = k ? 0.9 : 0, e = sgd_against_formula((ltc_device){LTC_DEVICE_CUDA, 0}, 0.3, m);
+        char what[112];
+        snprintf(what, sizeof what, "cuda:0: 3 SGD steps with momentum %g match m = momentum m + g, p -= lr m (err %.1e)", m, e);
+        CHECK(what, e >= 0 && e < 1e-5);
+    }
     return th_finish();
 }

@@ -100,6 +100,15 @@ static void test_regression_converges(void) {
     CHECK("regression converges to W and b within 1e-4", err >= 0 && err < 1e-4);
 }
 
+static void test_sgd_formula(void) {
+    for (int k = 0; k < 2; k++) {
+        double m = k ? 0.9 : 0, e = sgd_against_formula(CPU, 0.3, m);
+        char what[96];
+        snprintf(what, sizeof what, "3 SGD steps with momentum %g match m = momentum m + g, p -= lr m (err %.1e)", m, e);
+        CHECK(what, e >= 0 && e < 1e-5);
+    }
+}
+
 static void test_seed_repeats(void) {
     ltc_linear *a = NULL, *b = NULL;
     ltc_tensor *wa = NULL, *wb = NULL;
@@ -184,6 +193,7 @@ static void test_bad_arguments(void) {
 int main(void) {
     test_against_hand_computation();
     test_regression_converges();
+    test_sgd_formula();
     test_seed_repeats();
     test_bad_arguments();
     return th_finish();

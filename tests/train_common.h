@@ -70,4 +70,80 @@ done:
     return err;
 }
 
+/* Three SGD steps of Linear(REG_IN, REG_OUT) from fixed parameters on 8 fixed samples, on `device`,
+ * against the update computed here in double, torch::optim::SGD's: m = momentum m + g (m = g on the
+ * first step), p -= lr m. Returns the largest |ltc - reference| over W and b, or -1 on an ltc error. */
+static double sgd_against_formula(ltc_device device, double lr, double momentum) {
+    enum { N = 8, STEPS = 3 };
+    float x[N][REG_IN], y[N][REG_OUT], w0[REG_OUT][REG_IN], b0[REG_OUT], wl[REG_OUT][REG_IN], bl[REG_OUT];
+    double W[REG_OUT][REG_IN], B[REG_OUT], mW[REG_OUT][REG_IN], mB[REG_OUT];
+    int64_t xs[2] = {N, REG_IN}, ys[2] = {N, REG_OUT};
+    for (int n = 0; n < N; n++) {
+        for (int i = 0; i < REG_IN; i++)
+            x[n][i] = (float)sin(1.0 + n * REG_IN + i);
+        for (int o = 0; o < REG_OUT; o++)
+            y[n][o] = (float)cos(n + 3.0 * o);
+    }
+    for (int o = 0; o < REG_OUT; o++) {
+        B[o] = b0[o] = 0.2f * (float)o - 0.1f;
+        for (int i = 0; i < REG_IN; i++)
+            W[o][i] = w0[o][i] = 0.1f * (float)(o - i);
+    }
+    ltc_linear *lin = NULL;
+    ltc_sgd *opt = NULL;
+    ltc_tensor *xt = NULL, *yt = NULL, *pred = NULL, *loss = NULL, *w = NULL, *b = NULL;
+    double err = -1;
+    if (ltc_linear_new(&lin, REG_IN, REG_OUT, 1) != LTC_OK || ltc_linear_set_parameters(lin, &w0[0][0], b0) != LTC_OK ||
+        ltc_linear_to(lin, device) != LTC_OK || ltc_sgd_new(&opt, lin, lr, momentum) != LTC_OK ||
+        ltc_tensor_from_data(&xt, x, xs, 2, LTC_FLOAT32, device) != LTC_OK ||
+        ltc_tensor_from_data(&yt, y, ys, 2, LTC_FLOAT32, device) != LTC_OK)
+        goto done;
+    for (int s = 0; s < STEPS; s++) {
+        if (ltc_sgd_zero_grad(opt) != LTC_OK || ltc_linear_forward(&pred, lin, xt) != LTC_OK ||
+            ltc_mse_loss(&loss, pred, yt) != LTC_OK || ltc_tensor_backward(loss) != LTC_OK || ltc_sgd_step(opt) != LTC_OK)
+            goto done;
+        ltc_tensor_free(pred);
+        ltc_tensor_free(loss);
+        pred = loss = NULL;
+        double gW[REG_OUT][REG_IN] = {{0}}, gB[REG_OUT] = {0};
+        for (int n = 0; n < N; n++)
+            for (int o = 0; o < REG_OUT; o++) {
+                double d = B[o] - y[n][o];
+                for (int i = 0; i < REG_IN; i++)
+                    d += W[o][i] * x[n][i];
+                d *= 2.0 / (N * REG_OUT);
+                gB[o] += d;
+                for (int i = 0; i < REG_IN; i++)
+                    gW[o][i] += d * x[n][i];
+            }
+        for (int o = 0; o < REG_OUT; o++) {
+            mB[o] = s == 0 ? gB[o] : momentum * mB[o] + gB[o];
+            B[o] -= lr * mB[o];
+            for (int i = 0; i < REG_IN; i++) {
+                mW[o][i] = s == 0 ? gW[o][i] : momentum * mW[o][i] + gW[o][i];
+                W[o][i] -= lr * mW[o][i];
+            }
+        }
+    }
+    if (ltc_linear_parameters(&w, &b, lin) != LTC_OK || ltc_tensor_copy_to_host(wl, sizeof wl, w) != LTC_OK ||
+        ltc_tensor_copy_to_host(bl, sizeof bl, b) != LTC_OK)
+        goto done;
+    err = 0;
+    for (int o = 0; o < REG_OUT; o++) {
+        err = fmax(err, fabs(bl[o] - B[o]));
+        for (int i = 0; i < REG_IN; i++)
+            err = fmax(err, fabs(wl[o][i] - W[o][i]));
+    }
+done:
+    ltc_tensor_free(xt);
+    ltc_tensor_free(yt);
+    ltc_tensor_free(pred);
+    ltc_tensor_free(loss);
+    ltc_tensor_free(w);
+    ltc_tensor_free(b);
+    ltc_sgd_free(opt);
+    ltc_linear_free(lin);
+    return err;
+}
+
 #endif

@@ -5,7 +5,6 @@
 
 #include <ATen/ATen.h>
 #include <torch/nn/modules/linear.h>
-#include <torch/optim/sgd.h>
 
 #include <cstring>
 #include <string>
@@ -19,9 +18,21 @@ struct ltc_linear {
     torch::nn::Linear m;
 };
 
+// SGD with momentum, as torch::optim::SGD (dampening 0, no Nesterov, no weight decay), stepped by ATen's
+// fused kernel: one launch for every parameter instead of three per parameter.
 struct ltc_sgd {
-    torch::optim::SGD opt;
+    std::vector<at::Tensor> params;    // the module's parameters (the same tensors: they follow ltc_linear_to)
+    std::vector<at::Tensor> momentum;  // one per parameter; undefined until its first step
+    double lr = 0, momentum_factor = 0;
 };
+
+namespace ltc {
+// One update from the gradients now held (parameters without one are skipped). Used by ltc_sgd_step and
+// by the CUDA-graph capture, which must record exactly the eager step.
+void sgd_step(ltc_sgd *sgd);
+// Drops every gradient (set_to_none).
+void sgd_zero_grad(ltc_sgd *sgd);
+}  // namespace ltc
 
 namespace ltc {
 

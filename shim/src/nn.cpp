@@ -7,6 +7,65 @@
 
 using ltc::fail;
 
+namespace ltc {
+
+void sgd_zero_grad(ltc_sgd *sgd) {
+    for (auto &p : sgd->params) {
+        at::Tensor &g = p.mutable_grad();
+        if (g.defined()) {
+            g.detach_();
+            g.reset();
+        }
+    }
+}
+
+void sgd_step(ltc_sgd *sgd) {
+    at::NoGradGuard no_grad;
+    // The parameters, gradients and momentum buffers of one fused call: one device, one dtype, and all
+    // taking their first step (buffer = gradient) or none. A Linear's parameters make one group.
+    struct Group {
+        std::vector<at::Tensor> p, g, m;
+        bool first;
+    };
+    std::vector<Group> groups;
+    const bool with_momentum = sgd->momentum_factor != 0;
+    for (size_t i = 0; i < sgd->params.size(); i++) {
+        const at::Tensor &p = sgd->params[i];
+        const at::Tensor &g = p.grad();
+        if (!g.defined())
+            continue;
+        at::Tensor &m = sgd->momentum[i];
+        bool first = false;
+        if (with_momentum) {
+            if (!m.defined()) {
+                m = at::empty_like(p, at::MemoryFormat::Contiguous);  // the first step writes it: m = g
+                first = true;
+            } else if (m.device() != p.device() || m.scalar_type() != p.scalar_type()) {
+                m = m.to(p.options());  // the module moved since the last step (ltc_linear_to)
+            }
+        }
+        Group *grp = nullptr;
+        for (auto &gr : groups)
+            if (gr.first == first && gr.p[0].device() == p.device() && gr.p[0].scalar_type() == p.scalar_type())
+                grp = &gr;
+        if (!grp) {
+            groups.push_back(Group{{}, {}, {}, first});
+            grp = &groups.back();
+        }
+        grp->p.push_back(p);
+        grp->g.push_back(g);
+        if (with_momentum)
+            grp->m.push_back(m);
+    }
+    // torch::optim::SGD's update, with dampening 0: m = momentum * m + g (m = g on the first step);
+    // p -= lr * m (p -= lr * g without momentum).
+    for (auto &gr : groups)
+        at::_fused_sgd_(gr.p, gr.g, gr.m, /*weight_decay=*/0, sgd->momentum_factor, sgd->lr, /*dampening=*/0,
+                        /*nesterov=*/false, /*maximize=*/false, gr.first);
+}
+
+}  // namespace ltc
+
 extern "C" {
 
 void ltc_manual_seed(uint64_t seed) {
@@ -166,7 +225,12 @@ ltc_status ltc_sgd_new(ltc_sgd **out, ltc_linear *linear, double lr, double mome
     if (!(momentum >= 0 && momentum < 1))
         return fail(LTC_ERR_INVALID_ARGUMENT, "ltc_sgd_new: momentum %g is not valid: use 0 <= momentum < 1", momentum);
     LTC_TRY {
-        *out = new ltc_sgd{torch::optim::SGD(linear->m->parameters(), torch::optim::SGDOptions(lr).momentum(momentum))};
+        auto sgd = std::make_unique<ltc_sgd>();
+        sgd->params = linear->m->parameters();
+        sgd->momentum.resize(sgd->params.size());
+        sgd->lr = lr;
+        sgd->momentum_factor = momentum;
+        *out = sgd.release();
         return LTC_OK;
     }
     LTC_CATCH
@@ -182,7 +246,7 @@ void ltc_sgd_free(ltc_sgd *sgd) {
 ltc_status ltc_sgd_zero_grad(ltc_sgd *sgd) {
     LTC_CHECK_NOT_NULL(sgd);
     LTC_TRY {
-        sgd->opt.zero_grad();
+        ltc::sgd_zero_grad(sgd);
         return LTC_OK;
     }
     LTC_CATCH
@@ -191,7 +255,7 @@ ltc_status ltc_sgd_zero_grad(ltc_sgd *sgd) {
 ltc_status ltc_sgd_step(ltc_sgd *sgd) {
     LTC_CHECK_NOT_NULL(sgd);
     LTC_TRY {
-        sgd->opt.step();
+        ltc::sgd_step(sgd);
         return LTC_OK;
     }
     LTC_CATCH
