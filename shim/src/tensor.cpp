@@ -2,12 +2,31 @@
 #include "internal.hpp"
 
 #include <ATen/CPUGeneratorImpl.h>
+#include <torch/csrc/autograd/function.h>
 
 #include <cstring>
+#include <mutex>
 
 using ltc::fail;
 
 namespace {
+
+// The seed gradient of a backward from an MSE loss: a 1 of the loss's dtype on its device, made once
+// and kept (autograd would otherwise allocate and fill a new one every step). Only for MSE, whose
+// backward reads the seed into a new tensor: a node that passed the seed on, or a view of it, could let
+// a leaf's gradient alias it and a later accumulation write into it. Made by a blocking copy from the
+// host, so it is ready for every stream; never freed (a CUDA tensor must not be freed at exit, after
+// its context).
+at::Tensor backward_seed(const at::Tensor &loss) {
+    static std::mutex mu;
+    static auto *seeds = new std::vector<at::Tensor>();
+    std::lock_guard<std::mutex> lock(mu);
+    for (const auto &s : *seeds)
+        if (s.device() == loss.device() && s.scalar_type() == loss.scalar_type())
+            return s.expand(loss.sizes());
+    seeds->push_back(at::ones({}, at::TensorOptions().dtype(loss.scalar_type())).to(loss.device()));
+    return seeds->back().expand(loss.sizes());
+}
 
 enum class Fill { zeros, ones };
 
@@ -219,7 +238,11 @@ ltc_status ltc_tensor_backward(ltc_tensor *loss) {
         if (!loss->t.requires_grad())
             return fail(LTC_ERR_INVALID_ARGUMENT,
                         "ltc_tensor_backward: the tensor has no autograd graph: compute it from a module's output");
-        loss->t.backward();
+        const auto &fn = loss->t.grad_fn();
+        if (fn && fn->name() == "MseLossBackward0")
+            loss->t.backward(backward_seed(loss->t));
+        else
+            loss->t.backward();
         return LTC_OK;
     }
     LTC_CATCH
