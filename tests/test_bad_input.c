@@ -1152,6 +1152,17 @@ static void row_ltc_train_graph_loss(void) {
     CHECK_NULLED(l);
 }
 
+static void row_ltc_train_graph_inputs(void) {
+    ltc_tensor *x = GARBAGE(ltc_tensor), *y = GARBAGE(ltc_tensor);
+#if LTC_TEST_TORCH_HAS_CUDA
+    FAILS(ltc_train_graph_inputs(&x, &y, NULL), LTC_ERR_INVALID_ARGUMENT, "'graph' is NULL");
+#else
+    FAILS(ltc_train_graph_inputs(&x, &y, NULL), LTC_ERR_UNSUPPORTED, "built without CUDA");
+#endif
+    CHECK_NULLED(x);
+    CHECK_NULLED(y);
+}
+
 static void row_ltc_train_graph_free(void) { NO_OP(ltc_train_graph_free(NULL)); }
 
 /* ---------------------------------------------------------------------------------------------- */
@@ -1180,7 +1191,7 @@ static const struct row {
     ROW(ltc_dist_init), ROW(ltc_dist_free), ROW(ltc_dist_rank), ROW(ltc_dist_world_size),
     ROW(ltc_dist_broadcast_parameters), ROW(ltc_dist_average_gradients), ROW(ltc_dist_check_replicas),
     ROW(ltc_dist_mean), ROW(ltc_data_parallel_forward), ROW(ltc_train_graph_new), ROW(ltc_train_graph_replay),
-    ROW(ltc_train_graph_loss), ROW(ltc_train_graph_free),
+    ROW(ltc_train_graph_inputs), ROW(ltc_train_graph_loss), ROW(ltc_train_graph_free),
 };
 #define NROWS (sizeof rows / sizeof *rows)
 

@@ -155,8 +155,65 @@ static void test_two_ranks_one_gpu(void) {
     CHECK("both fail", j[1].st != LTC_OK);
 }
 
+/* The graph's own inputs: a replay with them reads what was written into them (no copy); an optimizer
+ * made over another module is refused. lin (Linear(REG_IN, REG_OUT) on cuda:0) and opt are its. */
+static void test_graph_inputs(ltc_linear *lin, ltc_sgd *opt) {
+    int64_t xs[2] = {4, REG_IN}, ys[2] = {4, REG_OUT};
+    ltc_tensor *x = NULL, *y = NULL, *gx = NULL, *gy = NULL, *zx = NULL, *zy = NULL, *loss = NULL, *b = NULL;
+    ltc_linear *other = NULL;
+    ltc_sgd *other_opt = NULL;
+    ltc_train_graph *g = NULL;
+    CHECK_OK(ltc_tensor_randn(&x, xs, 2, LTC_FLOAT32, GPU0, 7));
+    CHECK_OK(ltc_tensor_randn(&y, ys, 2, LTC_FLOAT32, GPU0, 8));
+    CHECK_OK(ltc_linear_new(&other, REG_IN, REG_OUT, 1));
+    CHECK_OK(ltc_linear_to(other, GPU0));
+    CHECK_OK(ltc_sgd_new(&other_opt, other, 0.1, 0));
+    CHECK_FAILS(ltc_train_graph_new(&g, lin, other_opt, NULL, x, y), LTC_ERR_INVALID_ARGUMENT,
+                "opt was made for another module");
+    CHECK("graph NULL after the refusal", g == NULL);
+
+    CHECK_OK(ltc_train_graph_new(&g, lin, opt, NULL, x, y));
+    CHECK_OK(ltc_train_graph_inputs(&gx, &gy, g));
+    float hx[4][REG_IN], hgx[4][REG_IN];
+    CHECK_OK(ltc_tensor_copy_to_host(hx, sizeof hx, x));
+    CHECK_OK(ltc_tensor_copy_to_host(hgx, sizeof hgx, gx));
+    CHECK("the graph's x holds the capture's batch", memcmp(hx, hgx, sizeof hx) == 0);
+    /* write zeros into the graph's inputs: the prediction is then b, the loss mean(b^2) */
+    CHECK_OK(ltc_tensor_zeros(&zx, xs, 2, LTC_FLOAT32, GPU0));
+    CHECK_OK(ltc_tensor_zeros(&zy, ys, 2, LTC_FLOAT32, GPU0));
+    CHECK_OK(ltc_tensor_copy(gx, zx, 0));
+    CHECK_OK(ltc_tensor_copy(gy, zy, 0));
+    float bias[REG_OUT];
+    CHECK_OK(ltc_linear_parameters(NULL, &b, lin));
+    CHECK_OK(ltc_tensor_copy_to_host(bias, sizeof bias, b));
+    double want = 0, got = -1;
+    for (int o = 0; o < REG_OUT; o++)
+        want += (double)bias[o] * bias[o] / REG_OUT;
+    CHECK_OK(ltc_train_graph_replay(g, gx, gy));
+    CHECK_OK(ltc_train_graph_loss(&loss, g));
+    CHECK_OK(ltc_tensor_item(&got, loss));
+    char what[128];
+    snprintf(what, sizeof what, "a replay with the graph's inputs reads them: loss %.6g, mean(b^2) %.6g", got, want);
+    CHECK(what, fabs(got - want) <= 1e-6 * (1 + want));
+    ltc_train_graph_free(g);
+    /* the handles outlive the graph */
+    CHECK_OK(ltc_tensor_copy_to_host(hgx, sizeof hgx, gx));
+    CHECK("the inputs' handles outlive the graph", hgx[0][0] == 0.0f);
+    ltc_tensor_free(x);
+    ltc_tensor_free(y);
+    ltc_tensor_free(gx);
+    ltc_tensor_free(gy);
+    ltc_tensor_free(zx);
+    ltc_tensor_free(zy);
+    ltc_tensor_free(loss);
+    ltc_tensor_free(b);
+    ltc_sgd_free(other_opt);
+    ltc_linear_free(other);
+}
+
 int main(void) {
-    (void)reg_train; /* train_common.h's own loop; this test needs the data and modes below */
+    (void)reg_train; /* train_common.h's own loops; this test needs the data and modes below */
+    (void)sgd_against_formula;
     th_require_gpu();
     int n = 0;
     CHECK_OK(ltc_cuda_device_count(&n));
@@ -227,6 +284,7 @@ int main(void) {
     snprintf(want, sizeof want, "cuda:%d is out of range", n);
     CHECK_FAILS(ltc_dist_init(&bad, &env, (ltc_device){LTC_DEVICE_CUDA, n}, 5), LTC_ERR_INVALID_ARGUMENT, want);
     test_two_ranks_one_gpu();
+    test_graph_inputs(lin, opt);
     ltc_tensor_free(xc);
     ltc_tensor_free(yg);
     ltc_sgd_free(opt);

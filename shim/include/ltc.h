@@ -242,7 +242,9 @@ LTC_API ltc_status ltc_sgd_new(ltc_sgd **out, ltc_linear *linear, double lr, dou
 LTC_API void ltc_sgd_free(ltc_sgd *sgd);
 /*! Sets every parameter's gradient to zero (drops it, as set_to_none=True). */
 LTC_API ltc_status ltc_sgd_zero_grad(ltc_sgd *sgd);
-/*! One update from the gradients now held. */
+/*! One update from the gradients now held, as torch::optim::SGD with dampening 0: m = momentum * m + g
+ *  (m = g on a parameter's first step), p -= lr * m; parameters without a gradient are skipped. Runs as
+ *  one fused kernel for all parameters (ATen's _fused_sgd_). */
 LTC_API ltc_status ltc_sgd_step(ltc_sgd *sgd);
 
 /* ------------------------------------------------------------------------------------------------ */
@@ -562,20 +564,27 @@ LTC_API ltc_status ltc_data_parallel_forward(ltc_tensor **out, ltc_linear *linea
  * loss, backward, with a group the gradient average (NCCL inside the graph), and the SGD step. */
 typedef struct ltc_train_graph ltc_train_graph;
 
-/*! Captures the step of `linear` and `opt` (SGD over linear) on batches shaped like x [batch, in] and
- *  y [batch, out], float32 on the module's GPU; dist may be NULL (one GPU) or the module's group, whose
- *  ranks must all call this at the same point. First three warm-up steps run on a side stream on x
- *  and y (CUDA and NCCL set themselves up), then the parameters are restored and the momentum buffers
- *  zeroed (as fresh, unless opt had stepped before: then restored too), so that the first replay is
- *  the step eager code would take. Keeps pointers to linear, opt and dist: free the graph first.
- *  *out new, owned by the caller. Errors: a module on the CPU, shapes or devices that differ ->
- *  LTC_ERR_INVALID_ARGUMENT; a libltc without CUDA -> LTC_ERR_UNSUPPORTED; capture failures ->
- *  LTC_ERR_DEVICE or LTC_ERR_TORCH with CUDA's message; group failures as for the collectives. */
+/*! Captures the step of `linear` and `opt` (the ltc_sgd made over linear) on batches shaped like
+ *  x [batch, in] and y [batch, out], float32 on the module's GPU; dist may be NULL (one GPU) or the
+ *  module's group, whose ranks must all call this at the same point. First three warm-up steps run on
+ *  a side stream on x and y (CUDA and NCCL set themselves up), then the parameters are restored and the
+ *  momentum buffers zeroed (as fresh, unless opt had stepped before: then restored too), so that the
+ *  first replay is the step eager code would take. The graph reads its own copies of x and y (see
+ *  ltc_train_graph_inputs). Keeps pointers to linear, opt and dist: free the graph first.
+ *  *out new, owned by the caller. Errors: a module on the CPU, shapes or devices that differ, an opt
+ *  made over another module -> LTC_ERR_INVALID_ARGUMENT; a libltc without CUDA -> LTC_ERR_UNSUPPORTED;
+ *  capture failures -> LTC_ERR_DEVICE or LTC_ERR_TORCH with CUDA's message; group failures as for the
+ *  collectives. */
 LTC_API ltc_status ltc_train_graph_new(ltc_train_graph **out, ltc_linear *linear, ltc_sgd *opt, ltc_dist *dist,
                                        const ltc_tensor *x, const ltc_tensor *y);
 /*! Copies x and y (same shapes, dtype and device as at capture, else LTC_ERR_INVALID_ARGUMENT) into
- *  the graph's inputs and replays one step, queued on the current stream. With a group: its failures. */
+ *  the graph's inputs and replays one step, queued on the current stream. Given the graph's own inputs
+ *  (ltc_train_graph_inputs), nothing is copied. With a group: its failures. */
 LTC_API ltc_status ltc_train_graph_replay(ltc_train_graph *graph, const ltc_tensor *x, const ltc_tensor *y);
+/*! New handles on the graph's input tensors, copies of the capture's x and y that every replay reads:
+ *  fill them (ltc_tensor_copy) and replay with them, and the replay copies nothing. Either out may be
+ *  NULL. Both handles are owned by the caller; each keeps its tensor alive after the graph is freed. */
+LTC_API ltc_status ltc_train_graph_inputs(ltc_tensor **out_x, ltc_tensor **out_y, const ltc_train_graph *graph);
 /*! The loss of the latest replay: *out is a new handle on the graph's loss tensor, which the next replay
  *  overwrites (read it with ltc_tensor_item before replaying again). */
 LTC_API ltc_status ltc_train_graph_loss(ltc_tensor **out, const ltc_train_graph *graph);

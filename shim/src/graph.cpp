@@ -24,8 +24,8 @@ at::Tensor step(ltc_train_graph *g) {
     at::Tensor loss = at::mse_loss(g->linear->m->forward(g->x), g->y);
     loss.backward();
     if (g->dist)
-        ltc::dist::average_gradients(g->dist, g->linear->m->parameters());
-    g->opt->opt.step();
+        ltc::dist::average_gradients(g->dist, g->opt->params);
+    ltc::sgd_step(g->opt);
     return loss.detach();
 }
 
@@ -38,18 +38,14 @@ ltc_status check_batch(const char *fn, const at::Tensor &t, const char *name, co
 }
 
 void capture(ltc_train_graph *g, const at::Tensor &x, const at::Tensor &y) {
-    auto params = g->linear->m->parameters();
+    ltc_sgd *opt = g->opt;
+    auto &params = opt->params;
     c10::cuda::CUDAGuard guard(x.device());
-    auto &state = g->opt->opt.state();
     // What warm-up will change: the parameters, and the momentum buffers (kept if opt already stepped).
     std::vector<at::Tensor> saved, saved_momentum;
-    for (auto &p : params) {
-        saved.push_back(p.detach().clone());
-        auto it = state.find(p.unsafeGetTensorImpl());
-        saved_momentum.push_back(it == state.end() ? at::Tensor()
-                                                   : static_cast<torch::optim::SGDParamState &>(*it->second)
-                                                         .momentum_buffer()
-                                                         .clone());
+    for (size_t i = 0; i < params.size(); i++) {
+        saved.push_back(params[i].detach().clone());
+        saved_momentum.push_back(opt->momentum[i].defined() ? opt->momentum[i].clone() : at::Tensor());
     }
     g->x = x.detach().clone();
     g->y = y.detach().clone();
@@ -62,24 +58,23 @@ void capture(ltc_train_graph *g, const at::Tensor &x, const at::Tensor &y) {
         ready.record(main);
         ready.block(side);
         for (int i = 0; i < 3; i++) {
-            g->opt->opt.zero_grad();
+            ltc::sgd_zero_grad(opt);
             step(g);
         }
         {
             at::NoGradGuard no_grad;
             for (size_t i = 0; i < params.size(); i++) {
                 params[i].copy_(saved[i]);
-                auto it = state.find(params[i].unsafeGetTensorImpl());
-                if (it == state.end())
-                    continue;
-                auto &buf = static_cast<torch::optim::SGDParamState &>(*it->second).momentum_buffer();
+                at::Tensor &buf = opt->momentum[i];
+                if (!buf.defined())
+                    continue;  // no momentum
                 if (saved_momentum[i].defined())
                     buf.copy_(saved_momentum[i]);
                 else
                     buf.zero_();  // m*0 + g == g: the first replay takes a fresh optimizer's first step
             }
         }
-        g->opt->opt.zero_grad();  // the graph's backward allocates the gradients, in its own pool
+        ltc::sgd_zero_grad(opt);  // the graph's backward allocates the gradients, in its own pool
         g->graph = std::make_unique<at::cuda::CUDAGraph>();
         // Thread-local mode: the NCCL watchdog and our heartbeat thread may call CUDA meanwhile.
         g->graph->capture_begin({0, 0}, cudaStreamCaptureModeThreadLocal);
@@ -128,6 +123,15 @@ ltc_status ltc_train_graph_new(ltc_train_graph **out, ltc_linear *linear, ltc_sg
             return fail(LTC_ERR_INVALID_ARGUMENT, "ltc_train_graph_new: y is %s %s: use %s [%lld, %lld]",
                         c10::toString(y->t.scalar_type()), ltc::shape_text(y->t.sizes()).c_str(),
                         c10::toString(w.scalar_type()), (long long)x->t.size(0), (long long)w.size(0));
+        {
+            auto mine = linear->m->parameters();
+            bool same = mine.size() == opt->params.size();
+            for (size_t i = 0; same && i < mine.size(); i++)
+                same = mine[i].unsafeGetTensorImpl() == opt->params[i].unsafeGetTensorImpl();
+            if (!same)
+                return fail(LTC_ERR_INVALID_ARGUMENT,
+                            "ltc_train_graph_new: opt was made for another module: pass the ltc_sgd created over this linear");
+        }
         if (dist && dist->device != w.device())
             return fail(LTC_ERR_INVALID_ARGUMENT, "ltc_train_graph_new: the module is on %s but the group is on %s",
                         w.device().str().c_str(), dist->device.str().c_str());
@@ -164,6 +168,23 @@ ltc_status ltc_train_graph_replay(ltc_train_graph *graph, const ltc_tensor *x, c
         if (graph->dist)
             return ltc::dist::run_op(graph->dist, "CUDA graph replay", body);
         body();
+        return LTC_OK;
+    }
+    LTC_CATCH
+}
+
+ltc_status ltc_train_graph_inputs(ltc_tensor **out_x, ltc_tensor **out_y, const ltc_train_graph *graph) {
+    if (out_x)
+        *out_x = nullptr;
+    if (out_y)
+        *out_y = nullptr;
+    LTC_CHECK_NOT_NULL(graph);
+    LTC_TRY {
+        std::unique_ptr<ltc_tensor> x(out_x ? ltc::wrap(graph->x) : nullptr);
+        if (out_y)
+            *out_y = ltc::wrap(graph->y);
+        if (out_x)
+            *out_x = x.release();
         return LTC_OK;
     }
     LTC_CATCH

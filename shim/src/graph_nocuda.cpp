@@ -25,6 +25,14 @@ ltc_status ltc_train_graph_replay(ltc_train_graph *, const ltc_tensor *, const l
     return unsupported("ltc_train_graph_replay");
 }
 
+ltc_status ltc_train_graph_inputs(ltc_tensor **out_x, ltc_tensor **out_y, const ltc_train_graph *) {
+    if (out_x)
+        *out_x = nullptr;
+    if (out_y)
+        *out_y = nullptr;
+    return unsupported("ltc_train_graph_inputs");
+}
+
 ltc_status ltc_train_graph_loss(ltc_tensor **out, const ltc_train_graph *) {
     if (out)
         *out = nullptr;
