@@ -33,6 +33,9 @@ extern char **environ;
 #ifndef LTC_BENCH_PEER_TRAIN_PY
 #define LTC_BENCH_PEER_TRAIN_PY "peer_train.py"
 #endif
+#ifndef LTC_BENCH_PEER_TRAIN_CPP
+#define LTC_BENCH_PEER_TRAIN_CPP "peer_train_cpp"
+#endif
 
 static const char usage[] =
     "usage: bench_train [options]\n"
@@ -47,6 +50,7 @@ static const char usage[] =
     "                   benchmark without a GPU\n"
     "  --python PATH    Python with torch for the peers (default $LTC_PYTHON, else python3)\n"
     "  --no-python      no Python peers\n"
+    "  --no-cpp         no raw LibTorch C++ peer\n"
     "  --no-cpu         skip the CPU cases\n"
     "%s"
     "exit codes: 0 measured (goals are reported, not enforced); 1 an error while measuring; 2 bad usage\n";
@@ -54,10 +58,14 @@ static const char usage[] =
 enum { IN = 100, OUT = 10, MAXB = 32, MAXR = 16 };
 
 enum cfg { CPU1, CPUALL, GPU_EAGER, GPU_H2D, GPU_GRAPH, GPU_DP, DDP, NCFG };
-enum peer { PY_PLAIN, PY_DP, PY_DDP, NPEER };
-static const char *const peer_mode[NPEER] = {"plain", "dp", "ddp"};
-static const char *const peer_title[NPEER] = {"Python eager", "Python nn.DataParallel", "Python DDP"};
+/* The peers: the seed's Python, and the same step written directly in LibTorch C++ (bench/peer_train.cpp) */
+enum peer { PY_PLAIN, PY_DP, PY_DDP, CPP_CPU1, CPP_CPUALL, CPP_GPU, CPP_GRAPH, NPEER };
+static const char *const peer_mode[NPEER] = {"plain", "dp", "ddp", "eager", "eager", "eager", "graph"};
+static const char *const peer_title[NPEER] = {"Python eager",        "Python nn.DataParallel", "Python DDP",
+                                              "raw C++, 1 thread",   "raw C++, all threads",   "raw C++ eager",
+                                              "raw C++ graph"};
 static const int peer_of[NCFG] = {-1, -1, PY_PLAIN, -1, PY_PLAIN, PY_DP, PY_DDP};
+static const int cpp_of[NCFG] = {CPP_CPU1, CPP_CPUALL, CPP_GPU, -1, CPP_GRAPH, -1, -1};
 
 /* ---------------------------------------------------------------------------------------------- */
 /* One case: a model, its optimizer and a batch on the device                                      */
@@ -128,8 +136,16 @@ static int make_case(step_ctx *c, enum cfg k, int64_t rows, ltc_device dev, ltc_
         if (bad)
             return 1;
     }
-    if (k == GPU_GRAPH && ltc_train_graph_new(&c->graph, c->model, c->opt, dist, c->x, c->y) != LTC_OK)
-        return 1;
+    if (k == GPU_GRAPH) {
+        /* replayed on its own inputs, as a training loop that fills them would: nothing is copied */
+        if (ltc_train_graph_new(&c->graph, c->model, c->opt, dist, c->x, c->y) != LTC_OK)
+            return 1;
+        ltc_tensor_free(c->x);
+        ltc_tensor_free(c->y);
+        c->x = c->y = NULL;
+        if (ltc_train_graph_inputs(&c->x, &c->y, c->graph) != LTC_OK)
+            return 1;
+    }
     return 0;
 }
 
@@ -303,6 +319,18 @@ static int python_sweep(const char *python, enum peer p, int nproc, const char *
     return run_process(p == PY_DDP ? ddp : plain, 900);
 }
 
+/* The raw LibTorch C++ peer, for the CPU cases (threads as said) or the GPU ones. */
+static int cpp_sweep(enum peer p, int threads, double min_time_s, const char *path) {
+    char min_time[32], nthreads[16];
+    snprintf(min_time, sizeof min_time, "%g", min_time_s);
+    snprintf(nthreads, sizeof nthreads, "%d", threads);
+    unlink(path);
+    const int cpu = p == CPP_CPU1 || p == CPP_CPUALL;
+    char *argv[] = {LTC_BENCH_PEER_TRAIN_CPP, "--mode", (char *)peer_mode[p], "--device", cpu ? "cpu" : "cuda", "--threads", nthreads,
+                    "--batches", g_batches_csv, "--min-time", min_time, "--out", (char *)path, NULL};
+    return run_process(argv, 900);
+}
+
 /* ---------------------------------------------------------------------------------------------- */
 
 static int parse_batches(const char *text, int64_t *out, int *n) {
@@ -329,7 +357,7 @@ int main(int argc, char **argv) {
     if (bench_args_parse(&args, &argc, argv) != 0)
         return 2;
     int64_t batches[MAXB];
-    int nb = 0, rounds = 2, nproc = -1, want_python = 1, want_cpu = 1, ngpu = 0;
+    int nb = 0, rounds = 2, nproc = -1, want_python = 1, want_cpp = 1, want_cpu = 1, ngpu = 0;
     const char *python = getenv("LTC_PYTHON") && *getenv("LTC_PYTHON") ? getenv("LTC_PYTHON") : "python3";
     const char *peer_device = "cuda";
     parse_batches("64,256,1024,4096,16384,65536,262144,1048576,2097152", batches, &nb);
@@ -340,6 +368,8 @@ int main(int argc, char **argv) {
             return 0;
         } else if (!strcmp(a, "--no-python")) {
             want_python = 0;
+        } else if (!strcmp(a, "--no-cpp")) {
+            want_cpp = 0;
         } else if (!strcmp(a, "--no-cpu")) {
             want_cpu = 0;
         } else if (v && !strcmp(a, "--batches") && parse_batches(v, batches, &nb)) {
@@ -386,7 +416,8 @@ int main(int argc, char **argv) {
     static bench_stats res[NCFG][MAXB][MAXR], py[NPEER][MAXB][MAXR];
     static int have[NCFG][MAXB][MAXR], have_py[NPEER][MAXB][MAXR];
     char torch_version[64] = "", tmp[64], err_note[256] = "";
-    int python_ok = want_python, rc = 0;
+    int python_ok = want_python, cpp_ok = want_cpp, rc = 0;
+    char cpp_version[64] = "", cpp_note[256] = "";
     snprintf(tmp, sizeof tmp, "/tmp/bench_train_XXXXXX");
     int fd = mkstemp(tmp);
     if (fd >= 0)
@@ -454,8 +485,27 @@ int main(int argc, char **argv) {
                 have[DDP][b][r] = h[b];
             }
         }
+        /* the raw C++ peer: the CPU cases in the first round, as ours */
+        for (int p = CPP_CPU1; p <= CPP_GRAPH && cpp_ok && rc == 0; p++) {
+            const int cpu_case = p == CPP_CPU1 || p == CPP_CPUALL;
+            if ((cpu_case && (!want_cpu || r > 0)) || (!cpu_case && !gpu))
+                continue;
+            int h[MAXB] = {0};
+            bench_stats s[MAXB];
+            int code = cpp_sweep((enum peer)p, p == CPP_CPU1 ? 1 : threads_all, args.config.min_time_s, tmp);
+            read_results(tmp, 1, batches, nb, s, h, cpp_version, sizeof cpp_version);
+            if (code != 0) {
+                snprintf(cpp_note, sizeof cpp_note, "the raw C++ peer (%s, mode %s) failed with exit code %d: no raw C++ figures",
+                         LTC_BENCH_PEER_TRAIN_CPP, peer_mode[p], code);
+                cpp_ok = 0;
+            }
+            for (int b = 0; b < nb; b++) {
+                py[p][b][r] = s[b];
+                have_py[p][b][r] = h[b];
+            }
+        }
         /* the Python peers */
-        for (int p = 0; p < NPEER && python_ok && rc == 0; p++) {
+        for (int p = 0; p <= PY_DDP && python_ok && rc == 0; p++) {
             if ((p == PY_DP && !gpu) || (p == PY_DDP && nproc < 1) || (p != PY_DDP && !gpu))
                 continue;
             int h[MAXB] = {0};
@@ -476,8 +526,13 @@ int main(int argc, char **argv) {
     unlink(tmp);
     if (err_note[0])
         bench_report_note(rep, "%s", err_note);
+    if (cpp_note[0])
+        bench_report_note(rep, "%s", cpp_note);
     if (torch_version[0])
         bench_report_note(rep, "Python peers: torch %s via %s (%s)", torch_version, python, LTC_BENCH_PEER_TRAIN_PY);
+    if (cpp_version[0])
+        bench_report_note(rep, "raw C++ peer: LibTorch %s, torch::nn::Linear and torch::optim::SGD (bench/peer_train.cpp)",
+                          cpp_version);
 
     /* combine the rounds */
     static bench_stats fin[NCFG][MAXB], fin_py[NPEER][MAXB];
@@ -508,7 +563,8 @@ int main(int argc, char **argv) {
         {"min_us", "min", "us", 1, 0},        {"max_us", "max", "us", 1, 0},        {"runs", "runs", "", 0, 0},
         {"steps_per_s", "steps/s", "", 0, 0}, {"samples_per_s", "samples/s", "", 0, 12},
         {"peer", "peer", "", -1, 22},         {"peer_median_us", "peer median", "us", 1, 0},
-        {"speedup", "peer / this", "x", 2, 0}};
+        {"speedup", "peer / this", "x", 2, 0},  {"cpp_median_us", "raw C++ median", "us", 1, 0},
+        {"cpp_speedup", "raw C++ / this", "x", 2, 0}};
     bench_table *t = bench_report_table(rep, "sweep", "Step time by case and global batch (median of the round medians)",
                                         (int)(sizeof cols / sizeof *cols), cols);
     char names[NCFG][48];
@@ -525,7 +581,7 @@ int main(int argc, char **argv) {
                 continue;
             const bench_stats *s = &fin[k][b];
             int p = peer_of[k];
-            int has_peer = p >= 0 && ok_py[p][b];
+            int has_peer = p >= 0 && ok_py[p][b], q = cpp_of[k], has_cpp = q >= 0 && ok_py[q][b];
             bench_cell row[] = {BENCH_TEXT(names[k]),
                                 BENCH_NUM(batches[b]),
                                 BENCH_NUM(s->median_s * 1e6),
@@ -536,7 +592,9 @@ int main(int argc, char **argv) {
                                 BENCH_NUM(batches[b] / s->median_s),
                                 BENCH_TEXT(has_peer ? peer_title[p] : "-"),
                                 has_peer ? BENCH_NUM(fin_py[p][b].median_s * 1e6) : BENCH_NONE,
-                                has_peer ? BENCH_NUM(fin_py[p][b].median_s / s->median_s) : BENCH_NONE};
+                                has_peer ? BENCH_NUM(fin_py[p][b].median_s / s->median_s) : BENCH_NONE,
+                                has_cpp ? BENCH_NUM(fin_py[q][b].median_s * 1e6) : BENCH_NONE,
+                                has_cpp ? BENCH_NUM(fin_py[q][b].median_s / s->median_s) : BENCH_NONE};
             bench_table_add(t, row);
         }
     /* Python dp has no row of its own above: compare it with our ddp over the same GPUs */
@@ -545,7 +603,7 @@ int main(int argc, char **argv) {
                                       {"samples_per_s", "samples/s", "", 0, 12}, {"ltc_ddp_over_peer", "ltc ddp samples/s / peer's", "x", 2, 0}};
     bench_table *tp = bench_report_table(rep, "peers", "The Python peers, against ltc ddp at the same global batch",
                                          (int)(sizeof pcols / sizeof *pcols), pcols);
-    for (int p = 0; p < NPEER; p++)
+    for (int p = 0; p <= PY_DDP; p++)
         for (int b = 0; b < nb; b++) {
             if (!ok_py[p][b])
                 continue;
@@ -601,6 +659,21 @@ int main(int argc, char **argv) {
     bench_report_goal(rep, "N GPUs: ltc ddp samples/s / Python nn.DataParallel's, least over the sweep", dp_x, 3, "x", 1);
     if (nproc >= 2)
         bench_report_goal(rep, "strong scaling efficiency at the largest batch", strong, 0.85, "", 1);
+    /* within 5% of the same step written in LibTorch C++: raw time / ltc time >= 0.95 at every batch */
+    for (int k = 0; k < NCFG; k++) {
+        int q = cpp_of[k];
+        if (q < 0 || (k > CPUALL && !gpu) || (k <= CPUALL && !want_cpu) || !want_cpp)
+            continue;
+        double least = NAN;
+        for (int b = 0; b < nb; b++)
+            if (ok[k][b] && ok_py[q][b]) {
+                double x = fin_py[q][b].median_s / fin[k][b].median_s;
+                least = isnan(least) || x < least ? x : least;
+            }
+        char goal[128];
+        snprintf(goal, sizeof goal, "%s: raw LibTorch C++ time / ltc time, least over the sweep", names[k]);
+        bench_report_goal(rep, goal, least, 0.95, "x", 1);
+    }
     int frc = bench_report_finish(rep, &args);
     return rc ? rc : frc;
 }
