@@ -495,6 +495,27 @@ static void row_ltc_get_num_threads(void) {
     CHECK("1 or more", ltc_get_num_threads() >= 1);
 }
 
+static void row_ltc_set_fast_backward(void) {
+    int before = ltc_get_fast_backward();
+    const int bad[] = {2, -1, INT_MIN, INT_MAX};
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        char want[64];
+        snprintf(want, sizeof want, "%d is not valid: use 1 (on) or 0 (off)", bad[i]);
+        FAILS(ltc_set_fast_backward(bad[i]), LTC_ERR_INVALID_ARGUMENT, want);
+    }
+    CHECK("unchanged by the refusals", ltc_get_fast_backward() == before);
+}
+
+static void row_ltc_get_fast_backward(void) {
+    int v = ltc_get_fast_backward();
+    CHECK("0 or 1", v == 0 || v == 1);
+}
+
+static void row_ltc_fast_backward_count(void) {
+    uint64_t a = ltc_fast_backward_count(), b = ltc_fast_backward_count();
+    CHECK("no backward, no change", a == b);
+}
+
 static void row_ltc_linear_new(void) {
     ltc_linear *m = GARBAGE(ltc_linear);
     FAILS(ltc_linear_new(NULL, 4, 2, 1), LTC_ERR_INVALID_ARGUMENT, "'out' is NULL");
@@ -1179,6 +1200,7 @@ static const struct row {
     ROW(ltc_tensor_size), ROW(ltc_tensor_numel), ROW(ltc_tensor_nbytes), ROW(ltc_tensor_dtype), ROW(ltc_tensor_device),
     ROW(ltc_tensor_to), ROW(ltc_tensor_copy_to_host), ROW(ltc_tensor_item), ROW(ltc_tensor_grad),
     ROW(ltc_tensor_backward), ROW(ltc_manual_seed), ROW(ltc_set_num_threads), ROW(ltc_get_num_threads),
+    ROW(ltc_set_fast_backward), ROW(ltc_get_fast_backward), ROW(ltc_fast_backward_count),
     ROW(ltc_linear_new), ROW(ltc_linear_free), ROW(ltc_linear_to), ROW(ltc_linear_forward), ROW(ltc_linear_parameters),
     ROW(ltc_linear_set_parameters), ROW(ltc_mse_loss), ROW(ltc_sgd_new), ROW(ltc_sgd_free), ROW(ltc_sgd_zero_grad),
     ROW(ltc_sgd_step), ROW(ltc_diagnose), ROW(ltc_diagnosis_free), ROW(ltc_diagnosis_usable), ROW(ltc_diagnosis_cause),

@@ -93,5 +93,8 @@ int main(void) {
         snprintf(what, sizeof what, "cuda:0: 3 SGD steps with momentum %g match m = momentum m + g, p -= lr m (err %.1e)", m, e);
         CHECK(what, e >= 0 && e < 1e-5);
     }
+    double d = fast_vs_autograd((ltc_device){LTC_DEVICE_CUDA, 0});
+    printf("cuda:0: closed-form backward against autograd: max |difference| %.2e\n", d);
+    CHECK("cuda:0: closed-form gradients equal autograd's", d >= 0 && d < 1e-6);
     return th_finish();
 }

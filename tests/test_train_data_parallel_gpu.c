@@ -214,6 +214,7 @@ static void test_graph_inputs(ltc_linear *lin, ltc_sgd *opt) {
 int main(void) {
     (void)reg_train; /* train_common.h's own loops; this test needs the data and modes below */
     (void)sgd_against_formula;
+    (void)fast_vs_autograd;
     th_require_gpu();
     int n = 0;
     CHECK_OK(ltc_cuda_device_count(&n));

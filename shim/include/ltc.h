@@ -192,7 +192,10 @@ LTC_API ltc_status ltc_tensor_item(double *out, const ltc_tensor *tensor);
 LTC_API ltc_status ltc_tensor_grad(ltc_tensor **out, const ltc_tensor *tensor);
 
 /*! Runs autograd from a one-element tensor (a loss): gradients accumulate into the parameters that
- *  produced it. A tensor with more than one element or no graph -> LTC_ERR_INVALID_ARGUMENT. */
+ *  produced it, and the graph is freed (a second backward through it fails, as in LibTorch). A loss
+ *  that ltc_mse_loss made from ltc_linear_forward's output (a [batch, in] input) takes the closed form
+ *  instead of autograd's engine, on this thread, with the same result (ltc_set_fast_backward). A tensor
+ *  with more than one element or no graph -> LTC_ERR_INVALID_ARGUMENT. */
 LTC_API ltc_status ltc_tensor_backward(ltc_tensor *loss);
 
 /* ------------------------------------------------------------------------------------------------ */
@@ -206,6 +209,18 @@ LTC_API void ltc_manual_seed(uint64_t seed);
 LTC_API ltc_status ltc_set_num_threads(int n);
 /*! The current intra-op thread count. */
 LTC_API int ltc_get_num_threads(void);
+
+/*! The closed-form backward of an MSE loss of a Linear's output (on by default; LTC_FAST_BACKWARD=0 in
+ *  the environment starts with it off): g = 2 (pred - y) / numel, dW = g^T x, db = sum of g's rows,
+ *  three kernels on the calling thread, where autograd's engine hands the graph to its device thread
+ *  and back. Off, every ltc_tensor_backward goes through autograd. enable 0 or 1, else
+ *  LTC_ERR_INVALID_ARGUMENT. Process-wide. */
+LTC_API ltc_status ltc_set_fast_backward(int enable);
+/*! 1 when the closed-form backward is on, else 0. */
+LTC_API int ltc_get_fast_backward(void);
+/*! How many ltc_tensor_backward calls in this process took the closed form (the others went through
+ *  autograd): a loop whose count does not grow by one a step is not on the fast path. */
+LTC_API uint64_t ltc_fast_backward_count(void);
 
 /* nn.Linear: y = x W^T + b, W of shape [out_features, in_features], initialised as PyTorch does from the
  * global generator (ltc_manual_seed first for repeatable weights). float32, on the CPU until moved. */

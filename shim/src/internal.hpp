@@ -6,12 +6,22 @@
 #include <ATen/ATen.h>
 #include <torch/nn/modules/linear.h>
 
+#include <atomic>
 #include <cstring>
+#include <memory>
 #include <string>
 #include <vector>
 
+namespace ltc {
+struct LinearRecord;
+struct MseRecord;
+}  // namespace ltc
+
 struct ltc_tensor {
     at::Tensor t;
+    // How ltc made it, when the closed-form backward can use it (see ltc::fast_backward); else empty.
+    std::shared_ptr<ltc::LinearRecord> linear;  // t = ltc_linear_forward(x), x 2-D
+    std::shared_ptr<ltc::MseRecord> mse;        // t = ltc_mse_loss(such an output, target)
 };
 
 struct ltc_linear {
@@ -27,6 +37,28 @@ struct ltc_sgd {
 };
 
 namespace ltc {
+
+// What the closed-form backward of mse_loss(x W^T + b, y) needs, recorded by ltc_linear_forward and
+// ltc_mse_loss; the versions and autograd nodes tell whether anything changed since.
+struct LinearRecord {
+    at::Tensor weight, bias, x;  // bias undefined without one
+    int64_t x_version = 0;
+    const void *out_fn = nullptr;   // the output's grad_fn when made
+    std::atomic<bool> used{false};  // a backward went through it: autograd would have freed the graph
+};
+struct MseRecord {
+    std::shared_ptr<LinearRecord> linear;
+    at::Tensor input, target;
+    int64_t input_version = 0, target_version = 0;
+    const void *loss_fn = nullptr;
+};
+
+// The gradients of a loss made by ltc_mse_loss from ltc_linear_forward's output, computed in closed form
+// on this thread (three kernels, no autograd engine), accumulated as autograd would; then the graph's
+// saved tensors are freed as after autograd's backward. Returns false, having done nothing, when the loss
+// was not made that way or anything changed since (autograd then runs as usual), or when switched off.
+bool fast_backward(ltc_tensor *loss, const at::Tensor &seed);
+
 // One update from the gradients now held (parameters without one are skipped). Used by ltc_sgd_step and
 // by the CUDA-graph capture, which must record exactly the eager step.
 void sgd_step(ltc_sgd *sgd);

@@ -1,13 +1,77 @@
 // Training blocks: nn.Linear, MSE loss, SGD, seeding, threads.
 #include "internal.hpp"
 
+#include <torch/csrc/autograd/function.h>
 #include <torch/utils.h>
 
 #include <cmath>
+#include <cstdlib>
+#include <cstring>
+#include <memory>
 
 using ltc::fail;
 
 namespace ltc {
+
+namespace {
+
+// -1 until first read: then LTC_FAST_BACKWARD=0 in the environment switches the closed form off.
+std::atomic<int> fast_backward_on{-1};
+std::atomic<uint64_t> fast_backward_taken{0};
+
+bool fast_backward_enabled() {
+    int on = fast_backward_on.load(std::memory_order_relaxed);
+    if (on < 0) {
+        const char *env = std::getenv("LTC_FAST_BACKWARD");
+        int want = env && std::strcmp(env, "0") == 0 ? 0 : 1;
+        fast_backward_on.compare_exchange_strong(on, want);
+        on = fast_backward_on.load();
+    }
+    return on == 1;
+}
+
+// As autograd's AccumulateGrad with grad mode off: a parameter without a gradient takes this one, else
+// it is added in place.
+void accumulate(const at::Tensor &param, const at::Tensor &g) {
+    at::Tensor &pg = const_cast<at::Tensor &>(param).mutable_grad();
+    if (!pg.defined())
+        pg = g;
+    else
+        pg.add_(g);
+}
+
+}  // namespace
+
+bool fast_backward(ltc_tensor *loss, const at::Tensor &seed) {
+    if (!loss->mse || !fast_backward_enabled())
+        return false;
+    MseRecord &m = *loss->mse;
+    LinearRecord &l = *m.linear;
+    // Unchanged since made: no in-place write to the loss, the prediction, the target or the input
+    // (autograd would refuse), the module not moved, and no backward through this prediction yet
+    // (autograd freed its graph).
+    if (loss->t.grad_fn().get() != m.loss_fn || m.input.grad_fn().get() != l.out_fn ||
+        m.input._version() != m.input_version || m.target._version() != m.target_version ||
+        l.x._version() != l.x_version || m.target.requires_grad() || l.x.requires_grad() || !l.weight.requires_grad() ||
+        (l.bias.defined() && !l.bias.requires_grad()) || l.weight.device() != l.x.device() || l.used.load())
+        return false;
+    if (l.used.exchange(true))
+        return false;
+    {
+        at::NoGradGuard no_grad;
+        // dL/dpred: the kernel autograd's MseLossBackward0 runs; then dL/dW = g^T x and dL/db = sum_n g
+        at::Tensor g = at::mse_loss_backward(seed, m.input, m.target, at::Reduction::Mean);
+        accumulate(l.weight, at::mm(g.t(), l.x));
+        if (l.bias.defined())
+            accumulate(l.bias, g.sum(0));
+    }
+    // What autograd's backward leaves behind: the graph's saved tensors freed, so a second backward
+    // through it fails as it would there.
+    loss->t.grad_fn()->release_variables();
+    m.input.grad_fn()->release_variables();
+    fast_backward_taken.fetch_add(1, std::memory_order_relaxed);
+    return true;
+}
 
 void sgd_zero_grad(ltc_sgd *sgd) {
     for (auto &p : sgd->params) {
@@ -93,6 +157,17 @@ int ltc_get_num_threads(void) {
     }
 }
 
+ltc_status ltc_set_fast_backward(int enable) {
+    if (enable != 0 && enable != 1)
+        return fail(LTC_ERR_INVALID_ARGUMENT, "ltc_set_fast_backward: %d is not valid: use 1 (on) or 0 (off)", enable);
+    ltc::fast_backward_on.store(enable);
+    return LTC_OK;
+}
+
+int ltc_get_fast_backward(void) { return ltc::fast_backward_enabled() ? 1 : 0; }
+
+uint64_t ltc_fast_backward_count(void) { return ltc::fast_backward_taken.load(std::memory_order_relaxed); }
+
 ltc_status ltc_linear_new(ltc_linear **out, int64_t in_features, int64_t out_features, int has_bias) {
     LTC_CHECK_NOT_NULL(out);
     *out = nullptr;
@@ -147,7 +222,18 @@ ltc_status ltc_linear_forward(ltc_tensor **out, ltc_linear *linear, const ltc_te
             return fail(LTC_ERR_INVALID_ARGUMENT,
                         "ltc_linear_forward: input is on %s but the module is on %s: move one with ltc_tensor_to or ltc_linear_to",
                         in.device().str().c_str(), w.device().str().c_str());
-        *out = ltc::wrap(linear->m->forward(in));
+        std::unique_ptr<ltc_tensor> y(ltc::wrap(linear->m->forward(in)));
+        // For the closed-form backward (ltc::fast_backward): a batch input without a graph of its own.
+        if (in.dim() == 2 && !in.requires_grad() && y->t.grad_fn()) {
+            auto rec = std::make_shared<ltc::LinearRecord>();
+            rec->weight = w;
+            rec->bias = linear->m->bias;
+            rec->x = in;
+            rec->x_version = in._version();
+            rec->out_fn = y->t.grad_fn().get();
+            y->linear = std::move(rec);
+        }
+        *out = y.release();
         return LTC_OK;
     }
     LTC_CATCH
@@ -210,7 +296,18 @@ ltc_status ltc_mse_loss(ltc_tensor **out, const ltc_tensor *input, const ltc_ten
         if (a.device() != b.device())
             return fail(LTC_ERR_INVALID_ARGUMENT, "ltc_mse_loss: input is on %s, target on %s; they must be on one device",
                         a.device().str().c_str(), b.device().str().c_str());
-        *out = ltc::wrap(at::mse_loss(a, b));
+        std::unique_ptr<ltc_tensor> loss(ltc::wrap(at::mse_loss(a, b)));
+        if (input->linear && loss->t.grad_fn()) {
+            auto rec = std::make_shared<ltc::MseRecord>();
+            rec->linear = input->linear;
+            rec->input = a;
+            rec->target = b;
+            rec->input_version = a._version();
+            rec->target_version = b._version();
+            rec->loss_fn = loss->t.grad_fn().get();
+            loss->mse = std::move(rec);
+        }
+        *out = loss.release();
         return LTC_OK;
     }
     LTC_CATCH

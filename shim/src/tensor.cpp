@@ -239,10 +239,13 @@ ltc_status ltc_tensor_backward(ltc_tensor *loss) {
             return fail(LTC_ERR_INVALID_ARGUMENT,
                         "ltc_tensor_backward: the tensor has no autograd graph: compute it from a module's output");
         const auto &fn = loss->t.grad_fn();
-        if (fn && fn->name() == "MseLossBackward0")
-            loss->t.backward(backward_seed(loss->t));
-        else
+        if (fn && fn->name() == "MseLossBackward0") {
+            at::Tensor seed = backward_seed(loss->t);
+            if (!ltc::fast_backward(loss, seed))
+                loss->t.backward(seed);
+        } else {
             loss->t.backward();
+        }
         return LTC_OK;
     }
     LTC_CATCH
