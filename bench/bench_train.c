@@ -429,7 +429,7 @@ int main(int argc, char **argv) {
         fprintf(stderr, "bench_train: round %d of %d\n", r + 1, rounds);
         /* ours, in this process */
         for (int k = 0; k < DDP && rc == 0; k++) {
-            if ((k <= CPUALL && (!want_cpu || r > 0)) || (k > CPUALL && !gpu))
+            if ((k <= CPUALL && !want_cpu) || (k > CPUALL && !gpu))
                 continue;
             if (k == GPU_DP && ngpu < 1)
                 continue;
@@ -489,10 +489,10 @@ int main(int argc, char **argv) {
                 have[DDP][b][r] = h[b];
             }
         }
-        /* the raw C++ peer: the CPU cases in the first round, as ours */
+        /* the raw C++ peer, for the CPU cases and the GPU ones */
         for (int p = CPP_CPU1; p <= CPP_GRAPH && cpp_ok && rc == 0; p++) {
             const int cpu_case = p == CPP_CPU1 || p == CPP_CPUALL;
-            if ((cpu_case && (!want_cpu || r > 0)) || (!cpu_case && !gpu))
+            if ((cpu_case && !want_cpu) || (!cpu_case && !gpu))
                 continue;
             int h[MAXB] = {0};
             bench_stats s[MAXB];

@@ -15,12 +15,60 @@ struct ltc_train_graph {
     ltc_dist *dist = nullptr;
     at::Tensor x, y, loss;  // static input buffers and the captured loss
     std::unique_ptr<at::cuda::CUDAGraph> graph;
+    // The closed-form step's branches (ltc_get_fast_backward): two side streams, their fork and join
+    // events, and its intermediate tensors, kept until the capture ends so that no allocation inside it
+    // reuses memory a branch still reads.
+    bool closed_form = false;
+    std::vector<c10::cuda::CUDAStream> branch;
+    at::cuda::CUDAEvent fork, fork_grad, join_loss, join_bias;
+    std::vector<at::Tensor> keep;
 };
 
 namespace {
 
+// The closed-form step (as ltc::fast_backward computes it eagerly) in three branches, so that its critical
+// path is four kernels: forward, dL/dpred, dL/dW, the SGD step; the loss and dL/db run beside them.
+//   main:     pred = x W^T + b -> g = dL/dpred -> dW = g^T x -> [join] -> [all-reduce] -> SGD
+//   branch 0:      `-> loss = mse(pred, y) ------------------------^
+//   branch 1:                   `-> db = sum of g's rows ----------^
+at::Tensor step_closed_form(ltc_train_graph *g) {
+    at::NoGradGuard no_grad;
+    const at::Tensor &W = g->linear->m->weight, &b = g->linear->m->bias;
+    auto main = c10::cuda::getCurrentCUDAStream(g->x.device().index());
+    at::Tensor pred = b.defined() ? at::addmm(b, g->x, W.t()) : at::mm(g->x, W.t()), loss, db;
+    g->fork.record(main);
+    g->fork.block(g->branch[0]);
+    {
+        c10::cuda::CUDAStreamGuard on(g->branch[0]);
+        loss = at::mse_loss(pred, g->y);
+        g->join_loss.record(g->branch[0]);
+    }
+    at::Tensor grad = at::mse_loss_backward(ltc::backward_seed(pred), pred, g->y, at::Reduction::Mean);
+    if (b.defined()) {
+        g->fork_grad.record(main);
+        g->fork_grad.block(g->branch[1]);
+        c10::cuda::CUDAStreamGuard on(g->branch[1]);
+        db = grad.sum(0);
+        g->join_bias.record(g->branch[1]);
+    }
+    at::Tensor dW = at::mm(grad.t(), g->x);
+    g->join_loss.block(main);
+    if (b.defined())
+        g->join_bias.block(main);
+    const_cast<at::Tensor &>(W).mutable_grad() = dW;
+    if (b.defined())
+        const_cast<at::Tensor &>(b).mutable_grad() = db;
+    if (g->dist)
+        ltc::dist::average_gradients(g->dist, g->opt->params);
+    ltc::sgd_step(g->opt);
+    g->keep = {pred, grad, dW, db, loss};
+    return loss;
+}
+
 // The step the graph records (gradients set to none before it).
 at::Tensor step(ltc_train_graph *g) {
+    if (g->closed_form)
+        return step_closed_form(g);
     at::Tensor loss = at::mse_loss(g->linear->m->forward(g->x), g->y);
     loss.backward();
     if (g->dist)
@@ -52,6 +100,9 @@ void capture(ltc_train_graph *g, const at::Tensor &x, const at::Tensor &y) {
 
     auto side = c10::cuda::getStreamFromPool(false, x.device().index());
     auto main = c10::cuda::getCurrentCUDAStream(x.device().index());
+    if (g->closed_form)
+        g->branch = {c10::cuda::getStreamFromPool(false, x.device().index()),
+                     c10::cuda::getStreamFromPool(false, x.device().index())};
     {
         c10::cuda::CUDAStreamGuard on_side(side);
         at::cuda::CUDAEvent ready;
@@ -88,6 +139,7 @@ void capture(ltc_train_graph *g, const at::Tensor &x, const at::Tensor &y) {
             throw;
         }
         g->graph->capture_end();
+        g->keep.clear();
         at::cuda::CUDAEvent done;
         done.record(side);
         done.block(main);
@@ -139,6 +191,7 @@ ltc_status ltc_train_graph_new(ltc_train_graph **out, ltc_linear *linear, ltc_sg
         g->linear = linear;
         g->opt = opt;
         g->dist = dist;
+        g->closed_form = ltc_get_fast_backward() == 1;
         if (dist) {
             LTC_RETURN_IF_ERROR(ltc::dist::run_op(dist, "CUDA graph capture", [&] { capture(g.get(), x->t, y->t); }));
         } else {

@@ -59,6 +59,11 @@ struct MseRecord {
 // was not made that way or anything changed since (autograd then runs as usual), or when switched off.
 bool fast_backward(ltc_tensor *loss, const at::Tensor &seed);
 
+// The seed gradient of a backward: a 0-dim 1 of like's dtype on like's device, made once and kept
+// (autograd would otherwise allocate and fill a new one every step). The first call for a device and
+// dtype synchronizes, so it must not be inside a CUDA-graph capture.
+at::Tensor backward_seed(const at::Tensor &like);
+
 // One update from the gradients now held (parameters without one are skipped). Used by ltc_sgd_step and
 // by the CUDA-graph capture, which must record exactly the eager step.
 void sgd_step(ltc_sgd *sgd);

@@ -9,24 +9,26 @@
 
 using ltc::fail;
 
-namespace {
+namespace ltc {
 
-// The seed gradient of a backward from an MSE loss: a 1 of the loss's dtype on its device, made once
-// and kept (autograd would otherwise allocate and fill a new one every step). Only for MSE, whose
-// backward reads the seed into a new tensor: a node that passed the seed on, or a view of it, could let
-// a leaf's gradient alias it and a later accumulation write into it. Made by a blocking copy from the
-// host, so it is ready for every stream; never freed (a CUDA tensor must not be freed at exit, after
-// its context).
-at::Tensor backward_seed(const at::Tensor &loss) {
+// Made by a blocking copy from the host, so it is ready for every stream; never freed (a CUDA tensor must
+// not be freed at exit, after its context). Only read, never written: ltc_tensor_backward passes it to
+// autograd only for MSE losses, whose backward reads it into a new tensor (a node that passed the seed
+// on, or a view of it, could let a leaf's gradient alias it and a later accumulation write into it).
+at::Tensor backward_seed(const at::Tensor &like) {
     static std::mutex mu;
     static auto *seeds = new std::vector<at::Tensor>();
     std::lock_guard<std::mutex> lock(mu);
     for (const auto &s : *seeds)
-        if (s.device() == loss.device() && s.scalar_type() == loss.scalar_type())
-            return s.expand(loss.sizes());
-    seeds->push_back(at::ones({}, at::TensorOptions().dtype(loss.scalar_type())).to(loss.device()));
-    return seeds->back().expand(loss.sizes());
+        if (s.device() == like.device() && s.scalar_type() == like.scalar_type())
+            return s;
+    seeds->push_back(at::ones({}, at::TensorOptions().dtype(like.scalar_type())).to(like.device()));
+    return seeds->back();
 }
+
+}  // namespace ltc
+
+namespace {
 
 enum class Fill { zeros, ones };
 
@@ -240,7 +242,7 @@ ltc_status ltc_tensor_backward(ltc_tensor *loss) {
                         "ltc_tensor_backward: the tensor has no autograd graph: compute it from a module's output");
         const auto &fn = loss->t.grad_fn();
         if (fn && fn->name() == "MseLossBackward0") {
-            at::Tensor seed = backward_seed(loss->t);
+            at::Tensor seed = ltc::backward_seed(loss->t).expand(loss->t.sizes());
             if (!ltc::fast_backward(loss, seed))
                 loss->t.backward(seed);
         } else {
