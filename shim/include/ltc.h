@@ -586,8 +586,8 @@ typedef struct ltc_train_graph ltc_train_graph;
  *  momentum buffers zeroed (as fresh, unless opt had stepped before: then restored too), so that the
  *  first replay is the step eager code would take. The graph reads its own copies of x and y (see
  *  ltc_train_graph_inputs). With the closed-form backward on (ltc_set_fast_backward, at capture) the
- *  step is captured in closed form, the loss and the bias gradient on side branches beside the weight
- *  gradient; off, autograd's backward is captured. Keeps pointers to linear, opt and dist: free the graph first.
+ *  step is captured in closed form (for outputs of up to 2^20 elements, with the loss and the bias
+ *  gradient on side branches beside the weight gradient); off, autograd's backward is captured. Keeps pointers to linear, opt and dist: free the graph first.
  *  *out new, owned by the caller. Errors: a module on the CPU, shapes or devices that differ, an opt
  *  made over another module -> LTC_ERR_INVALID_ARGUMENT; a libltc without CUDA -> LTC_ERR_UNSUPPORTED;
  *  capture failures -> LTC_ERR_DEVICE or LTC_ERR_TORCH with CUDA's message; group failures as for the
