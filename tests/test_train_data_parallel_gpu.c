@@ -211,6 +211,59 @@ static void test_graph_inputs(ltc_linear *lin, ltc_sgd *opt) {
     ltc_linear_free(other);
 }
 
+/* A batch whose output has more than 2^20 elements: the captured closed-form step runs on one stream
+ * (no branches) and must still take eager's steps. */
+static void test_graph_large_batch(void) {
+    enum { N = 600000, STEPS = 3 };
+    int64_t xs[2] = {N, REG_IN}, ys[2] = {N, REG_OUT};
+    float w[2][REG_OUT][REG_IN], b[2][REG_OUT];
+    ltc_tensor *x = NULL, *y = NULL;
+    CHECK_OK(ltc_tensor_randn(&x, xs, 2, LTC_FLOAT32, GPU0, 31));
+    CHECK_OK(ltc_tensor_randn(&y, ys, 2, LTC_FLOAT32, GPU0, 32));
+    for (int k = 0; k < 2; k++) { /* 0 eager, 1 graph */
+        ltc_linear *lin = NULL;
+        ltc_sgd *opt = NULL;
+        ltc_train_graph *g = NULL;
+        ltc_tensor *pred = NULL, *loss = NULL, *pw = NULL, *pb = NULL;
+        ltc_manual_seed(9);
+        CHECK_OK(ltc_linear_new(&lin, REG_IN, REG_OUT, 1));
+        CHECK_OK(ltc_linear_to(lin, GPU0));
+        CHECK_OK(ltc_sgd_new(&opt, lin, 0.05, 0.9));
+        if (k == 1)
+            CHECK_OK(ltc_train_graph_new(&g, lin, opt, NULL, x, y));
+        for (int s = 0; s < STEPS; s++) {
+            if (k == 1) {
+                CHECK_OK(ltc_train_graph_replay(g, x, y));
+                continue;
+            }
+            CHECK_OK(ltc_sgd_zero_grad(opt));
+            CHECK_OK(ltc_linear_forward(&pred, lin, x));
+            CHECK_OK(ltc_mse_loss(&loss, pred, y));
+            CHECK_OK(ltc_tensor_backward(loss));
+            CHECK_OK(ltc_sgd_step(opt));
+            ltc_tensor_free(pred);
+            ltc_tensor_free(loss);
+            pred = loss = NULL;
+        }
+        CHECK_OK(ltc_linear_parameters(&pw, &pb, lin));
+        CHECK_OK(ltc_tensor_copy_to_host(w[k], sizeof w[k], pw));
+        CHECK_OK(ltc_tensor_copy_to_host(b[k], sizeof b[k], pb));
+        ltc_tensor_free(pw);
+        ltc_tensor_free(pb);
+        ltc_train_graph_free(g);
+        ltc_sgd_free(opt);
+        ltc_linear_free(lin);
+    }
+    double d = max_diff(w[0], w[1]);
+    for (int o = 0; o < REG_OUT; o++)
+        d = fmax(d, fabs(b[0][o] - b[1][o]));
+    char what[112];
+    snprintf(what, sizeof what, "graph of a %d-sample batch (one stream) takes eager's steps: max |difference| %.1e", N, d);
+    CHECK(what, d < 1e-5);
+    ltc_tensor_free(x);
+    ltc_tensor_free(y);
+}
+
 int main(void) {
     (void)reg_train; /* train_common.h's own loops; this test needs the data and modes below */
     (void)sgd_against_formula;
@@ -286,6 +339,7 @@ int main(void) {
     CHECK_FAILS(ltc_dist_init(&bad, &env, (ltc_device){LTC_DEVICE_CUDA, n}, 5), LTC_ERR_INVALID_ARGUMENT, want);
     test_two_ranks_one_gpu();
     test_graph_inputs(lin, opt);
+    test_graph_large_batch();
     ltc_tensor_free(xc);
     ltc_tensor_free(yg);
     ltc_sgd_free(opt);
