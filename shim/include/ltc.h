@@ -212,7 +212,7 @@ LTC_API int ltc_get_num_threads(void);
 
 /*! The closed-form backward of an MSE loss of a Linear's output (on by default; LTC_FAST_BACKWARD=0 in
  *  the environment starts with it off): g = 2 (pred - y) / numel, dW = g^T x, db = sum of g's rows,
- *  three kernels on the calling thread, where autograd's engine hands the graph to its device thread
+ *  four kernels on the calling thread, where autograd's engine hands the graph to its device thread
  *  and back. Off, every ltc_tensor_backward goes through autograd. enable 0 or 1, else
  *  LTC_ERR_INVALID_ARGUMENT. Process-wide. */
 LTC_API ltc_status ltc_set_fast_backward(int enable);

@@ -29,10 +29,10 @@ struct ltc_train_graph {
 namespace {
 
 // The closed-form step (as ltc::fast_backward computes it eagerly). A small batch is latency-bound: there
-// the loss and dL/db run on branches beside the critical path, which is then four kernels (forward,
-// dL/dpred, dL/dW, the SGD step). A large one is bandwidth-bound, and branches reading the same memory at
+// the loss and dL/db run on branches beside the critical path, which is then five kernels (forward,
+// dL/dpred, dL/dW and its transpose, the SGD step). A large one is bandwidth-bound, and branches reading the same memory at
 // once slow it down (measured on an H100: 2x at 2^18 samples), so it stays on one stream.
-//   main:     pred = x W^T + b -> g = dL/dpred -> dW = g^T x -> [join] -> [all-reduce] -> SGD
+//   main:     pred = x W^T + b -> g = dL/dpred -> dW = (x^T g)^T -> [join] -> [all-reduce] -> SGD
 //   branch 0:      `-> loss = mse(pred, y) ------------------------^
 //   branch 1:                   `-> db = sum of g's rows ----------^
 constexpr int64_t kBranchMaxElements = int64_t(1) << 20;  // pred's elements: 104857 samples of 10 outputs
@@ -57,7 +57,7 @@ at::Tensor step_closed_form(ltc_train_graph *g) {
     at::Tensor grad = at::mse_loss_backward(ltc::backward_seed(pred), pred, g->y, at::Reduction::Mean);
     if (b.defined())
         beside(1, g->fork_grad, g->join_bias, [&] { db = grad.sum(0); });
-    at::Tensor dW = at::mm(grad.t(), g->x);
+    at::Tensor dW = ltc::linear_weight_grad(grad, g->x);
     if (branches) {
         g->join_loss.block(main);
         if (b.defined())

@@ -54,10 +54,15 @@ struct MseRecord {
 };
 
 // The gradients of a loss made by ltc_mse_loss from ltc_linear_forward's output, computed in closed form
-// on this thread (three kernels, no autograd engine), accumulated as autograd would; then the graph's
+// on this thread (four kernels, no autograd engine), accumulated as autograd would; then the graph's
 // saved tensors are freed as after autograd's backward. Returns false, having done nothing, when the loss
 // was not made that way or anything changed since (autograd then runs as usual), or when switched off.
 bool fast_backward(ltc_tensor *loss, const at::Tensor &seed);
+
+// dL/dW of a Linear, [out, in] and contiguous, from g = dL/dpred [batch, out] and its input x [batch, in].
+// Computed as (x^T g)^T, the product autograd takes: cuBLAS runs g^T x, the same numbers, about 3x slower
+// for batches of 128 to 2048 on an H100 (52 us against 17).
+inline at::Tensor linear_weight_grad(const at::Tensor &g, const at::Tensor &x) { return at::mm(x.t(), g).t().contiguous(); }
 
 // The seed gradient of a backward: a 0-dim 1 of like's dtype on like's device, made once and kept
 // (autograd would otherwise allocate and fill a new one every step). The first call for a device and

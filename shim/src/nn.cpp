@@ -61,7 +61,7 @@ bool fast_backward(ltc_tensor *loss, const at::Tensor &seed) {
         at::NoGradGuard no_grad;
         // dL/dpred: the kernel autograd's MseLossBackward0 runs; then dL/dW = g^T x and dL/db = sum_n g
         at::Tensor g = at::mse_loss_backward(seed, m.input, m.target, at::Reduction::Mean);
-        accumulate(l.weight, at::mm(g.t(), l.x));
+        accumulate(l.weight, ltc::linear_weight_grad(g, l.x));
         if (l.bias.defined())
             accumulate(l.bias, g.sum(0));
     }
