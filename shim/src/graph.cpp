@@ -30,9 +30,10 @@ namespace {
 
 // The closed-form step (as ltc::fast_backward computes it eagerly). A small batch is latency-bound: there
 // the loss and dL/db run on branches beside the critical path, which is then five kernels (forward,
-// dL/dpred, dL/dW and its transpose, the SGD step). A large one is bandwidth-bound, and branches reading the same memory at
-// once slow it down (measured on an H100: 2x at 2^18 samples), so it stays on one stream.
-//   main:     pred = x W^T + b -> g = dL/dpred -> dW = (x^T g)^T -> [join] -> [all-reduce] -> SGD
+// dL/dpred, dL/dW and its transpose as ltc::linear_weight_grad takes it, the SGD step). A large one is
+// bandwidth-bound, and branches reading the same memory at once slow it down (measured on an H100: 2x
+// at 2^18 samples), so it stays on one stream.
+//   main:     pred = x W^T + b -> g = dL/dpred -> dW = g^T x -> [join] -> [all-reduce] -> SGD
 //   branch 0:      `-> loss = mse(pred, y) ------------------------^
 //   branch 1:                   `-> db = sum of g's rows ----------^
 constexpr int64_t kBranchMaxElements = int64_t(1) << 20;  // pred's elements: 104857 samples of 10 outputs
