@@ -507,13 +507,18 @@ static void row_ltc_set_fast_backward(void) {
 }
 
 static void row_ltc_get_fast_backward(void) {
-    int v = ltc_get_fast_backward();
-    CHECK("0 or 1", v == 0 || v == 1);
+    int was = ltc_get_fast_backward();
+    CHECK_OK(ltc_set_fast_backward(0));
+    CHECK("0 after setting 0", ltc_get_fast_backward() == 0);
+    CHECK_OK(ltc_set_fast_backward(1));
+    CHECK("1 after setting 1", ltc_get_fast_backward() == 1);
+    CHECK_OK(ltc_set_fast_backward(was));
 }
 
 static void row_ltc_fast_backward_count(void) {
-    uint64_t a = ltc_fast_backward_count(), b = ltc_fast_backward_count();
-    CHECK("no backward, no change", a == b);
+    uint64_t a = ltc_fast_backward_count();
+    FAILS(ltc_tensor_backward(NULL), LTC_ERR_INVALID_ARGUMENT, "'loss' is NULL");
+    CHECK("a refused backward is not counted", ltc_fast_backward_count() == a);
 }
 
 static void row_ltc_linear_new(void) {

@@ -66,6 +66,71 @@ static void test_module_on_gpu(ltc_device dev) {
     ltc_linear_free(lin);
 }
 
+/* One step on the CPU, then the module (parameters, gradients, momentum) moves to cuda:0 and trains on:
+ * the same weights as every step on the CPU. */
+static void test_module_moves_mid_training(void) {
+    enum { N = 32, STEPS = 3 };
+    int64_t xs[2] = {N, REG_IN}, ys[2] = {N, REG_OUT};
+    const ltc_device cpu = {LTC_DEVICE_CPU, 0}, gpu = {LTC_DEVICE_CUDA, 0};
+    float w[2][REG_OUT][REG_IN];
+    for (int k = 0; k < 2; k++) { /* 0: CPU throughout; 1: moved after the first step */
+        ltc_linear *lin = NULL;
+        ltc_sgd *opt = NULL;
+        ltc_tensor *x = NULL, *y = NULL, *xg = NULL, *yg = NULL, *pw = NULL;
+        ltc_manual_seed(17);
+        CHECK_OK(ltc_linear_new(&lin, REG_IN, REG_OUT, 1));
+        CHECK_OK(ltc_sgd_new(&opt, lin, 0.2, 0.9));
+        CHECK_OK(ltc_tensor_randn(&x, xs, 2, LTC_FLOAT32, cpu, 41));
+        CHECK_OK(ltc_tensor_randn(&y, ys, 2, LTC_FLOAT32, cpu, 42));
+        CHECK_OK(ltc_tensor_to(&xg, x, gpu, 0));
+        CHECK_OK(ltc_tensor_to(&yg, y, gpu, 0));
+        for (int s = 0; s < STEPS; s++) {
+            ltc_tensor *pred = NULL, *loss = NULL;
+            int on_gpu = k == 1 && s > 0;
+            if (k == 1 && s == 1) {
+                /* a backward's gradients are held when the module moves: they move with it */
+                CHECK_OK(ltc_linear_forward(&pred, lin, x));
+                CHECK_OK(ltc_mse_loss(&loss, pred, y));
+                CHECK_OK(ltc_tensor_backward(loss));
+                ltc_tensor_free(pred);
+                ltc_tensor_free(loss);
+                pred = loss = NULL;
+                CHECK_OK(ltc_linear_to(lin, gpu));
+                ltc_tensor *g = NULL;
+                CHECK_OK(ltc_linear_parameters(&pw, NULL, lin));
+                CHECK_OK(ltc_tensor_grad(&g, pw));
+                CHECK("the gradient moved with the module", ltc_tensor_device(g).type == LTC_DEVICE_CUDA);
+                ltc_tensor_free(g);
+                ltc_tensor_free(pw);
+                pw = NULL;
+            }
+            CHECK_OK(ltc_sgd_zero_grad(opt));
+            CHECK_OK(ltc_linear_forward(&pred, lin, on_gpu ? xg : x));
+            CHECK_OK(ltc_mse_loss(&loss, pred, on_gpu ? yg : y));
+            CHECK_OK(ltc_tensor_backward(loss));
+            CHECK_OK(ltc_sgd_step(opt));
+            ltc_tensor_free(pred);
+            ltc_tensor_free(loss);
+        }
+        CHECK_OK(ltc_linear_parameters(&pw, NULL, lin));
+        CHECK_OK(ltc_tensor_copy_to_host(w[k], sizeof w[k], pw));
+        ltc_tensor_free(pw);
+        ltc_tensor_free(x);
+        ltc_tensor_free(y);
+        ltc_tensor_free(xg);
+        ltc_tensor_free(yg);
+        ltc_sgd_free(opt);
+        ltc_linear_free(lin);
+    }
+    double d = 0;
+    for (int o = 0; o < REG_OUT; o++)
+        for (int i = 0; i < REG_IN; i++)
+            d = fmax(d, fabs(w[0][o][i] - w[1][o][i]));
+    char what[112];
+    snprintf(what, sizeof what, "momentum follows the module to cuda:0: the CPU's weights (max |difference| %.1e)", d);
+    CHECK(what, d < 1e-5);
+}
+
 int main(void) {
     th_require_gpu();
     int n = 0;
@@ -93,8 +158,13 @@ int main(void) {
         snprintf(what, sizeof what, "cuda:0: 3 SGD steps with momentum %g match m = momentum m + g, p -= lr m (err %.1e)", m, e);
         CHECK(what, e >= 0 && e < 1e-5);
     }
-    double d = fast_vs_autograd((ltc_device){LTC_DEVICE_CUDA, 0});
-    printf("cuda:0: closed-form backward against autograd: max |difference| %.2e\n", d);
-    CHECK("cuda:0: closed-form gradients equal autograd's", d >= 0 && d < 1e-6);
+    for (int64_t n = 64; n <= 8192; n *= 128) {
+        double d = fast_vs_autograd((ltc_device){LTC_DEVICE_CUDA, 0}, n);
+        char what[112];
+        snprintf(what, sizeof what, "cuda:0, batch %lld: closed-form gradients equal autograd's (max |difference| %.1e)",
+                 (long long)n, d);
+        CHECK(what, d >= 0 && d < 1e-5);
+    }
+    test_module_moves_mid_training();
     return th_finish();
 }

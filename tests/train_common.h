@@ -146,13 +146,13 @@ done:
     return err;
 }
 
-/* dW and db of mse(Linear(REG_IN, REG_OUT)(x), y) for a batch of 64 on `device`, once with the closed-form
+/* dW and db of mse(Linear(REG_IN, REG_OUT)(x), y) for a batch of `n` on `device`, once with the closed-form
  * backward and once through autograd's engine (ltc_set_fast_backward); returns the largest |difference|
  * over both, or -1 on an ltc error or when the closed form was not taken exactly when on. The setting is
  * restored. */
-static double fast_vs_autograd(ltc_device device) {
+static double fast_vs_autograd(ltc_device device, int64_t n) {
     float gw[2][REG_OUT * REG_IN], gb[2][REG_OUT];
-    int64_t xs[2] = {64, REG_IN}, ys[2] = {64, REG_OUT};
+    int64_t xs[2] = {n, REG_IN}, ys[2] = {n, REG_OUT};
     const int was = ltc_get_fast_backward();
     double d = -1;
     for (int k = 0; k < 2; k++) {

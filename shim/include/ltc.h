@@ -193,8 +193,9 @@ LTC_API ltc_status ltc_tensor_grad(ltc_tensor **out, const ltc_tensor *tensor);
 
 /*! Runs autograd from a one-element tensor (a loss): gradients accumulate into the parameters that
  *  produced it, and the graph is freed (a second backward through it fails, as in LibTorch). A loss
- *  that ltc_mse_loss made from ltc_linear_forward's output (a [batch, in] input) takes the closed form
- *  instead of autograd's engine, on this thread, with the same result (ltc_set_fast_backward). A tensor
+ *  whose graph is an MSE of a Linear's output on a [batch, in] input (ltc_mse_loss of
+ *  ltc_linear_forward) takes the closed form instead of autograd's engine, on this thread, with the same
+ *  result (ltc_set_fast_backward). A tensor
  *  with more than one element or no graph -> LTC_ERR_INVALID_ARGUMENT. */
 LTC_API ltc_status ltc_tensor_backward(ltc_tensor *loss);
 

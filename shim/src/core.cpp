@@ -87,7 +87,7 @@ ltc_status handle_exception() noexcept {
     }
 }
 
-ltc_tensor *wrap(at::Tensor t) { return new ltc_tensor{std::move(t), nullptr, nullptr}; }
+ltc_tensor *wrap(at::Tensor t) { return new ltc_tensor{std::move(t)}; }
 
 std::string device_text(ltc_device device) {
     char buf[32];

@@ -51,7 +51,14 @@ at::Tensor step_closed_form(ltc_train_graph *g) {
         fork.record(main);
         fork.block(g->branch[i]);
         c10::cuda::CUDAStreamGuard on(g->branch[i]);
-        f();
+        try {
+            f();
+        } catch (...) {
+            // joined back all the same, so that the capture can end and the graph be dropped cleanly
+            join.record(g->branch[i]);
+            join.block(main);
+            throw;
+        }
         join.record(g->branch[i]);
     };
     beside(0, g->fork, g->join_loss, [&] { loss = at::mse_loss(pred, g->y); });
@@ -145,6 +152,7 @@ void capture(ltc_train_graph *g, const at::Tensor &x, const at::Tensor &y) {
                 g->graph->capture_end();
             } catch (...) {
             }
+            ltc::sgd_zero_grad(opt);  // no gradient left in the dropped graph's memory
             throw;
         }
         g->graph->capture_end();

@@ -6,22 +6,13 @@
 #include <ATen/ATen.h>
 #include <torch/nn/modules/linear.h>
 
-#include <atomic>
 #include <cstring>
 #include <memory>
 #include <string>
 #include <vector>
 
-namespace ltc {
-struct LinearRecord;
-struct MseRecord;
-}  // namespace ltc
-
 struct ltc_tensor {
     at::Tensor t;
-    // How ltc made it, when the closed-form backward can use it (see ltc::fast_backward); else empty.
-    std::shared_ptr<ltc::LinearRecord> linear;  // t = ltc_linear_forward(x), x 2-D
-    std::shared_ptr<ltc::MseRecord> mse;        // t = ltc_mse_loss(such an output, target)
 };
 
 struct ltc_linear {
@@ -38,26 +29,14 @@ struct ltc_sgd {
 
 namespace ltc {
 
-// What the closed-form backward of mse_loss(x W^T + b, y) needs, recorded by ltc_linear_forward and
-// ltc_mse_loss; the versions and autograd nodes tell whether anything changed since.
-struct LinearRecord {
-    at::Tensor weight, bias, x;  // bias undefined without one
-    int64_t x_version = 0;
-    const void *out_fn = nullptr;   // the output's grad_fn when made
-    std::atomic<bool> used{false};  // a backward went through it: autograd would have freed the graph
-};
-struct MseRecord {
-    std::shared_ptr<LinearRecord> linear;
-    at::Tensor input, target;
-    int64_t input_version = 0, target_version = 0;
-    const void *loss_fn = nullptr;
-};
-
-// The gradients of a loss made by ltc_mse_loss from ltc_linear_forward's output, computed in closed form
-// on this thread (four kernels, no autograd engine), accumulated as autograd would; then the graph's
-// saved tensors are freed as after autograd's backward. Returns false, having done nothing, when the loss
-// was not made that way or anything changed since (autograd then runs as usual), or when switched off.
-bool fast_backward(ltc_tensor *loss, const at::Tensor &seed);
+// The backward of a loss whose autograd graph is mse_loss(x W^T + b, y) (or without b), as
+// ltc_linear_forward and ltc_mse_loss build it, with x and y needing no gradient: computed in closed form
+// on this thread (four kernels, no hand-off to autograd's device thread) and accumulated through the
+// parameters' own AccumulateGrad nodes (their lock, their rules); then the graph's saved tensors are
+// freed, as after autograd's backward. Returns false, having done nothing, when the graph is anything
+// else, when autograd could not run it either (its saved tensors freed by an earlier backward, or
+// written in place since: autograd then reports it), or when switched off (ltc_set_fast_backward).
+bool fast_backward(const at::Tensor &loss, const at::Tensor &seed);
 
 // dL/dW of a Linear, [out, in] and contiguous, from g = dL/dpred [batch, out] and its input x [batch, in]:
 // g^T x, the same numbers either way, in the product cuBLAS runs faster for the batch. Measured on an
@@ -75,6 +54,8 @@ at::Tensor backward_seed(const at::Tensor &like);
 // One update from the gradients now held (parameters without one are skipped). Used by ltc_sgd_step and
 // by the CUDA-graph capture, which must record exactly the eager step.
 void sgd_step(ltc_sgd *sgd);
+// "" when every gradient fits its parameter (device, dtype, shape), else why not.
+std::string sgd_check(const ltc_sgd *sgd);
 // Drops every gradient (set_to_none).
 void sgd_zero_grad(ltc_sgd *sgd);
 }  // namespace ltc

@@ -2,6 +2,8 @@
 #include "internal.hpp"
 
 #include <torch/csrc/autograd/function.h>
+#include <torch/csrc/autograd/functions/accumulate_grad.h>
+#include <torch/csrc/autograd/generated/Functions.h>
 #include <torch/utils.h>
 
 #include <cmath>
@@ -30,45 +32,74 @@ bool fast_backward_enabled() {
     return on == 1;
 }
 
-// As autograd's AccumulateGrad with grad mode off: a parameter without a gradient takes this one, else
-// it is added in place.
-void accumulate(const at::Tensor &param, const at::Tensor &g) {
-    at::Tensor &pg = const_cast<at::Tensor &>(param).mutable_grad();
-    if (!pg.defined())
-        pg = g;
-    else
-        pg.add_(g);
+// v's tensor, or false when autograd could not use it: freed by a backward, or written in place since.
+// A variable autograd did not save unpacks as an undefined tensor.
+bool unpacks(const torch::autograd::SavedVariable &v, at::Tensor *out) {
+    try {
+        *out = v.unpack();
+        return true;
+    } catch (...) {
+        return false;
+    }
+}
+
+// The parameter's gradient accumulator behind W^T (a TBackward0 leading to an AccumulateGrad), or null.
+torch::autograd::AccumulateGrad *transposed_leaf(const torch::autograd::Edge &e) {
+    auto *t = dynamic_cast<torch::autograd::generated::TBackward0 *>(e.function.get());
+    if (!t || t->next_edges().size() != 1)
+        return nullptr;
+    return dynamic_cast<torch::autograd::AccumulateGrad *>(t->next_edges()[0].function.get());
 }
 
 }  // namespace
 
-bool fast_backward(ltc_tensor *loss, const at::Tensor &seed) {
-    if (!loss->mse || !fast_backward_enabled())
+bool fast_backward(const at::Tensor &loss, const at::Tensor &seed) {
+    using namespace torch::autograd;
+    if (!fast_backward_enabled())
         return false;
-    MseRecord &m = *loss->mse;
-    LinearRecord &l = *m.linear;
-    // Unchanged since made: no in-place write to the loss, the prediction, the target or the input
-    // (autograd would refuse), the module not moved, and no backward through this prediction yet
-    // (autograd freed its graph).
-    if (loss->t.grad_fn().get() != m.loss_fn || m.input.grad_fn().get() != l.out_fn ||
-        m.input._version() != m.input_version || m.target._version() != m.target_version ||
-        l.x._version() != l.x_version || m.target.requires_grad() || l.x.requires_grad() || !l.weight.requires_grad() ||
-        (l.bias.defined() && !l.bias.requires_grad()) || l.weight.device() != l.x.device() || l.used.load())
+    const std::shared_ptr<Node> &loss_fn = loss.grad_fn();
+    auto *mse = dynamic_cast<generated::MseLossBackward0 *>(loss_fn.get());
+    if (!mse || mse->reduction != at::Reduction::Mean || mse->next_edges().size() != 2 || !mse->next_edges()[0].is_valid() ||
+        mse->next_edges()[1].is_valid())  // the target needs no gradient
         return false;
-    if (l.used.exchange(true))
+    const std::shared_ptr<Node> pred_fn = mse->next_edges()[0].function;
+    at::Tensor pred, target, x, wt;
+    AccumulateGrad *acc_w = nullptr, *acc_b = nullptr;
+    if (!unpacks(mse->self_, &pred) || !unpacks(mse->target_, &target))
         return false;
+    if (auto *a = dynamic_cast<generated::AddmmBackward0 *>(pred_fn.get())) {
+        // addmm(b, x, W^T), alpha = beta = 1: edges to b, x (none: needs no gradient), W^T
+        const auto &e = a->next_edges();
+        if (e.size() != 3 || e[1].is_valid() || a->alpha.toDouble() != 1.0 || a->beta.toDouble() != 1.0 ||
+            !(acc_b = dynamic_cast<AccumulateGrad *>(e[0].function.get())) || !(acc_w = transposed_leaf(e[2])) ||
+            !unpacks(a->mat1_, &x) || !unpacks(a->mat2_, &wt))
+            return false;
+    } else if (auto *m = dynamic_cast<generated::MmBackward0 *>(pred_fn.get())) {
+        // mm(x, W^T), a Linear without bias: edges to x (none), W^T
+        const auto &e = m->next_edges();
+        if (e.size() != 2 || e[0].is_valid() || !(acc_w = transposed_leaf(e[1])) || !unpacks(m->self_, &x) ||
+            !unpacks(m->mat2_, &wt))
+            return false;
+    } else {
+        return false;
+    }
+    const at::Tensor &W = acc_w->variable;
+    if (!x.defined() || x.dim() != 2 || !pred.defined() || pred.dim() != 2 || !target.defined() ||
+        pred.sizes() != target.sizes() || W.device() != x.device() || (acc_b && acc_b->variable.device() != x.device()))
+        return false;  // not a shape this closed form covers, or the module moved since: autograd decides
     {
         at::NoGradGuard no_grad;
         // dL/dpred: the kernel autograd's MseLossBackward0 runs; then dL/dW = g^T x and dL/db = sum_n g
-        at::Tensor g = at::mse_loss_backward(seed, m.input, m.target, at::Reduction::Mean);
-        accumulate(l.weight, ltc::linear_weight_grad(g, l.x));
-        if (l.bias.defined())
-            accumulate(l.bias, g.sum(0));
+        at::Tensor g = at::mse_loss_backward(seed, pred, target, at::Reduction::Mean);
+        at::Tensor db = acc_b ? g.sum(0) : at::Tensor();
+        (*acc_w)({linear_weight_grad(g, x)});
+        if (acc_b)
+            (*acc_b)({std::move(db)});
     }
-    // What autograd's backward leaves behind: the graph's saved tensors freed, so a second backward
+    // What autograd's backward leaves behind: the graph's saved tensors freed, so that a second backward
     // through it fails as it would there.
-    loss->t.grad_fn()->release_variables();
-    m.input.grad_fn()->release_variables();
+    loss_fn->release_variables();
+    pred_fn->release_variables();
     fast_backward_taken.fetch_add(1, std::memory_order_relaxed);
     return true;
 }
@@ -83,6 +114,17 @@ void sgd_zero_grad(ltc_sgd *sgd) {
     }
 }
 
+std::string sgd_check(const ltc_sgd *sgd) {
+    for (const auto &p : sgd->params) {
+        const at::Tensor &g = p.grad();
+        if (g.defined() && (g.device() != p.device() || g.scalar_type() != p.scalar_type() || g.sizes() != p.sizes()))
+            return "a gradient (" + std::string(c10::toString(g.scalar_type())) + " " + shape_text(g.sizes()) + " on " +
+                   g.device().str() + ") does not match its parameter (" + c10::toString(p.scalar_type()) + " " +
+                   shape_text(p.sizes()) + " on " + p.device().str() + "): call ltc_sgd_zero_grad and compute it again";
+    }
+    return "";
+}
+
 void sgd_step(ltc_sgd *sgd) {
     at::NoGradGuard no_grad;
     // The parameters, gradients and momentum buffers of one fused call: one device, one dtype, and all
@@ -92,20 +134,25 @@ void sgd_step(ltc_sgd *sgd) {
         bool first;
     };
     std::vector<Group> groups;
+    // Buffers made or moved here, kept only once every update has run: a failed step leaves none
+    // half-made, so the next step is still a first step.
+    std::vector<std::pair<size_t, at::Tensor>> fresh;
     const bool with_momentum = sgd->momentum_factor != 0;
     for (size_t i = 0; i < sgd->params.size(); i++) {
         const at::Tensor &p = sgd->params[i];
         const at::Tensor &g = p.grad();
         if (!g.defined())
             continue;
-        at::Tensor &m = sgd->momentum[i];
+        at::Tensor m = sgd->momentum[i];
         bool first = false;
         if (with_momentum) {
             if (!m.defined()) {
                 m = at::empty_like(p, at::MemoryFormat::Contiguous);  // the first step writes it: m = g
                 first = true;
+                fresh.emplace_back(i, m);
             } else if (m.device() != p.device() || m.scalar_type() != p.scalar_type()) {
                 m = m.to(p.options());  // the module moved since the last step (ltc_linear_to)
+                fresh.emplace_back(i, m);
             }
         }
         Group *grp = nullptr;
@@ -126,6 +173,8 @@ void sgd_step(ltc_sgd *sgd) {
     for (auto &gr : groups)
         at::_fused_sgd_(gr.p, gr.g, gr.m, /*weight_decay=*/0, sgd->momentum_factor, sgd->lr, /*dampening=*/0,
                         /*nesterov=*/false, /*maximize=*/false, gr.first);
+    for (auto &f : fresh)
+        sgd->momentum[f.first] = std::move(f.second);
 }
 
 }  // namespace ltc
@@ -196,6 +245,10 @@ ltc_status ltc_linear_to(ltc_linear *linear, ltc_device device) {
         c10::Device dev(c10::kCPU);
         LTC_RETURN_IF_ERROR(ltc::to_c10_device(device, &dev));
         linear->m->to(dev);
+        // Module::to moves the parameters in place but leaves their gradients where they were
+        for (auto &p : linear->m->parameters())
+            if (p.grad().defined() && p.grad().device() != dev)
+                p.mutable_grad() = p.grad().to(dev);
         return LTC_OK;
     }
     LTC_CATCH
@@ -222,18 +275,7 @@ ltc_status ltc_linear_forward(ltc_tensor **out, ltc_linear *linear, const ltc_te
             return fail(LTC_ERR_INVALID_ARGUMENT,
                         "ltc_linear_forward: input is on %s but the module is on %s: move one with ltc_tensor_to or ltc_linear_to",
                         in.device().str().c_str(), w.device().str().c_str());
-        std::unique_ptr<ltc_tensor> y(ltc::wrap(linear->m->forward(in)));
-        // For the closed-form backward (ltc::fast_backward): a batch input without a graph of its own.
-        if (in.dim() == 2 && !in.requires_grad() && y->t.grad_fn()) {
-            auto rec = std::make_shared<ltc::LinearRecord>();
-            rec->weight = w;
-            rec->bias = linear->m->bias;
-            rec->x = in;
-            rec->x_version = in._version();
-            rec->out_fn = y->t.grad_fn().get();
-            y->linear = std::move(rec);
-        }
-        *out = y.release();
+        *out = ltc::wrap(linear->m->forward(in));
         return LTC_OK;
     }
     LTC_CATCH
@@ -296,18 +338,7 @@ ltc_status ltc_mse_loss(ltc_tensor **out, const ltc_tensor *input, const ltc_ten
         if (a.device() != b.device())
             return fail(LTC_ERR_INVALID_ARGUMENT, "ltc_mse_loss: input is on %s, target on %s; they must be on one device",
                         a.device().str().c_str(), b.device().str().c_str());
-        std::unique_ptr<ltc_tensor> loss(ltc::wrap(at::mse_loss(a, b)));
-        if (input->linear && loss->t.grad_fn()) {
-            auto rec = std::make_shared<ltc::MseRecord>();
-            rec->linear = input->linear;
-            rec->input = a;
-            rec->target = b;
-            rec->input_version = a._version();
-            rec->target_version = b._version();
-            rec->loss_fn = loss->t.grad_fn().get();
-            loss->mse = std::move(rec);
-        }
-        *out = loss.release();
+        *out = ltc::wrap(at::mse_loss(a, b));
         return LTC_OK;
     }
     LTC_CATCH
@@ -352,6 +383,9 @@ ltc_status ltc_sgd_zero_grad(ltc_sgd *sgd) {
 ltc_status ltc_sgd_step(ltc_sgd *sgd) {
     LTC_CHECK_NOT_NULL(sgd);
     LTC_TRY {
+        std::string bad = ltc::sgd_check(sgd);
+        if (!bad.empty())
+            return fail(LTC_ERR_INVALID_ARGUMENT, "ltc_sgd_step: %s", bad.c_str());
         ltc::sgd_step(sgd);
         return LTC_OK;
     }

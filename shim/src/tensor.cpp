@@ -243,7 +243,7 @@ ltc_status ltc_tensor_backward(ltc_tensor *loss) {
         const auto &fn = loss->t.grad_fn();
         if (fn && fn->name() == "MseLossBackward0") {
             at::Tensor seed = ltc::backward_seed(loss->t).expand(loss->t.sizes());
-            if (!ltc::fast_backward(loss, seed))
+            if (!ltc::fast_backward(loss->t, seed))
                 loss->t.backward(seed);
         } else {
             loss->t.backward();
