@@ -14,11 +14,30 @@
 static const float REG_W[REG_OUT][REG_IN] = {{0.5f, -1.0f, 2.0f, 0.0f, 0.25f}, {-0.75f, 1.5f, 0.0f, 1.0f, -2.0f}};
 static const float REG_B[REG_OUT] = {0.3f, -0.7f};
 
+/* The largest |learned - want| over lin's weight and bias, or -1 on an ltc error. */
+static double param_error(const ltc_linear *lin, const double want_w[REG_OUT][REG_IN], const double want_b[REG_OUT]) {
+    float wl[REG_OUT][REG_IN], bl[REG_OUT];
+    ltc_tensor *w = NULL, *b = NULL;
+    double err = -1;
+    if (ltc_linear_parameters(&w, &b, lin) == LTC_OK && ltc_tensor_copy_to_host(wl, sizeof wl, w) == LTC_OK &&
+        ltc_tensor_copy_to_host(bl, sizeof bl, b) == LTC_OK) {
+        err = 0;
+        for (int o = 0; o < REG_OUT; o++) {
+            err = fmax(err, fabs(bl[o] - want_b[o]));
+            for (int i = 0; i < REG_IN; i++)
+                err = fmax(err, fabs(wl[o][i] - want_w[o][i]));
+        }
+    }
+    ltc_tensor_free(w);
+    ltc_tensor_free(b);
+    return err;
+}
+
 /* Trains on `device`; returns the largest |learned - true| over W and b, or -1 on an ltc error. */
 static double reg_train(ltc_device device, int steps, double lr, double momentum) {
     int64_t xs[2] = {REG_N, REG_IN}, ys[2] = {REG_N, REG_OUT};
     static float x[REG_N][REG_IN], y[REG_N][REG_OUT];
-    ltc_tensor *xt_cpu = NULL, *xt = NULL, *yt = NULL, *pred = NULL, *loss = NULL, *w = NULL, *b = NULL;
+    ltc_tensor *xt_cpu = NULL, *xt = NULL, *yt = NULL, *pred = NULL, *loss = NULL;
     ltc_linear *lin = NULL;
     ltc_sgd *opt = NULL;
     double err = -1;
@@ -47,24 +66,19 @@ static double reg_train(ltc_device device, int steps, double lr, double momentum
         ltc_tensor_free(loss);
         pred = loss = NULL;
     }
-    float wl[REG_OUT][REG_IN], bl[REG_OUT];
-    if (ltc_linear_parameters(&w, &b, lin) != LTC_OK || ltc_tensor_copy_to_host(wl, sizeof wl, w) != LTC_OK ||
-        ltc_tensor_copy_to_host(bl, sizeof bl, b) != LTC_OK)
-        goto done;
-    err = 0;
+    double want_w[REG_OUT][REG_IN], want_b[REG_OUT];
     for (int o = 0; o < REG_OUT; o++) {
-        err = fmax(err, fabs(bl[o] - REG_B[o]));
+        want_b[o] = REG_B[o];
         for (int i = 0; i < REG_IN; i++)
-            err = fmax(err, fabs(wl[o][i] - REG_W[o][i]));
+            want_w[o][i] = REG_W[o][i];
     }
+    err = param_error(lin, want_w, want_b);
 done:
     ltc_tensor_free(xt_cpu);
     ltc_tensor_free(xt);
     ltc_tensor_free(yt);
     ltc_tensor_free(pred);
     ltc_tensor_free(loss);
-    ltc_tensor_free(w);
-    ltc_tensor_free(b);
     ltc_sgd_free(opt);
     ltc_linear_free(lin);
     return err;
@@ -75,7 +89,7 @@ done:
  * first step), p -= lr m. Returns the largest |ltc - reference| over W and b, or -1 on an ltc error. */
 static double sgd_against_formula(ltc_device device, double lr, double momentum) {
     enum { N = 8, STEPS = 3 };
-    float x[N][REG_IN], y[N][REG_OUT], w0[REG_OUT][REG_IN], b0[REG_OUT], wl[REG_OUT][REG_IN], bl[REG_OUT];
+    float x[N][REG_IN], y[N][REG_OUT], w0[REG_OUT][REG_IN], b0[REG_OUT];
     double W[REG_OUT][REG_IN], B[REG_OUT], mW[REG_OUT][REG_IN], mB[REG_OUT];
     int64_t xs[2] = {N, REG_IN}, ys[2] = {N, REG_OUT};
     for (int n = 0; n < N; n++) {
@@ -91,7 +105,7 @@ static double sgd_against_formula(ltc_device device, double lr, double momentum)
     }
     ltc_linear *lin = NULL;
     ltc_sgd *opt = NULL;
-    ltc_tensor *xt = NULL, *yt = NULL, *pred = NULL, *loss = NULL, *w = NULL, *b = NULL;
+    ltc_tensor *xt = NULL, *yt = NULL, *pred = NULL, *loss = NULL;
     double err = -1;
     if (ltc_linear_new(&lin, REG_IN, REG_OUT, 1) != LTC_OK || ltc_linear_set_parameters(lin, &w0[0][0], b0) != LTC_OK ||
         ltc_linear_to(lin, device) != LTC_OK || ltc_sgd_new(&opt, lin, lr, momentum) != LTC_OK ||
@@ -125,22 +139,12 @@ static double sgd_against_formula(ltc_device device, double lr, double momentum)
             }
         }
     }
-    if (ltc_linear_parameters(&w, &b, lin) != LTC_OK || ltc_tensor_copy_to_host(wl, sizeof wl, w) != LTC_OK ||
-        ltc_tensor_copy_to_host(bl, sizeof bl, b) != LTC_OK)
-        goto done;
-    err = 0;
-    for (int o = 0; o < REG_OUT; o++) {
-        err = fmax(err, fabs(bl[o] - B[o]));
-        for (int i = 0; i < REG_IN; i++)
-            err = fmax(err, fabs(wl[o][i] - W[o][i]));
-    }
+    err = param_error(lin, W, B);
 done:
     ltc_tensor_free(xt);
     ltc_tensor_free(yt);
     ltc_tensor_free(pred);
     ltc_tensor_free(loss);
-    ltc_tensor_free(w);
-    ltc_tensor_free(b);
     ltc_sgd_free(opt);
     ltc_linear_free(lin);
     return err;
