@@ -85,7 +85,9 @@ bool fast_backward(const at::Tensor &loss, const at::Tensor &seed) {
     }
     const at::Tensor &W = acc_w->variable;
     if (!x.defined() || x.dim() != 2 || !pred.defined() || pred.dim() != 2 || !target.defined() ||
-        pred.sizes() != target.sizes() || W.device() != x.device() || (acc_b && acc_b->variable.device() != x.device()))
+        pred.sizes() != target.sizes() || W.dim() != 2 || W.size(0) != pred.size(1) || W.size(1) != x.size(1) ||
+        W.device() != x.device() ||
+        (acc_b && (acc_b->variable.dim() != 1 || acc_b->variable.size(0) != pred.size(1) || acc_b->variable.device() != x.device())))
         return false;  // not a shape this closed form covers, or the module moved since: autograd decides
     {
         at::NoGradGuard no_grad;
