@@ -104,13 +104,7 @@ static void test_module_moves_mid_training(void) {
                 ltc_tensor_free(pw);
                 pw = NULL;
             }
-            CHECK_OK(ltc_sgd_zero_grad(opt));
-            CHECK_OK(ltc_linear_forward(&pred, lin, on_gpu ? xg : x));
-            CHECK_OK(ltc_mse_loss(&loss, pred, on_gpu ? yg : y));
-            CHECK_OK(ltc_tensor_backward(loss));
-            CHECK_OK(ltc_sgd_step(opt));
-            ltc_tensor_free(pred);
-            ltc_tensor_free(loss);
+            CHECK_OK(train_step(lin, opt, on_gpu ? xg : x, on_gpu ? yg : y));
         }
         CHECK_OK(ltc_linear_parameters(&pw, NULL, lin));
         CHECK_OK(ltc_tensor_copy_to_host(w[k], sizeof w[k], pw));

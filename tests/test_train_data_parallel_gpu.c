@@ -225,7 +225,7 @@ static double graph_vs_eager(int64_t n, int bias, double momentum) {
         ltc_linear *lin = NULL;
         ltc_sgd *opt = NULL;
         ltc_train_graph *g = NULL;
-        ltc_tensor *pred = NULL, *loss = NULL, *pw = NULL, *pb = NULL;
+        ltc_tensor *pw = NULL, *pb = NULL;
         ltc_manual_seed(9);
         CHECK_OK(ltc_linear_new(&lin, REG_IN, REG_OUT, bias));
         CHECK_OK(ltc_linear_to(lin, GPU0));
@@ -237,14 +237,7 @@ static double graph_vs_eager(int64_t n, int bias, double momentum) {
                 CHECK_OK(ltc_train_graph_replay(g, x, y));
                 continue;
             }
-            CHECK_OK(ltc_sgd_zero_grad(opt));
-            CHECK_OK(ltc_linear_forward(&pred, lin, x));
-            CHECK_OK(ltc_mse_loss(&loss, pred, y));
-            CHECK_OK(ltc_tensor_backward(loss));
-            CHECK_OK(ltc_sgd_step(opt));
-            ltc_tensor_free(pred);
-            ltc_tensor_free(loss);
-            pred = loss = NULL;
+            CHECK_OK(train_step(lin, opt, x, y));
         }
         CHECK_OK(ltc_linear_parameters(&pw, &pb, lin));
         CHECK_OK(ltc_tensor_copy_to_host(w[k], sizeof w[k], pw));

@@ -14,6 +14,23 @@
 static const float REG_W[REG_OUT][REG_IN] = {{0.5f, -1.0f, 2.0f, 0.0f, 0.25f}, {-0.75f, 1.5f, 0.0f, 1.0f, -2.0f}};
 static const float REG_B[REG_OUT] = {0.3f, -0.7f};
 
+/* One eager step: zero_grad, forward, MSE, backward, SGD. LTC_OK, or the first failing call's status. */
+static ltc_status train_step(ltc_linear *lin, ltc_sgd *opt, const ltc_tensor *x, const ltc_tensor *y) {
+    ltc_tensor *pred = NULL, *loss = NULL;
+    ltc_status st = ltc_sgd_zero_grad(opt);
+    if (st == LTC_OK)
+        st = ltc_linear_forward(&pred, lin, x);
+    if (st == LTC_OK)
+        st = ltc_mse_loss(&loss, pred, y);
+    if (st == LTC_OK)
+        st = ltc_tensor_backward(loss);
+    if (st == LTC_OK)
+        st = ltc_sgd_step(opt);
+    ltc_tensor_free(pred);
+    ltc_tensor_free(loss);
+    return st;
+}
+
 /* The largest |learned - want| over lin's weight and bias, or -1 on an ltc error. */
 static double param_error(const ltc_linear *lin, const double want_w[REG_OUT][REG_IN], const double want_b[REG_OUT]) {
     float wl[REG_OUT][REG_IN], bl[REG_OUT];
@@ -37,7 +54,7 @@ static double param_error(const ltc_linear *lin, const double want_w[REG_OUT][RE
 static double reg_train(ltc_device device, int steps, double lr, double momentum) {
     int64_t xs[2] = {REG_N, REG_IN}, ys[2] = {REG_N, REG_OUT};
     static float x[REG_N][REG_IN], y[REG_N][REG_OUT];
-    ltc_tensor *xt_cpu = NULL, *xt = NULL, *yt = NULL, *pred = NULL, *loss = NULL;
+    ltc_tensor *xt_cpu = NULL, *xt = NULL, *yt = NULL;
     ltc_linear *lin = NULL;
     ltc_sgd *opt = NULL;
     double err = -1;
@@ -58,14 +75,9 @@ static double reg_train(ltc_device device, int steps, double lr, double momentum
         ltc_linear_new(&lin, REG_IN, REG_OUT, 1) != LTC_OK || ltc_linear_to(lin, device) != LTC_OK ||
         ltc_sgd_new(&opt, lin, lr, momentum) != LTC_OK)
         goto done;
-    for (int s = 0; s < steps; s++) {
-        if (ltc_sgd_zero_grad(opt) != LTC_OK || ltc_linear_forward(&pred, lin, xt) != LTC_OK ||
-            ltc_mse_loss(&loss, pred, yt) != LTC_OK || ltc_tensor_backward(loss) != LTC_OK || ltc_sgd_step(opt) != LTC_OK)
+    for (int s = 0; s < steps; s++)
+        if (train_step(lin, opt, xt, yt) != LTC_OK)
             goto done;
-        ltc_tensor_free(pred);
-        ltc_tensor_free(loss);
-        pred = loss = NULL;
-    }
     double want_w[REG_OUT][REG_IN], want_b[REG_OUT];
     for (int o = 0; o < REG_OUT; o++) {
         want_b[o] = REG_B[o];
@@ -77,8 +89,6 @@ done:
     ltc_tensor_free(xt_cpu);
     ltc_tensor_free(xt);
     ltc_tensor_free(yt);
-    ltc_tensor_free(pred);
-    ltc_tensor_free(loss);
     ltc_sgd_free(opt);
     ltc_linear_free(lin);
     return err;
@@ -105,7 +115,7 @@ static double sgd_against_formula(ltc_device device, double lr, double momentum)
     }
     ltc_linear *lin = NULL;
     ltc_sgd *opt = NULL;
-    ltc_tensor *xt = NULL, *yt = NULL, *pred = NULL, *loss = NULL;
+    ltc_tensor *xt = NULL, *yt = NULL;
     double err = -1;
     if (ltc_linear_new(&lin, REG_IN, REG_OUT, 1) != LTC_OK || ltc_linear_set_parameters(lin, &w0[0][0], b0) != LTC_OK ||
         ltc_linear_to(lin, device) != LTC_OK || ltc_sgd_new(&opt, lin, lr, momentum) != LTC_OK ||
@@ -113,12 +123,8 @@ static double sgd_against_formula(ltc_device device, double lr, double momentum)
         ltc_tensor_from_data(&yt, y, ys, 2, LTC_FLOAT32, device) != LTC_OK)
         goto done;
     for (int s = 0; s < STEPS; s++) {
-        if (ltc_sgd_zero_grad(opt) != LTC_OK || ltc_linear_forward(&pred, lin, xt) != LTC_OK ||
-            ltc_mse_loss(&loss, pred, yt) != LTC_OK || ltc_tensor_backward(loss) != LTC_OK || ltc_sgd_step(opt) != LTC_OK)
+        if (train_step(lin, opt, xt, yt) != LTC_OK)
             goto done;
-        ltc_tensor_free(pred);
-        ltc_tensor_free(loss);
-        pred = loss = NULL;
         double gW[REG_OUT][REG_IN] = {{0}}, gB[REG_OUT] = {0};
         for (int n = 0; n < N; n++)
             for (int o = 0; o < REG_OUT; o++) {
@@ -143,8 +149,6 @@ static double sgd_against_formula(ltc_device device, double lr, double momentum)
 done:
     ltc_tensor_free(xt);
     ltc_tensor_free(yt);
-    ltc_tensor_free(pred);
-    ltc_tensor_free(loss);
     ltc_sgd_free(opt);
     ltc_linear_free(lin);
     return err;

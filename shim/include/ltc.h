@@ -260,7 +260,8 @@ LTC_API void ltc_sgd_free(ltc_sgd *sgd);
 LTC_API ltc_status ltc_sgd_zero_grad(ltc_sgd *sgd);
 /*! One update from the gradients now held, as torch::optim::SGD with dampening 0: m = momentum * m + g
  *  (m = g on a parameter's first step), p -= lr * m; parameters without a gradient are skipped. Runs as
- *  one fused kernel for all parameters (ATen's _fused_sgd_). */
+ *  one fused kernel for all parameters (ATen's _fused_sgd_). A gradient whose device, dtype or shape
+ *  differs from its parameter's -> LTC_ERR_INVALID_ARGUMENT, and nothing is updated. */
 LTC_API ltc_status ltc_sgd_step(ltc_sgd *sgd);
 
 /* ------------------------------------------------------------------------------------------------ */
@@ -601,7 +602,8 @@ LTC_API ltc_status ltc_train_graph_new(ltc_train_graph **out, ltc_linear *linear
 LTC_API ltc_status ltc_train_graph_replay(ltc_train_graph *graph, const ltc_tensor *x, const ltc_tensor *y);
 /*! New handles on the graph's input tensors, copies of the capture's x and y that every replay reads:
  *  fill them (ltc_tensor_copy) and replay with them, and the replay copies nothing. Either out may be
- *  NULL. Both handles are owned by the caller; each keeps its tensor alive after the graph is freed. */
+ *  NULL. Both handles are owned by the caller; each keeps its tensor alive after the graph is freed.
+ *  graph NULL -> LTC_ERR_INVALID_ARGUMENT; a libltc without CUDA -> LTC_ERR_UNSUPPORTED (outs NULL). */
 LTC_API ltc_status ltc_train_graph_inputs(ltc_tensor **out_x, ltc_tensor **out_y, const ltc_train_graph *graph);
 /*! The loss of the latest replay: *out is a new handle on the graph's loss tensor, which the next replay
  *  overwrites (read it with ltc_tensor_item before replaying again). */

@@ -7,7 +7,6 @@
 #include <torch/nn/modules/linear.h>
 
 #include <cstring>
-#include <memory>
 #include <string>
 #include <vector>
 
