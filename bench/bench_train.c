@@ -3,8 +3,7 @@
  * global batch, 64 to 2^21 by default:
  *
  *   CPU, 1 thread / CPU, all threads   ltc on the CPU (intra-op threads as said)
- *   1 GPU eager                        ltc on cuda:0 (the backward in closed form: ltc_set_fast_backward)
- *   1 GPU eager, autograd              the same with every backward through autograd's engine
+ *   1 GPU eager                        ltc on cuda:0 (LibTorch's autograd for the backward)
  *   1 GPU eager + H2D                  the same, with the batch copied in from pinned host memory each step
  *   1 GPU graph                        the whole step captured as a CUDA graph and replayed
  *   N GPUs dp                          ltc_data_parallel_forward over every GPU (nn.DataParallel)
@@ -13,7 +12,7 @@
  *
  * Each step is followed by a device synchronize and timed alone; the median is reported with min, max
  * and the run count. The raw LibTorch C++ peer (bench/peer_train.cpp: torch::nn::Linear and
- * torch::optim::SGD, eager on the CPU and the GPU, and as a CUDA graph) and the Python peers (bench/peer_train.py: the seed's code, plain, nn.DataParallel, and
+ * torch::optim::SGD, eager on the CPU and the GPU, and as a CUDA graph) and the Python peers (bench/peer_train.py: the plain PyTorch training loop, nn.DataParallel, and
  * DistributedDataParallel under torchrun) run in their own processes, alternated with ours round by round
  * (A B A B ...); each case's figure is the median of its round medians. The ddp ranks agree on the
  * number of timed steps, since every step all-reduces.
@@ -59,15 +58,15 @@ static const char usage[] =
 
 enum { IN = 100, OUT = 10, MAXB = 32, MAXR = 16 };
 
-enum cfg { CPU1, CPUALL, GPU_EAGER, GPU_AUTOGRAD, GPU_H2D, GPU_GRAPH, GPU_DP, DDP, NCFG };
+enum cfg { CPU1, CPUALL, GPU_EAGER, GPU_H2D, GPU_GRAPH, GPU_DP, DDP, NCFG };
 /* The peers: the seed's Python, and the same step written directly in LibTorch C++ (bench/peer_train.cpp) */
 enum peer { PY_PLAIN, PY_DP, PY_DDP, CPP_CPU1, CPP_CPUALL, CPP_GPU, CPP_GRAPH, NPEER };
 static const char *const peer_mode[NPEER] = {"plain", "dp", "ddp", "eager", "eager", "eager", "graph"};
 static const char *const peer_title[NPEER] = {"Python eager",        "Python nn.DataParallel", "Python DDP",
                                               "raw C++, 1 thread",   "raw C++, all threads",   "raw C++ eager",
                                               "raw C++ graph"};
-static const int peer_of[NCFG] = {-1, -1, PY_PLAIN, PY_PLAIN, -1, PY_PLAIN, PY_DP, PY_DDP};
-static const int cpp_of[NCFG] = {CPP_CPU1, CPP_CPUALL, CPP_GPU, CPP_GPU, -1, CPP_GRAPH, -1, -1};
+static const int peer_of[NCFG] = {-1, -1, PY_PLAIN, -1, PY_PLAIN, PY_DP, PY_DDP};
+static const int cpp_of[NCFG] = {CPP_CPU1, CPP_CPUALL, CPP_GPU, -1, CPP_GRAPH, -1, -1};
 
 /* ---------------------------------------------------------------------------------------------- */
 /* One case: a model, its optimizer and a batch on the device                                      */
@@ -400,7 +399,7 @@ int main(int argc, char **argv) {
     const int gpu = ngpu > 0 && strcmp(peer_device, "cuda") == 0;
     if (nproc < 0)
         nproc = strcmp(peer_device, "cpu") == 0 ? 2 : ngpu;
-    const int threads_all = ltc_get_num_threads(), fast0 = ltc_get_fast_backward();
+    const int threads_all = ltc_num_threads_get();
     const ltc_device cpu = {LTC_DEVICE_CPU, 0}, gpu0 = {LTC_DEVICE_CUDA, 0};
     const ltc_device ddp_dev = gpu ? gpu0 : cpu;
 
@@ -433,8 +432,7 @@ int main(int argc, char **argv) {
                 continue;
             if (k == GPU_DP && ngpu < 1)
                 continue;
-            ltc_set_num_threads(k == CPU1 ? 1 : threads_all);
-            ltc_set_fast_backward(k == GPU_AUTOGRAD ? 0 : fast0); /* autograd's engine for every backward, as the peers */
+            ltc_num_threads_set(k == CPU1 ? 1 : threads_all);
             for (int b = 0; b < nb; b++) {
                 step_ctx c;
                 ltc_device dev = k <= CPUALL ? cpu : gpu0;
@@ -449,8 +447,7 @@ int main(int argc, char **argv) {
                     break;
             }
         }
-        ltc_set_num_threads(threads_all);
-        ltc_set_fast_backward(fast0);
+        ltc_num_threads_set(threads_all);
         /* ours, ddp */
         if (nproc >= 1 && rc == 0) {
             int h[MAXB] = {0};
@@ -575,7 +572,6 @@ int main(int argc, char **argv) {
     snprintf(names[CPU1], sizeof names[CPU1], "CPU, 1 thread");
     snprintf(names[CPUALL], sizeof names[CPUALL], "CPU, %d threads", threads_all);
     snprintf(names[GPU_EAGER], sizeof names[GPU_EAGER], "1 GPU eager");
-    snprintf(names[GPU_AUTOGRAD], sizeof names[GPU_AUTOGRAD], "1 GPU eager, autograd");
     snprintf(names[GPU_H2D], sizeof names[GPU_H2D], "1 GPU eager + H2D");
     snprintf(names[GPU_GRAPH], sizeof names[GPU_GRAPH], "1 GPU graph");
     snprintf(names[GPU_DP], sizeof names[GPU_DP], "%d GPU%s dp", ngpu, ngpu == 1 ? "" : "s");

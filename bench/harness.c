@@ -519,7 +519,7 @@ bench_report *bench_report_new(const char *name, const char *description, const 
     }
     cpu_model(buf, sizeof buf);
     add_context(r, "CPU", "%s, %ld logical CPUs, %d intra-op threads", buf, sysconf(_SC_NPROCESSORS_ONLN),
-                ltc_get_num_threads());
+                ltc_num_threads_get());
     add_context(r, "timing", "up to %d warm-up runs (at least 1, at most 0.1 s), then runs until >= %.2f s and >= %d runs "
                 "(at most %d); each run timed to the end of a device sync; median [min, max]",
                 r->config.warmup, r->config.min_time_s, r->config.min_runs, r->config.max_runs);

@@ -122,13 +122,13 @@ static void test_cuda_queries(void) {
 }
 
 static void test_threads(void) {
-    int before = ltc_get_num_threads();
+    int before = ltc_num_threads_get();
     CHECK("thread count positive", before >= 1);
-    CHECK_OK(ltc_set_num_threads(1));
-    CHECK("set to 1", ltc_get_num_threads() == 1);
-    CHECK_FAILS(ltc_set_num_threads(0), LTC_ERR_INVALID_ARGUMENT, "0 threads is not valid");
-    CHECK_FAILS(ltc_set_num_threads(-3), LTC_ERR_INVALID_ARGUMENT, "-3 threads");
-    CHECK_OK(ltc_set_num_threads(before));
+    CHECK_OK(ltc_num_threads_set(1));
+    CHECK("set to 1", ltc_num_threads_get() == 1);
+    CHECK_FAILS(ltc_num_threads_set(0), LTC_ERR_INVALID_ARGUMENT, "0 threads is not valid");
+    CHECK_FAILS(ltc_num_threads_set(-3), LTC_ERR_INVALID_ARGUMENT, "-3 threads");
+    CHECK_OK(ltc_num_threads_set(before));
 }
 
 int main(void) {

@@ -41,7 +41,7 @@ static void *worker(void *arg) {
         }
         default:
             snprintf(want, sizeof want, "%d threads is not valid", -(j->id * 1000 + r));
-            if (ltc_set_num_threads(-(j->id * 1000 + r)) != LTC_ERR_INVALID_ARGUMENT)
+            if (ltc_num_threads_set(-(j->id * 1000 + r)) != LTC_ERR_INVALID_ARGUMENT)
                 j->calls_failed++;
         }
         /* a successful call in between does not clear or change this thread's message */

@@ -109,90 +109,69 @@ static void test_sgd_formula(void) {
     }
 }
 
-/* The closed-form backward gives autograd's gradients and behaves as autograd does: a second backward
- * through one graph fails, gradients accumulate, an input written in place is refused. Each in both modes. */
-static void test_fast_backward(void) {
-    const char *env = getenv("LTC_FAST_BACKWARD");
-    CHECK("on by default, off with LTC_FAST_BACKWARD=0", ltc_get_fast_backward() == (env && !strcmp(env, "0") ? 0 : 1));
-    CHECK_FAILS(ltc_set_fast_backward(2), LTC_ERR_INVALID_ARGUMENT, "2 is not valid: use 1 (on) or 0 (off)");
-    for (int64_t n = 64; n <= 4096; n *= 64) { /* both products of linear_weight_grad: below 4096 rows and from it */
-        double d = fast_vs_autograd(CPU, n);
+/* ltc_tensor_backward is LibTorch's autograd: the gradients of the formula, a second backward through one
+ * graph fails, gradients accumulate, an input written in place is refused. */
+static void test_backward(void) {
+    for (int64_t n = 64; n <= 4096; n *= 64) {
+        double d = grad_vs_formula(CPU, n);
         char what[96];
-        snprintf(what, sizeof what, "batch %lld: closed-form gradients equal autograd's (max |difference| %.1e)", (long long)n, d);
-        CHECK(what, d >= 0 && d < 1e-6);
+        snprintf(what, sizeof what, "batch %lld: autograd's gradients equal the formula's (max rel. difference %.1e)", (long long)n, d);
+        CHECK(what, d >= 0 && d < 1e-5);
     }
-
-    const int was = ltc_get_fast_backward();
     int64_t xs[2] = {16, REG_IN}, ys[2] = {16, REG_OUT};
-    float g1[2][REG_OUT * REG_IN], g2[2][REG_OUT * REG_IN];
-    for (int k = 0; k < 2; k++) {
-        const char *mode = k == 0 ? "closed form" : "autograd";
-        char what[128];
-        ltc_linear *lin = NULL;
-        ltc_tensor *x = NULL, *y = NULL, *z = NULL, *p = NULL, *l = NULL, *l2 = NULL, *w = NULL, *g = NULL;
-        CHECK_OK(ltc_set_fast_backward(k == 0));
-        ltc_manual_seed(21);
-        CHECK_OK(ltc_linear_new(&lin, REG_IN, REG_OUT, 1));
-        CHECK_OK(ltc_tensor_randn(&x, xs, 2, LTC_FLOAT32, CPU, 11));
-        CHECK_OK(ltc_tensor_randn(&y, ys, 2, LTC_FLOAT32, CPU, 12));
-        CHECK_OK(ltc_tensor_zeros(&z, xs, 2, LTC_FLOAT32, CPU));
-        CHECK_OK(ltc_linear_parameters(&w, NULL, lin));
-        /* one backward, then a second through the same graph, then one more loss of the same output */
-        CHECK_OK(ltc_linear_forward(&p, lin, x));
-        CHECK_OK(ltc_mse_loss(&l, p, y));
-        CHECK_OK(ltc_mse_loss(&l2, p, y));
-        uint64_t before = ltc_fast_backward_count();
-        CHECK_OK(ltc_tensor_backward(l));
-        snprintf(what, sizeof what, "%s: the closed form is taken %s", mode, k == 0 ? "once" : "never");
-        CHECK(what, ltc_fast_backward_count() == before + (k == 0));
-        CHECK_OK(ltc_tensor_grad(&g, w));
-        CHECK_OK(ltc_tensor_copy_to_host(g1[k], sizeof g1[k], g));
-        ltc_tensor_free(g);
-        g = NULL;
-        snprintf(what, sizeof what, "%s: a second backward through one graph fails as in LibTorch", mode);
-        th_report(ltc_tensor_backward(l) == LTC_ERR_TORCH && strstr(ltc_last_error(), "backward through the graph a second time"),
-                  __FILE__, __LINE__, what, ltc_last_error());
-        snprintf(what, sizeof what, "%s: so does another loss of the same output", mode);
-        th_report(ltc_tensor_backward(l2) == LTC_ERR_TORCH && strstr(ltc_last_error(), "backward through the graph a second time"),
-                  __FILE__, __LINE__, what, ltc_last_error());
-        CHECK("neither failure took it", ltc_fast_backward_count() == before + (k == 0));
-        ltc_tensor_free(p);
-        ltc_tensor_free(l);
-        ltc_tensor_free(l2);
-        /* without zero_grad a new graph's gradients add up: twice the same batch, twice the gradient */
-        CHECK_OK(ltc_linear_forward(&p, lin, x));
-        CHECK_OK(ltc_mse_loss(&l, p, y));
-        CHECK_OK(ltc_tensor_backward(l));
-        CHECK_OK(ltc_tensor_grad(&g, w));
-        CHECK_OK(ltc_tensor_copy_to_host(g2[k], sizeof g2[k], g));
-        double worst = 0;
-        for (int i = 0; i < REG_OUT * REG_IN; i++)
-            worst = fmax(worst, fabs(g2[k][i] - 2 * g1[k][i]));
-        snprintf(what, sizeof what, "%s: gradients accumulate (err %.1e)", mode, worst);
-        CHECK(what, worst < 1e-6);
-        ltc_tensor_free(p);
-        ltc_tensor_free(l);
-        /* the input written in place between forward and backward: refused as in LibTorch */
-        CHECK_OK(ltc_linear_forward(&p, lin, x));
-        CHECK_OK(ltc_mse_loss(&l, p, y));
-        CHECK_OK(ltc_tensor_copy(x, z, 0));
-        snprintf(what, sizeof what, "%s: an input written after the forward is refused", mode);
-        th_report(ltc_tensor_backward(l) == LTC_ERR_TORCH && strstr(ltc_last_error(), "modified by an inplace operation"),
-                  __FILE__, __LINE__, what, ltc_last_error());
-        ltc_tensor_free(p);
-        ltc_tensor_free(l);
-        ltc_tensor_free(g);
-        ltc_tensor_free(w);
-        ltc_tensor_free(x);
-        ltc_tensor_free(y);
-        ltc_tensor_free(z);
-        ltc_linear_free(lin);
-    }
+    float g1[REG_OUT * REG_IN], g2[REG_OUT * REG_IN];
+    ltc_linear *lin = NULL;
+    ltc_tensor *x = NULL, *y = NULL, *z = NULL, *p = NULL, *l = NULL, *l2 = NULL, *w = NULL, *g = NULL;
+    ltc_manual_seed(21);
+    CHECK_OK(ltc_linear_new(&lin, REG_IN, REG_OUT, 1));
+    CHECK_OK(ltc_tensor_randn(&x, xs, 2, LTC_FLOAT32, CPU, 11));
+    CHECK_OK(ltc_tensor_randn(&y, ys, 2, LTC_FLOAT32, CPU, 12));
+    CHECK_OK(ltc_tensor_zeros(&z, xs, 2, LTC_FLOAT32, CPU));
+    CHECK_OK(ltc_linear_parameters(&w, NULL, lin));
+    /* one backward, then a second through the same graph, then one more loss of the same output */
+    CHECK_OK(ltc_linear_forward(&p, lin, x));
+    CHECK_OK(ltc_mse_loss(&l, p, y));
+    CHECK_OK(ltc_mse_loss(&l2, p, y));
+    CHECK_OK(ltc_tensor_backward(l));
+    CHECK_OK(ltc_tensor_grad(&g, w));
+    CHECK_OK(ltc_tensor_copy_to_host(g1, sizeof g1, g));
+    ltc_tensor_free(g);
+    g = NULL;
+    th_report(ltc_tensor_backward(l) == LTC_ERR_TORCH && strstr(ltc_last_error(), "backward through the graph a second time"),
+              __FILE__, __LINE__, "a second backward through one graph fails as in LibTorch", ltc_last_error());
+    th_report(ltc_tensor_backward(l2) == LTC_ERR_TORCH && strstr(ltc_last_error(), "backward through the graph a second time"),
+              __FILE__, __LINE__, "so does another loss of the same output", ltc_last_error());
+    ltc_tensor_free(p);
+    ltc_tensor_free(l);
+    ltc_tensor_free(l2);
+    /* without zero_grad a new graph's gradients add up: twice the same batch, twice the gradient */
+    CHECK_OK(ltc_linear_forward(&p, lin, x));
+    CHECK_OK(ltc_mse_loss(&l, p, y));
+    CHECK_OK(ltc_tensor_backward(l));
+    CHECK_OK(ltc_tensor_grad(&g, w));
+    CHECK_OK(ltc_tensor_copy_to_host(g2, sizeof g2, g));
     double worst = 0;
     for (int i = 0; i < REG_OUT * REG_IN; i++)
-        worst = fmax(worst, fabs(g1[0][i] - g1[1][i]));
-    CHECK("both modes agree on the first gradient", worst < 1e-6);
-    CHECK_OK(ltc_set_fast_backward(was));
+        worst = fmax(worst, fabs(g2[i] - 2 * g1[i]));
+    char what[96];
+    snprintf(what, sizeof what, "gradients accumulate (err %.1e)", worst);
+    CHECK(what, worst < 1e-6);
+    ltc_tensor_free(p);
+    ltc_tensor_free(l);
+    /* the input written in place between forward and backward: refused as in LibTorch */
+    CHECK_OK(ltc_linear_forward(&p, lin, x));
+    CHECK_OK(ltc_mse_loss(&l, p, y));
+    CHECK_OK(ltc_tensor_copy(x, z, 0));
+    th_report(ltc_tensor_backward(l) == LTC_ERR_TORCH && strstr(ltc_last_error(), "modified by an inplace operation"),
+              __FILE__, __LINE__, "an input written after the forward is refused", ltc_last_error());
+    ltc_tensor_free(p);
+    ltc_tensor_free(l);
+    ltc_tensor_free(g);
+    ltc_tensor_free(w);
+    ltc_tensor_free(x);
+    ltc_tensor_free(y);
+    ltc_tensor_free(z);
+    ltc_linear_free(lin);
 }
 
 static void test_seed_repeats(void) {
@@ -280,7 +259,7 @@ int main(void) {
     test_against_hand_computation();
     test_regression_converges();
     test_sgd_formula();
-    test_fast_backward();
+    test_backward();
     test_seed_repeats();
     test_bad_arguments();
     return th_finish();

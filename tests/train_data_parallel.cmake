@@ -10,13 +10,6 @@ ltc_add_test(test_train_data_parallel_gpu SOURCES test_train_data_parallel_gpu.c
 target_link_libraries(test_train_data_parallel_gpu PRIVATE Threads::Threads m)
 set_tests_properties(test_train_data_parallel test_train_data_parallel_faults test_train_data_parallel_gpu
   PROPERTIES TIMEOUT 120)
-# The data-parallel paths again with every backward through autograd's engine (the closed form off): the
-# gradient equivalence on CPU ranks; ddp, dp and the captured autograd step on a GPU.
-foreach(t test_train_data_parallel test_train_data_parallel_gpu)
-  add_test(NAME ${t}_autograd COMMAND ${t})
-  get_test_property(${t} LABELS labels)
-  set_tests_properties(${t}_autograd PROPERTIES ENVIRONMENT LTC_FAST_BACKWARD=0 SKIP_RETURN_CODE 77 LABELS "${labels}" TIMEOUT 120)
-endforeach()
 
 if(TARGET train_data_parallel)
   # One driver, built twice: usage, launcher variables, CPU training and faults anywhere; the GPU modes

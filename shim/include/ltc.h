@@ -29,23 +29,6 @@ extern "C" {
 #else
 #  define LTC_API
 #endif
-
-/* ------------------------------------------------------------------------------------------------ */
-/* Versions                                                                                         */
-/* ------------------------------------------------------------------------------------------------ */
-
-#define LTC_VERSION_MAJOR 0
-#define LTC_VERSION_MINOR 1
-#define LTC_VERSION_PATCH 0
-#define LTC_VERSION_NUMBER (LTC_VERSION_MAJOR * 10000 + LTC_VERSION_MINOR * 100 + LTC_VERSION_PATCH)
-#define LTC_VERSION_STRING "0.1.0"
-
-/*! The library's version as "MAJOR.MINOR.PATCH"; static storage, never NULL. Thread-safe.
- *  assert(ltc_version_number() == LTC_VERSION_NUMBER) catches a header/library mismatch. */
-LTC_API const char *ltc_version(void);
-/*! LTC_VERSION_NUMBER of the library actually loaded. Thread-safe. */
-LTC_API int ltc_version_number(void);
-
 /* ------------------------------------------------------------------------------------------------ */
 /* Status codes and errors (values pinned: never renumbered)                                        */
 /* ------------------------------------------------------------------------------------------------ */
@@ -73,8 +56,20 @@ LTC_API const char *ltc_status_string(ltc_status status);
 LTC_API const char *ltc_last_error(void);
 
 /* ------------------------------------------------------------------------------------------------ */
-/* Build information                                                                                */
+/* Versions and build information                                                                   */
 /* ------------------------------------------------------------------------------------------------ */
+
+#define LTC_VERSION_MAJOR 0
+#define LTC_VERSION_MINOR 1
+#define LTC_VERSION_PATCH 0
+#define LTC_VERSION_NUMBER (LTC_VERSION_MAJOR * 10000 + LTC_VERSION_MINOR * 100 + LTC_VERSION_PATCH)
+#define LTC_VERSION_STRING "0.1.0"
+
+/*! The library's version as "MAJOR.MINOR.PATCH"; static storage, never NULL. Thread-safe.
+ *  assert(ltc_version_number() == LTC_VERSION_NUMBER) catches a header/library mismatch. */
+LTC_API const char *ltc_version(void);
+/*! LTC_VERSION_NUMBER of the library actually loaded. Thread-safe. */
+LTC_API int ltc_version_number(void);
 
 typedef struct ltc_build_info {
     const char *torch_version; /* LibTorch's version, e.g. "2.11.0"; static storage */
@@ -88,6 +83,24 @@ typedef struct ltc_build_info {
 /*! Fills *out with what LibTorch and libltc were built with. Never touches a GPU. Thread-safe.
  *  Bad input: out NULL -> LTC_ERR_INVALID_ARGUMENT. */
 LTC_API ltc_status ltc_build_info_get(ltc_build_info *out);
+
+/* ------------------------------------------------------------------------------------------------ */
+/* Runtime settings: random seed and CPU threads                                                    */
+/* ------------------------------------------------------------------------------------------------ */
+
+/*! Seeds LibTorch's global generators (CPU and every CUDA device), as torch::manual_seed. Process-wide;
+ *  never fails. */
+LTC_API void ltc_manual_seed(uint64_t seed);
+
+#define LTC_NUM_THREADS_MAX 1024
+
+/*! Intra-op CPU threads LibTorch uses, as torch::set_num_threads. n from 1 to LTC_NUM_THREADS_MAX,
+ *  else LTC_ERR_INVALID_ARGUMENT naming n and the range (each thread is a real OS thread with its own
+ *  stack: far more threads than cores only slows LibTorch down). Process-wide; call it before work
+ *  starts on other threads. */
+LTC_API ltc_status ltc_num_threads_set(int n);
+/*! The current intra-op thread count (>= 1). Never fails. Thread-safe. */
+LTC_API int ltc_num_threads_get(void);
 
 /* ------------------------------------------------------------------------------------------------ */
 /* Devices                                                                                          */
@@ -136,7 +149,8 @@ typedef enum ltc_dtype {
 
 #define LTC_MAX_DIMS 8
 
-/*! "float32", "float64", "int32", "int64"; NULL for a value not listed. Thread-safe. */
+/*! "float32", "float64", "int32", "int64"; "unknown" for a value not listed (never NULL). Static
+ *  storage. Thread-safe. */
 LTC_API const char *ltc_dtype_name(ltc_dtype dtype);
 /*! Bytes per element (4 or 8); 0 for a value not listed. Thread-safe. */
 LTC_API size_t ltc_dtype_size(ltc_dtype dtype);
@@ -191,37 +205,109 @@ LTC_API ltc_status ltc_tensor_item(double *out, const ltc_tensor *tensor);
  *  *out is a new handle sharing the gradient's memory; none yet -> LTC_ERR_INVALID_ARGUMENT. */
 LTC_API ltc_status ltc_tensor_grad(ltc_tensor **out, const ltc_tensor *tensor);
 
-/*! Runs autograd from a one-element tensor (a loss): gradients accumulate into the parameters that
- *  produced it, and the graph is freed (a second backward through it fails, as in LibTorch). A loss
- *  whose graph is an MSE of a Linear's output on a [batch, in] input (ltc_mse_loss of
- *  ltc_linear_forward) takes the closed form instead of autograd's engine, on this thread, with the same
- *  result (ltc_set_fast_backward). A tensor
- *  with more than one element or no graph -> LTC_ERR_INVALID_ARGUMENT. */
+/*! Runs LibTorch's autograd from a one-element tensor (a loss): gradients accumulate into the
+ *  parameters that produced it, and the graph is freed (a second backward through it fails, as in
+ *  LibTorch). A tensor with more than one element or no graph -> LTC_ERR_INVALID_ARGUMENT.
+ *  Threads: as the tensors it reaches. */
 LTC_API ltc_status ltc_tensor_backward(ltc_tensor *loss);
 
+/* Host memory comes in two kinds. Pageable memory (what malloc and every tensor created above get) can
+ * be swapped out, so the GPU cannot read it directly: the driver copies it through a staging buffer,
+ * and the copy is always blocking. Pinned (page-locked) memory is read by the GPU's DMA engine
+ * directly: at full link speed, and without blocking the host when asked. Pinning itself costs time
+ * (a system call and a copy), so pin once and reuse. */
+
+/*! A new tensor whose values are not initialised (nothing is written: the cheapest way to get a
+ *  destination for ltc_tensor_copy), as torch::empty. pinned != 0 puts it in pinned host memory:
+ *  device must then be the CPU and a GPU must be usable. *out is new, owned by the caller
+ *  (ltc_tensor_free). Thread-safe.
+ *  Errors: as ltc_tensor_zeros (shape, dtype, device, memory); pinned with a CUDA device ->
+ *  LTC_ERR_INVALID_ARGUMENT; pinned without a usable GPU -> LTC_ERR_CUDA_UNAVAILABLE. */
+LTC_API ltc_status ltc_tensor_empty(ltc_tensor **out, const int64_t *shape, int ndim, ltc_dtype dtype,
+                                    ltc_device device, int pinned);
+
+/*! A copy of host tensor src in pinned host memory, as Tensor.pin_memory(). The time this takes is
+ *  the cost of pinning. LibTorch caches pinned blocks: after ltc_tensor_free the block is kept for
+ *  the next pinned tensor of a similar size. *out is new, owned by the caller. Thread-safe.
+ *  Errors: src NULL or on a GPU -> LTC_ERR_INVALID_ARGUMENT; no usable GPU -> LTC_ERR_CUDA_UNAVAILABLE;
+ *  memory -> LTC_ERR_OUT_OF_MEMORY. */
+LTC_API ltc_status ltc_tensor_pin_memory(ltc_tensor **out, const ltc_tensor *src);
+
+/*! *out = 1 if the tensor lives in pinned host memory, else 0 (always 0 for a GPU tensor, and where
+ *  no GPU is usable). Thread-safe. Errors: out or tensor NULL -> LTC_ERR_INVALID_ARGUMENT. */
+LTC_API ltc_status ltc_tensor_is_pinned(int *out, const ltc_tensor *tensor);
+
+/*! Copies src's values into dst's memory, between any two devices: host to GPU, GPU to host, GPU to
+ *  GPU (directly where ltc_cuda_peer_access allows, else through the host), host to host. dst and src
+ *  must have the same shape and dtype (no broadcasting, no conversion).
+ *  non_blocking == 0: dst holds the values when this returns. non_blocking != 0: the copy is queued on
+ *  the current CUDA stream and this may return before it is done (for pinned host memory, and between
+ *  GPUs; pageable host memory always blocks); until ltc_cuda_synchronize() on the GPU(s) involved (or an
+ *  ltc_event recorded after the copy completes), do not read dst nor change src.
+ *  Threads: dst must not be used by another thread during the call.
+ *  Errors: NULL -> LTC_ERR_INVALID_ARGUMENT; a shape or dtype mismatch -> LTC_ERR_INVALID_ARGUMENT
+ *  naming both tensors; a GPU error -> LTC_ERR_DEVICE. */
+LTC_API ltc_status ltc_tensor_copy(ltc_tensor *dst, const ltc_tensor *src, int non_blocking);
+
 /* ------------------------------------------------------------------------------------------------ */
-/* Training blocks                                                                                  */
+/* CUDA: peer access, the PCIe link, events                                                         */
 /* ------------------------------------------------------------------------------------------------ */
 
-/*! Seeds LibTorch's global generators (CPU and every CUDA device), as torch::manual_seed. */
-LTC_API void ltc_manual_seed(uint64_t seed);
+/*! *out = 1 if GPU `device` can access GPU `peer`'s memory directly (peer to peer over NVLink or
+ *  PCIe): LibTorch then enables it for this process and copies between them skip host memory; 0 if
+ *  such copies are staged through the host. 1 when device == peer. Thread-safe.
+ *  Errors: out NULL, or an index below 0 -> LTC_ERR_INVALID_ARGUMENT; no usable GPU ->
+ *  LTC_ERR_CUDA_UNAVAILABLE; an index past the device count -> LTC_ERR_INVALID_ARGUMENT naming the
+ *  count; a driver error -> LTC_ERR_DEVICE. */
+LTC_API ltc_status ltc_cuda_peer_access(int *out, int device, int peer);
 
-/*! Intra-op CPU threads LibTorch uses (n >= 1; else LTC_ERR_INVALID_ARGUMENT). Process-wide. */
-LTC_API ltc_status ltc_set_num_threads(int n);
-/*! The current intra-op thread count. */
-LTC_API int ltc_get_num_threads(void);
+/* A GPU and the PCIe link between it and the host, as the driver and Linux (sysfs) report them. */
+typedef struct ltc_cuda_link_info {
+    char name[256];          /* the GPU's name, e.g. "NVIDIA H100 80GB HBM3" */
+    char pci_bus_id[32];     /* "0000:18:00.0" (domain:bus:device.function) */
+    size_t total_memory;     /* bytes of GPU memory */
+    int driver_version;      /* the newest CUDA the driver supports, e.g. 13000 for 13.0 */
+    int pcie_gen;            /* PCIe generation the link runs at now (it may idle lower); 0 if unknown */
+    int pcie_width;          /* lanes it runs at now; 0 if unknown */
+    int pcie_max_gen;        /* the best both ends of the link support; 0 if unknown */
+    int pcie_max_width;      /* likewise, lanes; 0 if unknown */
+    double pcie_max_gbps;    /* theoretical rate per direction at pcie_max_gen x pcie_max_width, in GB/s
+                                (1e9 bytes/s) after line encoding (Gen5 x16: 63.0); 0 if unknown */
+} ltc_cuda_link_info;
 
-/*! The closed-form backward of an MSE loss of a Linear's output (on by default; LTC_FAST_BACKWARD=0 in
- *  the environment starts with it off): g = 2 (pred - y) / numel, dW = g^T x, db = sum of g's rows,
- *  four kernels on the calling thread, where autograd's engine hands the graph to its device thread
- *  and back. Off, every ltc_tensor_backward goes through autograd. enable 0 or 1, else
- *  LTC_ERR_INVALID_ARGUMENT. Process-wide. */
-LTC_API ltc_status ltc_set_fast_backward(int enable);
-/*! 1 when the closed-form backward is on, else 0. */
-LTC_API int ltc_get_fast_backward(void);
-/*! How many ltc_tensor_backward calls in this process took the closed form (the others went through
- *  autograd): a loop whose count does not grow by one a step is not on the fast path. */
-LTC_API uint64_t ltc_fast_backward_count(void);
+/*! Fills *out for CUDA device `device` (0 and up). The PCIe fields are 0 where sysfs is not readable
+ *  (some containers). Thread-safe.
+ *  Errors: out NULL or device below 0 -> LTC_ERR_INVALID_ARGUMENT; no usable GPU ->
+ *  LTC_ERR_CUDA_UNAVAILABLE; device past the count -> LTC_ERR_INVALID_ARGUMENT; a driver error ->
+ *  LTC_ERR_DEVICE. */
+LTC_API ltc_status ltc_cuda_link_info_get(ltc_cuda_link_info *out, int device);
+
+/* CUDA events time GPU work on the GPU's own clock (resolution about 0.5 us) without stalling the host:
+ * record one before the work and one after, then ask for the time between them. */
+typedef struct ltc_event ltc_event;
+
+/*! A new timing event for CUDA device `device` (-1: the current one). *out is new, owned by the
+ *  caller (ltc_event_free). Thread-safe.
+ *  Errors: out NULL or device below -1 -> LTC_ERR_INVALID_ARGUMENT; no usable GPU ->
+ *  LTC_ERR_CUDA_UNAVAILABLE; device past the count -> LTC_ERR_INVALID_ARGUMENT. */
+LTC_API ltc_status ltc_event_new(ltc_event **out, int device);
+/*! NULL is a no-op. Freeing an event still pending on the GPU is safe. */
+LTC_API void ltc_event_free(ltc_event *event);
+/*! Records the event on its device's current stream (of the calling thread): it completes when the
+ *  work queued there before it has. May be recorded again. Errors: NULL -> LTC_ERR_INVALID_ARGUMENT. */
+LTC_API ltc_status ltc_event_record(ltc_event *event);
+/*! Blocks until the event's recorded work has completed. Never recorded -> LTC_ERR_INVALID_ARGUMENT. */
+LTC_API ltc_status ltc_event_synchronize(const ltc_event *event);
+/*! *out = 1 if the recorded work has completed, 0 if it is still running; never blocks.
+ *  Never recorded -> LTC_ERR_INVALID_ARGUMENT. */
+LTC_API ltc_status ltc_event_query(int *out, const ltc_event *event);
+/*! *out = milliseconds of GPU time from start to end; waits for end to complete first. Both must
+ *  have been recorded, on the same device, else LTC_ERR_INVALID_ARGUMENT. */
+LTC_API ltc_status ltc_event_elapsed_ms(double *out, const ltc_event *start, const ltc_event *end);
+
+/* ------------------------------------------------------------------------------------------------ */
+/* nn: Linear, MSE loss, DataParallel                                                               */
+/* ------------------------------------------------------------------------------------------------ */
 
 /* nn.Linear: y = x W^T + b, W of shape [out_features, in_features], initialised as PyTorch does from the
  * global generator (ltc_manual_seed first for repeatable weights). float32, on the CPU until moved. */
@@ -248,6 +334,22 @@ LTC_API ltc_status ltc_linear_set_parameters(ltc_linear *linear, const float *we
  *  target must have the same shape, dtype and device (no broadcasting), else LTC_ERR_INVALID_ARGUMENT. */
 LTC_API ltc_status ltc_mse_loss(ltc_tensor **out, const ltc_tensor *input, const ltc_tensor *target);
 
+/*! nn.DataParallel in one process: y = linear(x) with the module replicated on every device listed
+ *  (devices NULL and ndevices 0: every visible GPU), x split along dim 0 across them, the outputs
+ *  gathered on the first device; backward through *out sums the replicas' gradients into the
+ *  module's own parameters (torch::nn::parallel::data_parallel). The module and x must be on the first
+ *  device. Without any visible GPU, devices NULL and the module and x on the CPU, it is plain
+ *  ltc_linear_forward, as nn.DataParallel is. *out is new, owned by the caller. Asking for GPUs where
+ *  LibTorch sees none -> LTC_ERR_CUDA_UNAVAILABLE saying why; a device index out of
+ *  range, a duplicate, ndevices < 0 or > 0 with devices NULL, or a mismatch as in ltc_linear_forward ->
+ *  LTC_ERR_INVALID_ARGUMENT. Threads: as ltc_linear_forward. */
+LTC_API ltc_status ltc_data_parallel_forward(ltc_tensor **out, ltc_linear *linear, const ltc_tensor *x,
+                                             const int *devices, int ndevices);
+
+/* ------------------------------------------------------------------------------------------------ */
+/* optim: SGD                                                                                       */
+/* ------------------------------------------------------------------------------------------------ */
+
 /* SGD over one module's parameters, as torch::optim::SGD (no dampening, no weight decay). */
 typedef struct ltc_sgd ltc_sgd;
 
@@ -265,7 +367,7 @@ LTC_API ltc_status ltc_sgd_zero_grad(ltc_sgd *sgd);
 LTC_API ltc_status ltc_sgd_step(ltc_sgd *sgd);
 
 /* ------------------------------------------------------------------------------------------------ */
-/* Diagnosis: why CUDA is or is not usable (check_cuda)                                            */
+/* Diagnosis: why CUDA is or is not usable (check_cuda)                                             */
 /* ------------------------------------------------------------------------------------------------ */
 
 /* Why LibTorch can or cannot use a GPU here. Values pinned: never renumbered. The probes run in layers
@@ -348,101 +450,7 @@ LTC_API const char *ltc_cause_name(ltc_cause cause);
 LTC_API const char *ltc_cause_summary(ltc_cause cause);
 
 /* ------------------------------------------------------------------------------------------------ */
-/* Transfers and timing (move_to_cuda)                                                              */
-/* ------------------------------------------------------------------------------------------------ */
-
-/* Host memory comes in two kinds. Pageable memory (what malloc and every tensor created above get) can
- * be swapped out, so the GPU cannot read it directly: the driver copies it through a staging buffer,
- * and the copy is always blocking. Pinned (page-locked) memory is read by the GPU's DMA engine
- * directly: at full link speed, and without blocking the host when asked. Pinning itself costs time
- * (a system call and a copy), so pin once and reuse. */
-
-/*! A new tensor whose values are not initialised (nothing is written: the cheapest way to get a
- *  destination for ltc_tensor_copy), as torch::empty. pinned != 0 puts it in pinned host memory:
- *  device must then be the CPU and a GPU must be usable. *out is new, owned by the caller
- *  (ltc_tensor_free). Thread-safe.
- *  Errors: as ltc_tensor_zeros (shape, dtype, device, memory); pinned with a CUDA device ->
- *  LTC_ERR_INVALID_ARGUMENT; pinned without a usable GPU -> LTC_ERR_CUDA_UNAVAILABLE. */
-LTC_API ltc_status ltc_tensor_empty(ltc_tensor **out, const int64_t *shape, int ndim, ltc_dtype dtype,
-                                    ltc_device device, int pinned);
-
-/*! A copy of host tensor src in pinned host memory, as Tensor.pin_memory(). The time this takes is
- *  the cost of pinning. LibTorch caches pinned blocks: after ltc_tensor_free the block is kept for
- *  the next pinned tensor of a similar size. *out is new, owned by the caller. Thread-safe.
- *  Errors: src NULL or on a GPU -> LTC_ERR_INVALID_ARGUMENT; no usable GPU -> LTC_ERR_CUDA_UNAVAILABLE;
- *  memory -> LTC_ERR_OUT_OF_MEMORY. */
-LTC_API ltc_status ltc_tensor_pin_memory(ltc_tensor **out, const ltc_tensor *src);
-
-/*! *out = 1 if the tensor lives in pinned host memory, else 0 (always 0 for a GPU tensor, and where
- *  no GPU is usable). Thread-safe. Errors: out or tensor NULL -> LTC_ERR_INVALID_ARGUMENT. */
-LTC_API ltc_status ltc_tensor_is_pinned(int *out, const ltc_tensor *tensor);
-
-/*! Copies src's values into dst's memory, between any two devices: host to GPU, GPU to host, GPU to
- *  GPU (directly where ltc_cuda_peer_access allows, else through the host), host to host. dst and src
- *  must have the same shape and dtype (no broadcasting, no conversion).
- *  non_blocking == 0: dst holds the values when this returns. non_blocking != 0: the copy is queued on
- *  the current CUDA stream and this may return before it is done (for pinned host memory, and between
- *  GPUs; pageable host memory always blocks); until ltc_cuda_synchronize() on the GPU(s) involved (or an
- *  ltc_event recorded after the copy completes), do not read dst nor change src.
- *  Threads: dst must not be used by another thread during the call.
- *  Errors: NULL -> LTC_ERR_INVALID_ARGUMENT; a shape or dtype mismatch -> LTC_ERR_INVALID_ARGUMENT
- *  naming both tensors; a GPU error -> LTC_ERR_DEVICE. */
-LTC_API ltc_status ltc_tensor_copy(ltc_tensor *dst, const ltc_tensor *src, int non_blocking);
-
-/*! *out = 1 if GPU `device` can access GPU `peer`'s memory directly (peer to peer over NVLink or
- *  PCIe): LibTorch then enables it for this process and copies between them skip host memory; 0 if
- *  such copies are staged through the host. 1 when device == peer. Thread-safe.
- *  Errors: out NULL, or an index below 0 -> LTC_ERR_INVALID_ARGUMENT; no usable GPU ->
- *  LTC_ERR_CUDA_UNAVAILABLE; an index past the device count -> LTC_ERR_INVALID_ARGUMENT naming the
- *  count; a driver error -> LTC_ERR_DEVICE. */
-LTC_API ltc_status ltc_cuda_peer_access(int *out, int device, int peer);
-
-/* A GPU and the PCIe link between it and the host, as the driver and Linux (sysfs) report them. */
-typedef struct ltc_cuda_link_info {
-    char name[256];          /* the GPU's name, e.g. "NVIDIA H100 80GB HBM3" */
-    char pci_bus_id[32];     /* "0000:18:00.0" (domain:bus:device.function) */
-    size_t total_memory;     /* bytes of GPU memory */
-    int driver_version;      /* the newest CUDA the driver supports, e.g. 13000 for 13.0 */
-    int pcie_gen;            /* PCIe generation the link runs at now (it may idle lower); 0 if unknown */
-    int pcie_width;          /* lanes it runs at now; 0 if unknown */
-    int pcie_max_gen;        /* the best both ends of the link support; 0 if unknown */
-    int pcie_max_width;      /* likewise, lanes; 0 if unknown */
-    double pcie_max_gbps;    /* theoretical rate per direction at pcie_max_gen x pcie_max_width, in GB/s
-                                (1e9 bytes/s) after line encoding (Gen5 x16: 63.0); 0 if unknown */
-} ltc_cuda_link_info;
-
-/*! Fills *out for CUDA device `device` (0 and up). The PCIe fields are 0 where sysfs is not readable
- *  (some containers). Thread-safe.
- *  Errors: out NULL or device below 0 -> LTC_ERR_INVALID_ARGUMENT; no usable GPU ->
- *  LTC_ERR_CUDA_UNAVAILABLE; device past the count -> LTC_ERR_INVALID_ARGUMENT; a driver error ->
- *  LTC_ERR_DEVICE. */
-LTC_API ltc_status ltc_cuda_link_info_get(ltc_cuda_link_info *out, int device);
-
-/* CUDA events time GPU work on the GPU's own clock (resolution about 0.5 us) without stalling the host:
- * record one before the work and one after, then ask for the time between them. */
-typedef struct ltc_event ltc_event;
-
-/*! A new timing event for CUDA device `device` (-1: the current one). *out is new, owned by the
- *  caller (ltc_event_free). Thread-safe.
- *  Errors: out NULL or device below -1 -> LTC_ERR_INVALID_ARGUMENT; no usable GPU ->
- *  LTC_ERR_CUDA_UNAVAILABLE; device past the count -> LTC_ERR_INVALID_ARGUMENT. */
-LTC_API ltc_status ltc_event_new(ltc_event **out, int device);
-/*! NULL is a no-op. Freeing an event still pending on the GPU is safe. */
-LTC_API void ltc_event_free(ltc_event *event);
-/*! Records the event on its device's current stream (of the calling thread): it completes when the
- *  work queued there before it has. May be recorded again. Errors: NULL -> LTC_ERR_INVALID_ARGUMENT. */
-LTC_API ltc_status ltc_event_record(ltc_event *event);
-/*! Blocks until the event's recorded work has completed. Never recorded -> LTC_ERR_INVALID_ARGUMENT. */
-LTC_API ltc_status ltc_event_synchronize(const ltc_event *event);
-/*! *out = 1 if the recorded work has completed, 0 if it is still running; never blocks.
- *  Never recorded -> LTC_ERR_INVALID_ARGUMENT. */
-LTC_API ltc_status ltc_event_query(int *out, const ltc_event *event);
-/*! *out = milliseconds of GPU time from start to end; waits for end to complete first. Both must
- *  have been recorded, on the same device, else LTC_ERR_INVALID_ARGUMENT. */
-LTC_API ltc_status ltc_event_elapsed_ms(double *out, const ltc_event *start, const ltc_event *end);
-
-/* ------------------------------------------------------------------------------------------------ */
-/* Data parallel over NCCL (train_data_parallel)                                                    */
+/* Distributed: launchers, process groups, collectives (train_data_parallel)                        */
 /* ------------------------------------------------------------------------------------------------ */
 
 /* Who started this process. Values pinned. */
@@ -455,7 +463,8 @@ typedef enum ltc_launcher {
     LTC_LAUNCHER_LOCAL = 4     /* ltc_launch_local: the torchrun variables plus LTC_LAUNCH_LOCAL=1 */
 } ltc_launcher;
 
-/*! "none", "torchrun", "slurm", "mpirun", "ltc_launch_local"; NULL for a value not listed. Thread-safe. */
+/*! "none", "torchrun", "slurm", "mpirun", "ltc_launch_local"; "unknown" for a value not listed (never
+ *  NULL). Static storage. Thread-safe. */
 LTC_API const char *ltc_launcher_name(ltc_launcher launcher);
 
 #define LTC_DIST_ADDR_MAX 256
@@ -565,17 +574,9 @@ LTC_API ltc_status ltc_dist_check_replicas(ltc_dist *dist, const ltc_linear *lin
 /*! *out = the mean of `value` over all ranks (e.g. each rank's loss). Blocks. */
 LTC_API ltc_status ltc_dist_mean(double *out, ltc_dist *dist, double value);
 
-/*! nn.DataParallel in one process: y = linear(x) with the module replicated on every device listed
- *  (devices NULL and ndevices 0: every visible GPU), x split along dim 0 across them, the outputs
- *  gathered on the first device; backward through *out sums the replicas' gradients into the
- *  module's own parameters (torch::nn::parallel::data_parallel). The module and x must be on the first
- *  device. Without any visible GPU, devices NULL and the module and x on the CPU, it is plain
- *  ltc_linear_forward, as nn.DataParallel is. *out is new, owned by the caller. Asking for GPUs where
- *  LibTorch sees none -> LTC_ERR_CUDA_UNAVAILABLE saying why; a device index out of
- *  range, a duplicate, ndevices < 0 or > 0 with devices NULL, or a mismatch as in ltc_linear_forward ->
- *  LTC_ERR_INVALID_ARGUMENT. Threads: as ltc_linear_forward. */
-LTC_API ltc_status ltc_data_parallel_forward(ltc_tensor **out, ltc_linear *linear, const ltc_tensor *x,
-                                             const int *devices, int ndevices);
+/* ------------------------------------------------------------------------------------------------ */
+/* Graphs: one training step captured as a CUDA graph                                               */
+/* ------------------------------------------------------------------------------------------------ */
 
 /* One whole training step captured as a CUDA graph (at::cuda::CUDAGraph) and replayed: forward, MSE
  * loss, backward, with a group the gradient average (NCCL inside the graph), and the SGD step. */
@@ -587,9 +588,7 @@ typedef struct ltc_train_graph ltc_train_graph;
  *  a side stream on x and y (CUDA and NCCL set themselves up), then the parameters are restored and the
  *  momentum buffers zeroed (as fresh, unless opt had stepped before: then restored too), so that the
  *  first replay is the step eager code would take. The graph reads its own copies of x and y (see
- *  ltc_train_graph_inputs). With the closed-form backward on (ltc_set_fast_backward, at capture) the
- *  step is captured in closed form (for outputs of up to 2^20 elements, with the loss and the bias
- *  gradient on side branches beside the weight gradient); off, autograd's backward is captured. Keeps pointers to linear, opt and dist: free the graph first.
+ *  ltc_train_graph_inputs). The backward captured is LibTorch's autograd. Keeps pointers to linear, opt and dist: free the graph first.
  *  *out new, owned by the caller. Errors: a module on the CPU, shapes or devices that differ, an opt
  *  made over another module -> LTC_ERR_INVALID_ARGUMENT; a libltc without CUDA -> LTC_ERR_UNSUPPORTED;
  *  capture failures -> LTC_ERR_DEVICE or LTC_ERR_TORCH with CUDA's message; group failures as for the

@@ -4,6 +4,7 @@
 #include <c10/util/Exception.h>
 #include <torch/headeronly/version.h>
 #include <torch/cuda.h>
+#include <torch/utils.h>
 
 #include <cerrno>
 #include <climits>
@@ -318,6 +319,34 @@ ltc_status ltc_cuda_synchronize(int index) {
     LTC_CATCH
 }
 
+// ---- runtime settings
+
+void ltc_manual_seed(uint64_t seed) {
+    try {
+        torch::manual_seed(seed);
+    } catch (...) {
+    }
+}
+
+ltc_status ltc_num_threads_set(int n) {
+    if (n < 1 || n > LTC_NUM_THREADS_MAX)
+        return ltc::fail(LTC_ERR_INVALID_ARGUMENT, "ltc_num_threads_set: %d threads is not valid: use 1 to %d (LTC_NUM_THREADS_MAX)", n,
+                    LTC_NUM_THREADS_MAX);
+    LTC_TRY {
+        at::set_num_threads(n);
+        return LTC_OK;
+    }
+    LTC_CATCH
+}
+
+int ltc_num_threads_get(void) {
+    try {
+        return at::get_num_threads();
+    } catch (...) {
+        return 1;
+    }
+}
+
 const char *ltc_dtype_name(ltc_dtype dtype) {
     switch (ltc::enum_int(dtype)) {
     case LTC_FLOAT32: return "float32";
@@ -325,7 +354,7 @@ const char *ltc_dtype_name(ltc_dtype dtype) {
     case LTC_INT32: return "int32";
     case LTC_INT64: return "int64";
     }
-    return nullptr;
+    return "unknown";
 }
 
 size_t ltc_dtype_size(ltc_dtype dtype) {

@@ -929,7 +929,7 @@ const char *ltc_launcher_name(ltc_launcher launcher) {
     case LTC_LAUNCHER_MPI: return "mpirun";
     case LTC_LAUNCHER_LOCAL: return "ltc_launch_local";
     }
-    return nullptr;
+    return "unknown";
 }
 
 ltc_status ltc_dist_env_from(ltc_dist_env *out, const char *const *envp) {

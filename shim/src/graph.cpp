@@ -7,8 +7,6 @@
 #include <c10/cuda/CUDAStream.h>
 #include <torch/autograd.h>
 
-#include <functional>
-
 using ltc::fail;
 
 struct ltc_train_graph {
@@ -17,74 +15,12 @@ struct ltc_train_graph {
     ltc_dist *dist = nullptr;
     at::Tensor x, y, loss;  // static input buffers and the captured loss
     std::unique_ptr<at::cuda::CUDAGraph> graph;
-    // The closed-form step's branches (ltc_get_fast_backward): two side streams, their fork and join
-    // events, and its intermediate tensors, kept until the capture ends so that no allocation inside it
-    // reuses memory a branch still reads.
-    bool closed_form = false;
-    std::vector<c10::cuda::CUDAStream> branch;
-    at::cuda::CUDAEvent fork, fork_grad, join_loss, join_bias;
-    std::vector<at::Tensor> keep;
 };
 
 namespace {
 
-// The closed-form step (as ltc::fast_backward computes it eagerly). A small batch is latency-bound: there
-// the loss and dL/db run on branches beside the critical path, which is then five kernels (forward,
-// dL/dpred, dL/dW and its transpose as ltc::linear_weight_grad takes it, the SGD step). A large one is
-// bandwidth-bound, and branches reading the same memory at once slow it down (measured on an H100: 2x
-// at 2^18 samples), so it stays on one stream.
-//   main:     pred = x W^T + b -> g = dL/dpred -> dW = g^T x -> [join] -> [all-reduce] -> SGD
-//   branch 0:      `-> loss = mse(pred, y) ------------------------^
-//   branch 1:                   `-> db = sum of g's rows ----------^
-constexpr int64_t kBranchMaxElements = int64_t(1) << 20;  // pred's elements: 104857 samples of 10 outputs
-
-at::Tensor step_closed_form(ltc_train_graph *g) {
-    at::NoGradGuard no_grad;
-    const at::Tensor &W = g->linear->m->weight, &b = g->linear->m->bias;
-    auto main = c10::cuda::getCurrentCUDAStream(g->x.device().index());
-    at::Tensor pred = b.defined() ? at::addmm(b, g->x, W.t()) : at::mm(g->x, W.t()), loss, db;
-    const bool branches = pred.numel() <= kBranchMaxElements;
-    // f() on branch i, forked from main here, or on main
-    auto beside = [&](int i, at::cuda::CUDAEvent &fork, at::cuda::CUDAEvent &join, const std::function<void()> &f) {
-        if (!branches)
-            return f();
-        fork.record(main);
-        fork.block(g->branch[i]);
-        c10::cuda::CUDAStreamGuard on(g->branch[i]);
-        try {
-            f();
-        } catch (...) {
-            // joined back all the same, so that the capture can end and the graph be dropped cleanly
-            join.record(g->branch[i]);
-            join.block(main);
-            throw;
-        }
-        join.record(g->branch[i]);
-    };
-    beside(0, g->fork, g->join_loss, [&] { loss = at::mse_loss(pred, g->y); });
-    at::Tensor grad = at::mse_loss_backward(ltc::backward_seed(pred), pred, g->y, at::Reduction::Mean);
-    if (b.defined())
-        beside(1, g->fork_grad, g->join_bias, [&] { db = grad.sum(0); });
-    at::Tensor dW = ltc::linear_weight_grad(grad, g->x);
-    if (branches) {
-        g->join_loss.block(main);
-        if (b.defined())
-            g->join_bias.block(main);
-    }
-    const_cast<at::Tensor &>(W).mutable_grad() = dW;
-    if (b.defined())
-        const_cast<at::Tensor &>(b).mutable_grad() = db;
-    if (g->dist)
-        ltc::dist::average_gradients(g->dist, g->opt->params);
-    ltc::sgd_step(g->opt);
-    g->keep = {pred, grad, dW, db, loss};
-    return loss;
-}
-
 // The step the graph records (gradients set to none before it).
 at::Tensor step(ltc_train_graph *g) {
-    if (g->closed_form)
-        return step_closed_form(g);
     at::Tensor loss = at::mse_loss(g->linear->m->forward(g->x), g->y);
     loss.backward();
     if (g->dist)
@@ -116,9 +52,6 @@ void capture(ltc_train_graph *g, const at::Tensor &x, const at::Tensor &y) {
 
     auto side = c10::cuda::getStreamFromPool(false, x.device().index());
     auto main = c10::cuda::getCurrentCUDAStream(x.device().index());
-    if (g->closed_form)
-        g->branch = {c10::cuda::getStreamFromPool(false, x.device().index()),
-                     c10::cuda::getStreamFromPool(false, x.device().index())};
     {
         c10::cuda::CUDAStreamGuard on_side(side);
         at::cuda::CUDAEvent ready;
@@ -156,7 +89,6 @@ void capture(ltc_train_graph *g, const at::Tensor &x, const at::Tensor &y) {
             throw;
         }
         g->graph->capture_end();
-        g->keep.clear();
         at::cuda::CUDAEvent done;
         done.record(side);
         done.block(main);
@@ -208,7 +140,6 @@ ltc_status ltc_train_graph_new(ltc_train_graph **out, ltc_linear *linear, ltc_sg
         g->linear = linear;
         g->opt = opt;
         g->dist = dist;
-        g->closed_form = ltc_get_fast_backward() == 1;
         if (dist) {
             LTC_RETURN_IF_ERROR(ltc::dist::run_op(dist, "CUDA graph capture", [&] { capture(g.get(), x->t, y->t); }));
         } else {

@@ -28,28 +28,6 @@ struct ltc_sgd {
 
 namespace ltc {
 
-// The backward of a loss whose autograd graph is mse_loss(x W^T + b, y) (or without b), as
-// ltc_linear_forward and ltc_mse_loss build it, with x and y needing no gradient: computed in closed form
-// on this thread (four kernels, no hand-off to autograd's device thread) and accumulated through the
-// parameters' own AccumulateGrad nodes (their lock, their rules); then the graph's saved tensors are
-// freed, as after autograd's backward. Returns false, having done nothing, when the graph is anything
-// else, when autograd could not run it either (its saved tensors freed by an earlier backward, or
-// written in place since: autograd then reports it), or when switched off (ltc_set_fast_backward).
-bool fast_backward(const at::Tensor &loss, const at::Tensor &seed);
-
-// dL/dW of a Linear, [out, in] and contiguous, from g = dL/dpred [batch, out] and its input x [batch, in]:
-// g^T x, the same numbers either way, in the product cuBLAS runs faster for the batch. Measured on an
-// H100: below 4096 samples (x^T g)^T, autograd's product (g^T x took 52 us against 17 at 128 to 2048);
-// from 4096, g^T x (no transpose copy, and 2 to 5% faster from 2^18 samples on).
-inline at::Tensor linear_weight_grad(const at::Tensor &g, const at::Tensor &x) {
-    return x.size(0) < 4096 ? at::mm(x.t(), g).t().contiguous() : at::mm(g.t(), x);
-}
-
-// The seed gradient of a backward: a 0-dim 1 of like's dtype on like's device, made once and kept
-// (autograd would otherwise allocate and fill a new one every step). The first call for a device and
-// dtype synchronizes, so it must not be inside a CUDA-graph capture.
-at::Tensor backward_seed(const at::Tensor &like);
-
 // One update from the gradients now held (parameters without one are skipped). Used by ltc_sgd_step and
 // by the CUDA-graph capture, which must record exactly the eager step.
 void sgd_step(ltc_sgd *sgd);

@@ -1,9 +1,6 @@
-// Training blocks: nn.Linear, MSE loss, SGD, seeding, threads.
+// nn and optim: nn.Linear, MSE loss, SGD.
 #include "internal.hpp"
 
-#include <torch/csrc/autograd/function.h>
-#include <torch/csrc/autograd/functions/accumulate_grad.h>
-#include <torch/csrc/autograd/generated/Functions.h>
 #include <torch/utils.h>
 
 #include <cmath>
@@ -14,97 +11,6 @@
 using ltc::fail;
 
 namespace ltc {
-
-namespace {
-
-// -1 until first read: then LTC_FAST_BACKWARD=0 in the environment switches the closed form off.
-std::atomic<int> fast_backward_on{-1};
-std::atomic<uint64_t> fast_backward_taken{0};
-
-bool fast_backward_enabled() {
-    int on = fast_backward_on.load(std::memory_order_relaxed);
-    if (on < 0) {
-        const char *env = std::getenv("LTC_FAST_BACKWARD");
-        int want = env && std::strcmp(env, "0") == 0 ? 0 : 1;
-        fast_backward_on.compare_exchange_strong(on, want);
-        on = fast_backward_on.load();
-    }
-    return on == 1;
-}
-
-// v's tensor, or false when autograd could not use it: freed by a backward, or written in place since.
-// A variable autograd did not save unpacks as an undefined tensor.
-bool unpacks(const torch::autograd::SavedVariable &v, at::Tensor *out) {
-    try {
-        *out = v.unpack();
-        return true;
-    } catch (...) {
-        return false;
-    }
-}
-
-// The parameter's gradient accumulator behind W^T (a TBackward0 leading to an AccumulateGrad), or null.
-torch::autograd::AccumulateGrad *transposed_leaf(const torch::autograd::Edge &e) {
-    auto *t = dynamic_cast<torch::autograd::generated::TBackward0 *>(e.function.get());
-    if (!t || t->next_edges().size() != 1)
-        return nullptr;
-    return dynamic_cast<torch::autograd::AccumulateGrad *>(t->next_edges()[0].function.get());
-}
-
-}  // namespace
-
-bool fast_backward(const at::Tensor &loss, const at::Tensor &seed) {
-    using namespace torch::autograd;
-    if (!fast_backward_enabled())
-        return false;
-    const std::shared_ptr<Node> &loss_fn = loss.grad_fn();
-    auto *mse = dynamic_cast<generated::MseLossBackward0 *>(loss_fn.get());
-    if (!mse || mse->reduction != at::Reduction::Mean || mse->next_edges().size() != 2 || !mse->next_edges()[0].is_valid() ||
-        mse->next_edges()[1].is_valid())  // the target needs no gradient
-        return false;
-    const std::shared_ptr<Node> pred_fn = mse->next_edges()[0].function;
-    at::Tensor pred, target, x, wt;
-    AccumulateGrad *acc_w = nullptr, *acc_b = nullptr;
-    if (!unpacks(mse->self_, &pred) || !unpacks(mse->target_, &target))
-        return false;
-    if (auto *a = dynamic_cast<generated::AddmmBackward0 *>(pred_fn.get())) {
-        // addmm(b, x, W^T), alpha = beta = 1: edges to b, x (none: needs no gradient), W^T
-        const auto &e = a->next_edges();
-        if (e.size() != 3 || e[1].is_valid() || a->alpha.toDouble() != 1.0 || a->beta.toDouble() != 1.0 ||
-            !(acc_b = dynamic_cast<AccumulateGrad *>(e[0].function.get())) || !(acc_w = transposed_leaf(e[2])) ||
-            !unpacks(a->mat1_, &x) || !unpacks(a->mat2_, &wt))
-            return false;
-    } else if (auto *m = dynamic_cast<generated::MmBackward0 *>(pred_fn.get())) {
-        // mm(x, W^T), a Linear without bias: edges to x (none), W^T
-        const auto &e = m->next_edges();
-        if (e.size() != 2 || e[0].is_valid() || !(acc_w = transposed_leaf(e[1])) || !unpacks(m->self_, &x) ||
-            !unpacks(m->mat2_, &wt))
-            return false;
-    } else {
-        return false;
-    }
-    const at::Tensor &W = acc_w->variable;
-    if (!x.defined() || x.dim() != 2 || !pred.defined() || pred.dim() != 2 || !target.defined() ||
-        pred.sizes() != target.sizes() || W.dim() != 2 || W.size(0) != pred.size(1) || W.size(1) != x.size(1) ||
-        W.device() != x.device() ||
-        (acc_b && (acc_b->variable.dim() != 1 || acc_b->variable.size(0) != pred.size(1) || acc_b->variable.device() != x.device())))
-        return false;  // not a shape this closed form covers, or the module moved since: autograd decides
-    {
-        at::NoGradGuard no_grad;
-        // dL/dpred: the kernel autograd's MseLossBackward0 runs; then dL/dW = g^T x and dL/db = sum_n g
-        at::Tensor g = at::mse_loss_backward(seed, pred, target, at::Reduction::Mean);
-        at::Tensor db = acc_b ? g.sum(0) : at::Tensor();
-        (*acc_w)({linear_weight_grad(g, x)});
-        if (acc_b)
-            (*acc_b)({std::move(db)});
-    }
-    // What autograd's backward leaves behind: the graph's saved tensors freed, so that a second backward
-    // through it fails as it would there.
-    loss_fn->release_variables();
-    pred_fn->release_variables();
-    fast_backward_taken.fetch_add(1, std::memory_order_relaxed);
-    return true;
-}
 
 void sgd_zero_grad(ltc_sgd *sgd) {
     for (auto &p : sgd->params) {
@@ -182,42 +88,6 @@ void sgd_step(ltc_sgd *sgd) {
 }  // namespace ltc
 
 extern "C" {
-
-void ltc_manual_seed(uint64_t seed) {
-    try {
-        torch::manual_seed(seed);
-    } catch (...) {
-    }
-}
-
-ltc_status ltc_set_num_threads(int n) {
-    if (n < 1)
-        return fail(LTC_ERR_INVALID_ARGUMENT, "ltc_set_num_threads: %d threads is not valid: use 1 or more", n);
-    LTC_TRY {
-        at::set_num_threads(n);
-        return LTC_OK;
-    }
-    LTC_CATCH
-}
-
-int ltc_get_num_threads(void) {
-    try {
-        return at::get_num_threads();
-    } catch (...) {
-        return 1;
-    }
-}
-
-ltc_status ltc_set_fast_backward(int enable) {
-    if (enable != 0 && enable != 1)
-        return fail(LTC_ERR_INVALID_ARGUMENT, "ltc_set_fast_backward: %d is not valid: use 1 (on) or 0 (off)", enable);
-    ltc::fast_backward_on.store(enable);
-    return LTC_OK;
-}
-
-int ltc_get_fast_backward(void) { return ltc::fast_backward_enabled() ? 1 : 0; }
-
-uint64_t ltc_fast_backward_count(void) { return ltc::fast_backward_taken.load(std::memory_order_relaxed); }
 
 ltc_status ltc_linear_new(ltc_linear **out, int64_t in_features, int64_t out_features, int has_bias) {
     LTC_CHECK_NOT_NULL(out);

@@ -2,31 +2,10 @@
 #include "internal.hpp"
 
 #include <ATen/CPUGeneratorImpl.h>
-#include <torch/csrc/autograd/function.h>
 
 #include <cstring>
-#include <mutex>
 
 using ltc::fail;
-
-namespace ltc {
-
-// Made by a blocking copy from the host, so it is ready for every stream; never freed (a CUDA tensor must
-// not be freed at exit, after its context). Only read, never written: ltc_tensor_backward passes it to
-// autograd only for MSE losses, whose backward reads it into a new tensor (a node that passed the seed
-// on, or a view of it, could let a leaf's gradient alias it and a later accumulation write into it).
-at::Tensor backward_seed(const at::Tensor &like) {
-    static std::mutex mu;
-    static auto *seeds = new std::vector<at::Tensor>();
-    std::lock_guard<std::mutex> lock(mu);
-    for (const auto &s : *seeds)
-        if (s.device() == like.device() && s.scalar_type() == like.scalar_type())
-            return s;
-    seeds->push_back(at::ones({}, at::TensorOptions().dtype(like.scalar_type())).to(like.device()));
-    return seeds->back();
-}
-
-}  // namespace ltc
 
 namespace {
 
@@ -240,14 +219,7 @@ ltc_status ltc_tensor_backward(ltc_tensor *loss) {
         if (!loss->t.requires_grad())
             return fail(LTC_ERR_INVALID_ARGUMENT,
                         "ltc_tensor_backward: the tensor has no autograd graph: compute it from a module's output");
-        const auto &fn = loss->t.grad_fn();
-        if (fn && fn->name() == "MseLossBackward0") {
-            at::Tensor seed = ltc::backward_seed(loss->t).expand(loss->t.sizes());
-            if (!ltc::fast_backward(loss->t, seed))
-                loss->t.backward(seed);
-        } else {
-            loss->t.backward();
-        }
+        loss->t.backward();
         return LTC_OK;
     }
     LTC_CATCH
