@@ -3,17 +3,22 @@
  * The seed's version printed "CUDA is available" or "please check your CUDA installation". This one asks
  * libltc for a diagnosis (ltc_diagnose) and prints the verdict, the one cause and its fix first, then
  * the evidence. Copy it as the start of any program that must know whether it got the GPU.
+ * Under a launcher (torchrun, srun, mpirun) or with --nproc N, every rank checks its own GPU, then all
+ * of them prove an NCCL all-reduce together, and rank 0 prints one table for all (ltc_cluster_check).
  *
- *   check_cuda [--quick] [--json]
+ *   check_cuda [--quick] [--json] [--nproc N] [--timeout S]
  */
 #include "common.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 static const char *usage =
-    "usage: check_cuda [--quick] [--json]\n"
+    "usage: check_cuda [--quick] [--json] [--nproc N] [--timeout S]\n"
     "  --quick   skip the proofs by work (a matmul and a cuDNN convolution per GPU, an NCCL all-reduce)\n"
     "  --json    print the whole report as one JSON document\n"
+    "  --nproc N check N local ranks, as torchrun --no-python --nproc-per-node N check_cuda does\n"
+    "  --timeout S  under a launcher: how long to wait for a rank or a collective (default 60)\n"
     "exit codes:\n"
     "  0  a GPU is usable\n"
     "  1  the check itself failed\n"
@@ -24,7 +29,9 @@ static const char *usage =
     "  6  a driver problem: too old, stub library, version mismatch, not ready, device nodes, other\n"
     "  7  no visible GPU: none in the machine, or CUDA_VISIBLE_DEVICES hides them\n"
     "  8  the GPU's architecture is not in this LibTorch\n"
-    "  9  a proof by work failed: kernel, cuDNN or NCCL\n";
+    "  9  a proof by work failed: kernel, cuDNN or NCCL (across ranks: the all-reduce)\n"
+    "  10 the ranks do not fit together: one did not join or died, two share a GPU, versions differ\n"
+    "under a launcher the code is the worst rank's (the highest)\n";
 
 /* One exit code per kind of cause, so a CI job can branch on it. */
 static int exit_code(ltc_cause cause) {
@@ -43,11 +50,50 @@ static int exit_code(ltc_cause cause) {
     }
 }
 
+/* Under a launcher: every rank checks its own GPU; when all are usable they prove an all-reduce and
+ * sweep its bandwidth (8 B to 256 MiB); rank 0 prints the table. Every rank returns the worst code. */
+static int check_ranks(const ltc_dist_env *env, unsigned flags, int json, double timeout) {
+    ltc_cluster_report *report = NULL;
+    CHECK(ltc_cluster_check(&report, env, flags, timeout));
+    ltc_device gpu = {LTC_DEVICE_CUDA, env->local_rank};
+    if (!(flags & LTC_DIAGNOSE_QUICK) && ltc_cluster_report_ready(report))
+        ltc_cluster_allreduce_proof(report, gpu, (size_t)256 << 20, timeout); /* a failure is in the report */
+    if (env->rank == 0)
+        fputs(json ? ltc_cluster_report_json(report) : ltc_cluster_report_text(report), stdout);
+    int worst = 0;
+    for (int r = 0; r < ltc_cluster_report_rank_count(report); r++) {
+        ltc_cluster_rank row;
+        CHECK(ltc_cluster_report_rank(&row, report, r));
+        int code = row.state == LTC_RANK_OK ? 0
+                 : row.state == LTC_RANK_GPU_UNUSABLE ? exit_code(row.cause)
+                 : row.state == LTC_RANK_COLLECTIVE ? 9 : 10;
+        worst = code > worst ? code : worst;
+    }
+    if (worst == 0 && !ltc_cluster_report_ready(report))
+        worst = 9; /* the proof failed without naming a rank: wrong values */
+    ltc_cluster_report_free(report);
+    return worst;
+}
+
 int main(int argc, char **argv) {
     unsigned flags = 0;
-    int json = 0;
+    int json = 0, nproc = 0;
+    double timeout = 60;
     for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "--quick") == 0) {
+        char *end = NULL;
+        if (strcmp(argv[i], "--nproc") == 0 && i + 1 < argc) {
+            nproc = (int)strtol(argv[++i], &end, 10);
+            if (*end != '\0' || nproc < 1 || nproc > 4096) {
+                fprintf(stderr, "check_cuda: --nproc %s is not valid: use 1 to 4096\n", argv[i]);
+                return 2;
+            }
+        } else if (strcmp(argv[i], "--timeout") == 0 && i + 1 < argc) {
+            timeout = strtod(argv[++i], &end);
+            if (*end != '\0' || !(timeout > 0 && timeout <= 1e7)) {
+                fprintf(stderr, "check_cuda: --timeout %s is not valid: use seconds, > 0\n", argv[i]);
+                return 2;
+            }
+        } else if (strcmp(argv[i], "--quick") == 0) {
             flags |= LTC_DIAGNOSE_QUICK;
         } else if (strcmp(argv[i], "--json") == 0) {
             json = 1;
@@ -59,6 +105,16 @@ int main(int argc, char **argv) {
             return 2;
         }
     }
+
+    ltc_dist_env env;
+    CHECK(ltc_dist_env_from(&env, NULL));
+    if (nproc > 0 && env.launcher == LTC_LAUNCHER_NONE) { /* become a launcher: N copies of this program */
+        int code = 0, failed_rank = -1;
+        CHECK(ltc_launch_local(&code, &failed_rank, nproc, (const char *const *)argv, LTC_DEVICE_CPU, 0, timeout));
+        return code;
+    }
+    if (env.launcher != LTC_LAUNCHER_NONE)
+        return check_ranks(&env, flags, json, timeout);
 
     ltc_diagnosis *report = NULL;
     CHECK(ltc_diagnose(&report, flags));

@@ -1170,6 +1170,82 @@ static void row_ltc_train_graph_inputs(void) {
 
 static void row_ltc_train_graph_free(void) { NO_OP(ltc_train_graph_free(NULL)); }
 
+/* The cross-rank check: its argument checks fail before any store is opened; the rows' contents, the
+ * proof and the sweep are tested with real ranks in test_cluster_check. */
+static void row_ltc_rank_state_name(void) {
+    static const char *const names[] = {"ok", "gpu unusable", "did not join", "no report", "no GPU for its local rank",
+                                        "shares a GPU", "versions differ", "collective failed"};
+    for (int i = 0; i < 8; i++)
+        CHECK(names[i], strcmp(ltc_rank_state_name((ltc_rank_state)i), names[i]) == 0);
+    const int unknown[] = {-1, 8, INT_MAX, INT_MIN};
+    for (size_t i = 0; i < sizeof unknown / sizeof *unknown; i++)
+        CHECK("an unlisted state gives \"unknown\"", strcmp(ltc_rank_state_name((ltc_rank_state)unknown[i]), "unknown") == 0);
+}
+
+static void row_ltc_cluster_check(void) {
+    ltc_cluster_report *r = GARBAGE(ltc_cluster_report);
+    ltc_dist_env env = good_env();
+    FAILS(ltc_cluster_check(NULL, &env, 0, 1), LTC_ERR_INVALID_ARGUMENT, "'out' is NULL");
+    FAILS(ltc_cluster_check(&r, NULL, 0, 1), LTC_ERR_INVALID_ARGUMENT, "'env' is NULL");
+    CHECK_NULLED(r);
+    env.launcher = (ltc_launcher)99;
+    FAILS(ltc_cluster_check(&r, &env, 0, 1), LTC_ERR_INVALID_ARGUMENT, "launcher 99 is not valid");
+    env = good_env();
+    env.world_size = 0;
+    FAILS(ltc_cluster_check(&r, &env, 0, 1), LTC_ERR_INVALID_ARGUMENT, "world size 0 is not valid");
+    env = good_env();
+    env.rank = 2;
+    FAILS(ltc_cluster_check(&r, &env, 0, 1), LTC_ERR_INVALID_ARGUMENT, "rank 2 is not valid with a world size of 2");
+    env = good_env();
+    env.local_rank = -3;
+    FAILS(ltc_cluster_check(&r, &env, 0, 1), LTC_ERR_INVALID_ARGUMENT, "local rank -3 is not valid");
+    env = good_env();
+    memset(env.master_addr, 'a', sizeof env.master_addr);
+    FAILS(ltc_cluster_check(&r, &env, 0, 1), LTC_ERR_INVALID_ARGUMENT, "master_addr is empty or not NUL-terminated");
+    env = good_env();
+    env.master_port = 0;
+    FAILS(ltc_cluster_check(&r, &env, 0, 1), LTC_ERR_INVALID_ARGUMENT, "master port 0 is not valid");
+    env.master_port = 70000;
+    FAILS(ltc_cluster_check(&r, &env, 0, 1), LTC_ERR_INVALID_ARGUMENT, "master port 70000 is not valid");
+    env = good_env();
+    FAILS(ltc_cluster_check(&r, &env, 0x80, 1), LTC_ERR_INVALID_ARGUMENT, "flags 0x80 are not valid");
+    FAILS(ltc_cluster_check(&r, &env, 0, 0), LTC_ERR_INVALID_ARGUMENT, "timeout 0 s is not valid");
+    FAILS(ltc_cluster_check(&r, &env, 0, NAN), LTC_ERR_INVALID_ARGUMENT, "timeout nan s is not valid");
+    FAILS(ltc_cluster_check(&r, &env, 0, 1e8), LTC_ERR_INVALID_ARGUMENT, "timeout 1e+08 s is not valid");
+    CHECK_NULLED(r);
+}
+
+static void row_ltc_cluster_allreduce_proof(void) {
+    FAILS(ltc_cluster_allreduce_proof(NULL, CPU, 64, 1), LTC_ERR_INVALID_ARGUMENT, "'report' is NULL");
+    FAILS(ltc_cluster_allreduce_proof(NULL, ((ltc_device){(ltc_device_type)7, 0}), (size_t)-1, -1), LTC_ERR_INVALID_ARGUMENT,
+          "'report' is NULL");
+}
+
+static void row_ltc_cluster_report_free(void) { NO_OP(ltc_cluster_report_free(NULL)); }
+static void row_ltc_cluster_report_ready(void) { RETURNS_SENTINEL(ltc_cluster_report_ready(NULL), 0, "'report' is NULL"); }
+static void row_ltc_cluster_report_rank_count(void) {
+    RETURNS_SENTINEL(ltc_cluster_report_rank_count(NULL), -1, "'report' is NULL");
+}
+
+static void row_ltc_cluster_report_rank(void) {
+    ltc_cluster_rank row;
+    FAILS(ltc_cluster_report_rank(NULL, NULL, 0), LTC_ERR_INVALID_ARGUMENT, "'out' is NULL");
+    FAILS(ltc_cluster_report_rank(&row, NULL, -1), LTC_ERR_INVALID_ARGUMENT, "'report' is NULL");
+}
+
+static void row_ltc_cluster_report_sweep_count(void) {
+    CHECK("NULL has no sweep", ltc_cluster_report_sweep_count(NULL) == 0);
+}
+
+static void row_ltc_cluster_report_sweep(void) {
+    ltc_cluster_bandwidth b;
+    FAILS(ltc_cluster_report_sweep(NULL, NULL, 0), LTC_ERR_INVALID_ARGUMENT, "'out' is NULL");
+    FAILS(ltc_cluster_report_sweep(&b, NULL, 0), LTC_ERR_INVALID_ARGUMENT, "'report' is NULL");
+}
+
+static void row_ltc_cluster_report_json(void) { CHECK("NULL gives \"\"", strcmp(ltc_cluster_report_json(NULL), "") == 0); }
+static void row_ltc_cluster_report_text(void) { CHECK("NULL gives \"\"", strcmp(ltc_cluster_report_text(NULL), "") == 0); }
+
 /* ---------------------------------------------------------------------------------------------- */
 
 #define ROW(f) {#f, row_##f}
@@ -1197,6 +1273,10 @@ static const struct row {
     ROW(ltc_dist_broadcast_parameters), ROW(ltc_dist_average_gradients), ROW(ltc_dist_check_replicas),
     ROW(ltc_dist_mean), ROW(ltc_data_parallel_forward), ROW(ltc_train_graph_new), ROW(ltc_train_graph_replay),
     ROW(ltc_train_graph_inputs), ROW(ltc_train_graph_loss), ROW(ltc_train_graph_free),
+    ROW(ltc_rank_state_name), ROW(ltc_cluster_check), ROW(ltc_cluster_allreduce_proof), ROW(ltc_cluster_report_free),
+    ROW(ltc_cluster_report_ready), ROW(ltc_cluster_report_rank_count), ROW(ltc_cluster_report_rank),
+    ROW(ltc_cluster_report_sweep_count), ROW(ltc_cluster_report_sweep), ROW(ltc_cluster_report_json),
+    ROW(ltc_cluster_report_text),
 };
 #define NROWS (sizeof rows / sizeof *rows)
 

@@ -574,6 +574,108 @@ LTC_API ltc_status ltc_dist_check_replicas(ltc_dist *dist, const ltc_linear *lin
 /*! *out = the mean of `value` over all ranks (e.g. each rank's loss). Blocks. */
 LTC_API ltc_status ltc_dist_mean(double *out, ltc_dist *dist, double value);
 
+/* Cross-rank check: is this whole allocation ready for data-parallel training? (check_cuda under a
+ * launcher). Every rank diagnoses its own GPU (ltc_diagnose, cuda:<local rank>) and reports to rank 0
+ * through the rendezvous store, so the check works where NCCL does not; every rank then holds the same
+ * report: one row per rank, findings across ranks (two ranks on one GPU, versions that differ), and, after
+ * ltc_cluster_allreduce_proof, an all-reduce proof and a bandwidth sweep. */
+typedef struct ltc_cluster_report ltc_cluster_report;
+
+/* What is wrong with one rank, as the cross-rank check sees it. Values pinned. */
+typedef enum ltc_rank_state {
+    LTC_RANK_OK = 0,              /* its GPU is usable and nothing across ranks is wrong with it */
+    LTC_RANK_GPU_UNUSABLE = 1,    /* its own diagnosis found a cause (the row's cause) */
+    LTC_RANK_NOT_JOINED = 2,      /* it never reached the store within the timeout */
+    LTC_RANK_NO_REPORT = 3,       /* it joined but its report never came: it died or hung */
+    LTC_RANK_NO_DEVICE = 4,       /* its local rank has no GPU (cuda:<local rank> does not exist) */
+    LTC_RANK_SHARED_GPU = 5,      /* another rank uses the same GPU (same UUID, or same host and cuda:N) */
+    LTC_RANK_VERSION_MISMATCH = 6,/* its LibTorch, CUDA or NCCL differs from most ranks' */
+    LTC_RANK_COLLECTIVE = 7       /* it did not finish a collective of the proof within the timeout */
+} ltc_rank_state;
+
+/*! "ok", "gpu unusable", "did not join", "no report", "no GPU for its local rank", "shares a GPU",
+ *  "versions differ", "collective failed"; "unknown" for other values (never NULL). Static. Thread-safe. */
+LTC_API const char *ltc_rank_state_name(ltc_rank_state state);
+
+/* One rank's row. Strings are borrowed from the report and live as long as it; "" when unknown. */
+typedef struct ltc_cluster_rank {
+    int rank, local_rank;
+    ltc_rank_state state;
+    ltc_cause cause;            /* its diagnosis' primary cause (LTC_CAUSE_NONE when usable or no report) */
+    const char *host;           /* its host name */
+    const char *gpu_name;       /* cuda:<local rank>'s name, e.g. "NVIDIA H200" */
+    const char *gpu_uuid;       /* "GPU-xxxxxxxx-..." */
+    const char *torch_version;  /* LibTorch's version */
+    int driver_version;         /* the newest CUDA the driver supports (13000 for 13.0); 0 if unknown */
+    int cuda_version;           /* CUDA runtime LibTorch was built with; 0 if none */
+    int nccl_version;           /* NCCL loaded (or built with); 0 if none */
+    const char *message;        /* what is wrong, one sentence ("" when ok) */
+    const char *fix;            /* what to do ("" when ok or unknown) */
+} ltc_cluster_rank;
+
+/* One size of the bandwidth sweep, as nccl-tests reports it: time is the mean over the ranks of each
+ * rank's mean time per all-reduce; algbw = bytes / time; busbw = algbw * 2(n-1)/n (0 for one rank). */
+typedef struct ltc_cluster_bandwidth {
+    size_t bytes;        /* the buffer all-reduced (float32 elements * 4) */
+    double time_us;      /* microseconds per all-reduce */
+    double algbw_gbps;   /* GB/s, 1e9 bytes per second */
+    double busbw_gbps;
+} ltc_cluster_bandwidth;
+
+/*! Every rank of the job env describes (ltc_dist_env_from) calls this at the same point. Each rank
+ *  runs ltc_diagnose(flags) (LTC_DIAGNOSE_* bits; others -> LTC_ERR_INVALID_ARGUMENT) and reads the row
+ *  of cuda:<local rank>; rank 0 hosts a store on master_port (or a free port it announces through the
+ *  launcher's store), every rank reports its row there, and rank 0 decides which ranks made it: a rank
+ *  that never joins or whose report does not come within timeout_s (> 0, at most 1e7) gets its row
+ *  (LTC_RANK_NOT_JOINED, LTC_RANK_NO_REPORT); the check never waits longer than about timeout_s plus
+ *  the diagnosis. *out is a new report, owned by the caller (ltc_cluster_report_free), the same on
+ *  every rank that got rank 0's decision. Errors: env NULL or not valid as for ltc_dist_init ->
+ *  LTC_ERR_INVALID_ARGUMENT; this rank cannot reach the store, or rank 0's decision does not come ->
+ *  LTC_ERR_TIMEOUT or LTC_ERR_DISTRIBUTED naming the address or rank 0. A GPU problem is a result, not
+ *  an error. The report keeps the store open (rank 0: its server) until it is freed: free it before
+ *  ltc_dist_init on the same port. Threads: one check per process at a time. */
+LTC_API ltc_status ltc_cluster_check(ltc_cluster_report **out, const ltc_dist_env *env, unsigned flags,
+                                     double timeout_s);
+
+/*! The collective proof, on every rank of a report whose ranks all reported usable
+ *  (ltc_cluster_report_ready): joins a group on `device` (cuda:N -> ProcessGroupNCCL; cpu -> the store,
+ *  for tests) over the report's store, all-reduces 1 Mi float32 (or max_bytes, if smaller) and checks
+ *  every value, then sweeps all-reduces from 8 B, doubling, to max_bytes (0: no sweep; 5 warm-up and 20
+ *  timed calls per size), and records both in the report (its rows, JSON, text, ltc_cluster_report_sweep).
+ *  A collective that fails, or that some rank does not finish within timeout_s, names those ranks
+ *  (LTC_RANK_COLLECTIVE) and returns LTC_ERR_DISTRIBUTED or LTC_ERR_TIMEOUT; wrong values ->
+ *  LTC_ERR_DISTRIBUTED naming the first wrong element. Errors: report NULL, device not valid, max_bytes
+ *  above 1 GiB, timeout_s not > 0 -> LTC_ERR_INVALID_ARGUMENT; a report that is not ready ->
+ *  LTC_ERR_INVALID_ARGUMENT naming why; a CUDA device without NCCL -> LTC_ERR_UNSUPPORTED. Run it once
+ *  per report. Threads: as ltc_dist_init. */
+LTC_API ltc_status ltc_cluster_allreduce_proof(ltc_cluster_report *report, ltc_device device, size_t max_bytes,
+                                               double timeout_s);
+
+/*! Tells the other ranks this one is done with the store; on rank 0, waits (up to the check's timeout)
+ *  until every rank that reported has, then closes the store; on the others, waits (as long) until rank
+ *  0 has closed it, so that a later ltc_dist_init on the same port finds a fresh store. NULL is a no-op. */
+LTC_API void ltc_cluster_report_free(ltc_cluster_report *report);
+
+/*! 1 when every rank reported a usable GPU of its own, no two share one, their LibTorch, CUDA and NCCL
+ *  agree, and the proof (if it ran) passed; else 0 (also for NULL, which sets ltc_last_error()). */
+LTC_API int ltc_cluster_report_ready(const ltc_cluster_report *report);
+/*! The number of ranks (the world size), one row each; -1 on NULL. */
+LTC_API int ltc_cluster_report_rank_count(const ltc_cluster_report *report);
+/*! Row `rank` (0 .. count-1) into *out. NULL out or report, a rank out of range ->
+ *  LTC_ERR_INVALID_ARGUMENT naming it and the count. */
+LTC_API ltc_status ltc_cluster_report_rank(ltc_cluster_rank *out, const ltc_cluster_report *report, int rank);
+/*! Sizes in the bandwidth sweep (0 before the proof, or without one; 0 for NULL). */
+LTC_API size_t ltc_cluster_report_sweep_count(const ltc_cluster_report *report);
+/*! Size `index` (0 .. count-1) of the sweep into *out; out of range -> LTC_ERR_INVALID_ARGUMENT. */
+LTC_API ltc_status ltc_cluster_report_sweep(ltc_cluster_bandwidth *out, const ltc_cluster_report *report,
+                                            size_t index);
+/*! The whole report as one JSON document (verdict, rows, findings, proof, sweep), and as text: one
+ *  overall verdict naming the failing ranks and hosts with the fix for each distinct cause, then a table
+ *  of the ranks, then the sweep. Borrowed: valid until the report changes (the proof) or is freed;
+ *  never NULL ("" for NULL). */
+LTC_API const char *ltc_cluster_report_json(const ltc_cluster_report *report);
+LTC_API const char *ltc_cluster_report_text(const ltc_cluster_report *report);
+
 /* ------------------------------------------------------------------------------------------------ */
 /* Graphs: one training step captured as a CUDA graph                                               */
 /* ------------------------------------------------------------------------------------------------ */

@@ -1,0 +1,507 @@
+// The cross-rank check (ltc_cluster_check): every rank diagnoses its own GPU and reports its row to rank 0
+// through a store that rank 0 hosts; rank 0 decides which ranks made it within the timeout, and every
+// rank builds the same report from that decision. Also the report's accessors. The findings and the text
+// are in dist_check_report.cpp, the collective proof in dist_check_proof.cpp.
+#include "dist_check.hpp"
+
+#include <c10/util/Exception.h>
+#include <c10/util/Logging.h>
+#include <torch/csrc/distributed/c10d/PrefixStore.hpp>
+
+#include <atomic>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <unistd.h>
+
+using ltc::fail;
+using ltc::check::Row;
+using ltc::dist::Clock;
+using std::chrono::milliseconds;
+
+namespace {
+
+std::vector<uint8_t> bytes_of(const std::string &s) { return std::vector<uint8_t>(s.begin(), s.end()); }
+std::string text_of(const std::vector<uint8_t> &b) { return std::string(b.begin(), b.end()); }
+
+std::string error_text(const std::exception &e) {
+    if (auto c = dynamic_cast<const c10::Error *>(&e))
+        return c->what_without_backtrace();
+    return e.what();
+}
+
+std::string this_host() {
+    char host[256] = "";
+    if (gethostname(host, sizeof host - 1) != 0 || host[0] == '\0')
+        snprintf(host, sizeof host, "?");
+    return host;
+}
+
+milliseconds until(Clock::time_point deadline) {
+    auto ms = std::chrono::duration_cast<milliseconds>(deadline - Clock::now());
+    return std::max(ms, milliseconds(100));
+}
+
+Clock::time_point after(double seconds) {
+    return Clock::now() + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(seconds));
+}
+
+// Checks the env as ltc_dist_init does; "" when valid.
+std::string env_problem(const ltc_dist_env *env) {
+    char buf[256];
+    int launcher = ltc::enum_int(env->launcher);
+    if (launcher < LTC_LAUNCHER_NONE || launcher > LTC_LAUNCHER_LOCAL)
+        snprintf(buf, sizeof buf, "launcher %d is not valid: fill the env with ltc_dist_env_from", launcher);
+    else if (env->world_size < 1)
+        snprintf(buf, sizeof buf, "world size %d is not valid: use 1 or more", env->world_size);
+    else if (env->rank < 0 || env->rank >= env->world_size)
+        snprintf(buf, sizeof buf, "rank %d is not valid with a world size of %d: use 0 to %d", env->rank, env->world_size,
+                 env->world_size - 1);
+    else if (env->local_rank < 0)
+        snprintf(buf, sizeof buf, "local rank %d is not valid: use 0 or more", env->local_rank);
+    else if (memchr(env->master_addr, '\0', LTC_DIST_ADDR_MAX) == nullptr || env->master_addr[0] == '\0')
+        snprintf(buf, sizeof buf, "master_addr is empty or not NUL-terminated: use a host name or address");
+    else if (env->master_port < 0 || env->master_port > 65535 ||
+             (env->master_port == 0 && !(env->rank == 0 && !env->external_store && env->world_size == 1)))
+        snprintf(buf, sizeof buf, "master port %d is not valid: use 1 to 65535 (0, any free port, only for a world size of 1)",
+                 env->master_port);
+    else
+        return "";
+    return buf;
+}
+
+// ------------------------------------------------------------------------------------------------
+// This rank's row
+// ------------------------------------------------------------------------------------------------
+
+std::string fact(const ltc_diagnosis *d, const std::string &key) {
+    const char *v = ltc_diagnosis_get(d, key.c_str());
+    return v ? v : "";
+}
+
+int fact_int(const ltc_diagnosis *d, const std::string &key) { return atoi(fact(d, key).c_str()); }
+
+ltc_status diagnose_self(Row *row, const ltc_dist_env &env, unsigned flags) {
+    ltc_diagnosis *d = nullptr;
+    LTC_RETURN_IF_ERROR(ltc_diagnose(&d, flags));
+    const std::string dev = "devices." + std::to_string(env.local_rank) + ".";
+    row->rank = env.rank;
+    row->local_rank = env.local_rank;
+    row->host = this_host();
+    row->gpu_name = fact(d, dev + "name");
+    row->gpu_uuid = fact(d, dev + "uuid");
+    row->torch_version = fact(d, "build.torch_version");
+    row->driver_version = fact_int(d, "driver.version");
+    row->cuda_version = fact_int(d, "build.cuda_runtime_version");
+    row->nccl_version = fact_int(d, "build.nccl_runtime_version");
+    if (row->nccl_version == 0)
+        row->nccl_version = fact_int(d, "build.nccl_version");
+    row->device_count = fact_int(d, "libtorch.device_count");
+    row->usable = ltc_diagnosis_usable(d) != 0;
+    row->cause = ltc_diagnosis_cause(d);
+    row->message = ltc_diagnosis_message(d);
+    row->fix = ltc_diagnosis_fix(d);
+    row->diagnosis = ltc_diagnosis_json(d);
+    ltc_diagnosis_free(d);
+    return LTC_OK;
+}
+
+// ------------------------------------------------------------------------------------------------
+// The check's store
+// ------------------------------------------------------------------------------------------------
+
+std::atomic<int> g_generation{0};  // checks made by this process: keeps a second check's keys apart
+
+c10::intrusive_ptr<c10d::TCPStore> connect(const std::string &addr, int port, Clock::time_point deadline) {
+    c10d::TCPStoreOptions o;
+    o.port = (uint16_t)port;
+    o.isServer = false;
+    o.waitWorkers = false;
+    o.timeout = until(deadline);
+    return c10::make_intrusive<c10d::TCPStore>(addr, o);
+}
+
+// Opens the store the ranks report to. Rank 0 hosts it: on master_port, or, when the launcher hosts the
+// store there (torchrun's agent), on a free port it announces through the launcher's store.
+ltc_status open_store(ltc_cluster_report *r, int generation) {
+    const ltc_dist_env &env = r->env;
+    const std::string prefix = "ltc-check/" + std::to_string(env.restart) + "/" + std::to_string(generation);
+    const std::string where = std::string(env.master_addr) + ":" + std::to_string(env.master_port);
+    std::string step = "";
+    try {
+        if (env.external_store) {
+            step = "the launcher's store at " + where;
+            r->launcher = connect(env.master_addr, env.master_port, r->deadline);
+            auto announce = c10::make_intrusive<c10d::PrefixStore>(prefix, r->launcher);
+            if (env.rank == 0) {
+                step = "a store on a free port";
+                c10d::TCPStoreOptions o;
+                o.port = 0;
+                o.isServer = true;
+                o.waitWorkers = false;
+                o.timeout = milliseconds((long long)std::ceil(r->timeout_s * 1000));
+                r->tcp = c10::make_intrusive<c10d::TCPStore>(env.master_addr, o);
+                r->hosts = true;
+                r->store_port = r->tcp->getPort();
+                r->store_addr = "127.0.0.1";
+                announce->set("store", bytes_of(this_host() + " " + std::to_string(r->store_port)));
+            } else {
+                step = "rank 0's announcement of its store, through the launcher's store at " + where;
+                announce->wait({"store"}, until(r->deadline));
+                std::string v = text_of(announce->get("store"));
+                char host[256] = "";
+                int port = 0;
+                if (sscanf(v.c_str(), "%255s %d", host, &port) != 2)
+                    return fail(LTC_ERR_DISTRIBUTED, "rank 0 announced its store as \"%s\", which is not \"host port\"", v.c_str());
+                r->store_addr = this_host() == host ? std::string("127.0.0.1") : std::string(host);
+                r->store_port = port;
+                step = "rank 0's store at " + r->store_addr + ":" + std::to_string(port);
+                r->tcp = connect(r->store_addr, port, r->deadline);
+            }
+        } else if (env.rank == 0) {
+            step = "a store on port " + std::to_string(env.master_port) + " (MASTER_PORT)";
+            c10d::TCPStoreOptions o;
+            o.port = (uint16_t)env.master_port;
+            o.isServer = true;
+            o.waitWorkers = false;
+            o.timeout = milliseconds((long long)std::ceil(r->timeout_s * 1000));
+            r->tcp = c10::make_intrusive<c10d::TCPStore>(env.master_addr, o);
+            r->hosts = true;
+            r->store_port = r->tcp->getPort();
+            r->store_addr = env.master_addr;
+        } else {
+            step = "rank 0's store at " + where + " (MASTER_ADDR:MASTER_PORT)";
+            r->store_addr = env.master_addr;
+            r->store_port = env.master_port;
+            r->tcp = connect(env.master_addr, env.master_port, r->deadline);
+        }
+    } catch (const std::exception &e) {
+        std::string m = error_text(e);
+        if (m.find("EADDRINUSE") != std::string::npos || m.find("ddress already in use") != std::string::npos)
+            return fail(LTC_ERR_DISTRIBUTED, "rank 0 cannot host the check's store on port %d (MASTER_PORT): the port is "
+                        "already in use; pick a free port", env.master_port);
+        return fail(env.rank == 0 ? LTC_ERR_DISTRIBUTED : LTC_ERR_TIMEOUT,
+                    "rank %d of %d cannot open %s within the timeout of %.1f s: %s", env.rank, env.world_size,
+                    step.c_str(), r->timeout_s, m.c_str());
+    }
+    r->tcp->setTimeout(milliseconds((long long)std::ceil(r->timeout_s * 1000)));
+    r->store = c10::make_intrusive<c10d::PrefixStore>(prefix, r->tcp);
+    return LTC_OK;
+}
+
+// Rank 0: waits until every rank has reported or the deadline passes, and publishes who made it.
+std::string decide(ltc_cluster_report *r) {
+    const int world = r->env.world_size;
+    std::vector<std::string> reports;
+    for (int q = 0; q < world; q++)
+        reports.push_back("report/" + std::to_string(q));
+    while (!r->store->check(reports) && Clock::now() < r->deadline)
+        usleep(50000);
+    std::string decision(world, '-');
+    for (int q = 0; q < world; q++)
+        decision[q] = r->store->check({reports[q]}) ? 'R' : r->store->check({"join/" + std::to_string(q)}) ? 'J' : '-';
+    r->store->set("decision", bytes_of(decision));
+    return decision;
+}
+
+ltc_status gather(ltc_cluster_report *r) {
+    const ltc_dist_env &env = r->env;
+    const int world = env.world_size;
+    const std::string me = std::to_string(env.rank);
+    r->store->set("join/" + me, bytes_of(this_host()));
+    Row self;
+    LTC_RETURN_IF_ERROR(diagnose_self(&self, env, r->flags));
+    r->store->set("report/" + me, bytes_of(self.serialize()));
+
+    if (env.rank == 0) {
+        r->decision = decide(r);
+    } else {
+        // Rank 0 decides at its deadline at the latest; it may have started later than this rank.
+        auto wait_until = r->deadline + std::chrono::duration_cast<Clock::duration>(
+                                            std::chrono::duration<double>(std::min(r->timeout_s, 60.0) + 5.0));
+        while (!r->store->check({"decision"})) {
+            if (Clock::now() >= wait_until)
+                return fail(LTC_ERR_TIMEOUT,
+                            "rank %d: rank 0 did not publish which ranks reported within %.1f s: it is hung, or died "
+                            "after opening the store at %s:%d",
+                            env.rank, r->timeout_s, r->store_addr.c_str(), r->store_port);
+            usleep(50000);
+        }
+        r->decision = text_of(r->store->get("decision"));
+        if ((int)r->decision.size() != world)
+            return fail(LTC_ERR_DISTRIBUTED, "rank 0's decision covers %zu ranks but this job has %d: the ranks disagree on WORLD_SIZE",
+                        r->decision.size(), world);
+    }
+
+    std::vector<std::string> keys;
+    for (int q = 0; q < world; q++)
+        if (r->decision[q] == 'R')
+            keys.push_back("report/" + std::to_string(q));
+    auto values = r->store->multiGet(keys);
+    r->rows.assign(world, Row{});
+    size_t k = 0;
+    for (int q = 0; q < world; q++) {
+        Row &row = r->rows[q];
+        if (r->decision[q] == 'R') {
+            row = Row::parse(text_of(values[k++]));
+            row.rank = q;
+        } else {
+            row.rank = q;
+            row.local_rank = -1;
+            row.state = r->decision[q] == 'J' ? LTC_RANK_NO_REPORT : LTC_RANK_NOT_JOINED;
+            if (r->decision[q] == 'J')
+                row.host = text_of(r->store->get("join/" + std::to_string(q)));
+        }
+    }
+    return LTC_OK;
+}
+
+void close_store(ltc_cluster_report *r) {
+    if (!r->store)
+        return;
+    const ltc_dist_env &env = r->env;
+    auto limit = after(r->timeout_s);
+    try {
+        r->store->set("done/" + std::to_string(env.rank), bytes_of("1"));
+        if (r->hosts) {
+            // Keep the store up until every rank that reported has let go of it.
+            std::vector<std::string> keys;
+            for (int q = 0; q < env.world_size; q++)
+                if (q != env.rank && q < (int)r->decision.size() && r->decision[q] == 'R')
+                    keys.push_back("done/" + std::to_string(q));
+            while (!keys.empty() && !r->store->check(keys) && Clock::now() < limit)
+                usleep(20000);
+        } else if (!env.external_store) {
+            // The store is on MASTER_PORT: return once rank 0 has closed it, so that a group made next on
+            // that port cannot reach this one.
+            while (Clock::now() < limit) {
+                r->store->check({"done/0"});
+                usleep(20000);
+            }
+        }
+    } catch (...) {
+        // the server is gone: what the wait was for
+    }
+}
+
+}  // namespace
+
+namespace ltc::check {
+
+std::string step_key(const std::string &step, int rank) { return "proof/" + step + "/" + std::to_string(rank); }
+
+// "key=value" lines; backslashes and newlines escaped.
+std::string Row::serialize() const {
+    std::string out;
+    auto put = [&](const char *k, const std::string &v) {
+        out += k;
+        out += '=';
+        for (char c : v) {
+            if (c == '\\')
+                out += "\\\\";
+            else if (c == '\n')
+                out += "\\n";
+            else
+                out += c;
+        }
+        out += '\n';
+    };
+    put("rank", std::to_string(rank));
+    put("local_rank", std::to_string(local_rank));
+    put("cause", std::to_string((int)cause));
+    put("usable", usable ? "1" : "0");
+    put("device_count", std::to_string(device_count));
+    put("host", host);
+    put("gpu_name", gpu_name);
+    put("gpu_uuid", gpu_uuid);
+    put("torch_version", torch_version);
+    put("driver_version", std::to_string(driver_version));
+    put("cuda_version", std::to_string(cuda_version));
+    put("nccl_version", std::to_string(nccl_version));
+    put("message", message);
+    put("fix", fix);
+    put("diagnosis", diagnosis);
+    return out;
+}
+
+Row Row::parse(const std::string &text) {
+    Row row;
+    size_t pos = 0;
+    while (pos < text.size()) {
+        size_t end = text.find('\n', pos);
+        if (end == std::string::npos)
+            end = text.size();
+        std::string line = text.substr(pos, end - pos);
+        pos = end + 1;
+        size_t eq = line.find('=');
+        if (eq == std::string::npos)
+            continue;
+        std::string k = line.substr(0, eq), v;
+        for (size_t i = eq + 1; i < line.size(); i++) {
+            if (line[i] == '\\' && i + 1 < line.size()) {
+                v += line[i + 1] == 'n' ? '\n' : line[i + 1];
+                i++;
+            } else {
+                v += line[i];
+            }
+        }
+        int n = atoi(v.c_str());
+        if (k == "rank") row.rank = n;
+        else if (k == "local_rank") row.local_rank = n;
+        else if (k == "cause") row.cause = (ltc_cause)n;
+        else if (k == "usable") row.usable = n != 0;
+        else if (k == "device_count") row.device_count = n;
+        else if (k == "host") row.host = v;
+        else if (k == "gpu_name") row.gpu_name = v;
+        else if (k == "gpu_uuid") row.gpu_uuid = v;
+        else if (k == "torch_version") row.torch_version = v;
+        else if (k == "driver_version") row.driver_version = n;
+        else if (k == "cuda_version") row.cuda_version = n;
+        else if (k == "nccl_version") row.nccl_version = n;
+        else if (k == "message") row.message = v;
+        else if (k == "fix") row.fix = v;
+        else if (k == "diagnosis") row.diagnosis = v;
+    }
+    return row;
+}
+
+}  // namespace ltc::check
+
+extern "C" {
+
+const char *ltc_rank_state_name(ltc_rank_state state) {
+    switch (ltc::enum_int(state)) {
+    case LTC_RANK_OK: return "ok";
+    case LTC_RANK_GPU_UNUSABLE: return "gpu unusable";
+    case LTC_RANK_NOT_JOINED: return "did not join";
+    case LTC_RANK_NO_REPORT: return "no report";
+    case LTC_RANK_NO_DEVICE: return "no GPU for its local rank";
+    case LTC_RANK_SHARED_GPU: return "shares a GPU";
+    case LTC_RANK_VERSION_MISMATCH: return "versions differ";
+    case LTC_RANK_COLLECTIVE: return "collective failed";
+    }
+    return "unknown";
+}
+
+ltc_status ltc_cluster_check(ltc_cluster_report **out, const ltc_dist_env *env, unsigned flags, double timeout_s) {
+    LTC_CHECK_NOT_NULL(out);
+    *out = nullptr;
+    LTC_CHECK_NOT_NULL(env);
+    std::string bad = env_problem(env);
+    if (!bad.empty())
+        return fail(LTC_ERR_INVALID_ARGUMENT, "ltc_cluster_check: %s", bad.c_str());
+    if (flags & ~(unsigned)(LTC_DIAGNOSE_QUICK | LTC_DIAGNOSE_NO_CHILD))
+        return fail(LTC_ERR_INVALID_ARGUMENT, "ltc_cluster_check: flags 0x%x are not valid: use 0 or LTC_DIAGNOSE_* or'ed", flags);
+    if (!(timeout_s > 0) || !std::isfinite(timeout_s) || timeout_s > 1e7)
+        return fail(LTC_ERR_INVALID_ARGUMENT, "ltc_cluster_check: timeout %g s is not valid: use a number of seconds > 0 and at most 1e7",
+                    timeout_s);
+    LTC_TRY {
+        // c10d logs every broken connection with a C++ backtrace (rank 0 closing the store is one); the
+        // report and ltc_last_error() say what matters. As ltc_dist_init does.
+        if (!getenv("TORCH_CPP_LOG_LEVEL") && FLAGS_caffe2_log_level < 3)
+            FLAGS_caffe2_log_level = 3;
+        auto *r = new ltc_cluster_report();
+        r->env = *env;
+        r->flags = flags;
+        r->timeout_s = timeout_s;
+        r->deadline = after(timeout_s);
+        ltc_status st = LTC_OK;
+        try {
+            st = open_store(r, g_generation++);
+            if (st == LTC_OK)
+                st = gather(r);
+        } catch (const c10::DistNetworkError &e) {
+            st = fail(LTC_ERR_DISTRIBUTED, "rank %d: the connection to the check's store at %s:%d, which rank 0 hosts, broke: "
+                      "rank 0 died (%s)", env->rank, r->store_addr.c_str(), r->store_port, e.what_without_backtrace());
+        } catch (...) {
+            st = ltc::handle_exception();
+        }
+        if (st != LTC_OK) {
+            std::string m = ltc_last_error();
+            r->decision.clear();
+            delete r;  // no waiting: the other ranks learn of it from their own timeouts
+            return fail(st, "%s", m.c_str());
+        }
+        ltc::check::analyse(r);
+        ltc::check::render(r);
+        *out = r;
+        return LTC_OK;
+    }
+    LTC_CATCH
+}
+
+void ltc_cluster_report_free(ltc_cluster_report *report) {
+    if (!report)
+        return;
+    try {
+        close_store(report);
+    } catch (...) {
+    }
+    delete report;
+}
+
+int ltc_cluster_report_ready(const ltc_cluster_report *report) {
+    if (!report) {
+        fail(LTC_ERR_INVALID_ARGUMENT, "ltc_cluster_report_ready: argument 'report' is NULL");
+        return 0;
+    }
+    for (const auto &f : report->findings)
+        if (f.error)
+            return 0;
+    return !report->proof.ran || report->proof.ok;
+}
+
+int ltc_cluster_report_rank_count(const ltc_cluster_report *report) {
+    if (!report) {
+        fail(LTC_ERR_INVALID_ARGUMENT, "ltc_cluster_report_rank_count: argument 'report' is NULL");
+        return -1;
+    }
+    return (int)report->rows.size();
+}
+
+ltc_status ltc_cluster_report_rank(ltc_cluster_rank *out, const ltc_cluster_report *report, int rank) {
+    LTC_CHECK_NOT_NULL(out);
+    LTC_CHECK_NOT_NULL(report);
+    if (rank < 0 || rank >= (int)report->rows.size())
+        return fail(LTC_ERR_INVALID_ARGUMENT, "ltc_cluster_report_rank: rank %d is not valid: the report has %zu ranks (0 to %d)",
+                    rank, report->rows.size(), (int)report->rows.size() - 1);
+    const Row &r = report->rows[rank];
+    ltc_cluster_rank c{};
+    c.rank = r.rank;
+    c.local_rank = r.local_rank;
+    c.state = r.state;
+    c.cause = r.cause;
+    c.host = r.host.c_str();
+    c.gpu_name = r.gpu_name.c_str();
+    c.gpu_uuid = r.gpu_uuid.c_str();
+    c.torch_version = r.torch_version.c_str();
+    c.driver_version = r.driver_version;
+    c.cuda_version = r.cuda_version;
+    c.nccl_version = r.nccl_version;
+    c.message = r.state == LTC_RANK_OK ? "" : r.message.c_str();
+    c.fix = r.state == LTC_RANK_OK ? "" : r.fix.c_str();
+    *out = c;
+    return LTC_OK;
+}
+
+size_t ltc_cluster_report_sweep_count(const ltc_cluster_report *report) { return report ? report->sweep.size() : 0; }
+
+ltc_status ltc_cluster_report_sweep(ltc_cluster_bandwidth *out, const ltc_cluster_report *report, size_t index) {
+    LTC_CHECK_NOT_NULL(out);
+    LTC_CHECK_NOT_NULL(report);
+    if (index >= report->sweep.size())
+        return fail(LTC_ERR_INVALID_ARGUMENT, "ltc_cluster_report_sweep: index %zu is not valid: the sweep has %zu sizes%s", index,
+                    report->sweep.size(), report->sweep.empty() ? " (run ltc_cluster_allreduce_proof with max_bytes > 0 first)" : "");
+    const auto &b = report->sweep[index];
+    out->bytes = b.bytes;
+    out->time_us = b.time_us;
+    out->algbw_gbps = b.algbw;
+    out->busbw_gbps = b.busbw;
+    return LTC_OK;
+}
+
+const char *ltc_cluster_report_json(const ltc_cluster_report *report) { return report ? report->json.c_str() : ""; }
+const char *ltc_cluster_report_text(const ltc_cluster_report *report) { return report ? report->text.c_str() : ""; }
+
+}  // extern "C"

@@ -1,0 +1,14 @@
+# The cross-rank check (ltc_cluster_check, check_cuda under a launcher): CPU ranks on 127.0.0.1 started by
+# check_cuda --nproc, by torchrun (when the Python beside LibTorch has it), and by hand with a fake driver
+# on one rank; the API's all-reduce proof and sweep through the store. The GPU runs are the lead's.
+if(NOT TARGET check_cuda OR NOT TARGET ltc_fake_cuda)
+  return()
+endif()
+ltc_add_test(test_cluster_check SOURCES test_cluster_check.c LABELS cpu)
+target_compile_definitions(test_cluster_check PRIVATE CHECK_CUDA_EXE="$<TARGET_FILE:check_cuda>"
+  FAKE_CUDA_DIR="${LTC_FAKE_CUDA_DIR}")
+if(LTC_TEST_TORCH_PYTHON)
+  target_compile_definitions(test_cluster_check PRIVATE TORCH_PYTHON="${LTC_TEST_TORCH_PYTHON}")
+endif()
+add_dependencies(test_cluster_check check_cuda ltc_fake_cuda)
+set_tests_properties(test_cluster_check PROPERTIES TIMEOUT 600 ENVIRONMENT_MODIFICATION "CUDA_VISIBLE_DEVICES=unset:")

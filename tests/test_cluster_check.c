@@ -1,0 +1,409 @@
+/* The cross-rank check with real CPU ranks on 127.0.0.1: check_cuda --nproc 2 (text and JSON), under
+ * torchrun, ranks started by hand with a fake driver on one of them, two ranks on one GPU, a rank that
+ * never joins; and the API itself (ltc_cluster_check, ltc_cluster_allreduce_proof on the CPU through the
+ * store, with its bandwidth sweep; a rank that never comes to the proof). On a machine with a GPU driver
+ * the check_cuda cases that expect "no driver" are skipped (the lead's GPU commands cover it there).
+ *
+ * This program is also its own rank: with LTC_TEST_CLUSTER_ROLE set it runs one rank of the API cases.
+ * CHECK_CUDA_EXE, FAKE_CUDA_DIR and (when found) TORCH_PYTHON come from CMake. */
+#define _DEFAULT_SOURCE /* mkstemp, setenv, usleep */
+#include "testhelper.h"
+#include "net_helper.h"
+
+#include "fuzz/json_check.h"
+
+#include <fcntl.h>
+#include <spawn.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+extern char **environ;
+
+static char out[1 << 20];
+
+static double now_s(void) {
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return t.tv_sec + t.tv_nsec * 1e-9;
+}
+
+static int is_launcher_variable(const char *e) {
+    static const char *const names[] = {"RANK=", "WORLD_SIZE=", "LOCAL_RANK=", "MASTER_ADDR=", "MASTER_PORT=",
+                                        "SLURM_PROCID=", "SLURM_NTASKS=", "OMPI_COMM_WORLD_RANK=",
+                                        "OMPI_COMM_WORLD_SIZE=", "LTC_LAUNCH_LOCAL=", "LTC_TEST_CLUSTER_ROLE=",
+                                        "CUDA_VISIBLE_DEVICES="};
+    for (size_t i = 0; i < sizeof names / sizeof *names; i++)
+        if (strncmp(e, names[i], strlen(names[i])) == 0)
+            return 1;
+    return strncmp(e, "TORCHELASTIC_", 13) == 0;
+}
+
+/* Starts exe with args and this environment (launcher variables removed) plus `extra` (NULL-terminated
+ * "NAME=value"), stdout and stderr into the file out_path (NULL: /dev/null). Returns the pid, or -1. */
+static pid_t start(const char *exe, const char *const *args, const char *const *extra, const char *out_path) {
+    const char *argv[32];
+    int n = 0;
+    argv[n++] = exe;
+    for (const char *const *a = args; a && *a && n < 30; a++)
+        argv[n++] = *a;
+    argv[n] = NULL;
+    const char *envp[512];
+    int k = 0;
+    for (char **e = environ; *e && k < 480; e++)
+        if (!is_launcher_variable(*e))
+            envp[k++] = *e;
+    for (const char *const *e = extra; e && *e && k < 510; e++)
+        envp[k++] = *e;
+    envp[k] = NULL;
+    posix_spawn_file_actions_t fa;
+    posix_spawn_file_actions_init(&fa);
+    const char *path = out_path ? out_path : "/dev/null";
+    posix_spawn_file_actions_addopen(&fa, 1, path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    posix_spawn_file_actions_adddup2(&fa, 1, 2);
+    pid_t pid = -1;
+    int err = posix_spawn(&pid, exe, &fa, NULL, (char *const *)argv, (char *const *)envp);
+    posix_spawn_file_actions_destroy(&fa);
+    return err == 0 ? pid : -1;
+}
+
+/* Waits for pid at most limit_s seconds (then kills it); its exit code, or -1. */
+static int finish(pid_t pid, double limit_s) {
+    double t0 = now_s();
+    int st = 0;
+    while (pid > 0) {
+        pid_t got = waitpid(pid, &st, WNOHANG);
+        if (got == pid)
+            return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+        if (got < 0)
+            return -1;
+        if (now_s() - t0 > limit_s) {
+            kill(pid, SIGKILL);
+            waitpid(pid, &st, 0);
+            return -1;
+        }
+        usleep(20000);
+    }
+    return -1;
+}
+
+static void slurp(const char *path) {
+    out[0] = '\0';
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return;
+    size_t n = fread(out, 1, sizeof out - 1, f);
+    out[n] = '\0';
+    fclose(f);
+}
+
+static char tmp_path[64];
+static const char *tmp(void) {
+    snprintf(tmp_path, sizeof tmp_path, "/tmp/ltc_cluster_XXXXXX");
+    int fd = mkstemp(tmp_path);
+    if (fd >= 0)
+        close(fd);
+    return tmp_path;
+}
+
+/* The JSON document in out (from its first '{' at the start of a line to the first "}" line after it,
+ * as check_cuda prints it; a launcher may print more around it): valid? */
+static int json_ok(const char *s) {
+    const char *j = s[0] == '{' ? s : strstr(s, "\n{");
+    if (!j)
+        return 0;
+    j += j[0] == '\n';
+    const char *end = strstr(j, "\n}\n");
+    size_t n = end ? (size_t)(end - j) + 2 : strlen(j);
+    return json_check(j, n, NULL, NULL) == -1;
+}
+
+/* Runs check_cuda with args (through its own --nproc, or alone) and returns its exit code; output in out. */
+static int check_cuda(const char *const *args, const char *const *extra, double limit_s) {
+    const char *path = tmp();
+    char keep[64];
+    snprintf(keep, sizeof keep, "%s", path);
+    int code = finish(start(CHECK_CUDA_EXE, args, extra, keep), limit_s);
+    slurp(keep);
+    unlink(keep);
+    return code;
+}
+
+#define EXPECT_TEXT(name, text)                                                                 \
+    do {                                                                                        \
+        int ok_ = strstr(out, (text)) != NULL;                                                  \
+        th_report(ok_, __FILE__, __LINE__, (name), "output contains: " text);                   \
+        if (!ok_)                                                                               \
+            fprintf(stderr, "  output:\n%.6000s\n", out);                                       \
+    } while (0)
+
+/* ---- check_cuda, as a user runs it ---------------------------------------------------------------- */
+
+static void test_nproc_json(void) {
+    const char *args[] = {"--nproc", "2", "--quick", "--json", "--timeout", "30", NULL};
+    int code = check_cuda(args, NULL, 120);
+    CHECK("--nproc 2 --json: exit 5, the worst rank's (no driver)", code == 5);
+    CHECK("--nproc 2 --json: the document parses", json_ok(out));
+    EXPECT_TEXT("--nproc 2 --json: both ranks", "\"world_size\": 2");
+    EXPECT_TEXT("--nproc 2 --json: launched locally", "\"launcher\": \"ltc_launch_local\"");
+    EXPECT_TEXT("--nproc 2 --json: not ready", "\"ready\": false");
+    EXPECT_TEXT("--nproc 2 --json: both failing", "\"failing_ranks\": [0, 1]");
+    EXPECT_TEXT("--nproc 2 --json: rank 1's row", "{\"rank\": 1, \"local_rank\": 1,");
+    EXPECT_TEXT("--nproc 2 --json: the real cause", "\"cause\": \"LTC_CAUSE_NO_DRIVER\"");
+    CHECK("--nproc 2 --json: one finding for the one cause", strstr(out, "\"what\": \"no NVIDIA driver [LTC_CAUSE_NO_DRIVER]\"") &&
+                                                            !strstr(strstr(out, "\"what\": \"no NVIDIA") + 1, "\"what\": \"no NVIDIA"));
+}
+
+static void test_nproc_text(void) {
+    const char *args[] = {"--nproc", "2", NULL};
+    int code = check_cuda(args, NULL, 120);
+    CHECK("--nproc 2: exit 5", code == 5);
+    EXPECT_TEXT("--nproc 2: the verdict first", "NOT READY: 2 of 2 ranks cannot train: ranks 0 and 1 on ");
+    EXPECT_TEXT("--nproc 2: the cause and its ranks", "- no NVIDIA driver [LTC_CAUSE_NO_DRIVER]: ranks 0 and 1 on ");
+    EXPECT_TEXT("--nproc 2: the fix", "    fix: install the NVIDIA driver");
+    EXPECT_TEXT("--nproc 2: the table", "host");
+    EXPECT_TEXT("--nproc 2: the table's columns", "rank local GPU UUID driver LibTorch verdict");
+    EXPECT_TEXT("--nproc 2: a row", "gpu unusable LTC_CAUSE_NO_DRIVER");
+    const char *first = strstr(out, "NOT READY");
+    CHECK("--nproc 2: printed once (rank 0 only)", first && !strstr(first + 1, "NOT READY"));
+    CHECK("--nproc 2: no proof without usable GPUs", strstr(out, "all-reduce proof") == NULL);
+}
+
+static void test_bad_options(void) {
+    const char *a1[] = {"--nproc", "0", NULL};
+    CHECK("--nproc 0: exit 2", check_cuda(a1, NULL, 30) == 2);
+    EXPECT_TEXT("--nproc 0: says why", "--nproc 0 is not valid");
+    const char *a2[] = {"--timeout", "-1", NULL};
+    CHECK("--timeout -1: exit 2", check_cuda(a2, NULL, 30) == 2);
+    EXPECT_TEXT("--timeout -1: says why", "--timeout -1 is not valid");
+}
+
+/* Ranks started by hand, as a launcher would: rank_env[r] are rank r's own extra variables. */
+static int by_hand(int world, int started, const char *const *args, const char *const rank_env[][6], double limit_s,
+                   double *took) {
+    int port = local_port(0, NULL);
+    char vars[8][5][64];
+    pid_t pids[8];
+    const char *paths[8];
+    char names[8][64];
+    double t0 = now_s();
+    for (int r = 0; r < started; r++) {
+        snprintf(vars[r][0], 64, "RANK=%d", r);
+        snprintf(vars[r][1], 64, "WORLD_SIZE=%d", world);
+        snprintf(vars[r][2], 64, "MASTER_ADDR=127.0.0.1");
+        snprintf(vars[r][3], 64, "MASTER_PORT=%d", port);
+        snprintf(vars[r][4], 64, "LOCAL_RANK=%d", r);
+        const char *extra[16];
+        int k = 0;
+        for (int v = 0; rank_env && v < 6 && rank_env[r][v]; v++) /* first: they win over the launcher's */
+            extra[k++] = rank_env[r][v];
+        for (int v = 0; v < 5; v++)
+            extra[k++] = vars[r][v];
+        extra[k] = NULL;
+        snprintf(names[r], sizeof names[r], "%s", tmp());
+        paths[r] = names[r];
+        pids[r] = start(CHECK_CUDA_EXE, args, extra, paths[r]);
+    }
+    int code0 = -1;
+    for (int r = 0; r < started; r++) {
+        int c = finish(pids[r], limit_s);
+        if (r == 0)
+            code0 = c;
+    }
+    *took = now_s() - t0;
+    slurp(paths[0]);
+    for (int r = 0; r < started; r++)
+        unlink(paths[r]);
+    return code0;
+}
+
+static void test_fake_driver_on_one_rank(void) {
+    char ld[4200];
+    snprintf(ld, sizeof ld, "LD_LIBRARY_PATH=%s%s%s", FAKE_CUDA_DIR, getenv("LD_LIBRARY_PATH") ? ":" : "",
+             getenv("LD_LIBRARY_PATH") ? getenv("LD_LIBRARY_PATH") : "");
+    const char *const env[2][6] = {{NULL}, {ld, "LTC_FAKE_DRIVER_VERSION=12040", NULL}};
+    const char *args[] = {"--quick", "--json", "--timeout", "30", NULL};
+    double took = 0;
+    int code = by_hand(2, 2, args, env, 120, &took);
+    CHECK("fake driver on rank 1: exit 6 (a driver problem, the worst code)", code == 6);
+    CHECK("fake driver on rank 1: the document parses", json_ok(out));
+    EXPECT_TEXT("fake driver on rank 1: named, and only it", "\"what\": \"NVIDIA driver too old [LTC_CAUSE_DRIVER_TOO_OLD]\"");
+    const char *f = strstr(out, "[LTC_CAUSE_DRIVER_TOO_OLD]\"");
+    CHECK("fake driver on rank 1: that finding lists rank 1 only", f && strstr(f, "\"ranks\": [1]") &&
+                                                                       strstr(f, "\"ranks\": [1]") < strstr(f, "}"));
+    const char *r0 = strstr(out, "{\"rank\": 0,"), *r1 = strstr(out, "{\"rank\": 1,");
+    CHECK("fake driver on rank 1: rank 0 keeps its own cause",
+          r0 && r1 && strstr(r0, "\"cause\": \"LTC_CAUSE_NO_DRIVER\"") && strstr(r0, "\"cause\": \"LTC_CAUSE_NO_DRIVER\"") < r1);
+    CHECK("fake driver on rank 1: rank 1's cause", r1 && strstr(r1, "\"cause\": \"LTC_CAUSE_DRIVER_TOO_OLD\""));
+    CHECK("fake driver on rank 1: its driver version", r1 && strstr(r1, "\"driver_version\": 12040"));
+    EXPECT_TEXT("fake driver on rank 1: the drivers differ (a warning)", "\"severity\": \"warning\", \"what\": \"driver versions differ across ranks\"");
+}
+
+static void test_shared_gpu(void) {
+    char ld[4200];
+    snprintf(ld, sizeof ld, "LD_LIBRARY_PATH=%s%s%s", FAKE_CUDA_DIR, getenv("LD_LIBRARY_PATH") ? ":" : "",
+             getenv("LD_LIBRARY_PATH") ? getenv("LD_LIBRARY_PATH") : "");
+    /* LOCAL_RANK=0 on both (rank_env comes first in the environment, so it wins over LOCAL_RANK=r) */
+    const char *const env[2][6] = {{ld, "LOCAL_RANK=0", NULL}, {ld, "LOCAL_RANK=0", NULL}};
+    const char *args[] = {"--quick", "--timeout", "30", NULL};
+    double took = 0;
+    int code = by_hand(2, 2, args, env, 120, &took);
+    CHECK("two ranks on one GPU: fails", code != 0 && code != -1);
+    EXPECT_TEXT("two ranks on one GPU: named", "- ranks share a GPU: ranks 0 and 1 on ");
+    EXPECT_TEXT("two ranks on one GPU: which GPU", "ranks 0 and 1 use one GPU, GPU-00000000-0000-0000-0000-000000000000");
+}
+
+static void test_rank_never_joins(void) {
+    const char *args[] = {"--quick", "--timeout", "3", NULL};
+    double took = 0;
+    int code = by_hand(2, 1, args, NULL, 60, &took);
+    CHECK("a rank never joins: exit 10", code == 10);
+    CHECK("a rank never joins: within the timeout", took < 3 + 10);
+    EXPECT_TEXT("a rank never joins: the verdict names it", "NOT READY: 2 of 2 ranks cannot train: ranks 0 and 1");
+    EXPECT_TEXT("a rank never joins: its own block", "- did not join: rank 1\n");
+    EXPECT_TEXT("a rank never joins: why", "rank 1 did not reach the store at 127.0.0.1:");
+    EXPECT_TEXT("a rank never joins: its row", "did not join");
+}
+
+static void test_torchrun(void) {
+#ifdef TORCH_PYTHON
+    char cmd[4096];
+    snprintf(cmd, sizeof cmd, "'%s' -c 'import torch.distributed.run' >/dev/null 2>&1", TORCH_PYTHON);
+    if (system(cmd) != 0) {
+        printf("torchrun: %s has no torch: skipped\n", TORCH_PYTHON);
+        th_skipped++;
+        return;
+    }
+    const char *args[] = {"-m", "torch.distributed.run", "--standalone", "--nproc-per-node", "2", "--no-python",
+                          CHECK_CUDA_EXE, "--quick", "--json", "--timeout", "30", NULL};
+    const char *path = tmp();
+    char keep[64];
+    snprintf(keep, sizeof keep, "%s", path);
+    int code = finish(start(TORCH_PYTHON, args, NULL, keep), 120);
+    slurp(keep);
+    unlink(keep);
+    CHECK("torchrun: fails (its ranks have no GPU)", code != 0 && code != -1);
+    EXPECT_TEXT("torchrun: the launcher", "\"launcher\": \"torchrun\"");
+    EXPECT_TEXT("torchrun: both ranks", "\"world_size\": 2");
+    EXPECT_TEXT("torchrun: the real cause", "\"cause\": \"LTC_CAUSE_NO_DRIVER\"");
+    CHECK("torchrun: the document parses", json_ok(out));
+#else
+    printf("torchrun: no Python found at configure time: skipped\n");
+    th_skipped++;
+#endif
+}
+
+/* ---- the API, with this program as the ranks ------------------------------------------------------ */
+
+/* One rank of an API case; its exit code says what it saw (0: as expected). */
+static int rank_main(const char *role) {
+    ltc_dist_env env;
+    if (ltc_dist_env_from(&env, NULL) != LTC_OK) {
+        fprintf(stderr, "env: %s\n", ltc_last_error());
+        return 20;
+    }
+    ltc_cluster_report *r = NULL;
+    if (ltc_cluster_check(&r, &env, LTC_DIAGNOSE_QUICK, 20) != LTC_OK) {
+        fprintf(stderr, "check: %s\n", ltc_last_error());
+        return 21;
+    }
+    int bad = 0;
+    ltc_cluster_rank row;
+    bad |= ltc_cluster_report_rank_count(r) != env.world_size;
+    bad |= ltc_cluster_report_rank(&row, r, 1) != LTC_OK || row.rank != 1 || row.local_rank != 1;
+    bad |= ltc_cluster_report_rank(&row, r, 2) != LTC_ERR_INVALID_ARGUMENT || !strstr(ltc_last_error(), "rank 2 is not valid");
+    bad |= ltc_cluster_report_sweep_count(r) != 0;
+    if (bad) {
+        fprintf(stderr, "rows: wrong (%s)\n", ltc_last_error());
+        return 22;
+    }
+    if (strcmp(role, "skip") == 0 && env.rank == 1) { /* never comes to the proof */
+        ltc_cluster_report_free(r);
+        return 0;
+    }
+    double t0 = now_s();
+    ltc_device cpu = {LTC_DEVICE_CPU, 0};
+    ltc_status st = ltc_cluster_allreduce_proof(r, cpu, 4096, strcmp(role, "skip") == 0 ? 3 : 20);
+    double took = now_s() - t0;
+    if (env.rank == 0)
+        printf("%s\n%s\nproof: %s (%.1f s): %s\n", ltc_cluster_report_text(r), ltc_cluster_report_json(r),
+               ltc_status_string(st), took, ltc_last_error());
+    int code = 0;
+    if (strcmp(role, "proof") == 0) {
+        ltc_cluster_bandwidth b;
+        code = st != LTC_OK ? 30
+             : ltc_cluster_report_sweep_count(r) != 10 ? 31
+             : ltc_cluster_report_sweep(&b, r, 9) != LTC_OK || b.bytes != 4096 || !(b.time_us > 0) ? 32
+             : !(b.busbw_gbps > 0.999 * b.algbw_gbps && b.busbw_gbps < 1.001 * b.algbw_gbps) ? 33 /* 2(n-1)/n = 1 */
+             : ltc_cluster_allreduce_proof(r, cpu, 64, 5) != LTC_ERR_INVALID_ARGUMENT ? 34 /* once per report */
+             : 0;
+    } else if (env.rank == 0) { /* skip: rank 1 named within the timeout */
+        ltc_cluster_report_rank(&row, r, 1);
+        code = st != LTC_ERR_TIMEOUT ? 40
+             : !strstr(ltc_last_error(), "rank 1 did not come to the all-reduce proof") ? 41
+             : !strstr(ltc_cluster_report_json(r), "\"what\": \"the all-reduce proof failed\"") ? 42
+             : took > 3 + 5 ? 43
+             : ltc_cluster_report_ready(r) ? 44
+             : 0;
+    }
+    ltc_cluster_report_free(r);
+    return code;
+}
+
+static void api_case(const char *role) {
+    int port = local_port(0, NULL);
+    char vars[2][6][64];
+    pid_t pids[2];
+    char paths[2][64];
+    for (int r = 0; r < 2; r++) {
+        snprintf(vars[r][0], 64, "RANK=%d", r);
+        snprintf(vars[r][1], 64, "WORLD_SIZE=2");
+        snprintf(vars[r][2], 64, "MASTER_ADDR=127.0.0.1");
+        snprintf(vars[r][3], 64, "MASTER_PORT=%d", port);
+        snprintf(vars[r][4], 64, "LTC_TEST_CLUSTER_ROLE=%s", role);
+        snprintf(vars[r][5], 64, "OMP_NUM_THREADS=1");
+        const char *extra[] = {vars[r][0], vars[r][1], vars[r][2], vars[r][3], vars[r][4], vars[r][5], NULL};
+        snprintf(paths[r], sizeof paths[r], "%s", tmp());
+        pids[r] = start("/proc/self/exe", NULL, extra, paths[r]);
+    }
+    int codes[2];
+    for (int r = 0; r < 2; r++)
+        codes[r] = finish(pids[r], 90);
+    char name[128];
+    for (int r = 0; r < 2; r++) {
+        snprintf(name, sizeof name, "API case '%s': rank %d exits 0", role, r);
+        slurp(paths[r]);
+        th_report(codes[r] == 0, __FILE__, __LINE__, name, "see its output");
+        if (codes[r] != 0)
+            fprintf(stderr, "  rank %d exit %d, output:\n%.6000s\n", r, codes[r], out);
+        if (r == 0 && strcmp(role, "proof") == 0) {
+            EXPECT_TEXT("proof: recorded in the text", "all-reduce proof (store, 2 ranks, 4 KiB float32 checked): ok");
+            EXPECT_TEXT("proof: the sweep's header", "all-reduce bandwidth over 2 ranks");
+            EXPECT_TEXT("proof: the sweep in JSON", "{\"bytes\": 4096, \"time_us\": ");
+        }
+        unlink(paths[r]);
+    }
+}
+
+int main(void) {
+    const char *role = getenv("LTC_TEST_CLUSTER_ROLE");
+    if (role)
+        return rank_main(role);
+    api_case("proof");
+    api_case("skip");
+    test_bad_options();
+    test_rank_never_joins();
+    struct stat st;
+    if (stat("/dev/nvidiactl", &st) == 0) {
+        printf("a GPU driver is here: the no-driver cases of check_cuda are skipped\n");
+        th_skipped++;
+        return th_finish();
+    }
+    test_nproc_json();
+    test_nproc_text();
+    test_fake_driver_on_one_rank();
+    test_shared_gpu();
+    test_torchrun();
+    return th_finish();
+}
