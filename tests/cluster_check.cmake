@@ -12,3 +12,10 @@ if(LTC_TEST_TORCH_PYTHON)
 endif()
 add_dependencies(test_cluster_check check_cuda ltc_fake_cuda)
 set_tests_properties(test_cluster_check PROPERTIES TIMEOUT 600 ENVIRONMENT_MODIFICATION "CUDA_VISIBLE_DEVICES=unset:")
+# On a GPU machine: check_cuda --nproc 1 (and 2 with two GPUs) through NCCL, the proof and the sweep. A
+# whole GPU each: RUN_SERIAL.
+ltc_add_test(test_cluster_check_gpu SOURCES test_cluster_check.c LABELS gpu)
+target_compile_definitions(test_cluster_check_gpu PRIVATE CLUSTER_GPU=1 CHECK_CUDA_EXE="$<TARGET_FILE:check_cuda>"
+  FAKE_CUDA_DIR="${LTC_FAKE_CUDA_DIR}")
+add_dependencies(test_cluster_check_gpu check_cuda)
+set_tests_properties(test_cluster_check_gpu PROPERTIES TIMEOUT 600 RUN_SERIAL TRUE)

@@ -138,6 +138,7 @@ static int check_cuda(const char *const *args, const char *const *extra, double 
             fprintf(stderr, "  output:\n%.6000s\n", out);                                       \
     } while (0)
 
+#ifndef CLUSTER_GPU
 /* ---- check_cuda, as a user runs it ---------------------------------------------------------------- */
 
 static void test_nproc_json(void) {
@@ -260,7 +261,9 @@ static void test_rank_never_joins(void) {
     int code = by_hand(2, 1, args, NULL, 60, &took);
     CHECK("a rank never joins: exit 10", code == 10);
     CHECK("a rank never joins: within the timeout", took < 3 + 10);
-    EXPECT_TEXT("a rank never joins: the verdict names it", "NOT READY: 2 of 2 ranks cannot train: ranks 0 and 1");
+    /* rank 0 fails too where there is no GPU */
+    CHECK("a rank never joins: the verdict names it", strncmp(out, "NOT READY: 1 of 2 ranks cannot train: rank 1", 44) == 0 ||
+                                                          strncmp(out, "NOT READY: 2 of 2 ranks cannot train: ranks 0 and 1 on", 54) == 0);
     EXPECT_TEXT("a rank never joins: its own block", "- did not join: rank 1\n");
     EXPECT_TEXT("a rank never joins: why", "rank 1 did not reach the store at 127.0.0.1:");
     EXPECT_TEXT("a rank never joins: its row", "did not join");
@@ -386,6 +389,37 @@ static void api_case(const char *role) {
     }
 }
 
+#else
+/* ---- on a GPU machine (test_cluster_check_gpu): the proof through NCCL, with the sweep ------------------ */
+
+static void gpu_case(int nproc) {
+    char n[16], name[128];
+    snprintf(n, sizeof n, "%d", nproc);
+    const char *args[] = {"--nproc", n, "--json", "--timeout", "60", NULL};
+    int code = check_cuda(args, NULL, 300);
+    snprintf(name, sizeof name, "--nproc %d on GPUs: exit 0, ready", nproc);
+    th_report(code == 0 && strstr(out, "\"ready\": true"), __FILE__, __LINE__, name, "exit 0 and \"ready\": true");
+    if (code != 0)
+        fprintf(stderr, "  exit %d, output:\n%.8000s\n", code, out);
+    CHECK("GPU: the document parses", json_ok(out));
+    EXPECT_TEXT("GPU: the proof ran over NCCL", "{\"ok\": true, \"backend\": \"nccl\"");
+    EXPECT_TEXT("GPU: the sweep starts at 8 B", "{\"bytes\": 8, \"time_us\": ");
+    EXPECT_TEXT("GPU: the sweep ends at 256 MiB", "{\"bytes\": 268435456, \"time_us\": ");
+    EXPECT_TEXT("GPU: a UUID in the rows", "\"uuid\": \"GPU-");
+}
+
+int main(void) {
+    th_require_gpu();
+    int gpus = 0;
+    ltc_cuda_device_count(&gpus);
+    gpu_case(1);
+    if (gpus >= 2)
+        gpu_case(2);
+    return th_finish();
+}
+#endif
+
+#ifndef CLUSTER_GPU
 int main(void) {
     const char *role = getenv("LTC_TEST_CLUSTER_ROLE");
     if (role)
@@ -407,3 +441,4 @@ int main(void) {
     test_torchrun();
     return th_finish();
 }
+#endif
