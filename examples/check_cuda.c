@@ -30,7 +30,7 @@ static const char *usage =
     "  7  no visible GPU: none in the machine, or CUDA_VISIBLE_DEVICES hides them\n"
     "  8  the GPU's architecture is not in this LibTorch\n"
     "  9  a proof by work failed: kernel, cuDNN or NCCL (across ranks: the all-reduce)\n"
-    "  10 the ranks do not fit together: one did not join or died, two share a GPU, versions differ\n"
+    "  11 the ranks do not fit together: one did not join or died, two share a GPU, versions differ\n"
     "under a launcher the code is the worst rank's (the highest)\n";
 
 /* One exit code per kind of cause, so a CI job can branch on it. */
@@ -66,7 +66,7 @@ static int check_ranks(const ltc_dist_env *env, unsigned flags, int json, double
         CHECK(ltc_cluster_report_rank(&row, report, r));
         int code = row.state == LTC_RANK_OK ? 0
                  : row.state == LTC_RANK_GPU_UNUSABLE ? exit_code(row.cause)
-                 : row.state == LTC_RANK_COLLECTIVE ? 9 : 10;
+                 : row.state == LTC_RANK_COLLECTIVE ? 9 : 11;
         worst = code > worst ? code : worst;
     }
     if (worst == 0 && !ltc_cluster_report_ready(report))

@@ -108,7 +108,13 @@ endif()
 if(LTC_TORCH_HAS_CUDA)
   set(src ${PROJECT_SOURCE_DIR}/shim/src)
   add_library(ltc_asneeded SHARED ${src}/core.cpp ${src}/tensor.cpp ${src}/nn.cpp ${src}/cuda.cpp
-    ${src}/diagnose.cpp ${src}/cudriver.c)
+    ${src}/diagnose.cpp ${src}/diagnose_build.cpp ${src}/diagnose_loader.cpp ${src}/diagnose_driver.cpp
+    ${src}/diagnose_environment.cpp ${src}/diagnose_proofs.cpp ${src}/diagnose_libraries.cpp ${src}/diagnose_advice.cpp
+    ${src}/diagnose_report.cpp ${src}/diagnose_json.cpp ${src}/cudriver.c)
+  # Its "built against" is made up (compiled in, as shim/CMakeLists.txt does for libltc): the diagnosis must
+  # name the LibTorch loaded against it (LTC_CAUSE_LIBTORCH_MISMATCH, checked by test_diagnose_unlinked).
+  set_property(SOURCE ${src}/diagnose_loader.cpp TARGET_DIRECTORY ltc_asneeded APPEND PROPERTY COMPILE_DEFINITIONS
+    LTC_BUILT_TORCH_DIR="/opt/ltc-test/other-libtorch/lib" LTC_BUILT_TORCH_VERSION="2.0.0" LTC_BUILT_WITH_CUDA=1)
   target_include_directories(ltc_asneeded PUBLIC ${PROJECT_SOURCE_DIR}/shim/include)
   target_include_directories(ltc_asneeded SYSTEM PRIVATE ${TORCH_INCLUDE_DIRS})
   separate_arguments(torch_flags UNIX_COMMAND "${TORCH_CXX_FLAGS}")

@@ -395,10 +395,16 @@ LTC_API ltc_status ltc_checkpoint_load(int64_t *out_step, const char *path, ltc_
 /* Diagnosis: why CUDA is or is not usable (check_cuda)                                             */
 /* ------------------------------------------------------------------------------------------------ */
 
-/* Why LibTorch can or cannot use a GPU here. Values pinned: never renumbered. The probes run in layers
- * (LibTorch build, in-process link, driver library, devices and visibility, each device, proof by work,
- * loaded libraries); the first layer that fails gives the primary cause. */
+/* Why LibTorch can or cannot use a GPU here. Values pinned: never renumbered; new ones are appended. The
+ * probes run in layers (LibTorch build, what was loaded, driver libraries, the machine outside the
+ * process, devices and visibility, each device, proof by work, loaded libraries); the first layer that
+ * fails gives the primary cause. docs/diagnosis.md has one row per cause: how it is detected, the
+ * message, the fix and the test that injects it.
+ * Test-only: LTC_DIAGNOSE_SYSROOT=<dir> in the environment makes the probes of /dev, /proc, /sys and the
+ * container and WSL marker files read <dir>/dev, <dir>/proc, ... instead; it exists for the fault-injection
+ * tests and must not be set otherwise. */
 typedef enum ltc_cause {
+    LTC_CAUSE_INVALID = -1,              /* no diagnosis: ltc_diagnosis_cause(NULL) */
     LTC_CAUSE_NONE = 0,                  /* a GPU is usable */
     LTC_CAUSE_CPU_ONLY_BUILD = 1,        /* LibTorch was built without CUDA */
     LTC_CAUSE_CUDA_NOT_LINKED = 2,       /* libtorch_cuda.so is on disk but not loaded in this process */
@@ -409,16 +415,32 @@ typedef enum ltc_cause {
     LTC_CAUSE_DRIVER_MISMATCH = 7,       /* kernel module and user-space driver differ (803) */
     LTC_CAUSE_COMPAT_NOT_SUPPORTED = 8,  /* forward-compatibility package on an unsupported GPU (804) */
     LTC_CAUSE_SYSTEM_NOT_READY = 9,      /* NVSwitch system not ready: fabric manager (802) */
-    LTC_CAUSE_DEVICE_NODES = 10,         /* /dev/nvidia* missing or unusable (999, 304) */
+    LTC_CAUSE_DEVICE_NODES = 10,         /* /dev/nvidia* missing, unusable or not openable (999, 304, EACCES, EPERM) */
     LTC_CAUSE_DRIVER_ERROR = 11,         /* another error from cuInit or the driver */
-    LTC_CAUSE_NO_GPU = 12,               /* the driver sees no GPU at all */
+    LTC_CAUSE_NO_GPU = 12,               /* no NVIDIA GPU: none on the PCI bus, or the driver sees none */
     LTC_CAUSE_VISIBLE_DEVICES = 13,      /* CUDA_VISIBLE_DEVICES hides the GPUs that exist */
     LTC_CAUSE_ARCH_NOT_SUPPORTED = 14,   /* the GPU's architecture is not in LibTorch's build */
     LTC_CAUSE_CUDNN = 15,                /* cuDNN missing, mismatched or failing */
     LTC_CAUSE_NCCL = 16,                 /* NCCL missing or failing */
     LTC_CAUSE_PROOF_FAILED = 17,         /* a kernel ran but failed or gave a wrong result */
     LTC_CAUSE_LIBTORCH_NO_DEVICE = 18,   /* the driver sees GPUs but LibTorch does not, for a reason not above */
-    LTC_CAUSE_DUPLICATE_LIBRARY = 19     /* two copies of one library loaded (a warning, never the verdict) */
+    LTC_CAUSE_DUPLICATE_LIBRARY = 19,    /* two copies of one library loaded (a warning, never the verdict) */
+    LTC_CAUSE_LIBRARY_LOAD = 20,         /* libltc or LibTorch cannot be loaded (a missing library, an undefined
+                                            symbol, a wrong architecture): only check_cuda's front reports it,
+                                            since no ltc function can run then */
+    LTC_CAUSE_LIBTORCH_MISMATCH = 21,    /* the LibTorch loaded is not the one libltc was built against */
+    LTC_CAUSE_OTHER_GPU_VENDOR = 22,     /* no NVIDIA GPU, but an AMD or Intel one: LibTorch's ROCm or XPU build */
+    LTC_CAUSE_CONTAINER_NO_GPU = 23,     /* a container started without GPU access (no /dev/nvidia*) */
+    LTC_CAUSE_WSL_DRIVER = 24,           /* WSL2 without the Windows driver's libcuda, or with a Linux one */
+    LTC_CAUSE_BATCH_NO_GPU = 25,         /* a batch job (Slurm) that was given no GPU */
+    LTC_CAUSE_KERNEL_MODULE = 26,        /* the nvidia kernel module is not loaded (nouveau, Secure Boot) */
+    LTC_CAUSE_UVM_MISSING = 27,          /* the nvidia_uvm kernel module is not loaded */
+    LTC_CAUSE_GPU_BUSY = 28,             /* exclusive-process or prohibited compute mode, GPU taken (46) */
+    LTC_CAUSE_MIG = 29,                  /* MIG mode with no instance CUDA can use */
+    LTC_CAUSE_GPU_MEMORY_TAKEN = 30,     /* GPU memory held by other processes (2) */
+    LTC_CAUSE_GPU_LOST = 31,             /* GPU lost (NVML) or uncorrectable ECC errors (214) */
+    LTC_CAUSE_SUSPECT_VARIABLE = 32      /* a set variable steers the library whose proof failed (NCCL_*,
+                                            CUDNN_*, CUBLAS_*, CUDA_*): a warning, never the verdict */
 } ltc_cause;
 
 typedef enum ltc_severity { LTC_SEVERITY_INFO = 0, LTC_SEVERITY_WARNING = 1, LTC_SEVERITY_ERROR = 2 } ltc_severity;
@@ -443,14 +465,16 @@ typedef struct ltc_finding {
  *  LTC_ERR_INVALID_ARGUMENT. A GPU problem is a result, not an error: the call returns LTC_OK with the
  *  cause in the report. It loads libcuda.so.1 itself to read the driver's raw codes, and compares
  *  CUDA_VISIBLE_DEVICES settings in a child process, so the caller's process is not altered. Takes
- *  about 1 s with the proofs by work. Thread-safe, but run one at a time. */
+ *  about 1 s with the proofs by work. Thread-safe: several threads may diagnose at once (their proofs by
+ *  work take turns). */
 LTC_API ltc_status ltc_diagnose(ltc_diagnosis **out, unsigned flags);
 /*! NULL is a no-op. */
 LTC_API void ltc_diagnosis_free(ltc_diagnosis *diagnosis);
 
 /*! 1 if a GPU is usable (the cause is LTC_CAUSE_NONE), else 0 (also for NULL). */
 LTC_API int ltc_diagnosis_usable(const ltc_diagnosis *diagnosis);
-/*! The primary cause (LTC_CAUSE_NONE when usable). NULL gives LTC_CAUSE_NONE and sets ltc_last_error(). */
+/*! The primary cause (LTC_CAUSE_NONE when usable). NULL gives LTC_CAUSE_INVALID (never LTC_CAUSE_NONE,
+ *  which means usable) and sets ltc_last_error(). */
 LTC_API ltc_cause ltc_diagnosis_cause(const ltc_diagnosis *diagnosis);
 /*! The primary finding: its message and fix. Borrowed; never NULL ("" for a NULL diagnosis). */
 LTC_API const char *ltc_diagnosis_message(const ltc_diagnosis *diagnosis);

@@ -32,6 +32,7 @@ static const struct {
     {101, "CUDA_ERROR_INVALID_DEVICE"},
     {102, "CUDA_ERROR_DEVICE_NOT_LICENSED"},
     {209, "CUDA_ERROR_NO_BINARY_FOR_GPU"},
+    {214, "CUDA_ERROR_ECC_UNCORRECTABLE"},
     {221, "CUDA_ERROR_JIT_COMPILER_NOT_FOUND"},
     {222, "CUDA_ERROR_UNSUPPORTED_PTX_VERSION"},
     {304, "CUDA_ERROR_OPERATING_SYSTEM"},
@@ -133,4 +134,143 @@ void ltc_cudrv_probe(ltc_cudrv *out) {
                      b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13], b[14], b[15]);
         }
     }
+}
+
+/* ---- NVML ---------------------------------------------------------------------------------------- */
+
+typedef void *nvmlDevice_t;
+typedef struct {
+    unsigned long long total, free, used;
+} nvml_memory;
+typedef struct { /* nvmlProcessInfo_t of the _v2/_v3 calls */
+    unsigned pid;
+    unsigned long long used;
+    unsigned gpu_instance, compute_instance;
+} nvml_process;
+
+static const struct {
+    int code;
+    const char *name;
+} nvml_known[] = {
+    {0, "NVML_SUCCESS"},
+    {1, "NVML_ERROR_UNINITIALIZED"},
+    {2, "NVML_ERROR_INVALID_ARGUMENT"},
+    {3, "NVML_ERROR_NOT_SUPPORTED"},
+    {4, "NVML_ERROR_NO_PERMISSION"},
+    {6, "NVML_ERROR_NOT_FOUND"},
+    {7, "NVML_ERROR_INSUFFICIENT_SIZE"},
+    {9, "NVML_ERROR_DRIVER_NOT_LOADED"},
+    {12, "NVML_ERROR_LIBRARY_NOT_FOUND"},
+    {15, "NVML_ERROR_GPU_IS_LOST"},
+    {17, "NVML_ERROR_OPERATING_SYSTEM"},
+    {18, "NVML_ERROR_LIB_RM_VERSION_MISMATCH"},
+    {999, "NVML_ERROR_UNKNOWN"},
+};
+
+const char *ltc_nvml_error_name(int code, char *buf, size_t size) {
+    for (size_t i = 0; i < sizeof nvml_known / sizeof nvml_known[0]; i++)
+        if (nvml_known[i].code == code) {
+            snprintf(buf, size, "%s", nvml_known[i].name);
+            return buf;
+        }
+    snprintf(buf, size, "nvmlReturn_t %d", code);
+    return buf;
+}
+
+#define NVML(name, args) int(*name) args = (int(*) args)dlsym(h, #name)
+
+static void nvml_device(void *h, unsigned index, ltc_nvml_device *d) {
+    NVML(nvmlDeviceGetHandleByIndex_v2, (unsigned, nvmlDevice_t *));
+    NVML(nvmlDeviceGetName, (nvmlDevice_t, char *, unsigned));
+    NVML(nvmlDeviceGetUUID, (nvmlDevice_t, char *, unsigned));
+    NVML(nvmlDeviceGetComputeMode, (nvmlDevice_t, int *));
+    NVML(nvmlDeviceGetMigMode, (nvmlDevice_t, unsigned *, unsigned *));
+    NVML(nvmlDeviceGetMemoryInfo, (nvmlDevice_t, nvml_memory *));
+    NVML(nvmlDeviceGetTotalEccErrors, (nvmlDevice_t, int, int, unsigned long long *));
+    NVML(nvmlDeviceGetComputeRunningProcesses_v3, (nvmlDevice_t, unsigned *, nvml_process *));
+    NVML(nvmlDeviceGetComputeRunningProcesses_v2, (nvmlDevice_t, unsigned *, nvml_process *));
+    d->compute_mode = d->mig_current = d->mig_pending = -1;
+    d->ecc_uncorrected = -1;
+    d->procs_rc = -1;
+    nvmlDevice_t dev = NULL;
+    d->handle_rc = nvmlDeviceGetHandleByIndex_v2 ? nvmlDeviceGetHandleByIndex_v2(index, &dev) : 999;
+    if (d->handle_rc != 0)
+        return;
+    if (nvmlDeviceGetName)
+        nvmlDeviceGetName(dev, d->name, (unsigned)sizeof d->name);
+    if (nvmlDeviceGetUUID)
+        nvmlDeviceGetUUID(dev, d->uuid, (unsigned)sizeof d->uuid);
+    int mode = -1;
+    if (nvmlDeviceGetComputeMode && nvmlDeviceGetComputeMode(dev, &mode) == 0)
+        d->compute_mode = mode;
+    unsigned cur = 0, pend = 0;
+    if (nvmlDeviceGetMigMode && nvmlDeviceGetMigMode(dev, &cur, &pend) == 0) {
+        d->mig_current = (int)cur;
+        d->mig_pending = (int)pend;
+    }
+    nvml_memory m;
+    if (nvmlDeviceGetMemoryInfo && nvmlDeviceGetMemoryInfo(dev, &m) == 0) {
+        d->memory_known = 1;
+        d->memory_total = m.total;
+        d->memory_free = m.free;
+        d->memory_used = m.used;
+    }
+    unsigned long long ecc = 0;
+    if (nvmlDeviceGetTotalEccErrors && nvmlDeviceGetTotalEccErrors(dev, 1 /* uncorrected */, 0 /* volatile */, &ecc) == 0)
+        d->ecc_uncorrected = (long long)ecc;
+    int (*procs)(nvmlDevice_t, unsigned *, nvml_process *) =
+        nvmlDeviceGetComputeRunningProcesses_v3 ? nvmlDeviceGetComputeRunningProcesses_v3 : nvmlDeviceGetComputeRunningProcesses_v2;
+    if (procs) {
+        nvml_process list[64];
+        unsigned n = 64;
+        d->procs_rc = procs(dev, &n, list);
+        if (d->procs_rc == 0)
+            for (unsigned i = 0; i < n && d->nprocs < LTC_NVML_MAX_PROCS; i++) {
+                d->procs[d->nprocs].pid = list[i].pid;
+                d->procs[d->nprocs].used_bytes = list[i].used;
+                d->nprocs++;
+            }
+    }
+}
+
+void ltc_nvml_probe(ltc_nvml *out) {
+    memset(out, 0, sizeof *out);
+    out->init_rc = -1;
+    out->count = -1;
+    out->count_rc = -1;
+    void *h = dlopen("libnvidia-ml.so.1", RTLD_NOW | RTLD_LOCAL);
+    if (!h) {
+        const char *e = dlerror();
+        snprintf(out->dlerror, sizeof out->dlerror, "%s", e ? e : "unknown dlopen error");
+        return;
+    }
+    out->loaded = 1;
+    struct link_map *lm = NULL;
+    if (dlinfo(h, RTLD_DI_LINKMAP, &lm) == 0 && lm && lm->l_name) {
+        char real[PATH_MAX];
+        snprintf(out->path, sizeof out->path, "%s", realpath(lm->l_name, real) ? real : lm->l_name);
+    }
+    NVML(nvmlInit_v2, (void));
+    NVML(nvmlShutdown, (void));
+    NVML(nvmlSystemGetDriverVersion, (char *, unsigned));
+    NVML(nvmlDeviceGetCount_v2, (unsigned *));
+    if (!nvmlInit_v2) {
+        snprintf(out->dlerror, sizeof out->dlerror, "%s has no nvmlInit_v2 symbol", out->path);
+        return;
+    }
+    out->init_rc = nvmlInit_v2();
+    if (out->init_rc != 0)
+        return;
+    if (nvmlSystemGetDriverVersion && nvmlSystemGetDriverVersion(out->driver_version, (unsigned)sizeof out->driver_version) != 0)
+        out->driver_version[0] = '\0';
+    unsigned n = 0;
+    out->count_rc = nvmlDeviceGetCount_v2 ? nvmlDeviceGetCount_v2(&n) : 999;
+    if (out->count_rc == 0) {
+        out->count = (int)n;
+        out->ndev = n < LTC_CUDRV_MAX_DEVICES ? (int)n : LTC_CUDRV_MAX_DEVICES;
+        for (int i = 0; i < out->ndev; i++)
+            nvml_device(h, (unsigned)i, &out->dev[i]);
+    }
+    if (nvmlShutdown)
+        nvmlShutdown();
 }

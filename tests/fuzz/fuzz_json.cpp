@@ -1,9 +1,9 @@
-// The diagnosis's JSON writer (shim/src/diagnose.cpp, the part between LTC_JSON_BEGIN and LTC_JSON_END,
-// compiled here on its own): whatever tree of values it is given, with any bytes in its strings and any
+// The diagnosis's JSON writer (shim/src/diagnose_json.cpp, compiled here on its own): whatever tree of
+// values it is given, with any bytes in its strings and any
 // double in its numbers, its output must be one valid JSON document (RFC 8259, strict UTF-8), every
 // string that was valid UTF-8 must read back unchanged, and flattening it for ltc_diagnosis_get must not
 // fail.
-#include "ltc_json_part.hpp"  // generated from diagnose.cpp by the fuzz sub-project
+#include "diagnose_json.hpp"
 
 extern "C" {
 #include "json_check.h"
@@ -18,7 +18,7 @@ extern "C" {
 #include <string>
 #include <vector>
 
-using ltcjson::J;
+using ltc_json::J;
 
 namespace {
 
@@ -86,7 +86,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     std::vector<std::string> strings;
     J root = build(p, 0, strings);
     std::string out;
-    ltcjson::json_write(out, root, 0);
+    ltc_json::json_write(out, root, 0);
 
     std::vector<std::string> read_back;
     long at = json_check(out.data(), out.size(), collect, &read_back);
@@ -100,6 +100,6 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
             fail("string " + std::to_string(i) + " does not read back as written", out);
 
     std::map<std::string, std::string> facts;
-    ltcjson::flatten(facts, "", root);
+    ltc_json::flatten(facts, "", root);
     return 0;
 }
