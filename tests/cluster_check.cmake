@@ -10,7 +10,9 @@ target_compile_definitions(test_cluster_check PRIVATE CHECK_CUDA_EXE="$<TARGET_F
 if(LTC_TEST_TORCH_PYTHON)
   target_compile_definitions(test_cluster_check PRIVATE TORCH_PYTHON="${LTC_TEST_TORCH_PYTHON}")
 endif()
-add_dependencies(test_cluster_check check_cuda ltc_fake_cuda)
+add_library(ltc_die_preload SHARED die_preload.c)
+target_compile_definitions(test_cluster_check PRIVATE DIE_PRELOAD="$<TARGET_FILE:ltc_die_preload>")
+add_dependencies(test_cluster_check check_cuda ltc_fake_cuda ltc_die_preload)
 set_tests_properties(test_cluster_check PROPERTIES TIMEOUT 600 ENVIRONMENT_MODIFICATION "CUDA_VISIBLE_DEVICES=unset:")
 # On a GPU machine: check_cuda --nproc 1 (and 2 with two GPUs) through NCCL, the proof and the sweep. A
 # whole GPU each: RUN_SERIAL.

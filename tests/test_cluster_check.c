@@ -269,6 +269,20 @@ static void test_rank_never_joins(void) {
     EXPECT_TEXT("a rank never joins: its row", "did not join");
 }
 
+/* Rank 1 dies (SIGABRT) before it reports: ltc_launch_local notes it in the store, and rank 0 names it
+ * at once instead of waiting out the timeout. */
+static void test_rank_dies(void) {
+    const char *args[] = {"--nproc", "2", "--quick", "--timeout", "40", NULL};
+    const char *extra[] = {"LD_PRELOAD=" DIE_PRELOAD, "LTC_TEST_DIE_RANK=1", NULL};
+    double t0 = now_s();
+    int code = check_cuda(args, extra, 120);
+    double took = now_s() - t0;
+    CHECK("a rank dies: fails", code != 0 && code != -1);
+    CHECK("a rank dies: named well within the timeout", took < 20);
+    EXPECT_TEXT("a rank dies: how it ended", "rank 1's process ended (signal 6) before it reported");
+    EXPECT_TEXT("a rank dies: its own block", "- no report: rank 1");
+}
+
 static void test_torchrun(void) {
 #ifdef TORCH_PYTHON
     char cmd[4096];
@@ -438,6 +452,7 @@ int main(void) {
     test_nproc_text();
     test_fake_driver_on_one_rank();
     test_shared_gpu();
+    test_rank_dies();
     test_torchrun();
     return th_finish();
 }

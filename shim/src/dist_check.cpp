@@ -190,17 +190,39 @@ ltc_status open_store(ltc_cluster_report *r, int generation) {
     return LTC_OK;
 }
 
-// Rank 0: waits until every rank has reported or the deadline passes, and publishes who made it.
+// Rank 0: waits until every rank has reported or the deadline passes, and publishes who made it. A
+// rank whose launcher (ltc_launch_local) noted in the store that its process ended is not waited for:
+// decision 'X', and "gone/<rank>" says how it ended.
 std::string decide(ltc_cluster_report *r) {
     const int world = r->env.world_size;
+    auto notes = c10::make_intrusive<c10d::PrefixStore>(ltc::dist::store_prefix(r->env.restart), r->tcp);
     std::vector<std::string> reports;
     for (int q = 0; q < world; q++)
         reports.push_back("report/" + std::to_string(q));
-    while (!r->store->check(reports) && Clock::now() < r->deadline)
-        usleep(50000);
     std::string decision(world, '-');
+    while (Clock::now() < r->deadline) {
+        bool waiting = false;
+        for (int q = 0; q < world; q++) {
+            if (decision[q] != '-')
+                continue;
+            if (r->store->check({reports[q]})) {
+                decision[q] = 'R';
+            } else if (r->hosts && notes->check({ltc::dist::heartbeat_key(q)})) {
+                std::string v = text_of(notes->get(ltc::dist::heartbeat_key(q)));
+                if (v.rfind("exit ", 0) == 0 || v.rfind("signal ", 0) == 0) {
+                    decision[q] = 'X';
+                    r->store->set("gone/" + std::to_string(q), bytes_of(v));
+                }
+            }
+            waiting |= decision[q] == '-';
+        }
+        if (!waiting)
+            break;
+        usleep(50000);
+    }
     for (int q = 0; q < world; q++)
-        decision[q] = r->store->check({reports[q]}) ? 'R' : r->store->check({"join/" + std::to_string(q)}) ? 'J' : '-';
+        if (decision[q] == '-')
+            decision[q] = r->store->check({reports[q]}) ? 'R' : r->store->check({"join/" + std::to_string(q)}) ? 'J' : '-';
     r->store->set("decision", bytes_of(decision));
     return decision;
 }
@@ -249,9 +271,12 @@ ltc_status gather(ltc_cluster_report *r) {
         } else {
             row.rank = q;
             row.local_rank = -1;
-            row.state = r->decision[q] == 'J' ? LTC_RANK_NO_REPORT : LTC_RANK_NOT_JOINED;
-            if (r->decision[q] == 'J')
+            row.state = r->decision[q] == '-' ? LTC_RANK_NOT_JOINED : LTC_RANK_NO_REPORT;
+            if (r->store->check({"join/" + std::to_string(q)}))
                 row.host = text_of(r->store->get("join/" + std::to_string(q)));
+            if (r->decision[q] == 'X')
+                row.message = "rank " + std::to_string(q) + "'s process ended (" +
+                              text_of(r->store->get("gone/" + std::to_string(q))) + ") before it reported";
         }
     }
     return LTC_OK;

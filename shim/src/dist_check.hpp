@@ -68,7 +68,8 @@ struct ltc_cluster_report {
     int store_port = 0;
 
     std::vector<ltc::check::Row> rows;              // one per rank, by rank
-    std::string decision;                           // per rank: 'R' reported, 'J' joined only, '-' absent
+    std::string decision;                           // per rank: 'R' reported, 'J' joined only, 'X' its
+                                                    // process ended (its launcher said), '-' absent
     std::vector<ltc::check::Finding> findings;      // errors first, then warnings
     ltc::check::Proof proof;
     std::vector<ltc::check::Bandwidth> sweep;

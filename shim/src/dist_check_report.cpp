@@ -201,6 +201,8 @@ void analyse(ltc_cluster_report *r) {
             row.message = fmt("rank %d did not reach the store at %s:%d within %.0f s", row.rank, r->store_addr.c_str(),
                               r->store_port, t);
             row.fix = "check that every rank was started, that it can reach MASTER_ADDR:MASTER_PORT, and its own output";
+        } else if (row.state == LTC_RANK_NO_REPORT && !row.message.empty()) {
+            row.fix = "read that rank's own output (a crash, an abort, the signal that killed it)";
         } else if (row.state == LTC_RANK_NO_REPORT) {
             row.message = fmt("rank %d joined but sent no report within %.0f s: it died or hung during its diagnosis", row.rank, t);
             row.fix = "read that rank's own output (its exit status, a crash, a hung driver call)";
