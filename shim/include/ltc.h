@@ -697,6 +697,7 @@ typedef struct ltc_cluster_rank {
     const char *gpu_uuid;       /* "GPU-xxxxxxxx-..." */
     const char *torch_version;  /* LibTorch's version */
     int driver_version;         /* the newest CUDA the driver supports (13000 for 13.0); 0 if unknown */
+    const char *driver_release; /* the driver's own version, e.g. "580.65.06" (NVML, else the kernel module) */
     int cuda_version;           /* CUDA runtime LibTorch was built with; 0 if none */
     int nccl_version;           /* NCCL loaded (or built with); 0 if none */
     const char *message;        /* what is wrong, one sentence ("" when ok) */

@@ -93,6 +93,9 @@ ltc_status diagnose_self(Row *row, const ltc_dist_env &env, unsigned flags) {
     row->gpu_uuid = fact(d, dev + "uuid");
     row->torch_version = fact(d, "build.torch_version");
     row->driver_version = fact_int(d, "driver.version");
+    row->driver_release = fact(d, "nvml.driver_version");
+    if (row->driver_release.empty())
+        row->driver_release = fact(d, "driver.kernel_module_version");
     row->cuda_version = fact_int(d, "build.cuda_runtime_version");
     row->nccl_version = fact_int(d, "build.nccl_runtime_version");
     if (row->nccl_version == 0)
@@ -342,6 +345,7 @@ std::string Row::serialize() const {
     put("gpu_uuid", gpu_uuid);
     put("torch_version", torch_version);
     put("driver_version", std::to_string(driver_version));
+    put("driver_release", driver_release);
     put("cuda_version", std::to_string(cuda_version));
     put("nccl_version", std::to_string(nccl_version));
     put("message", message);
@@ -382,6 +386,7 @@ Row Row::parse(const std::string &text) {
         else if (k == "gpu_uuid") row.gpu_uuid = v;
         else if (k == "torch_version") row.torch_version = v;
         else if (k == "driver_version") row.driver_version = n;
+        else if (k == "driver_release") row.driver_release = v;
         else if (k == "cuda_version") row.cuda_version = n;
         else if (k == "nccl_version") row.nccl_version = n;
         else if (k == "message") row.message = v;
@@ -502,6 +507,7 @@ ltc_status ltc_cluster_report_rank(ltc_cluster_rank *out, const ltc_cluster_repo
     c.gpu_uuid = r.gpu_uuid.c_str();
     c.torch_version = r.torch_version.c_str();
     c.driver_version = r.driver_version;
+    c.driver_release = r.driver_release.c_str();
     c.cuda_version = r.cuda_version;
     c.nccl_version = r.nccl_version;
     c.message = r.state == LTC_RANK_OK ? "" : r.message.c_str();

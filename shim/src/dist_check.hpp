@@ -15,7 +15,7 @@ struct Row {
     int rank = 0, local_rank = 0;
     ltc_rank_state state = LTC_RANK_OK;
     ltc_cause cause = LTC_CAUSE_NONE;
-    std::string host, gpu_name, gpu_uuid, torch_version, message, fix;
+    std::string host, gpu_name, gpu_uuid, torch_version, driver_release, message, fix;
     int driver_version = 0, cuda_version = 0, nccl_version = 0;
     int device_count = 0;    // GPUs LibTorch sees on that rank
     bool usable = false;     // its diagnosis found a usable GPU

@@ -159,7 +159,7 @@ std::string verdict_line(const ltc_cluster_report *r, std::vector<int> *failing)
     failing->assign(bad.begin(), bad.end());
     const int world = (int)r->rows.size();
     if (ltc_cluster_report_ready(r))
-        return fmt("READY: all %d rank%s can train data-parallel%s", world, world == 1 ? "" : "s",
+        return fmt("READY: %s can train data-parallel%s", world == 1 ? "the one rank" : fmt("all %d ranks", world).c_str(),
                    r->proof.ran ? " (all-reduce proof passed)" : r->flags & LTC_DIAGNOSE_QUICK ? " (quick: no proofs ran)" : "");
     if (failing->empty())
         return fmt("NOT READY: %s", r->proof.message.c_str());
@@ -227,7 +227,10 @@ void analyse(ltc_cluster_report *r) {
     for (auto &f : cross)
         r->findings.push_back(std::move(f));
     find_differences(r, "driver versions", false, [](const Row &row) {
-        return row.driver_version ? "driver for CUDA " + cuda_text(row.driver_version) : std::string("no driver");
+        if (!row.driver_version)
+            return std::string("no driver");
+        return (row.driver_release.empty() ? std::string("driver") : "driver " + row.driver_release) + " for CUDA " +
+               cuda_text(row.driver_version);
     });
 }
 
@@ -254,7 +257,8 @@ void render(ltc_cluster_report *r) {
         bool reported = row.state != LTC_RANK_NOT_JOINED && row.state != LTC_RANK_NO_REPORT;
         cells.push_back({row.host.empty() ? "?" : row.host, std::to_string(row.rank),
                          row.local_rank >= 0 ? std::to_string(row.local_rank) : "?", row.gpu_name.empty() ? "-" : row.gpu_name,
-                         row.gpu_uuid.empty() ? "-" : row.gpu_uuid, reported ? cuda_text(row.driver_version) : "?",
+                         row.gpu_uuid.empty() ? "-" : row.gpu_uuid, !reported ? "?" : row.driver_release.empty() ? cuda_text(row.driver_version)
+                                                                            : row.driver_release + " (CUDA " + cuda_text(row.driver_version) + ")",
                          reported ? row.torch_version : "?", ltc_rank_state_name(row.state),
                          row.state == LTC_RANK_GPU_UNUSABLE ? ltc_cause_name(row.cause) : row.state == LTC_RANK_OK ? "-" : row.message});
     }
@@ -307,11 +311,11 @@ void render(ltc_cluster_report *r) {
     for (size_t i = 0; i < r->rows.size(); i++) {
         const Row &row = r->rows[i];
         j += fmt("%s\n    {\"rank\": %d, \"local_rank\": %d, \"host\": %s, \"state\": %s, \"cause\": %s, \"gpu\": {\"name\": %s, "
-                 "\"uuid\": %s}, \"driver_version\": %d, \"torch_version\": %s, \"cuda_version\": %d, \"nccl_version\": %d, "
+                 "\"uuid\": %s}, \"driver_version\": %d, \"driver_release\": %s, \"torch_version\": %s, \"cuda_version\": %d, \"nccl_version\": %d, "
                  "\"message\": %s, \"fix\": %s, \"diagnosis\": ",
                  i ? "," : "", row.rank, row.local_rank, json_str(row.host).c_str(), json_str(ltc_rank_state_name(row.state)).c_str(),
                  json_str(ltc_cause_name(row.cause)).c_str(), json_str(row.gpu_name).c_str(), json_str(row.gpu_uuid).c_str(),
-                 row.driver_version, json_str(row.torch_version).c_str(), row.cuda_version, row.nccl_version,
+                 row.driver_version, json_str(row.driver_release).c_str(), json_str(row.torch_version).c_str(), row.cuda_version, row.nccl_version,
                  json_str(row.state == LTC_RANK_OK ? "" : row.message).c_str(),
                  json_str(row.state == LTC_RANK_OK ? "" : row.fix).c_str());
         std::string d = row.diagnosis;
