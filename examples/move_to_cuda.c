@@ -15,7 +15,7 @@ enum { EXIT_USAGE = 2, EXIT_NO_GPU = 3, EXIT_NO_SUCH_GPU = 4 }; /* 1 is CHECK's:
 static const char usage[] =
     "usage: move_to_cuda [--device D] [--pinned] [--non-blocking]\n"
     "Moves a 100x100 float32 tensor from the host to a device and checks that it arrived intact.\n"
-    "  --device D       cpu, cuda (the current GPU) or cuda:N, N from 0 to the GPU count - 1; default cuda:0\n"
+    "  --device D       cpu, cuda (the current GPU) or cuda:N, N from 0 to the GPU count - 1 (default cuda:0)\n"
     "  --pinned         put the host tensor in pinned (page-locked) memory first\n"
     "  --non-blocking   queue the copy and return at once; synchronize before reading the result\n"
     "  -h, --help       this text\n"

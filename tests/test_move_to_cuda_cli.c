@@ -57,7 +57,7 @@ static void write_errors(const char *ok_args) {
 static void test_usage_and_cpu(int ngpu) {
     expect("--help", 0, "exit codes: 0 moved and intact; 1 an unexpected error, or the output could not be written;\n"
                         "  2 bad usage; 3 no usable GPU (check_cuda says why); 4 no such GPU");
-    expect("-h", 0, "cuda:N, N from 0 to the GPU count - 1; default cuda:0");
+    expect("-h", 0, "cuda:N, N from 0 to the GPU count - 1 (default cuda:0)");
     expect("--device cpu", 0,
            "PASS: a 100x100 float32 tensor moved to cpu from pageable host memory, blocking: its 40000 bytes arrived intact");
     expect("--device cpu --non-blocking", 0, "moved to cpu from pageable host memory, non-blocking, then synchronized: its");
