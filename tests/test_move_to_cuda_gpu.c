@@ -141,8 +141,8 @@ static void events_errors(int ngpu) {
     CHECK_OK(ltc_tensor_ones(&big, &n, 1, LTC_FLOAT32, (ltc_device){LTC_DEVICE_CUDA, 0}));
     CHECK_OK(ltc_event_record(b));
     CHECK_OK(ltc_event_elapsed_ms(&ms, a, b));
-    char what[96];
-    snprintf(what, sizeof what, "1 GiB written between two records takes GPU time: %.3f ms, in (0, 10000)", ms);
+    char what[128];
+    snprintf(what, sizeof what, "1 GiB written between two records takes GPU time: %.3g ms, in (0, 10000)", ms);
     CHECK(what, ms > 0 && ms < 10000);
     ltc_tensor_free(big);
     ltc_event_free(b);
