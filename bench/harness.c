@@ -777,11 +777,19 @@ static void json_string(FILE *f, const char *s) {
     fputc('"', f);
 }
 
+/* A number with 9 significant digits; whole numbers (byte counts, batches) exactly, up to 2^53. */
+static void print_number(FILE *f, double v) {
+    if (v == floor(v) && fabs(v) < 9007199254740992.0)
+        fprintf(f, "%.0f", v);
+    else
+        fprintf(f, "%.9g", v);
+}
+
 static void json_number(FILE *f, double v) {
     if (isnan(v) || isinf(v))
         fputs("null", f);
     else
-        fprintf(f, "%.9g", v);
+        print_number(f, v);
 }
 
 /* fopen(path, "w"), saying why on stderr when it fails. */
@@ -939,8 +947,8 @@ static int write_csv_table(const bench_report *r, const bench_table *t, const ch
             fprintf(f, "%s", i ? "," : "");
             if (t->cols[i].decimals < 0)
                 csv_text(f, c->text);
-            else if (!isnan(c->num))
-                fprintf(f, "%.9g", c->num);
+            else if (isfinite(c->num))
+                print_number(f, c->num);
         }
         fputc('\n', f);
     }
