@@ -486,16 +486,17 @@ static int parse_options(run *R, int argc, char **argv) {
 /* Phase 1: ltc's CPU cases and the raw C++ peer's, each in a fresh process, alternated round by round. */
 static int cpu_phase(run *R) {
     double load = NAN;
-    FILE *f = fopen("/proc/loadavg", "r");
+    int runnable = 0;
+    FILE *f = fopen("/proc/loadavg", "r"); /* "0.52 0.58 0.59 3/467 12345": 1-minute average, runnable now/all */
     if (f) {
-        if (fscanf(f, "%lf", &load) != 1)
+        if (fscanf(f, "%lf %*f %*f %d/", &load, &runnable) != 2)
             load = NAN;
         fclose(f);
     }
     if (!isnan(load))
-        bench_report_note(R->rep, "load average when the CPU cases began: %.2f on %ld logical CPUs (other work on the machine "
-                                  "slows the CPU rows: run the benchmark alone)",
-                          load, sysconf(_SC_NPROCESSORS_ONLN));
+        bench_report_note(R->rep, "when the CPU cases began: %d processes runnable (this one included), load average %.2f over "
+                                  "the last minute, on %ld logical CPUs; other work on the machine slows the CPU rows",
+                          runnable, load, sysconf(_SC_NPROCESSORS_ONLN));
     for (int r = 0; r < R->rounds; r++) {
         fprintf(stderr, "bench_train: CPU, round %d of %d\n", r + 1, R->rounds);
         for (int k = CPU1; k <= CPUALL; k++) {

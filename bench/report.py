@@ -345,21 +345,22 @@ def spread_flags(benches):
                     why.append("median %.1fx the fastest run" % (m / lo))
                 if why:
                     flag("bench_" + b.name, t.name, figure_name(t, r), fmt(m) + unit, "; ".join(why))
-        if b.name == "train":  # more threads should never be much slower than one
-            one, many = {}, {}
-            for r in b.rows("sweep") or b.rows():
-                c, bt, m = text(r, "case"), num(r, "batch"), num(r, "median_us")
-                if bt is None or m is None:
-                    continue
-                if c == "CPU, 1 thread":
-                    one[bt] = m
-                elif re.match(r"^CPU, \d+ threads$", c):
-                    many[(c, bt)] = m
-            for (c, bt), m in many.items():
-                if bt in one and m > THREADS_LIMIT * one[bt]:
-                    flag("bench_train", "sweep", "%s, batch %s" % (c, whole(bt)), fmt(m) + " us",
-                         "%.1fx the time with 1 thread: the threads wait for each other (other work on the machine?)"
-                         % (m / one[bt]))
+        if b.name == "train":  # more threads should never be much slower than one: ltc's, or the raw C++ peer's
+            for col, who in (("median_us", ""), ("cpp_median_us", "raw C++ peer: ")):
+                one, many = {}, {}
+                for r in b.rows("sweep") or b.rows():
+                    c, bt, m = text(r, "case"), num(r, "batch"), num(r, col)
+                    if bt is None or m is None:
+                        continue
+                    if c == "CPU, 1 thread":
+                        one[bt] = m
+                    elif re.match(r"^CPU, \d+ threads$", c):
+                        many[(c, bt)] = m
+                for (c, bt), m in many.items():
+                    if bt in one and m > THREADS_LIMIT * one[bt]:
+                        flag("bench_train", "sweep", "%s%s, batch %s" % (who, c, whole(bt)), fmt(m) + " us",
+                             "%.1fx the time with 1 thread: the threads wait for each other (other work on the "
+                             "machine?)" % (m / one[bt]))
     return list(flags.values())
 
 
