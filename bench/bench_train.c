@@ -483,6 +483,23 @@ static int parse_options(run *R, int argc, char **argv) {
     return 0;
 }
 
+/* One peer's sweep of round r, which ended with exit code `code`: its results into py[p][.][r]; a
+ * failure noted, and no more runs of that peer's kind. */
+static void take_peer_round(run *R, enum peer p, int r, int code) {
+    const int cpp = p >= CPP_CPU1;
+    int h[MAXB] = {0};
+    bench_stats s[MAXB];
+    read_results(R->tmp, NULL, R->batches, R->nb, s, h, cpp ? R->cpp_version : R->torch_version, sizeof R->cpp_version);
+    if (code != 0) {
+        snprintf(cpp ? R->cpp_note : R->py_note, sizeof R->cpp_note, "the %s peer (%s, mode %s) failed with exit code %d: no %s figures",
+                 cpp ? "raw C++" : "Python", cpp ? LTC_BENCH_PEER_TRAIN_CPP : R->python, peer_mode[p], code,
+                 cpp ? "raw C++" : "Python");
+        *(cpp ? &R->cpp_ok : &R->python_ok) = 0;
+    }
+    for (int b = 0; b < R->nb; b++)
+        R->py[p][b][r] = s[b], R->have_py[p][b][r] = h[b];
+}
+
 /* Phase 1: ltc's CPU cases and the raw C++ peer's, each in a fresh process, alternated round by round. */
 static int cpu_phase(run *R) {
     double load = NAN;
@@ -510,18 +527,8 @@ static int cpu_phase(run *R) {
             }
             for (int b = 0; b < R->nb; b++)
                 R->res[k][b][r] = s[b], R->have[k][b][r] = h[b];
-            if (!R->cpp_ok)
-                continue;
-            memset(h, 0, sizeof h);
-            code = cpp_sweep((enum peer)p, threads, R->tmp);
-            read_results(R->tmp, NULL, R->batches, R->nb, s, h, R->cpp_version, sizeof R->cpp_version);
-            if (code != 0) {
-                snprintf(R->cpp_note, sizeof R->cpp_note, "the raw C++ peer (%s, mode %s) failed with exit code %d: no raw C++ figures",
-                         LTC_BENCH_PEER_TRAIN_CPP, peer_mode[p], code);
-                R->cpp_ok = 0;
-            }
-            for (int b = 0; b < R->nb; b++)
-                R->py[p][b][r] = s[b], R->have_py[p][b][r] = h[b];
+            if (R->cpp_ok)
+                take_peer_round(R, (enum peer)p, r, cpp_sweep((enum peer)p, threads, R->tmp));
         }
     }
     return 0;
@@ -586,34 +593,11 @@ static int gpu_phase(run *R) {
             }
         if (R->nproc >= 1 && ddp_round(R, r) != 0)
             return 1;
-        for (int p = CPP_GPU; p <= CPP_GRAPH && R->cpp_ok && R->gpu; p++) {
-            int h[MAXB] = {0};
-            bench_stats s[MAXB];
-            int code = cpp_sweep((enum peer)p, R->threads_all, R->tmp);
-            read_results(R->tmp, NULL, R->batches, R->nb, s, h, R->cpp_version, sizeof R->cpp_version);
-            if (code != 0) {
-                snprintf(R->cpp_note, sizeof R->cpp_note, "the raw C++ peer (%s, mode %s) failed with exit code %d: no raw C++ figures",
-                         LTC_BENCH_PEER_TRAIN_CPP, peer_mode[p], code);
-                R->cpp_ok = 0;
-            }
-            for (int b = 0; b < R->nb; b++)
-                R->py[p][b][r] = s[b], R->have_py[p][b][r] = h[b];
-        }
-        for (int p = PY_PLAIN; p <= PY_DDP && R->python_ok; p++) {
-            if ((p == PY_DDP && R->nproc < 1) || (p != PY_DDP && !R->gpu))
-                continue;
-            int h[MAXB] = {0};
-            bench_stats s[MAXB];
-            int code = python_sweep(R->python, (enum peer)p, R->nproc, R->gpu ? "cuda" : "cpu", R->tmp);
-            read_results(R->tmp, NULL, R->batches, R->nb, s, h, R->torch_version, sizeof R->torch_version);
-            if (code != 0) {
-                snprintf(R->py_note, sizeof R->py_note, "the Python peer (%s, mode %s) failed with exit code %d: no Python figures",
-                         R->python, peer_mode[p], code);
-                R->python_ok = 0;
-            }
-            for (int b = 0; b < R->nb; b++)
-                R->py[p][b][r] = s[b], R->have_py[p][b][r] = h[b];
-        }
+        for (int p = CPP_GPU; p <= CPP_GRAPH && R->cpp_ok && R->gpu; p++)
+            take_peer_round(R, (enum peer)p, r, cpp_sweep((enum peer)p, R->threads_all, R->tmp));
+        for (int p = PY_PLAIN; p <= PY_DDP && R->python_ok; p++)
+            if ((p == PY_DDP && R->nproc >= 1) || (p != PY_DDP && R->gpu))
+                take_peer_round(R, (enum peer)p, r, python_sweep(R->python, (enum peer)p, R->nproc, R->gpu ? "cuda" : "cpu", R->tmp));
     }
     return 0;
 }
