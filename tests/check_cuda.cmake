@@ -107,7 +107,7 @@ endif()
 # is the shim's core linked by hand, as a Makefile would, with --as-needed: libtorch_cuda.so is dropped.
 if(LTC_TORCH_HAS_CUDA)
   set(src ${PROJECT_SOURCE_DIR}/shim/src)
-  add_library(ltc_asneeded SHARED ${src}/core.cpp ${src}/tensor.cpp ${src}/nn.cpp ${src}/nocuda_info.cpp
+  add_library(ltc_asneeded SHARED ${src}/core.cpp ${src}/tensor.cpp ${src}/nn.cpp ${src}/cuda.cpp
     ${src}/diagnose.cpp ${src}/cudriver.c)
   target_include_directories(ltc_asneeded PUBLIC ${PROJECT_SOURCE_DIR}/shim/include)
   target_include_directories(ltc_asneeded SYSTEM PRIVATE ${TORCH_INCLUDE_DIRS})
