@@ -35,9 +35,9 @@ static void on_sigterm(int sig) {
 static int weights_finite(ltc_linear *model, float w_true[OUT][IN], float b_true[OUT], double *dw, double *db) {
     ltc_tensor *w = NULL, *b = NULL;
     float w_got[OUT][IN], b_got[OUT];
-    CHECK(ltc_linear_parameters(&w, &b, model));
-    CHECK(ltc_tensor_copy_to_host(w_got, sizeof w_got, w));
-    CHECK(ltc_tensor_copy_to_host(b_got, sizeof b_got, b));
+    CHECK(ltc_linear_parameters(&w, &b, model), "read the parameters");
+    CHECK(ltc_tensor_copy_to_host(w_got, sizeof w_got, w), "copy the weights to the host");
+    CHECK(ltc_tensor_copy_to_host(b_got, sizeof b_got, b), "copy the bias to the host");
     ltc_tensor_free(w);
     ltc_tensor_free(b);
     int finite = 1;
@@ -61,8 +61,8 @@ static int start_step(const options *o, const ltc_dist_env *env, ltc_dist *dist,
     int resume = o->resume || env->restart > 0;
     int here = access(o->checkpoint, F_OK) == 0, anywhere = here, everywhere = here;
     if (dist) {
-        CHECK(ltc_dist_any(&anywhere, dist, here));
-        CHECK(ltc_dist_any(&everywhere, dist, !here));
+        CHECK(ltc_dist_any(&anywhere, dist, here), "ask the ranks whether they see the checkpoint");
+        CHECK(ltc_dist_any(&everywhere, dist, !here), "ask the ranks whether they see the checkpoint");
         everywhere = !everywhere;
     }
     if (anywhere && !everywhere) {
@@ -81,7 +81,7 @@ static int start_step(const options *o, const ltc_dist_env *env, ltc_dist *dist,
         exit(EXIT_USAGE);
     }
     int64_t step = 0;
-    CHECK(ltc_checkpoint_load(&step, o->checkpoint, model, opt, settings)); /* refuses another run's file */
+    CHECK(ltc_checkpoint_load(&step, o->checkpoint, model, opt, settings), "load the checkpoint"); /* refuses another run's file */
     if (step > o->steps) {
         fprintf(stderr, "error: checkpoint %s is at step %lld, past --steps %d\n", o->checkpoint, (long long)step, o->steps);
         exit(EXIT_USAGE);
@@ -110,14 +110,15 @@ int main(int argc, char **argv) {
     if ((o.nproc > 1 || o.max_restarts > 0) && env.launcher == LTC_LAUNCHER_NONE) {
         int code = 0, failed_rank = -1, restarts = 0;
         CHECK(ltc_launch_local_restarts(&code, &failed_rank, &restarts, o.nproc, (const char *const *)argv, dev.type,
-                                        o.port, o.timeout, o.max_restarts));
+                                        o.port, o.timeout, o.max_restarts),
+              "start the local ranks");
         if (code == EXIT_PREEMPTED)
             fprintf(stderr, "train_data_parallel: stopped by SIGTERM (exit code 143)%s\n",
                     o.checkpoint ? "; --resume continues from the checkpoint" : "");
         else if (failed_rank >= 0)
             fprintf(stderr, "train_data_parallel: rank %d failed first, with exit code %d%s\n", failed_rank, code,
                     restarts ? " (after every restart)" : "");
-        return code;
+        return close_stdout(code);
     }
     const int rank = env.rank, world = o.dp ? 1 : env.world_size;
     if (o.batch % world != 0) {
@@ -128,7 +129,7 @@ int main(int argc, char **argv) {
     /* 2. The model, on this rank's GPU; without one, on the CPU (saying why, unless --device asked). */
     ltc_manual_seed(o.seed);
     ltc_linear *model = NULL;
-    CHECK(ltc_linear_new(&model, IN, OUT, 1));
+    CHECK(ltc_linear_new(&model, IN, OUT, 1), "create the model");
     ltc_status s = ltc_linear_to(model, dev);
     if (s == LTC_ERR_CUDA_UNAVAILABLE && !o.device_given) {
         if (rank == 0)
@@ -136,18 +137,18 @@ int main(int argc, char **argv) {
         dev = (ltc_device){LTC_DEVICE_CPU, 0};
         o.graph = 0;
     } else {
-        CHECK(s);
+        CHECK(s, "move the model to the device");
     }
 
     /* 3. ddp: join the group (TCPStore rendezvous at MASTER_ADDR:MASTER_PORT, NCCL on GPUs), and start
      *    every replica from rank 0's parameters. */
     ltc_dist *dist = NULL;
     if (!o.dp) {
-        CHECK(ltc_dist_init(&dist, &env, dev, o.timeout));
-        CHECK(ltc_dist_broadcast_parameters(dist, model, 0));
+        CHECK(ltc_dist_init(&dist, &env, dev, o.timeout), "join the data-parallel group");
+        CHECK(ltc_dist_broadcast_parameters(dist, model, 0), "broadcast rank 0's parameters");
     }
     ltc_sgd *opt = NULL;
-    CHECK(ltc_sgd_new(&opt, model, o.lr, o.momentum));
+    CHECK(ltc_sgd_new(&opt, model, o.lr, o.momentum), "create the optimizer");
     char where[32];
     ltc_device_format(where, sizeof where, dev);
     if (rank == 0)
@@ -187,36 +188,36 @@ int main(int argc, char **argv) {
     for (int step = first_step; step < o.steps && code < 0; step++) {
         make_batch(o.seed, step, (int64_t)rank * per, per, w_true, b_true, xb, yb);
         ltc_tensor *x = NULL, *y = NULL, *pred = NULL, *loss = NULL;
-        CHECK(ltc_tensor_from_data(&x, xb, xs, 2, LTC_FLOAT32, dev));
-        CHECK(ltc_tensor_from_data(&y, yb, ys, 2, LTC_FLOAT32, dev));
+        CHECK(ltc_tensor_from_data(&x, xb, xs, 2, LTC_FLOAT32, dev), "put the batch on the device");
+        CHECK(ltc_tensor_from_data(&y, yb, ys, 2, LTC_FLOAT32, dev), "put the targets on the device");
         if (o.graph) {
             /* Captured once from this first batch; each replay copies the new batch in and runs the step. */
             if (!graph)
-                CHECK(ltc_train_graph_new(&graph, model, opt, dist, x, y));
-            CHECK(ltc_train_graph_replay(graph, x, y));
-            CHECK(ltc_train_graph_loss(&loss, graph));
+                CHECK(ltc_train_graph_new(&graph, model, opt, dist, x, y), "capture the step as a CUDA graph");
+            CHECK(ltc_train_graph_replay(graph, x, y), "replay the step");
+            CHECK(ltc_train_graph_loss(&loss, graph), "read the loss");
         } else {
-            CHECK(ltc_sgd_zero_grad(opt));
+            CHECK(ltc_sgd_zero_grad(opt), "zero the gradients");
             if (o.dp && dev.type == LTC_DEVICE_CUDA) /* on the CPU, dp is the plain forward */
-                CHECK(ltc_data_parallel_forward(&pred, model, x, NULL, 0));
+                CHECK(ltc_data_parallel_forward(&pred, model, x, NULL, 0), "run the forward over every GPU");
             else
-                CHECK(ltc_linear_forward(&pred, model, x));
-            CHECK(ltc_mse_loss(&loss, pred, y));
-            CHECK(ltc_tensor_backward(loss));
+                CHECK(ltc_linear_forward(&pred, model, x), "run the forward");
+            CHECK(ltc_mse_loss(&loss, pred, y), "compute the loss");
+            CHECK(ltc_tensor_backward(loss), "run the backward");
             if (dist)
-                CHECK(ltc_dist_average_gradients(dist, model)); /* every rank now holds the global gradient */
-            CHECK(ltc_sgd_step(opt));
+                CHECK(ltc_dist_average_gradients(dist, model), "average the gradients"); /* every rank now holds the global gradient */
+            CHECK(ltc_sgd_step(opt), "take the SGD step");
         }
         const int last = step == o.steps - 1, log_now = step % o.log_every == 0 || last;
         int stop = g_sigterm; /* SIGTERM reaches the ranks at different moments: they agree before stopping */
         if (o.checkpoint && dist)
-            CHECK(ltc_dist_any(&stop, dist, stop));
+            CHECK(ltc_dist_any(&stop, dist, stop), "agree on stopping");
         const int save_now = o.checkpoint && (stop || last || (step + 1) % o.checkpoint_every == 0);
         double l = 0;
         if (log_now || save_now) {
-            CHECK(ltc_tensor_item(&l, loss));
+            CHECK(ltc_tensor_item(&l, loss), "read the loss");
             if (dist)
-                CHECK(ltc_dist_mean(&l, dist, l)); /* the loss over the global batch */
+                CHECK(ltc_dist_mean(&l, dist, l), "average the loss over the ranks"); /* the loss over the global batch */
             /* A diverged run ends here, naming the step: never a PASS, never a checkpoint of NaNs. */
             if (!isfinite(l) || !weights_finite(model, w_true, b_true, &dw, &db)) {
                 if (rank == 0)
@@ -229,14 +230,14 @@ int main(int argc, char **argv) {
         }
         if (code < 0 && log_now) {
             if (dist)
-                CHECK(ltc_dist_check_replicas(dist, model)); /* a divergence of the replicas is an error */
+                CHECK(ltc_dist_check_replicas(dist, model), "check that the replicas agree"); /* a divergence of the replicas is an error */
             if (rank == 0) {
                 printf("step %5d  loss %.6f%s\n", step, l, dist && world > 1 ? "  replicas identical" : "");
                 fflush(stdout); /* shows through pipes and tee as it happens */
             }
         }
         if (code < 0 && save_now && rank == 0)
-            CHECK(ltc_checkpoint_save(o.checkpoint, model, opt, step + 1, settings)); /* atomic: tmp, fsync, rename */
+            CHECK(ltc_checkpoint_save(o.checkpoint, model, opt, step + 1, settings), "save the checkpoint"); /* atomic: tmp, fsync, rename */
         if (code < 0 && stop) {
             if (rank == 0)
                 fprintf(stderr, "train_data_parallel: SIGTERM: stopped after step %d; checkpoint %s saved (--resume goes on)\n",
@@ -269,5 +270,5 @@ int main(int argc, char **argv) {
     ltc_dist_free(dist);
     free(xb);
     free(yb);
-    return code;
+    return close_stdout(code); /* output lost (a full disk, a closed pipe) is an error too */
 }

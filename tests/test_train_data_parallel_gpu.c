@@ -150,8 +150,10 @@ static void test_two_ranks_one_gpu(void) {
     for (int r = 0; r < 2; r++)
         pthread_join(t[r], NULL);
     /* rank 1 sees the same, unless rank 0, which hosts the store, has already gone */
-    th_report(j[0].st == LTC_ERR_DISTRIBUTED && strstr(j[0].msg, "ranks 0 and 1 both use cuda:0 on host ") != NULL,
-              __FILE__, __LINE__, "two ranks on one GPU are refused", j[0].msg);
+    /* named by the GPU's UUID, as nvidia-smi -L writes it */
+    th_report(j[0].st == LTC_ERR_DISTRIBUTED && strstr(j[0].msg, "ranks 0 and 1 both use the GPU GPU-") != NULL &&
+                  strstr(j[0].msg, "(rank 0: cuda:0 on host ") != NULL,
+              __FILE__, __LINE__, "two ranks on one GPU are refused, naming its UUID", j[0].msg);
     CHECK("both fail", j[1].st != LTC_OK);
 }
 

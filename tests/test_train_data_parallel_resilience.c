@@ -278,7 +278,7 @@ static void test_bounds(void) {
     expect(vars, "--device cpu --timeout 3", 1, want);
 }
 
-static const char *REF_ARGS = "--device cpu --nproc 2 --steps 300 --log-every 50";
+static const char *REF_ARGS = "--device cpu --nproc 2 --steps 600 --log-every 50";
 static char g_ref[400]; /* the uninterrupted run's final checkpoint */
 
 static void test_checkpoints(void) {
@@ -289,20 +289,20 @@ static void test_checkpoints(void) {
     CHECK("the checkpoint exists", access(g_ref, F_OK) == 0);
     /* not overwritten without --resume */
     expect("", args, 2, "exists: pass --resume to continue from it");
-    /* stopped at 120, resumed to 300: bit-identical */
+    /* stopped at 40, resumed to 600: bit-identical */
     path_of(p, sizeof p, "split.pt");
-    snprintf(args, sizeof args, "--device cpu --nproc 2 --steps 120 --log-every 50 --checkpoint %s", p);
+    snprintf(args, sizeof args, "--device cpu --nproc 2 --steps 40 --log-every 50 --checkpoint %s", p);
     expect("", args, 3, "result: FAIL");
     snprintf(args, sizeof args, "%s --checkpoint %s --resume", REF_ARGS, p);
     expect("", args, 0, "resumed from");
-    CHECK("at step 120", strstr(out, "at step 120") != NULL);
+    CHECK("at step 40", strstr(out, "at step 40") != NULL);
     int64_t step = 0;
-    CHECK("resumed run ends bit-identical to the uninterrupted one", same_weights(p, g_ref, &step) && step == 300);
+    CHECK("resumed run ends bit-identical to the uninterrupted one", same_weights(p, g_ref, &step) && step == 600);
     /* another world size: within tolerance */
     path_of(p, sizeof p, "split1.pt");
-    snprintf(args, sizeof args, "--device cpu --nproc 2 --steps 120 --checkpoint %s", p);
+    snprintf(args, sizeof args, "--device cpu --nproc 2 --steps 40 --checkpoint %s", p);
     expect("", args, 3, "result: FAIL");
-    snprintf(args, sizeof args, "--device cpu --steps 300 --checkpoint %s --resume", p);
+    snprintf(args, sizeof args, "--device cpu --steps 600 --checkpoint %s --resume", p);
     expect("", args, 0, "result: PASS");
     /* another run's settings, refused naming the file and the mismatch */
     snprintf(args, sizeof args, "%s --checkpoint %s --resume --batch 128", REF_ARGS, p);
@@ -426,7 +426,7 @@ static void test_torchrun_restarts(void) {
     path_of(p, sizeof p, "torchrun.pt");
     snprintf(cmd, sizeof cmd,
              "exec %s '%s' -m torch.distributed.run --standalone --nproc-per-node 2 --max-restarts 1 --monitor-interval 0.2 "
-             "--no-python '%s' --device cpu --steps 300 --log-every 50 --checkpoint %s --checkpoint-every 25 --timeout 5",
+             "--no-python '%s' --device cpu --steps 600 --log-every 50 --checkpoint %s --checkpoint-every 25 --timeout 5",
              CLEAR, TORCH_PYTHON, TRAIN_DP_EXE, p);
     job j = start(cmd);
     int killed = kill_rank1_midway(&j, j.pid);

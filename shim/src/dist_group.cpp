@@ -380,13 +380,9 @@ ltc_status join(ltc_dist *d, Clock::time_point deadline, double timeout_s) {
                 who += ((*n)++ ? ", " : "") + std::to_string(r);
         return who;
     };
+    // Polled with check(), not wait(timeout): a wait that times out makes c10d log a warning each time.
     WaitProgress progress(env.rank, timeout_s, deadline);
-    while (true) {
-        try {
-            d->store->wait(keys, std::min(left_until(deadline), milliseconds(500)));
-            break;
-        } catch (const c10::DistStoreError &) {
-        }
+    while (!d->store->check(keys)) {
         int n = 0;
         if (Clock::now() >= deadline) {
             std::string who = missing(&n);
@@ -400,6 +396,7 @@ ltc_status join(ltc_dist *d, Clock::time_point deadline, double timeout_s) {
             return (n == 1 ? "rank " : "ranks ") + who + " of " + std::to_string(world) + " to join the rendezvous at " +
                    env.master_addr + ":" + std::to_string(env.master_port);
         });
+        std::this_thread::sleep_for(milliseconds(20));
     }
     auto values = d->store->multiGet(keys);
     std::vector<Member> members(world);
