@@ -24,7 +24,9 @@ static const char *usage =
     "  6  a driver problem: too old, stub library, version mismatch, not ready, device nodes, other\n"
     "  7  no visible GPU: none in the machine, or CUDA_VISIBLE_DEVICES hides them\n"
     "  8  the GPU's architecture is not in this LibTorch\n"
-    "  9  a proof by work failed: kernel, cuDNN or NCCL\n";
+    "  9  a proof by work failed: kernel, cuDNN or NCCL\n"
+    "  10 libltc or LibTorch cannot be loaded (a missing library, an undefined symbol, a wrong architecture)\n"
+    "  11 the GPU is there but taken or failing: busy, memory held by others, lost, ECC errors\n";
 
 /* One exit code per kind of cause, so a CI job can branch on it. */
 static int exit_code(ltc_cause cause) {
@@ -32,14 +34,23 @@ static int exit_code(ltc_cause cause) {
     case LTC_CAUSE_NONE: return 0;
     case LTC_CAUSE_CPU_ONLY_BUILD: return 3;
     case LTC_CAUSE_CUDA_NOT_LINKED: return 4;
-    case LTC_CAUSE_NO_DRIVER: return 5;
+    case LTC_CAUSE_NO_DRIVER:
+    case LTC_CAUSE_KERNEL_MODULE: return 5;
     case LTC_CAUSE_NO_GPU:
-    case LTC_CAUSE_VISIBLE_DEVICES: return 7;
+    case LTC_CAUSE_VISIBLE_DEVICES:
+    case LTC_CAUSE_OTHER_GPU_VENDOR:
+    case LTC_CAUSE_CONTAINER_NO_GPU:
+    case LTC_CAUSE_BATCH_NO_GPU:
+    case LTC_CAUSE_MIG: return 7;
     case LTC_CAUSE_ARCH_NOT_SUPPORTED: return 8;
     case LTC_CAUSE_CUDNN:
     case LTC_CAUSE_NCCL:
     case LTC_CAUSE_PROOF_FAILED: return 9;
-    default: return 6; /* the driver-level causes */
+    case LTC_CAUSE_LIBRARY_LOAD: return 10; /* only when the program starts at all: see check_cuda_front.c */
+    case LTC_CAUSE_GPU_BUSY:
+    case LTC_CAUSE_GPU_MEMORY_TAKEN:
+    case LTC_CAUSE_GPU_LOST: return 11;
+    default: return 6; /* the driver-level causes, LibTorch mismatched */
     }
 }
 

@@ -663,7 +663,7 @@ static void row_ltc_diagnose(void) {
 static void row_ltc_diagnosis_free(void) { NO_OP(ltc_diagnosis_free(NULL)); }
 static void row_ltc_diagnosis_usable(void) { CHECK("NULL is not usable", ltc_diagnosis_usable(NULL) == 0); }
 static void row_ltc_diagnosis_cause(void) {
-    RETURNS_SENTINEL(ltc_diagnosis_cause(NULL), LTC_CAUSE_NONE, "'diagnosis' is NULL");
+    RETURNS_SENTINEL(ltc_diagnosis_cause(NULL), LTC_CAUSE_INVALID, "'diagnosis' is NULL");
 }
 static void row_ltc_diagnosis_message(void) { CHECK("NULL gives \"\"", strcmp(ltc_diagnosis_message(NULL), "") == 0); }
 static void row_ltc_diagnosis_fix(void) { CHECK("NULL gives \"\"", strcmp(ltc_diagnosis_fix(NULL), "") == 0); }
