@@ -194,6 +194,23 @@ ltc_cuda_case(fake_driver_too_old FAKE EXIT 6 CAUSE LTC_CAUSE_DRIVER_TOO_OLD ENV
 ltc_cuda_case(fake_driver_cuda11 FAKE EXIT 6 CAUSE LTC_CAUSE_DRIVER_TOO_OLD ENV "LTC_FAKE_DRIVER_VERSION=set:11040"
   FIX "pip install torch==2.7.0 --index-url https://download.pytorch.org/whl/cu118")
 
+# --- CUDA_VISIBLE_DEVICES, parsed as PyTorch parses it, on a one-GPU (fake) machine
+ltc_cuda_case(cvd_empty FAKE EXIT 7 CAUSE LTC_CAUSE_VISIBLE_DEVICES ENV "CUDA_VISIBLE_DEVICES=set:"
+  MESSAGE "CUDA_VISIBLE_DEVICES=\"\"|an empty value hides every GPU|without it the driver sees 1 GPU"
+  FIX "unset CUDA_VISIBLE_DEVICES" FACTS "visibility.count_without_it=1|visibility.CUDA_VISIBLE_DEVICES=")
+ltc_cuda_case(cvd_minus_one FAKE EXIT 7 CAUSE LTC_CAUSE_VISIBLE_DEVICES ENV "CUDA_VISIBLE_DEVICES=set:-1"
+  MESSAGE "CUDA_VISIBLE_DEVICES=\"-1\"|negative|without it the driver sees 1 GPU" FACTS "visibility.count_without_it=1")
+ltc_cuda_case(cvd_bogus_uuid FAKE EXIT 7 CAUSE LTC_CAUSE_VISIBLE_DEVICES ENV "CUDA_VISIBLE_DEVICES=set:GPU-bogus"
+  MESSAGE "GPU UUIDs GPU-bogus|GPU-00000000-0000-0000-0000-000000000000|without it the driver sees 1 GPU"
+  FACTS "visibility.kind=uuids|visibility.parsed.0=GPU-bogus")
+ltc_cuda_case(cvd_repeated FAKE EXIT 7 CAUSE LTC_CAUSE_VISIBLE_DEVICES ENV "CUDA_VISIBLE_DEVICES=set:0,0"
+  MESSAGE "CUDA_VISIBLE_DEVICES=\"0,0\"|repeats ordinal 0|without it the driver sees 1 GPU")
+ltc_cuda_case(cvd_out_of_range FAKE EXIT 7 CAUSE LTC_CAUSE_VISIBLE_DEVICES ENV "CUDA_VISIBLE_DEVICES=set:1"
+  MESSAGE "CUDA_VISIBLE_DEVICES=\"1\"|selects ordinal 1, but the machine has 1 GPU (ordinals 0 to 0)"
+  FACTS "visibility.parsed.0=1|driver.cuInit.code=101")
+ltc_cuda_case(cvd_no_gpu_anyway FAKE EXIT 7 CAUSE LTC_CAUSE_NO_GPU ENV "CUDA_VISIBLE_DEVICES=set:0" "LTC_FAKE_GPUS=set:0"
+  MESSAGE "without it too")
+
 # --- outside the process: prepared /dev, /proc and /sys trees (LTC_DIAGNOSE_SYSROOT), env variables, NVML
 ltc_sysroot(no_nvidia NO_NVIDIA_PCI NO_NODES NO_MODULE)
 ltc_sysroot(amd NO_NVIDIA_PCI AMD NO_NODES NO_MODULE)
