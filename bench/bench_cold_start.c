@@ -1,125 +1,158 @@
 /* bench_cold_start: the cold "is the GPU usable?" question, answered by a fresh process each time.
- * Runs `check_cuda --quick` and the seed's Python peer
+ * Runs `check_cuda --quick` and the same question in Python (plain PyTorch)
  *     python3 -c 'import torch; torch.cuda.is_available()'
- * alternately (A B A B ...), each in a new process, and prints median, min and max wall time.
- *
- *   bench_cold_start [--runs N] [--check PATH] [--python PYTHON] [--csv FILE] [--json FILE]
- * Exit: 0 measured; 1 a command could not run; 2 bad arguments. */
+ * alternately (A B A B ...), each in a new process started with posix_spawn (no copy of this process's
+ * memory to time) and its output discarded, after one untimed run of each (the page cache warm, as a
+ * user's second try finds it). Each run is timed from the spawn to the end of the wait, on the
+ * harness's clock; the report is the harness's: median, min, max, spread, goals (bench/goals).
+ */
 #define _POSIX_C_SOURCE 200809L
+#include "harness.h"
+
+#include <errno.h>
 #include <fcntl.h>
-#include <stdio.h>
+#include <spawn.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
-#include <time.h>
-#include <unistd.h>
 
-static double now_s(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec + ts.tv_nsec * 1e-9;
-}
+extern char **environ;
 
-/* Runs argv with output discarded; returns the wall time in seconds, or -1 if it could not start. */
-static double run_once(char *const argv[], int *status) {
-    double t0 = now_s();
-    pid_t pid = fork();
-    if (pid < 0)
-        return -1;
-    if (pid == 0) {
-        int null = open("/dev/null", O_WRONLY);
-        if (null >= 0) {
-            dup2(null, 1);
-            dup2(null, 2);
-        }
-        execvp(argv[0], argv);
-        _exit(127);
+static const char usage[] =
+    "usage: bench_cold_start [options]\n"
+    "The wall time of a fresh process answering \"is the GPU usable?\": check_cuda --quick against\n"
+    "python3 -c 'import torch; torch.cuda.is_available()', alternated, a new process per run.\n"
+    "  --runs N         timed runs of each, 1 to 1000 (default 5), after one untimed run of each\n"
+    "  --check PATH     the check_cuda program (default: check_cuda on PATH)\n"
+    "  --python PATH    the Python with torch (default $LTC_PYTHON, else python3)\n"
+    "  --no-python      no Python runs\n"
+    "  --csv FILE       write the table as CSV\n"
+    "  --json FILE      write everything, with the machine and versions, as JSON\n"
+    "  --md FILE        write everything as Markdown\n"
+    "exit codes: 0 measured (goals are reported, not enforced); 1 a program could not be started, or an\n"
+    "output could not be written; 2 bad usage\n";
+
+/* Runs argv with its output discarded; *seconds is its wall time. 0, or an errno value when it could not
+ * start (glibc's posix_spawnp reports a failed exec so). */
+static int run_once(char *const argv[], double *seconds, int *status) {
+    posix_spawn_file_actions_t fa;
+    int rc = posix_spawn_file_actions_init(&fa);
+    if (rc != 0)
+        return rc;
+    if ((rc = posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0)) != 0 ||
+        (rc = posix_spawn_file_actions_adddup2(&fa, 1, 2)) != 0) {
+        posix_spawn_file_actions_destroy(&fa);
+        return rc;
     }
-    waitpid(pid, status, 0);
-    return now_s() - t0;
+    pid_t pid;
+    double t0 = bench_now_s();
+    rc = posix_spawnp(&pid, argv[0], &fa, NULL, argv, environ);
+    posix_spawn_file_actions_destroy(&fa);
+    if (rc != 0)
+        return rc;
+    while (waitpid(pid, status, 0) < 0)
+        if (errno != EINTR)
+            return errno;
+    *seconds = bench_now_s() - t0;
+    return 0;
 }
 
-static int cmp(const void *a, const void *b) {
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
+static int status_code(int status) { return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status); }
 
 int main(int argc, char **argv) {
-    int runs = 10;
-    const char *check = "check_cuda", *python = "python3", *csv = NULL, *json = NULL;
+    bench_args args;
+    if (bench_args_parse(&args, &argc, argv) != 0)
+        return 2;
+    const bench_config def = bench_config_default();
+    if (args.config.warmup != def.warmup || args.config.min_runs != def.min_runs || args.config.max_runs != def.max_runs ||
+        args.config.min_time_s != def.min_time_s) {
+        fprintf(stderr, "bench_cold_start: --min-time, --warmup, --min-runs and --max-runs do not apply here: "
+                        "each command runs once per round (--runs sets the rounds)\n");
+        return 2;
+    }
+    int runs = 5, want_python = 1;
+    const char *check = "check_cuda";
+    const char *python = getenv("LTC_PYTHON") && *getenv("LTC_PYTHON") ? getenv("LTC_PYTHON") : "python3";
     for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "--runs") == 0 && i + 1 < argc)
-            runs = atoi(argv[++i]);
-        else if (strcmp(argv[i], "--check") == 0 && i + 1 < argc)
+        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+        char *end = NULL;
+        if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
+            fputs(usage, stdout);
+            return fflush(stdout) == 0 ? 0 : 1;
+        } else if (!strcmp(a, "--no-python")) {
+            want_python = 0;
+        } else if (v && !strcmp(a, "--runs")) {
+            long n = strtol(v, &end, 10);
+            if (*v == '\0' || *end != '\0' || n < 1 || n > 1000) {
+                fprintf(stderr, "bench_cold_start: --runs %s is not valid: use a whole number from 1 to 1000\n", v);
+                return 2;
+            }
+            runs = (int)n;
+            i++;
+        } else if (v && !strcmp(a, "--check")) {
             check = argv[++i];
-        else if (strcmp(argv[i], "--python") == 0 && i + 1 < argc)
+        } else if (v && !strcmp(a, "--python")) {
             python = argv[++i];
-        else if (strcmp(argv[i], "--csv") == 0 && i + 1 < argc)
-            csv = argv[++i];
-        else if (strcmp(argv[i], "--json") == 0 && i + 1 < argc)
-            json = argv[++i];
-        else {
-            fprintf(stderr, "usage: bench_cold_start [--runs N] [--check PATH] [--python PYTHON] [--csv FILE] [--json FILE]\n");
+        } else {
+            fprintf(stderr, "bench_cold_start: unknown option or missing value: %s (try --help)\n", a);
             return 2;
         }
     }
-    if (runs < 1 || runs > 1000) {
-        fprintf(stderr, "bench_cold_start: --runs %d is not valid: use 1 to 1000\n", runs);
-        return 2;
-    }
+
     char *cmd_a[] = {(char *)check, "--quick", NULL};
     char *cmd_b[] = {(char *)python, "-c", "import torch; torch.cuda.is_available()", NULL};
-    double *a = calloc((size_t)runs, sizeof *a), *b = calloc((size_t)runs, sizeof *b);
-    int sa = 0, sb = 0;
-    /* one unmeasured run of each warms the page cache, as a user's second try would be */
-    if (run_once(cmd_a, &sa) < 0 || run_once(cmd_b, &sb) < 0) {
-        fprintf(stderr, "bench_cold_start: could not start %s or %s\n", check, python);
+    double *a = calloc((size_t)runs, sizeof *a), *b = calloc((size_t)runs, sizeof *b), t = 0;
+    if (!a || !b) {
+        fprintf(stderr, "bench_cold_start: out of memory\n");
         return 1;
     }
-    int python_ok = WIFEXITED(sb) && WEXITSTATUS(sb) == 0;
+    bench_report *rep = bench_report_new(
+        "cold_start", "a fresh process per run answering \"is the GPU usable?\": check_cuda --quick against Python", NULL);
+    if (!rep)
+        return 1;
+    bench_report_note(rep, "timing: one untimed run of each, then %d runs of each alternated (A B A B ...), each a new "
+                           "process timed from its spawn to the end of its wait, output discarded", runs);
+    int sa = 0, sb = 0, err;
+    if ((err = run_once(cmd_a, &t, &sa)) != 0) {
+        fprintf(stderr, "bench_cold_start: cannot run %s: %s (--check names check_cuda)\n", check, strerror(err));
+        bench_report_finish(rep, NULL);
+        return 1;
+    }
+    if (want_python && (err = run_once(cmd_b, &t, &sb)) != 0) {
+        bench_report_note(rep, "no Python runs: cannot run %s: %s", python, strerror(err));
+        want_python = 0;
+    } else if (want_python && status_code(sb) != 0) {
+        bench_report_note(rep, "no Python runs: %s -c 'import torch; ...' exited %d (no torch there?)", python,
+                          status_code(sb));
+        want_python = 0;
+    }
     for (int i = 0; i < runs; i++) {
-        a[i] = run_once(cmd_a, &sa);
-        b[i] = python_ok ? run_once(cmd_b, &sb) : 0;
-    }
-    qsort(a, (size_t)runs, sizeof *a, cmp);
-    qsort(b, (size_t)runs, sizeof *b, cmp);
-    double ma = a[runs / 2], mb = b[runs / 2];
-    printf("# cold check, one fresh process per run, alternated; %d runs each; check_cuda exit %d\n", runs,
-           WIFEXITED(sa) ? WEXITSTATUS(sa) : -1);
-    printf("%-52s %12s %12s %12s\n", "command", "median (s)", "min (s)", "max (s)");
-    printf("%-52s %12.3f %12.3f %12.3f\n", "check_cuda --quick", ma, a[0], a[runs - 1]);
-    if (python_ok) {
-        printf("%-52s %12.3f %12.3f %12.3f\n", "python3 -c 'import torch; torch.cuda.is_available()'", mb, b[0], b[runs - 1]);
-        printf("speedup (median): %.1fx\n", mb / ma);
-    } else {
-        printf("python3 with torch: not available here (no peer row)\n");
-    }
-    if (csv) {
-        FILE *f = fopen(csv, "w");
-        if (!f) {
-            perror(csv);
+        if ((err = run_once(cmd_a, &a[i], &sa)) != 0 || (want_python && (err = run_once(cmd_b, &b[i], &sb)) != 0)) {
+            fprintf(stderr, "bench_cold_start: run %d: %s\n", i + 1, strerror(err));
+            bench_report_finish(rep, NULL);
             return 1;
         }
-        fprintf(f, "command,runs,median_s,min_s,max_s\ncheck_cuda --quick,%d,%.6f,%.6f,%.6f\n", runs, ma, a[0], a[runs - 1]);
-        if (python_ok)
-            fprintf(f, "python is_available,%d,%.6f,%.6f,%.6f\n", runs, mb, b[0], b[runs - 1]);
-        fclose(f);
     }
-    if (json) {
-        FILE *f = fopen(json, "w");
-        if (!f) {
-            perror(json);
-            return 1;
-        }
-        fprintf(f, "{\"benchmark\": \"cold_start\", \"runs\": %d, \"check_cuda\": {\"median_s\": %.6f, \"min_s\": %.6f, \"max_s\": %.6f}",
-                runs, ma, a[0], a[runs - 1]);
-        if (python_ok)
-            fprintf(f, ", \"python\": {\"median_s\": %.6f, \"min_s\": %.6f, \"max_s\": %.6f}, \"speedup\": %.3f", mb, b[0],
-                    b[runs - 1], mb / ma);
-        fprintf(f, "}\n");
-        fclose(f);
+    bench_report_note(rep, "check_cuda --quick exited %d (0: a GPU is usable)", status_code(sa));
+
+    static const bench_col cols[] = {{"command", "command", "", -1, 52}, {"runs", "runs", "", 0, 0},
+                                     {"median_s", "median", "s", 3, 0},   {"min_s", "min", "s", 3, 0},
+                                     {"max_s", "max", "s", 3, 0},         {"iqr_pct", "IQR", "%", 1, 0}};
+    bench_table *tab = bench_report_table(rep, "cold", "cold process, a fresh one per run, alternated", 6, cols);
+    bench_stats sta, stb = {0};
+    bench_stats_of(&sta, a, runs);
+    bench_table_add(tab, (bench_cell[]){BENCH_TEXT("check_cuda --quick"), BENCH_NUM(runs), BENCH_NUM(sta.median_s),
+                                        BENCH_NUM(sta.min_s), BENCH_NUM(sta.max_s), BENCH_NUM(bench_stats_iqr_pct(&sta))});
+    if (want_python) {
+        bench_stats_of(&stb, b, runs);
+        bench_table_add(tab, (bench_cell[]){BENCH_TEXT("Python: import torch; torch.cuda.is_available()"), BENCH_NUM(runs),
+                                            BENCH_NUM(stb.median_s), BENCH_NUM(stb.min_s), BENCH_NUM(stb.max_s),
+                                            BENCH_NUM(bench_stats_iqr_pct(&stb))});
+        bench_report_note(rep, "Python: %s", python);
     }
+    bench_report_goal(rep, "check_cuda_median_s", sta.median_s);
+    bench_report_goal(rep, "python_over_check", want_python ? stb.median_s / sta.median_s : NAN);
     free(a);
     free(b);
-    return 0;
+    return bench_report_finish(rep, &args);
 }

@@ -9,18 +9,27 @@
  *   N GPUs dp                          ltc_data_parallel_forward over every GPU (nn.DataParallel)
  *   N GPUs ddp                         N ranks, one per GPU, gradients averaged over NCCL (N = --nproc,
  *                                      default every GPU; with one it runs in this process)
+ *   N GPUs ddp graph                   the same step with its all-reduce captured as a CUDA graph
  *
- * Each step is followed by a device synchronize and timed alone; the median is reported with min, max
- * and the run count. The raw LibTorch C++ peer (bench/peer_train.cpp: torch::nn::Linear and
- * torch::optim::SGD, eager on the CPU and the GPU, and as a CUDA graph) and the Python peers (bench/peer_train.py: the plain PyTorch training loop, nn.DataParallel, and
- * DistributedDataParallel under torchrun) run in their own processes, alternated with ours round by round
- * (A B A B ...); each case's figure is the median of its round medians. The ddp ranks agree on the
- * number of timed steps, since every step all-reduces.
+ * Each step is followed by a device synchronize and timed alone; the median is reported with min, max,
+ * the spread (IQR over the median) and the run count. The peers run in their own processes, alternated
+ * with ours round by round (A B A B ...); each case's figure is the median of its round medians:
+ *   - raw LibTorch C++ (bench/peer_train.cpp: torch::nn::Linear and torch::optim::SGD, eager on the CPU
+ *     and the GPU, and as a CUDA graph);
+ *   - Python, plain PyTorch (bench/peer_train.py: the eager training loop, nn.DataParallel, and
+ *     DistributedDataParallel under torchrun).
+ *
+ * Two phases. First the CPU: ltc's CPU cases and the raw C++ peer's, each in a fresh process with
+ * nothing else running (this process only waits), before anything here touches a GPU, so that no
+ * thread pool, GPU work or other process runs beside them and ltc and the peer start alike. Then the
+ * GPU cases, the ddp ranks and the peers. The ddp ranks agree on the number of timed steps, since every
+ * step all-reduces. The goals' targets are in bench/goals.
  */
 #define _DEFAULT_SOURCE /* setenv, mkstemp, usleep, kill */
 #include "harness.h"
 #include "ltc.h"
 
+#include <errno.h>
 #include <signal.h>
 #include <spawn.h>
 #include <stdint.h>
@@ -41,11 +50,13 @@ extern char **environ;
 static const char usage[] =
     "usage: bench_train [options]\n"
     "Step time (median, us), steps/s and samples/s of a Linear(100, 10) SGD step over the global batch:\n"
-    "CPU (1 and all threads), 1 GPU eager, with the batch copied in, as a CUDA graph, N GPUs dp and ddp,\n"
-    "against the seed's Python (plain, nn.DataParallel, DDP under torchrun) side by side; the CPU/GPU\n"
-    "crossover batch; strong and weak scaling efficiency.\n"
-    "  --batches LIST   global batches, comma-separated (default 64,256,...,4^10,2^21)\n"
-    "  --rounds N       alternated rounds of ours and the Python peers (default 2)\n"
+    "CPU (1 and all threads, each in a fresh process), 1 GPU eager, with the batch copied in, as a CUDA\n"
+    "graph, N GPUs dp, ddp and ddp as a graph, against raw LibTorch C++ and Python, plain PyTorch (the eager\n"
+    "loop, nn.DataParallel, DDP under torchrun) side by side; the CPU/GPU crossover batch; strong and weak\n"
+    "scaling efficiency; the goals of bench/goals.\n"
+    "  --batches LIST   global batches, comma-separated, 1 to 2^26 each, at most 32 (default\n"
+    "                   64,256,...,4^10,2^21)\n"
+    "  --rounds N       alternated rounds of ours and the peers, 1 to 16 (default 2)\n"
     "  --nproc N        ranks for ddp, one per GPU (default: every visible GPU; 0: no ddp)\n"
     "  --device cpu     run the GPU cases' ddp and Python peers on the CPU instead (gloo), to try the\n"
     "                   benchmark without a GPU\n"
@@ -54,19 +65,23 @@ static const char usage[] =
     "  --no-cpp         no raw LibTorch C++ peer\n"
     "  --no-cpu         skip the CPU cases\n"
     "%s"
-    "exit codes: 0 measured (goals are reported, not enforced); 1 an error while measuring; 2 bad usage\n";
+    "exit codes: 0 measured (goals are reported, not enforced); 1 an error while measuring, or an output\n"
+    "could not be written; 2 bad usage\n";
 
 enum { IN = 100, OUT = 10, MAXB = 32, MAXR = 16 };
 
-enum cfg { CPU1, CPUALL, GPU_EAGER, GPU_H2D, GPU_GRAPH, GPU_DP, DDP, NCFG };
-/* The peers: the seed's Python, and the same step written directly in LibTorch C++ (bench/peer_train.cpp) */
+enum cfg { CPU1, CPUALL, GPU_EAGER, GPU_H2D, GPU_GRAPH, GPU_DP, DDP, DDP_GRAPH, NCFG };
+/* The peers: Python (plain PyTorch), and the same step written directly in LibTorch C++ */
 enum peer { PY_PLAIN, PY_DP, PY_DDP, CPP_CPU1, CPP_CPUALL, CPP_GPU, CPP_GRAPH, NPEER };
 static const char *const peer_mode[NPEER] = {"plain", "dp", "ddp", "eager", "eager", "eager", "graph"};
 static const char *const peer_title[NPEER] = {"Python eager",        "Python nn.DataParallel", "Python DDP",
                                               "raw C++, 1 thread",   "raw C++, all threads",   "raw C++ eager",
                                               "raw C++ graph"};
-static const int peer_of[NCFG] = {-1, -1, PY_PLAIN, -1, PY_PLAIN, PY_DP, PY_DDP};
-static const int cpp_of[NCFG] = {CPP_CPU1, CPP_CPUALL, CPP_GPU, -1, CPP_GRAPH, -1, -1};
+static const int peer_of[NCFG] = {-1, -1, PY_PLAIN, -1, PY_PLAIN, PY_DP, PY_DDP, -1};
+static const int cpp_of[NCFG] = {CPP_CPU1, CPP_CPUALL, CPP_GPU, -1, CPP_GRAPH, -1, -1, -1};
+/* the goal (bench/goals) that compares each case with its raw C++ peer over the sweep */
+static const char *const cpp_goal[NCFG] = {"cpu1_cpp_over_ltc", "cpu_all_cpp_over_ltc", "eager_cpp_over_ltc", NULL,
+                                           "graph_cpp_over_ltc", NULL, NULL, NULL};
 
 /* ---------------------------------------------------------------------------------------------- */
 /* One case: a model, its optimizer and a batch on the device                                      */
@@ -137,7 +152,7 @@ static int make_case(step_ctx *c, enum cfg k, int64_t rows, ltc_device dev, ltc_
         if (bad)
             return 1;
     }
-    if (k == GPU_GRAPH) {
+    if (k == GPU_GRAPH || k == DDP_GRAPH) {
         /* replayed on its own inputs, as a training loop that fills them would: nothing is copied */
         if (ltc_train_graph_new(&c->graph, c->model, c->opt, dist, c->x, c->y) != LTC_OK)
             return 1;
@@ -151,8 +166,95 @@ static int make_case(step_ctx *c, enum cfg k, int64_t rows, ltc_device dev, ltc_
 }
 
 /* ---------------------------------------------------------------------------------------------- */
-/* ddp: every rank takes the same number of timed steps                                            */
+/* Results between processes: one line per batch, written by our workers and by both peers          */
+/*   result MODE BATCH WORLD RUNS MEDIAN_S MIN_S MAX_S P25_S P75_S [VERSION]                         */
 /* ---------------------------------------------------------------------------------------------- */
+
+static void write_result(FILE *f, const char *mode, long long batch, int world, const bench_stats *s) {
+    fprintf(f, "result %s %lld %d %d %.9g %.9g %.9g %.9g %.9g\n", mode, batch, world, s->runs, s->median_s, s->min_s,
+            s->max_s, s->p25_s, s->p75_s);
+}
+
+static int index_of(const int64_t *batches, int nb, long long batch) {
+    for (int b = 0; b < nb; b++)
+        if (batches[b] == batch)
+            return b;
+    return -1;
+}
+
+/* Reads the result lines of `mode` (NULL: any) in path into stats/have; the VERSION of the last one
+ * into version (if not NULL). */
+static void read_results(const char *path, const char *mode, const int64_t *batches, int nb, bench_stats *stats, int *have,
+                         char *version, size_t version_size) {
+    FILE *f = fopen(path, "r");
+    char line[1024];
+    while (f && fgets(line, sizeof line, f)) {
+        char m[32], v[64] = "";
+        long long batch = 0;
+        int world = 0;
+        bench_stats s;
+        memset(&s, 0, sizeof s);
+        if (sscanf(line, "result %31s %lld %d %d %lf %lf %lf %lf %lf %63s", m, &batch, &world, &s.runs, &s.median_s, &s.min_s,
+                   &s.max_s, &s.p25_s, &s.p75_s, v) < 9 ||
+            (mode && strcmp(m, mode) != 0))
+            continue;
+        int b = index_of(batches, nb, batch);
+        if (b >= 0 && s.runs > 0 && s.median_s > 0) {
+            s.mean_s = s.median_s;
+            s.total_s = s.median_s * s.runs;
+            stats[b] = s;
+            have[b] = 1;
+            if (version && v[0])
+                snprintf(version, version_size, "%s", v);
+        }
+    }
+    if (f)
+        fclose(f);
+}
+
+/* Closes a results file; 0 if every write reached it, else 1 after saying why. */
+static int close_results(FILE *f, const char *path) {
+    int err = fflush(f) != 0 || ferror(f) ? (errno ? errno : EIO) : 0;
+    if (fclose(f) != 0 && !err)
+        err = errno ? errno : EIO;
+    if (err)
+        fprintf(stderr, "bench_train: cannot write %s: %s\n", path, strerror(err));
+    return err != 0;
+}
+
+/* ---------------------------------------------------------------------------------------------- */
+/* Workers in fresh processes: the CPU cases, and the ddp ranks                                     */
+/* ---------------------------------------------------------------------------------------------- */
+
+/* bench_train --cpu-worker FILE THREADS MIN_TIME WARMUP MIN_RUNS MAX_RUNS BATCH...: the CPU cases with
+ * THREADS intra-op threads, in a process that never touches a GPU; "result cpu ..." lines to FILE. */
+static int cpu_worker(int argc, char **argv) {
+    bench_config config = {.warmup = atoi(argv[5]), .min_runs = atoi(argv[6]), .max_runs = atoi(argv[7]),
+                           .min_time_s = atof(argv[4])};
+    const char *path = argv[2];
+    FILE *f = fopen(path, "w");
+    if (!f || ltc_num_threads_set(atoi(argv[3])) != LTC_OK) {
+        fprintf(stderr, "bench_train: CPU worker: %s\n", f ? ltc_last_error() : strerror(errno));
+        if (f)
+            fclose(f);
+        return 1;
+    }
+    for (int i = 8; i < argc; i++) {
+        step_ctx c;
+        bench_stats s;
+        long long batch = atoll(argv[i]);
+        if (make_case(&c, CPU1, batch, (ltc_device){LTC_DEVICE_CPU, 0}, NULL) ||
+            bench_measure(&s, &config, step, sync_step, &c) != 0) {
+            fprintf(stderr, "bench_train: CPU, %s threads, batch %lld: %s\n", argv[3], batch, ltc_last_error());
+            free_case(&c);
+            fclose(f);
+            return 1;
+        }
+        free_case(&c);
+        write_result(f, "cpu", batch, 1, &s);
+    }
+    return close_results(f, path);
+}
 
 static int measure_ddp(bench_stats *out, ltc_dist *d, step_ctx *c, double min_time_s) {
     for (int i = 0; i < 3; i++)
@@ -183,33 +285,36 @@ static int measure_ddp(bench_stats *out, ltc_dist *d, step_ctx *c, double min_ti
     return 0;
 }
 
-/* This rank's sweep; rank 0 writes "batch runs median min max" lines to out_path (if not NULL) and
- * fills stats. */
-static int ddp_sweep(ltc_dist *d, ltc_device dev, const int64_t *batches, int nb, double min_time_s, bench_stats *stats,
-                     int *have, const char *out_path) {
-    const int world = ltc_dist_world_size(d), rank = ltc_dist_rank(d);
+/* This rank's sweep: eager, then (on GPUs) as a CUDA graph, at each batch. Rank 0 writes "result
+ * eager|graph ..." lines to out_path (if not NULL) and fills stats/have ([0] eager, [1] graph). */
+static int ddp_sweep(ltc_dist *d, ltc_device dev, const int64_t *batches, int nb, double min_time_s,
+                     bench_stats stats[2][MAXB], int have[2][MAXB], const char *out_path) {
+    const int world = ltc_dist_world_size(d), rank = ltc_dist_rank(d), modes = dev.type == LTC_DEVICE_CUDA ? 2 : 1;
     FILE *f = out_path && rank == 0 ? fopen(out_path, "w") : NULL;
-    for (int b = 0; b < nb; b++) {
-        step_ctx c;
-        have[b] = 0;
-        if (batches[b] % world != 0)
-            continue;
-        if (make_case(&c, DDP, batches[b] / world, dev, d) || measure_ddp(&stats[b], d, &c, min_time_s)) {
-            fprintf(stderr, "bench_train: ddp rank %d, batch %lld: %s\n", rank, (long long)batches[b], ltc_last_error());
-            free_case(&c);
-            if (f)
-                fclose(f);
-            return 1;
-        }
-        free_case(&c);
-        have[b] = 1;
-        if (f)
-            fprintf(f, "%lld %d %.9g %.9g %.9g\n", (long long)batches[b], stats[b].runs, stats[b].median_s, stats[b].min_s,
-                    stats[b].max_s);
+    if (out_path && rank == 0 && !f) {
+        fprintf(stderr, "bench_train: cannot write %s: %s\n", out_path, strerror(errno));
+        return 1;
     }
-    if (f)
-        fclose(f);
-    return 0;
+    for (int b = 0; b < nb; b++)
+        for (int g = 0; g < modes; g++) {
+            step_ctx c;
+            have[g][b] = 0;
+            if (batches[b] % world != 0)
+                continue;
+            if (make_case(&c, g ? DDP_GRAPH : DDP, batches[b] / world, dev, d) || measure_ddp(&stats[g][b], d, &c, min_time_s)) {
+                fprintf(stderr, "bench_train: ddp%s rank %d, batch %lld: %s\n", g ? " graph" : "", rank, (long long)batches[b],
+                        ltc_last_error());
+                free_case(&c);
+                if (f)
+                    fclose(f);
+                return 1;
+            }
+            free_case(&c);
+            have[g][b] = 1;
+            if (f)
+                write_result(f, g ? "graph" : "eager", (long long)batches[b], world, &stats[g][b]);
+        }
+    return f ? close_results(f, out_path) : 0;
 }
 
 /* A rank started by ltc_launch_local: bench_train --ddp-worker FILE DEVICE MIN_TIME BATCH... */
@@ -217,8 +322,8 @@ static int ddp_worker(int argc, char **argv) {
     ltc_dist_env env;
     ltc_dist *d = NULL;
     int64_t batches[MAXB];
-    int nb = 0, have[MAXB];
-    bench_stats stats[MAXB];
+    int nb = 0, have[2][MAXB];
+    static bench_stats stats[2][MAXB];
     for (int i = 5; i < argc && nb < MAXB; i++)
         batches[nb++] = atoll(argv[i]);
     int cuda = strcmp(argv[3], "cuda") == 0;
@@ -237,7 +342,7 @@ static int ddp_worker(int argc, char **argv) {
 }
 
 /* ---------------------------------------------------------------------------------------------- */
-/* Other processes: our ddp ranks, and the Python peers                                            */
+/* Other processes: our workers and the peers                                                      */
 /* ---------------------------------------------------------------------------------------------- */
 
 /* Runs argv, waits up to timeout_s (then kills it); returns its exit code, or -1. */
@@ -258,81 +363,71 @@ static int run_process(char *const argv[], double timeout_s) {
     return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 
-static int index_of(const int64_t *batches, int nb, long long batch) {
-    for (int b = 0; b < nb; b++)
-        if (batches[b] == batch)
-            return b;
-    return -1;
-}
-
-/* Reads a peer's JSON lines (or our ranks' plain lines) into stats/have. */
-static void read_results(const char *path, int json, const int64_t *batches, int nb, bench_stats *stats, int *have,
-                         char *torch_version, size_t tv_size) {
-    FILE *f = fopen(path, "r");
-    char line[1024];
-    while (f && fgets(line, sizeof line, f)) {
-        long long batch = 0;
-        bench_stats s;
-        memset(&s, 0, sizeof s);
-        if (json) {
-            const char *p;
-            if ((p = strstr(line, "\"batch\": ")))
-                batch = atoll(p + 9);
-            if ((p = strstr(line, "\"runs\": ")))
-                s.runs = atoi(p + 8);
-            if ((p = strstr(line, "\"median_s\": ")))
-                s.median_s = atof(p + 12);
-            if ((p = strstr(line, "\"min_s\": ")))
-                s.min_s = atof(p + 9);
-            if ((p = strstr(line, "\"max_s\": ")))
-                s.max_s = atof(p + 9);
-            if ((p = strstr(line, "\"torch\": \"")) && torch_version) {
-                snprintf(torch_version, tv_size, "%s", p + 10);
-                torch_version[strcspn(torch_version, "\"")] = '\0';
-            }
-        } else if (sscanf(line, "%lld %d %lf %lf %lf", &batch, &s.runs, &s.median_s, &s.min_s, &s.max_s) != 5) {
-            continue;
-        }
-        int b = index_of(batches, nb, batch);
-        if (b >= 0 && s.runs > 0 && s.median_s > 0) {
-            s.mean_s = s.median_s;
-            s.total_s = s.median_s * s.runs;
-            stats[b] = s;
-            have[b] = 1;
-        }
-    }
-    if (f)
-        fclose(f);
-}
-
 static char g_batches_csv[1024];
+static char g_min_time[32];
 
-static int python_sweep(const char *python, enum peer p, int nproc, const char *device, double min_time_s, const char *path) {
-    char nproc_arg[32], min_time[32];
+/* ltc's CPU cases with `threads` intra-op threads, in a fresh process (cpu_worker). */
+static int cpu_sweep(const char *self, int threads, const bench_config *config, const int64_t *batches, int nb,
+                     const char *path) {
+    char a[4][32], bs[MAXB][24];
+    char *argv[8 + MAXB + 1] = {(char *)self, "--cpu-worker", (char *)path, a[0], g_min_time, a[1], a[2], a[3]};
+    snprintf(a[0], sizeof a[0], "%d", threads);
+    snprintf(a[1], sizeof a[1], "%d", config->warmup);
+    snprintf(a[2], sizeof a[2], "%d", config->min_runs);
+    snprintf(a[3], sizeof a[3], "%d", config->max_runs);
+    for (int b = 0; b < nb; b++) {
+        snprintf(bs[b], sizeof bs[b], "%lld", (long long)batches[b]);
+        argv[8 + b] = bs[b];
+    }
+    argv[8 + nb] = NULL;
+    unlink(path);
+    return run_process(argv, 900);
+}
+
+static int python_sweep(const char *python, enum peer p, int nproc, const char *device, const char *path) {
+    char nproc_arg[32];
     snprintf(nproc_arg, sizeof nproc_arg, "--nproc-per-node=%d", nproc);
-    snprintf(min_time, sizeof min_time, "%g", min_time_s);
     unlink(path);
     char *plain[] = {(char *)python, LTC_BENCH_PEER_TRAIN_PY, "--mode", (char *)peer_mode[p], "--device", (char *)device,
-                     "--batches", g_batches_csv, "--min-time", min_time, "--out", (char *)path, NULL};
+                     "--batches", g_batches_csv, "--min-time", g_min_time, "--out", (char *)path, NULL};
     char *ddp[] = {(char *)python, "-m", "torch.distributed.run", "--standalone", nproc_arg, LTC_BENCH_PEER_TRAIN_PY,
-                   "--mode", "ddp", "--device", (char *)device, "--batches", g_batches_csv, "--min-time", min_time,
+                   "--mode", "ddp", "--device", (char *)device, "--batches", g_batches_csv, "--min-time", g_min_time,
                    "--out", (char *)path, NULL};
     return run_process(p == PY_DDP ? ddp : plain, 900);
 }
 
 /* The raw LibTorch C++ peer, for the CPU cases (threads as said) or the GPU ones. */
-static int cpp_sweep(enum peer p, int threads, double min_time_s, const char *path) {
-    char min_time[32], nthreads[16];
-    snprintf(min_time, sizeof min_time, "%g", min_time_s);
+static int cpp_sweep(enum peer p, int threads, const char *path) {
+    char nthreads[16];
     snprintf(nthreads, sizeof nthreads, "%d", threads);
     unlink(path);
     const int cpu = p == CPP_CPU1 || p == CPP_CPUALL;
     char *argv[] = {LTC_BENCH_PEER_TRAIN_CPP, "--mode", (char *)peer_mode[p], "--device", cpu ? "cpu" : "cuda", "--threads", nthreads,
-                    "--batches", g_batches_csv, "--min-time", min_time, "--out", (char *)path, NULL};
+                    "--batches", g_batches_csv, "--min-time", g_min_time, "--out", (char *)path, NULL};
     return run_process(argv, 900);
 }
 
 /* ---------------------------------------------------------------------------------------------- */
+/* The run: options, the two phases, the tables and goals                                          */
+/* ---------------------------------------------------------------------------------------------- */
+
+typedef struct run {
+    bench_args args;
+    int64_t batches[MAXB];
+    int nb, rounds, nproc, want_python, want_cpp, want_cpu, ngpu, gpu, threads_all;
+    const char *python, *peer_device, *self;
+    char tmp[64];
+    bench_report *rep;
+    /* per case (or peer), batch and round */
+    bench_stats res[NCFG][MAXB][MAXR], py[NPEER][MAXB][MAXR];
+    int have[NCFG][MAXB][MAXR], have_py[NPEER][MAXB][MAXR];
+    int python_ok, cpp_ok;
+    char torch_version[64], cpp_version[64], py_note[256], cpp_note[256];
+    /* the rounds combined */
+    bench_stats fin[NCFG][MAXB], fin_py[NPEER][MAXB];
+    int ok[NCFG][MAXB], ok_py[NPEER][MAXB];
+    char names[NCFG][48];
+} run;
 
 static int parse_batches(const char *text, int64_t *out, int *n) {
     *n = 0;
@@ -350,331 +445,363 @@ static int parse_batches(const char *text, int64_t *out, int *n) {
     return *n > 0 && !*p;
 }
 
-int main(int argc, char **argv) {
-    if (argc >= 6 && strcmp(argv[1], "--ddp-worker") == 0)
-        return ddp_worker(argc, argv);
-
-    bench_args args;
-    if (bench_args_parse(&args, &argc, argv) != 0)
-        return 2;
-    int64_t batches[MAXB];
-    int nb = 0, rounds = 2, nproc = -1, want_python = 1, want_cpp = 1, want_cpu = 1, ngpu = 0;
-    const char *python = getenv("LTC_PYTHON") && *getenv("LTC_PYTHON") ? getenv("LTC_PYTHON") : "python3";
-    const char *peer_device = "cuda";
-    parse_batches("64,256,1024,4096,16384,65536,262144,1048576,2097152", batches, &nb);
+/* 0: go on; else the exit code (help printed, or bad usage said). */
+static int parse_options(run *R, int argc, char **argv) {
+    R->rounds = 2, R->nproc = -1, R->want_python = R->want_cpp = R->want_cpu = 1;
+    R->python = getenv("LTC_PYTHON") && *getenv("LTC_PYTHON") ? getenv("LTC_PYTHON") : "python3";
+    R->peer_device = "cuda";
+    parse_batches("64,256,1024,4096,16384,65536,262144,1048576,2097152", R->batches, &R->nb);
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
             printf(usage, bench_args_help);
-            return 0;
+            return fflush(stdout) == 0 ? -1 : 1;
         } else if (!strcmp(a, "--no-python")) {
-            want_python = 0;
+            R->want_python = 0;
         } else if (!strcmp(a, "--no-cpp")) {
-            want_cpp = 0;
+            R->want_cpp = 0;
         } else if (!strcmp(a, "--no-cpu")) {
-            want_cpu = 0;
-        } else if (v && !strcmp(a, "--batches") && parse_batches(v, batches, &nb)) {
+            R->want_cpu = 0;
+        } else if (v && !strcmp(a, "--batches") && parse_batches(v, R->batches, &R->nb)) {
             i++;
-        } else if (v && !strcmp(a, "--rounds") && (rounds = atoi(v)) >= 1 && rounds <= MAXR) {
+        } else if (v && !strcmp(a, "--rounds") && (R->rounds = atoi(v)) >= 1 && R->rounds <= MAXR) {
             i++;
-        } else if (v && !strcmp(a, "--nproc") && (nproc = atoi(v)) >= 0) {
+        } else if (v && !strcmp(a, "--nproc") && (R->nproc = atoi(v)) >= 0) {
             i++;
         } else if (v && !strcmp(a, "--device") && (!strcmp(v, "cpu") || !strcmp(v, "cuda"))) {
-            peer_device = v;
+            R->peer_device = v;
             i++;
         } else if (v && !strcmp(a, "--python")) {
-            python = v;
+            R->python = v;
             i++;
         } else {
             fprintf(stderr, "bench_train: bad option %s%s%s (try --help)\n", a, v ? " " : "", v ? v : "");
             return 2;
         }
     }
-    g_batches_csv[0] = '\0';
-    for (int b = 0; b < nb; b++)
-        snprintf(g_batches_csv + strlen(g_batches_csv), sizeof g_batches_csv - strlen(g_batches_csv), "%s%lld",
-                 b ? "," : "", (long long)batches[b]);
-    setenv("NCCL_NVLS_ENABLE", "0", 1); /* every rank and peer we start inherits it */
-    ltc_cuda_device_count(&ngpu);
-    const int gpu = ngpu > 0 && strcmp(peer_device, "cuda") == 0;
-    if (nproc < 0)
-        nproc = strcmp(peer_device, "cpu") == 0 ? 2 : ngpu;
-    const int threads_all = ltc_num_threads_get();
-    const ltc_device cpu = {LTC_DEVICE_CPU, 0}, gpu0 = {LTC_DEVICE_CUDA, 0};
-    const ltc_device ddp_dev = gpu ? gpu0 : cpu;
+    R->self = argv[0];
+    return 0;
+}
 
-    bench_report *rep = bench_report_new("train", "Linear(100, 10) SGD step (train_data_parallel) over the global batch",
-                                         &args.config);
-    bench_report_note(rep, "CPU threads: 1 and %d (LibTorch's intra-op default); GPUs visible: %d; ddp ranks: %d%s", threads_all,
-                      ngpu, nproc, gpu ? "" : " on the CPU");
-    if (!gpu && ngpu == 0) {
-        ltc_tensor *t = NULL;
-        int64_t one = 1;
-        ltc_tensor_zeros(&t, &one, 1, LTC_FLOAT32, gpu0);
-        bench_report_note(rep, "no GPU: %s; only the CPU cases%s run", ltc_last_error(), nproc ? " and CPU ddp" : "");
+/* One peer's sweep of round r, which ended with exit code `code`: its results into py[p][.][r]; a
+ * failure noted, and no more runs of that peer's kind. */
+static void take_peer_round(run *R, enum peer p, int r, int code) {
+    const int cpp = p >= CPP_CPU1;
+    int h[MAXB] = {0};
+    bench_stats s[MAXB];
+    read_results(R->tmp, NULL, R->batches, R->nb, s, h, cpp ? R->cpp_version : R->torch_version, sizeof R->cpp_version);
+    if (code != 0) {
+        snprintf(cpp ? R->cpp_note : R->py_note, sizeof R->cpp_note, "the %s peer (%s, mode %s) failed with exit code %d: no %s figures",
+                 cpp ? "raw C++" : "Python", cpp ? LTC_BENCH_PEER_TRAIN_CPP : R->python, peer_mode[p], code,
+                 cpp ? "raw C++" : "Python");
+        *(cpp ? &R->cpp_ok : &R->python_ok) = 0;
     }
+    for (int b = 0; b < R->nb; b++)
+        R->py[p][b][r] = s[b], R->have_py[p][b][r] = h[b];
+}
 
-    static bench_stats res[NCFG][MAXB][MAXR], py[NPEER][MAXB][MAXR];
-    static int have[NCFG][MAXB][MAXR], have_py[NPEER][MAXB][MAXR];
-    char torch_version[64] = "", tmp[64], err_note[256] = "";
-    int python_ok = want_python, cpp_ok = want_cpp, rc = 0;
-    char cpp_version[64] = "", cpp_note[256] = "";
-    snprintf(tmp, sizeof tmp, "/tmp/bench_train_XXXXXX");
-    int fd = mkstemp(tmp);
-    if (fd >= 0)
-        close(fd);
+/* Phase 1: ltc's CPU cases and the raw C++ peer's, each in a fresh process, alternated round by round. */
+static int cpu_phase(run *R) {
+    double load = NAN;
+    int runnable = 0;
+    FILE *f = fopen("/proc/loadavg", "r"); /* "0.52 0.58 0.59 3/467 12345": 1-minute average, runnable now/all */
+    if (f) {
+        if (fscanf(f, "%lf %*f %*f %d/", &load, &runnable) != 2)
+            load = NAN;
+        fclose(f);
+    }
+    if (!isnan(load))
+        bench_report_note(R->rep, "when the CPU cases began: %d processes runnable (this one included), load average %.2f over "
+                                  "the last minute, on %ld logical CPUs; other work on the machine slows the CPU rows",
+                          runnable, load, sysconf(_SC_NPROCESSORS_ONLN));
+    for (int r = 0; r < R->rounds; r++) {
+        fprintf(stderr, "bench_train: CPU, round %d of %d\n", r + 1, R->rounds);
+        for (int k = CPU1; k <= CPUALL; k++) {
+            int threads = k == CPU1 ? 1 : R->threads_all, h[MAXB] = {0}, p = cpp_of[k];
+            bench_stats s[MAXB];
+            int code = cpu_sweep(R->self, threads, &R->args.config, R->batches, R->nb, R->tmp);
+            read_results(R->tmp, "cpu", R->batches, R->nb, s, h, NULL, 0);
+            if (code != 0) {
+                fprintf(stderr, "bench_train: the CPU cases with %d threads failed (exit %d)\n", threads, code);
+                return 1;
+            }
+            for (int b = 0; b < R->nb; b++)
+                R->res[k][b][r] = s[b], R->have[k][b][r] = h[b];
+            if (R->cpp_ok)
+                take_peer_round(R, (enum peer)p, r, cpp_sweep((enum peer)p, threads, R->tmp));
+        }
+    }
+    return 0;
+}
 
-    for (int r = 0; r < rounds && rc == 0; r++) {
-        fprintf(stderr, "bench_train: round %d of %d\n", r + 1, rounds);
-        /* ours, in this process */
-        for (int k = 0; k < DDP && rc == 0; k++) {
-            if ((k <= CPUALL && !want_cpu) || (k > CPUALL && !gpu))
-                continue;
-            if (k == GPU_DP && ngpu < 1)
-                continue;
-            ltc_num_threads_set(k == CPU1 ? 1 : threads_all);
-            for (int b = 0; b < nb; b++) {
+/* ltc ddp for one round: in this process with one rank, else nproc ranks launched. */
+static int ddp_round(run *R, int r) {
+    static bench_stats s[2][MAXB];
+    int h[2][MAXB] = {{0}}, rc = 0;
+    const ltc_device dev = {R->gpu ? LTC_DEVICE_CUDA : LTC_DEVICE_CPU, 0};
+    if (R->nproc == 1) {
+        ltc_dist_env env;
+        ltc_dist *d = NULL;
+        const char *none[] = {NULL};
+        if (ltc_dist_env_from(&env, none) != LTC_OK || ltc_dist_init(&d, &env, dev, 120) != LTC_OK ||
+            ddp_sweep(d, dev, R->batches, R->nb, R->args.config.min_time_s, s, h, NULL) != 0) {
+            fprintf(stderr, "bench_train: ddp: %s\n", ltc_last_error());
+            rc = 1;
+        }
+        ltc_dist_free(d);
+    } else {
+        const char *wargv[MAXB + 8] = {R->self, "--ddp-worker", R->tmp, R->gpu ? "cuda" : "cpu", g_min_time};
+        char bs[MAXB][24];
+        for (int b = 0; b < R->nb; b++) {
+            snprintf(bs[b], sizeof bs[b], "%lld", (long long)R->batches[b]);
+            wargv[5 + b] = bs[b];
+        }
+        wargv[5 + R->nb] = NULL;
+        int code = 0, failed = -1;
+        unlink(R->tmp);
+        if (ltc_launch_local(&code, &failed, R->nproc, wargv, R->gpu ? LTC_DEVICE_CUDA : LTC_DEVICE_CPU, 0, 120) != LTC_OK ||
+            code != 0) {
+            fprintf(stderr, "bench_train: ddp over %d ranks: %s (rank %d exit %d)\n", R->nproc, ltc_last_error(), failed, code);
+            rc = 1;
+        }
+        read_results(R->tmp, "eager", R->batches, R->nb, s[0], h[0], NULL, 0);
+        read_results(R->tmp, "graph", R->batches, R->nb, s[1], h[1], NULL, 0);
+    }
+    for (int b = 0; b < R->nb; b++) {
+        R->res[DDP][b][r] = s[0][b], R->have[DDP][b][r] = h[0][b];
+        R->res[DDP_GRAPH][b][r] = s[1][b], R->have[DDP_GRAPH][b][r] = h[1][b];
+    }
+    return rc;
+}
+
+/* Phase 2: ltc's GPU cases in this process, ltc ddp, the raw C++ GPU peer and the Python peers. */
+static int gpu_phase(run *R) {
+    const ltc_device gpu0 = {LTC_DEVICE_CUDA, 0};
+    for (int r = 0; r < R->rounds; r++) {
+        fprintf(stderr, "bench_train: GPU, round %d of %d\n", r + 1, R->rounds);
+        for (int k = GPU_EAGER; k < DDP && R->gpu; k++)
+            for (int b = 0; b < R->nb; b++) {
                 step_ctx c;
-                ltc_device dev = k <= CPUALL ? cpu : gpu0;
-                if (make_case(&c, (enum cfg)k, batches[b], dev, NULL) ||
-                    bench_measure(&res[k][b][r], &args.config, step, sync_step, &c) != 0) {
-                    fprintf(stderr, "bench_train: case %d, batch %lld: %s\n", k, (long long)batches[b], ltc_last_error());
-                    rc = 1;
-                }
-                have[k][b][r] = rc == 0;
+                int bad = make_case(&c, (enum cfg)k, R->batches[b], gpu0, NULL) ||
+                          bench_measure(&R->res[k][b][r], &R->args.config, step, sync_step, &c) != 0;
+                if (bad)
+                    fprintf(stderr, "bench_train: %s, batch %lld: %s\n", R->names[k], (long long)R->batches[b], ltc_last_error());
+                R->have[k][b][r] = !bad;
                 free_case(&c);
-                if (rc)
-                    break;
+                if (bad)
+                    return 1;
             }
+        if (R->nproc >= 1 && ddp_round(R, r) != 0)
+            return 1;
+        for (int p = CPP_GPU; p <= CPP_GRAPH && R->cpp_ok && R->gpu; p++)
+            take_peer_round(R, (enum peer)p, r, cpp_sweep((enum peer)p, R->threads_all, R->tmp));
+        for (int p = PY_PLAIN; p <= PY_DDP && R->python_ok; p++)
+            if ((p == PY_DDP && R->nproc >= 1) || (p != PY_DDP && R->gpu))
+                take_peer_round(R, (enum peer)p, r, python_sweep(R->python, (enum peer)p, R->nproc, R->gpu ? "cuda" : "cpu", R->tmp));
+    }
+    return 0;
+}
+
+static void combine_rounds(run *R) {
+    for (int b = 0; b < R->nb; b++) {
+        bench_stats st[MAXR];
+        for (int k = 0; k < NCFG; k++) {
+            int n = 0;
+            for (int r = 0; r < R->rounds; r++)
+                if (R->have[k][b][r])
+                    st[n++] = R->res[k][b][r];
+            if ((R->ok[k][b] = n > 0))
+                bench_stats_combine(&R->fin[k][b], st, n);
         }
-        ltc_num_threads_set(threads_all);
-        /* ours, ddp */
-        if (nproc >= 1 && rc == 0) {
-            int h[MAXB] = {0};
-            bench_stats s[MAXB];
-            if (nproc == 1) {
-                ltc_dist_env env;
-                ltc_dist *d = NULL;
-                const char *none[] = {NULL};
-                if (ltc_dist_env_from(&env, none) != LTC_OK || ltc_dist_init(&d, &env, ddp_dev, 120) != LTC_OK ||
-                    ddp_sweep(d, ddp_dev, batches, nb, args.config.min_time_s, s, h, NULL) != 0) {
-                    fprintf(stderr, "bench_train: ddp: %s\n", ltc_last_error());
-                    rc = 1;
-                }
-                ltc_dist_free(d);
-            } else {
-                char min_time[32];
-                snprintf(min_time, sizeof min_time, "%g", args.config.min_time_s);
-                const char *wargv[MAXB + 8] = {argv[0], "--ddp-worker", tmp, gpu ? "cuda" : "cpu", min_time};
-                char bs[MAXB][24];
-                for (int b = 0; b < nb; b++) {
-                    snprintf(bs[b], sizeof bs[b], "%lld", (long long)batches[b]);
-                    wargv[5 + b] = bs[b];
-                }
-                wargv[5 + nb] = NULL;
-                int code = 0, failed = -1;
-                unlink(tmp);
-                if (ltc_launch_local(&code, &failed, nproc, wargv, gpu ? LTC_DEVICE_CUDA : LTC_DEVICE_CPU, 0, 120) != LTC_OK ||
-                    code != 0) {
-                    fprintf(stderr, "bench_train: ddp over %d ranks: %s (rank %d exit %d)\n", nproc, ltc_last_error(), failed, code);
-                    rc = 1;
-                }
-                read_results(tmp, 0, batches, nb, s, h, NULL, 0);
-            }
-            for (int b = 0; b < nb; b++) {
-                res[DDP][b][r] = s[b];
-                have[DDP][b][r] = h[b];
-            }
-        }
-        /* the raw C++ peer, for the CPU cases and the GPU ones */
-        for (int p = CPP_CPU1; p <= CPP_GRAPH && cpp_ok && rc == 0; p++) {
-            const int cpu_case = p == CPP_CPU1 || p == CPP_CPUALL;
-            if ((cpu_case && !want_cpu) || (!cpu_case && !gpu))
-                continue;
-            int h[MAXB] = {0};
-            bench_stats s[MAXB];
-            int code = cpp_sweep((enum peer)p, p == CPP_CPU1 ? 1 : threads_all, args.config.min_time_s, tmp);
-            read_results(tmp, 1, batches, nb, s, h, cpp_version, sizeof cpp_version);
-            if (code != 0) {
-                snprintf(cpp_note, sizeof cpp_note, "the raw C++ peer (%s, mode %s) failed with exit code %d: no raw C++ figures",
-                         LTC_BENCH_PEER_TRAIN_CPP, peer_mode[p], code);
-                cpp_ok = 0;
-            }
-            for (int b = 0; b < nb; b++) {
-                py[p][b][r] = s[b];
-                have_py[p][b][r] = h[b];
-            }
-        }
-        /* the Python peers */
-        for (int p = 0; p <= PY_DDP && python_ok && rc == 0; p++) {
-            if ((p == PY_DP && !gpu) || (p == PY_DDP && nproc < 1) || (p != PY_DDP && !gpu))
-                continue;
-            int h[MAXB] = {0};
-            bench_stats s[MAXB];
-            int code = python_sweep(python, (enum peer)p, nproc, gpu ? "cuda" : "cpu", args.config.min_time_s, tmp);
-            read_results(tmp, 1, batches, nb, s, h, torch_version, sizeof torch_version);
-            if (code != 0) {
-                snprintf(err_note, sizeof err_note, "the Python peer (%s, mode %s) failed with exit code %d: no Python figures",
-                         python, peer_mode[p], code);
-                python_ok = 0;
-            }
-            for (int b = 0; b < nb; b++) {
-                py[p][b][r] = s[b];
-                have_py[p][b][r] = h[b];
-            }
+        for (int p = 0; p < NPEER; p++) {
+            int n = 0;
+            for (int r = 0; r < R->rounds; r++)
+                if (R->have_py[p][b][r])
+                    st[n++] = R->py[p][b][r];
+            if ((R->ok_py[p][b] = n > 0))
+                bench_stats_combine(&R->fin_py[p][b], st, n);
         }
     }
-    unlink(tmp);
-    if (err_note[0])
-        bench_report_note(rep, "%s", err_note);
-    if (cpp_note[0])
-        bench_report_note(rep, "%s", cpp_note);
-    if (torch_version[0])
-        bench_report_note(rep, "Python peers: torch %s via %s (%s)", torch_version, python, LTC_BENCH_PEER_TRAIN_PY);
-    if (cpp_version[0])
-        bench_report_note(rep, "raw C++ peer: LibTorch %s, torch::nn::Linear and torch::optim::SGD (bench/peer_train.cpp)",
-                          cpp_version);
+}
 
-    /* combine the rounds */
-    static bench_stats fin[NCFG][MAXB], fin_py[NPEER][MAXB];
-    static int ok[NCFG][MAXB], ok_py[NPEER][MAXB];
-    for (int k = 0; k < NCFG; k++)
-        for (int b = 0; b < nb; b++) {
-            bench_stats tmp_st[MAXR];
-            int n = 0;
-            for (int r = 0; r < rounds; r++)
-                if (have[k][b][r])
-                    tmp_st[n++] = res[k][b][r];
-            if ((ok[k][b] = n > 0))
-                bench_stats_combine(&fin[k][b], tmp_st, n);
-        }
-    for (int p = 0; p < NPEER; p++)
-        for (int b = 0; b < nb; b++) {
-            bench_stats tmp_st[MAXR];
-            int n = 0;
-            for (int r = 0; r < rounds; r++)
-                if (have_py[p][b][r])
-                    tmp_st[n++] = py[p][b][r];
-            if ((ok_py[p][b] = n > 0))
-                bench_stats_combine(&fin_py[p][b], tmp_st, n);
-        }
-
+static void add_tables(run *R) {
     static const bench_col cols[] = {
         {"case", "case", "", -1, 20},         {"batch", "global batch", "", 0, 0},  {"median_us", "median", "us", 1, 0},
-        {"min_us", "min", "us", 1, 0},        {"max_us", "max", "us", 1, 0},        {"runs", "runs", "", 0, 0},
-        {"steps_per_s", "steps/s", "", 0, 0}, {"samples_per_s", "samples/s", "", 0, 12},
+        {"min_us", "min", "us", 1, 0},        {"max_us", "max", "us", 1, 0},        {"iqr_pct", "IQR", "%", 1, 0},
+        {"runs", "runs", "", 0, 0},           {"steps_per_s", "steps/s", "", 0, 0}, {"samples_per_s", "samples/s", "", 0, 12},
         {"peer", "peer", "", -1, 22},         {"peer_median_us", "peer median", "us", 1, 0},
         {"speedup", "peer / this", "x", 2, 0},  {"cpp_median_us", "raw C++ median", "us", 1, 0},
         {"cpp_speedup", "raw C++ / this", "x", 2, 0}};
-    bench_table *t = bench_report_table(rep, "sweep", "Step time by case and global batch (median of the round medians)",
+    bench_table *t = bench_report_table(R->rep, "sweep", "Step time by case and global batch (median of the round medians)",
                                         (int)(sizeof cols / sizeof *cols), cols);
-    char names[NCFG][48];
-    snprintf(names[CPU1], sizeof names[CPU1], "CPU, 1 thread");
-    snprintf(names[CPUALL], sizeof names[CPUALL], "CPU, %d threads", threads_all);
-    snprintf(names[GPU_EAGER], sizeof names[GPU_EAGER], "1 GPU eager");
-    snprintf(names[GPU_H2D], sizeof names[GPU_H2D], "1 GPU eager + H2D");
-    snprintf(names[GPU_GRAPH], sizeof names[GPU_GRAPH], "1 GPU graph");
-    snprintf(names[GPU_DP], sizeof names[GPU_DP], "%d GPU%s dp", ngpu, ngpu == 1 ? "" : "s");
-    snprintf(names[DDP], sizeof names[DDP], "%d %s ddp", nproc, gpu ? (nproc == 1 ? "GPU" : "GPUs") : "CPU ranks");
     for (int k = 0; k < NCFG; k++)
-        for (int b = 0; b < nb; b++) {
-            if (!ok[k][b])
+        for (int b = 0; b < R->nb; b++) {
+            if (!R->ok[k][b])
                 continue;
-            const bench_stats *s = &fin[k][b];
-            int p = peer_of[k];
-            int has_peer = p >= 0 && ok_py[p][b], q = cpp_of[k], has_cpp = q >= 0 && ok_py[q][b];
-            bench_cell row[] = {BENCH_TEXT(names[k]),
-                                BENCH_NUM(batches[b]),
+            const bench_stats *s = &R->fin[k][b];
+            const int p = peer_of[k], q = cpp_of[k];
+            const int has_peer = p >= 0 && R->ok_py[p][b], has_cpp = q >= 0 && R->ok_py[q][b];
+            const double batch = (double)R->batches[b];
+            bench_cell row[] = {BENCH_TEXT(R->names[k]),
+                                BENCH_NUM(batch),
                                 BENCH_NUM(s->median_s * 1e6),
                                 BENCH_NUM(s->min_s * 1e6),
                                 BENCH_NUM(s->max_s * 1e6),
+                                BENCH_NUM(bench_stats_iqr_pct(s)),
                                 BENCH_NUM(s->runs),
                                 BENCH_NUM(1 / s->median_s),
-                                BENCH_NUM(batches[b] / s->median_s),
+                                BENCH_NUM(batch / s->median_s),
                                 BENCH_TEXT(has_peer ? peer_title[p] : "-"),
-                                has_peer ? BENCH_NUM(fin_py[p][b].median_s * 1e6) : BENCH_NONE,
-                                has_peer ? BENCH_NUM(fin_py[p][b].median_s / s->median_s) : BENCH_NONE,
-                                has_cpp ? BENCH_NUM(fin_py[q][b].median_s * 1e6) : BENCH_NONE,
-                                has_cpp ? BENCH_NUM(fin_py[q][b].median_s / s->median_s) : BENCH_NONE};
+                                has_peer ? BENCH_NUM(R->fin_py[p][b].median_s * 1e6) : BENCH_NONE,
+                                has_peer ? BENCH_NUM(R->fin_py[p][b].median_s / s->median_s) : BENCH_NONE,
+                                has_cpp ? BENCH_NUM(R->fin_py[q][b].median_s * 1e6) : BENCH_NONE,
+                                has_cpp ? BENCH_NUM(R->fin_py[q][b].median_s / s->median_s) : BENCH_NONE};
             bench_table_add(t, row);
         }
     /* Python dp has no row of its own above: compare it with our ddp over the same GPUs */
     static const bench_col pcols[] = {{"peer", "Python peer", "", -1, 24}, {"batch", "global batch", "", 0, 0},
-                                      {"median_us", "median", "us", 1, 0},  {"runs", "runs", "", 0, 0},
-                                      {"samples_per_s", "samples/s", "", 0, 12}, {"ltc_ddp_over_peer", "ltc ddp samples/s / peer's", "x", 2, 0}};
-    bench_table *tp = bench_report_table(rep, "peers", "The Python peers, against ltc ddp at the same global batch",
+                                      {"median_us", "median", "us", 1, 0},  {"iqr_pct", "IQR", "%", 1, 0},
+                                      {"runs", "runs", "", 0, 0},           {"samples_per_s", "samples/s", "", 0, 12},
+                                      {"ltc_ddp_over_peer", "ltc ddp samples/s / peer's", "x", 2, 0}};
+    bench_table *tp = bench_report_table(R->rep, "peers", "The Python peers, against ltc ddp at the same global batch",
                                          (int)(sizeof pcols / sizeof *pcols), pcols);
     for (int p = 0; p <= PY_DDP; p++)
-        for (int b = 0; b < nb; b++) {
-            if (!ok_py[p][b])
+        for (int b = 0; b < R->nb; b++) {
+            if (!R->ok_py[p][b])
                 continue;
-            bench_cell row[] = {BENCH_TEXT(peer_title[p]), BENCH_NUM(batches[b]), BENCH_NUM(fin_py[p][b].median_s * 1e6),
-                                BENCH_NUM(fin_py[p][b].runs), BENCH_NUM(batches[b] / fin_py[p][b].median_s),
-                                ok[DDP][b] ? BENCH_NUM(fin_py[p][b].median_s / fin[DDP][b].median_s) : BENCH_NONE};
+            const bench_stats *s = &R->fin_py[p][b];
+            bench_cell row[] = {BENCH_TEXT(peer_title[p]), BENCH_NUM(R->batches[b]), BENCH_NUM(s->median_s * 1e6),
+                                BENCH_NUM(bench_stats_iqr_pct(s)), BENCH_NUM(s->runs), BENCH_NUM(R->batches[b] / s->median_s),
+                                R->ok[DDP][b] ? BENCH_NUM(s->median_s / R->fin[DDP][b].median_s) : BENCH_NONE};
             bench_table_add(tp, row);
         }
+}
 
+/* a / b of the medians of case ka and case kb at batch index b (either a peer when its flag is set), or NAN */
+static double ratio(const run *R, int a_peer, int ka, int b_peer, int kb, int b) {
+    if (b < 0 || !(a_peer ? R->ok_py[ka][b] : R->ok[ka][b]) || !(b_peer ? R->ok_py[kb][b] : R->ok[kb][b]))
+        return NAN;
+    return (a_peer ? R->fin_py[ka][b] : R->fin[ka][b]).median_s / (b_peer ? R->fin_py[kb][b] : R->fin[kb][b]).median_s;
+}
+
+/* the least over the sweep of ratio(...) at each batch where both were measured; NAN if none */
+static double least_ratio(const run *R, int a_peer, int ka, int b_peer, int kb) {
+    double least = NAN;
+    for (int b = 0; b < R->nb; b++) {
+        double x = ratio(R, a_peer, ka, b_peer, kb, b);
+        least = isnan(least) || x < least ? x : least;
+    }
+    return least;
+}
+
+static void add_summary_and_goals(run *R) {
+    const int nb = R->nb, bl = nb - 1, gpu = R->gpu, nproc = R->nproc;
     /* crossover: the smallest batch from which the GPU beats the CPU (all threads) at every larger one */
     double cross = NAN, cross_h2d = NAN;
-    for (int b = nb - 1; b >= 0 && ok[GPU_EAGER][b] && ok[CPUALL][b] && fin[GPU_EAGER][b].median_s < fin[CPUALL][b].median_s; b--)
-        cross = (double)batches[b];
-    for (int b = nb - 1; b >= 0 && ok[GPU_H2D][b] && ok[CPUALL][b] && fin[GPU_H2D][b].median_s < fin[CPUALL][b].median_s; b--)
-        cross_h2d = (double)batches[b];
-    bench_report_metric(rep, "crossover_batch", cross, "samples", "smallest global batch from which 1 GPU eager beats the CPU (all threads)");
-    bench_report_metric(rep, "crossover_batch_with_h2d", cross_h2d, "samples",
+    for (int b = bl; b >= 0 && ratio(R, 0, GPU_EAGER, 0, CPUALL, b) < 1; b--)
+        cross = (double)R->batches[b];
+    for (int b = bl; b >= 0 && ratio(R, 0, GPU_H2D, 0, CPUALL, b) < 1; b--)
+        cross_h2d = (double)R->batches[b];
+    bench_report_metric(R->rep, "crossover_batch", cross, "samples", "smallest global batch from which 1 GPU eager beats the CPU (all threads)");
+    bench_report_metric(R->rep, "crossover_batch_with_h2d", cross_h2d, "samples",
                         "the same, with the batch copied in from pinned host memory each step");
 
     /* scaling, against 1 GPU eager */
-    const int bl = nb - 1;
-    double strong = NAN, weak = NAN;
-    if (gpu && nproc >= 2 && ok[DDP][bl] && ok[GPU_EAGER][bl])
-        strong = fin[GPU_EAGER][bl].median_s / (nproc * fin[DDP][bl].median_s);
-    int small = nproc >= 2 ? index_of(batches, nb, batches[bl] / nproc) : -1; /* weak: B/N per GPU either way */
-    if (gpu && small >= 0 && ok[GPU_EAGER][small] && ok[DDP][bl])
-        weak = fin[GPU_EAGER][small].median_s / fin[DDP][bl].median_s;
-    bench_report_metric(rep, "strong_scaling_efficiency", strong, "",
+    double strong = gpu && nproc >= 2 ? ratio(R, 0, GPU_EAGER, 0, DDP, bl) / nproc : NAN;
+    int small = nproc >= 2 ? index_of(R->batches, nb, R->batches[bl] / nproc) : -1; /* weak: B/N per GPU either way */
+    double weak = NAN;
+    if (gpu && small >= 0 && R->ok[GPU_EAGER][small] && R->ok[DDP][bl])
+        weak = R->fin[GPU_EAGER][small].median_s / R->fin[DDP][bl].median_s;
+    bench_report_metric(R->rep, "strong_scaling_efficiency", strong, "",
                         "1 GPU time / (N x N-GPU ddp time) at the largest batch (needs 2 or more GPUs)");
-    bench_report_metric(rep, "weak_scaling_efficiency", weak, "",
+    bench_report_metric(R->rep, "weak_scaling_efficiency", weak, "",
                         "1 GPU at batch B/N over N GPUs ddp at batch B, B the largest (needs 2 or more GPUs)");
 
-    /* goals (../shared/BENCH.md) */
-    int b64 = index_of(batches, nb, 64);
-    double eager_x = b64 >= 0 && ok[GPU_EAGER][b64] && ok_py[PY_PLAIN][b64]
-                         ? fin_py[PY_PLAIN][b64].median_s / fin[GPU_EAGER][b64].median_s : NAN;
-    double graph_x = b64 >= 0 && ok[GPU_GRAPH][b64] && ok_py[PY_PLAIN][b64]
-                         ? fin_py[PY_PLAIN][b64].median_s / fin[GPU_GRAPH][b64].median_s : NAN;
-    double ddp_x = NAN, dp_x = NAN;
-    for (int b = 0; b < nb; b++) {
-        if (gpu && ok[DDP][b] && ok_py[PY_DDP][b]) {
-            double x = fin_py[PY_DDP][b].median_s / fin[DDP][b].median_s;
-            ddp_x = isnan(ddp_x) || x < ddp_x ? x : ddp_x;
-        }
-        if (gpu && ok[DDP][b] && ok_py[PY_DP][b]) {
-            double x = fin_py[PY_DP][b].median_s / fin[DDP][b].median_s;
-            dp_x = isnan(dp_x) || x < dp_x ? x : dp_x;
-        }
+    /* goals: their words and targets are in bench/goals */
+    const int b64 = index_of(R->batches, nb, 64), b2m = index_of(R->batches, nb, 2097152);
+    for (int k = 0; k < NCFG; k++)
+        if (cpp_goal[k])
+            bench_report_goal(R->rep, cpp_goal[k], least_ratio(R, 1, cpp_of[k], 0, k));
+    bench_report_goal(R->rep, "eager_python_over_ltc_b64", ratio(R, 1, PY_PLAIN, 0, GPU_EAGER, b64));
+    bench_report_goal(R->rep, "graph_python_over_ltc_b64", ratio(R, 1, PY_PLAIN, 0, GPU_GRAPH, b64));
+    bench_report_goal(R->rep, "graph_cpp_over_ltc_b64", ratio(R, 1, CPP_GRAPH, 0, GPU_GRAPH, b64));
+    bench_report_goal(R->rep, "ddp_over_eager_b64", gpu && nproc >= 2 ? ratio(R, 0, DDP, 0, GPU_EAGER, b64) : NAN);
+    bench_report_goal(R->rep, "ddp_graph_us_b64_2gpus",
+                      gpu && nproc == 2 && b64 >= 0 && R->ok[DDP_GRAPH][b64] ? R->fin[DDP_GRAPH][b64].median_s * 1e6 : NAN);
+    bench_report_goal(R->rep, "ddp_over_python_ddp", gpu ? least_ratio(R, 1, PY_DDP, 0, DDP) : NAN);
+    bench_report_goal(R->rep, "ddp_over_python_dp", gpu ? least_ratio(R, 1, PY_DP, 0, DDP) : NAN);
+    bench_report_goal(R->rep, "strong_scaling_2M_2gpus", gpu && nproc == 2 ? ratio(R, 0, GPU_EAGER, 0, DDP, b2m) / 2 : NAN);
+}
+
+int main(int argc, char **argv) {
+    if (argc >= 6 && strcmp(argv[1], "--ddp-worker") == 0)
+        return ddp_worker(argc, argv);
+    if (argc >= 9 && strcmp(argv[1], "--cpu-worker") == 0)
+        return cpu_worker(argc, argv);
+
+    static run R; /* large: static */
+    if (bench_args_parse(&R.args, &argc, argv) != 0)
+        return 2;
+    int rc = parse_options(&R, argc, argv);
+    if (rc != 0)
+        return rc < 0 ? 0 : rc;
+    g_batches_csv[0] = '\0';
+    for (int b = 0; b < R.nb; b++)
+        snprintf(g_batches_csv + strlen(g_batches_csv), sizeof g_batches_csv - strlen(g_batches_csv), "%s%lld",
+                 b ? "," : "", (long long)R.batches[b]);
+    snprintf(g_min_time, sizeof g_min_time, "%g", R.args.config.min_time_s);
+    setenv("NCCL_NVLS_ENABLE", "0", 1); /* every rank and peer we start inherits it */
+    ltc_cuda_device_count(&R.ngpu);
+    R.gpu = R.ngpu > 0 && strcmp(R.peer_device, "cuda") == 0;
+    if (R.nproc < 0)
+        R.nproc = strcmp(R.peer_device, "cpu") == 0 ? 2 : R.ngpu;
+    R.threads_all = ltc_num_threads_get();
+    R.python_ok = R.want_python;
+    R.cpp_ok = R.want_cpp;
+    snprintf(R.names[CPU1], sizeof R.names[CPU1], "CPU, 1 thread");
+    snprintf(R.names[CPUALL], sizeof R.names[CPUALL], "CPU, %d threads", R.threads_all);
+    snprintf(R.names[GPU_EAGER], sizeof R.names[GPU_EAGER], "1 GPU eager");
+    snprintf(R.names[GPU_H2D], sizeof R.names[GPU_H2D], "1 GPU eager + H2D");
+    snprintf(R.names[GPU_GRAPH], sizeof R.names[GPU_GRAPH], "1 GPU graph");
+    snprintf(R.names[GPU_DP], sizeof R.names[GPU_DP], "%d GPU%s dp", R.ngpu, R.ngpu == 1 ? "" : "s");
+    snprintf(R.names[DDP], sizeof R.names[DDP], "%d %s ddp", R.nproc, R.gpu ? (R.nproc == 1 ? "GPU" : "GPUs") : "CPU ranks");
+    snprintf(R.names[DDP_GRAPH], sizeof R.names[DDP_GRAPH], "%d GPU%s ddp graph", R.nproc, R.nproc == 1 ? "" : "s");
+
+    R.rep = bench_report_new("train", "Linear(100, 10) SGD step (train_data_parallel) over the global batch", &R.args.config);
+    if (!R.rep)
+        return 1;
+    bench_report_note(R.rep, "CPU threads: 1 and %d (LibTorch's intra-op default), each CPU case in a fresh process before any "
+                             "GPU work; GPUs visible: %d; ddp ranks: %d%s",
+                      R.threads_all, R.ngpu, R.nproc, R.gpu ? "" : " on the CPU");
+    if (!R.gpu && R.ngpu == 0) {
+        ltc_tensor *t = NULL;
+        int64_t one = 1;
+        ltc_tensor_zeros(&t, &one, 1, LTC_FLOAT32, (ltc_device){LTC_DEVICE_CUDA, 0});
+        bench_report_note(R.rep, "no GPU: %s; only the CPU cases%s run", ltc_last_error(), R.nproc ? " and CPU ddp" : "");
     }
-    bench_report_goal(rep, "1 GPU eager at batch 64: Python eager time / ltc time", eager_x, 3, "x", 1);
-    bench_report_goal(rep, "1 GPU graph at batch 64: Python eager time / ltc graph time", graph_x, 15, "x", 1);
-    bench_report_goal(rep, "N GPUs: ltc ddp samples/s / Python DDP's, least over the sweep", ddp_x, 1.3, "x", 1);
-    bench_report_goal(rep, "N GPUs: ltc ddp samples/s / Python nn.DataParallel's, least over the sweep", dp_x, 3, "x", 1);
-    if (nproc >= 2)
-        bench_report_goal(rep, "strong scaling efficiency at the largest batch", strong, 0.85, "", 1);
-    /* within 5% of the same step written in LibTorch C++: raw time / ltc time >= 0.95 at every batch */
-    for (int k = 0; k < NCFG; k++) {
-        int q = cpp_of[k];
-        if (q < 0 || (k > CPUALL && !gpu) || (k <= CPUALL && !want_cpu) || !want_cpp)
-            continue;
-        double least = NAN;
-        for (int b = 0; b < nb; b++)
-            if (ok[k][b] && ok_py[q][b]) {
-                double x = fin_py[q][b].median_s / fin[k][b].median_s;
-                least = isnan(least) || x < least ? x : least;
-            }
-        char goal[128];
-        snprintf(goal, sizeof goal, "%s: raw LibTorch C++ time / ltc time, least over the sweep", names[k]);
-        bench_report_goal(rep, goal, least, 0.95, "x", 1);
+    snprintf(R.tmp, sizeof R.tmp, "/tmp/bench_train_XXXXXX");
+    int fd = mkstemp(R.tmp);
+    if (fd < 0) {
+        fprintf(stderr, "bench_train: cannot make a temporary file in /tmp: %s\n", strerror(errno));
+        bench_report_finish(R.rep, NULL);
+        return 1;
     }
-    int frc = bench_report_finish(rep, &args);
+    close(fd);
+
+    rc = (R.want_cpu && cpu_phase(&R) != 0) || gpu_phase(&R) != 0;
+    unlink(R.tmp);
+    if (R.py_note[0])
+        bench_report_note(R.rep, "%s", R.py_note);
+    if (R.cpp_note[0])
+        bench_report_note(R.rep, "%s", R.cpp_note);
+    if (R.torch_version[0])
+        bench_report_note(R.rep, "Python peers: torch %s via %s (%s)", R.torch_version, R.python, LTC_BENCH_PEER_TRAIN_PY);
+    if (R.cpp_version[0])
+        bench_report_note(R.rep, "raw C++ peer: LibTorch %s, torch::nn::Linear and torch::optim::SGD (bench/peer_train.cpp)",
+                          R.cpp_version);
+    combine_rounds(&R);
+    add_tables(&R);
+    add_summary_and_goals(&R);
+    int frc = bench_report_finish(R.rep, &R.args);
     return rc ? rc : frc;
 }

@@ -21,6 +21,9 @@
 #ifndef LTC_BENCH_GIT_COMMIT
 #define LTC_BENCH_GIT_COMMIT "unknown"
 #endif
+#ifndef LTC_BENCH_GOALS_FILE
+#define LTC_BENCH_GOALS_FILE LTC_BENCH_SOURCE_DIR "/bench/goals"
+#endif
 
 /* ---------------------------------------------------------------------------------------------- */
 /* Timing                                                                                         */
@@ -46,8 +49,16 @@ static double median_sorted(const double *v, int n) {
     return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
 }
 
+/* The q-quantile of n sorted samples, interpolated between the two nearest. */
+static double quantile_sorted(const double *v, int n, double q) {
+    double h = (n - 1) * q;
+    int i = (int)h;
+    return i + 1 < n ? v[i] + (h - i) * (v[i + 1] - v[i]) : v[n - 1];
+}
+
 void bench_stats_of(bench_stats *out, double *samples, int n) {
     memset(out, 0, sizeof *out);
+    out->p25_s = out->p75_s = NAN;
     if (n <= 0)
         return;
     qsort(samples, (size_t)n, sizeof *samples, cmp_double);
@@ -58,10 +69,13 @@ void bench_stats_of(bench_stats *out, double *samples, int n) {
     out->min_s = samples[0];
     out->max_s = samples[n - 1];
     out->mean_s = out->total_s / n;
+    out->p25_s = quantile_sorted(samples, n, 0.25);
+    out->p75_s = quantile_sorted(samples, n, 0.75);
 }
 
 void bench_stats_combine(bench_stats *out, const bench_stats *rounds, int n) {
     memset(out, 0, sizeof *out);
+    out->p25_s = out->p75_s = NAN;
     if (n <= 0)
         return;
     double *med = malloc((size_t)n * sizeof *med);
@@ -69,10 +83,15 @@ void bench_stats_combine(bench_stats *out, const bench_stats *rounds, int n) {
         return;
     out->min_s = rounds[0].min_s;
     out->max_s = rounds[0].max_s;
+    out->p25_s = rounds[0].p25_s;
+    out->p75_s = rounds[0].p75_s;
     for (int i = 0; i < n; i++) {
         med[i] = rounds[i].median_s;
         out->min_s = rounds[i].min_s < out->min_s ? rounds[i].min_s : out->min_s;
         out->max_s = rounds[i].max_s > out->max_s ? rounds[i].max_s : out->max_s;
+        /* NAN (a round without quartiles) stays NAN: the comparisons below are false for it */
+        out->p25_s = isnan(rounds[i].p25_s) || rounds[i].p25_s < out->p25_s ? rounds[i].p25_s : out->p25_s;
+        out->p75_s = isnan(rounds[i].p75_s) || rounds[i].p75_s > out->p75_s ? rounds[i].p75_s : out->p75_s;
         out->runs += rounds[i].runs;
         out->total_s += rounds[i].total_s;
     }
@@ -82,8 +101,15 @@ void bench_stats_combine(bench_stats *out, const bench_stats *rounds, int n) {
     free(med);
 }
 
+double bench_stats_iqr_pct(const bench_stats *s) {
+    if (isnan(s->p25_s) || isnan(s->p75_s) || !(s->median_s > 0))
+        return NAN;
+    return (s->p75_s - s->p25_s) / s->median_s * 100;
+}
+
 int bench_measure(bench_stats *out, const bench_config *config, bench_fn run, bench_fn sync, void *ctx) {
     memset(out, 0, sizeof *out);
+    out->p25_s = out->p75_s = NAN;
     int rc = 0;
     double warm_start = bench_now_s();
     for (int i = 0; i < (config->warmup > 1 ? config->warmup : 1); i++) {
@@ -111,6 +137,7 @@ int bench_measure(bench_stats *out, const bench_config *config, bench_fn run, be
         double dt = bench_now_s() - t0;
         if (rc != 0) {
             free(t);
+            memset(out, 0, sizeof *out);
             return rc;
         }
         t[n++] = dt;
@@ -223,6 +250,7 @@ bench_peer *bench_peer_start(char *const argv[], double timeout_s, char *banner,
 
 int bench_peer_run(bench_peer *peer, double min_time_s, bench_stats *out, char *err, size_t err_size) {
     memset(out, 0, sizeof *out);
+    out->p25_s = out->p75_s = NAN;
     char cmd[64], line[512];
     int n = snprintf(cmd, sizeof cmd, "run %.6f\n", min_time_s);
     if (write(peer->to, cmd, (size_t)n) != n) {
@@ -234,10 +262,15 @@ int bench_peer_run(bench_peer *peer, double min_time_s, bench_stats *out, char *
                  peer->last[0] ? "; its last line: " : "", peer->last);
         return 1;
     }
-    if (sscanf(line, "%d %lf %lf %lf", &out->runs, &out->median_s, &out->min_s, &out->max_s) != 4 || out->runs < 1) {
-        snprintf(err, err_size, "the peer answered \"%.200s\", not \"<runs> <median_s> <min_s> <max_s>\"", line);
+    int got = sscanf(line, "%d %lf %lf %lf %lf %lf", &out->runs, &out->median_s, &out->min_s, &out->max_s, &out->p25_s,
+                     &out->p75_s);
+    if ((got != 4 && got != 6) || out->runs < 1) {
+        snprintf(err, err_size, "the peer answered \"%.200s\", not \"<runs> <median_s> <min_s> <max_s> [<p25_s> <p75_s>]\"",
+                 line);
         return 1;
     }
+    if (got == 4)
+        out->p25_s = out->p75_s = NAN;
     out->mean_s = out->median_s;
     out->total_s = out->median_s * out->runs;
     return 0;
@@ -359,6 +392,9 @@ typedef struct item {
 struct bench_report {
     char *name, *description;
     bench_config config;
+    int has_config;
+    int bad;             /* the goals file was bad, or a goal was not in it: finish returns 1 */
+    char goals_path[1024];
     int ncontext;
     char *context[MAX_CONTEXT][2]; /* key, value */
     int ntables;
@@ -457,6 +493,57 @@ static void version_text(char *out, size_t size, int v, int major_div) {
         snprintf(out, size, "%d.%d.%d", v / 10000, v / 100 % 100, v % 100);
 }
 
+static item *new_item(bench_report *r);
+
+/* The goals of this benchmark from the goals file (see bench/goals), as items in the file's order with
+ * no value yet. A file that cannot be read or a line that is not a goal is printed and marks r bad. */
+static void load_goals(bench_report *r) {
+    const char *env = getenv("LTC_BENCH_GOALS");
+    snprintf(r->goals_path, sizeof r->goals_path, "%s", env && *env ? env : LTC_BENCH_GOALS_FILE);
+    FILE *f = fopen(r->goals_path, "r");
+    if (!f) {
+        fprintf(stderr, "bench_%s: cannot read the goals file %s: %s (set LTC_BENCH_GOALS to the project's bench/goals)\n",
+                r->name, r->goals_path, strerror(errno));
+        r->bad = 1;
+        return;
+    }
+    char line[1024];
+    for (int lineno = 1; fgets(line, sizeof line, f); lineno++) {
+        char *p = line + strspn(line, " \t"), bench[64], key[64], op[8], unit[32];
+        double target = NAN;
+        int n = 0;
+        p[strcspn(p, "\r\n")] = '\0';
+        if (*p == '#' || *p == '\0')
+            continue;
+        if (sscanf(p, "%63s %63s %7s %lf %31s %n", bench, key, op, &target, unit, &n) != 5 || n == 0 || p[n] == '\0' ||
+            (strcmp(op, ">=") != 0 && strcmp(op, "<=") != 0) || !isfinite(target)) {
+            fprintf(stderr, "bench_%s: %s:%d is not a goal line (benchmark, key, >= or <=, target, unit, words): %.200s\n",
+                    r->name, r->goals_path, lineno, p);
+            r->bad = 1;
+            continue;
+        }
+        if (strcmp(bench, r->name) != 0)
+            continue;
+        item *it = new_item(r);
+        if (!it) {
+            fprintf(stderr, "bench_%s: %s: too many goals for one benchmark\n", r->name, r->goals_path);
+            r->bad = 1;
+            break;
+        }
+        it->kind = op[0] == '>' ? 2 : 3;
+        it->key = dupstr(key);
+        it->text = dupstr(p + n);
+        it->unit = dupstr(strcmp(unit, "-") == 0 ? "" : unit);
+        it->value = NAN;
+        it->target = target;
+    }
+    if (ferror(f)) {
+        fprintf(stderr, "bench_%s: cannot read the goals file %s: %s\n", r->name, r->goals_path, strerror(errno));
+        r->bad = 1;
+    }
+    fclose(f);
+}
+
 static void print_header(const bench_report *r) {
     printf("# bench_%s: %s\n", r->name, r->description);
     for (int i = 0; i < r->ncontext; i++)
@@ -471,6 +558,7 @@ bench_report *bench_report_new(const char *name, const char *description, const 
     r->name = dupstr(name);
     r->description = dupstr(description);
     r->config = config ? *config : bench_config_default();
+    r->has_config = config != NULL;
     char buf[256], a[32], b[32], c[32], d[32];
     time_t now = time(NULL);
     struct tm tm;
@@ -520,10 +608,13 @@ bench_report *bench_report_new(const char *name, const char *description, const 
     cpu_model(buf, sizeof buf);
     add_context(r, "CPU", "%s, %ld logical CPUs, %d intra-op threads", buf, sysconf(_SC_NPROCESSORS_ONLN),
                 ltc_num_threads_get());
-    add_context(r, "timing", "up to %d warm-up runs (at least 1, at most 0.1 s), then runs until >= %.2f s and >= %d runs "
-                "(at most %d); each run timed to the end of a device sync; median [min, max]",
-                r->config.warmup, r->config.min_time_s, r->config.min_runs, r->config.max_runs);
+    if (r->has_config)
+        add_context(r, "timing",
+                    "up to %d warm-up runs (at least 1, at most 0.1 s), then runs until >= %.2f s and >= %d runs "
+                    "(at most %d); each run timed to the end of a device sync; median [min, max], IQR = (p75 - p25) / median",
+                    r->config.warmup, r->config.min_time_s, r->config.min_runs, r->config.max_runs);
     print_header(r);
+    load_goals(r);
     return r;
 }
 
@@ -634,16 +725,17 @@ void bench_report_metric(bench_report *r, const char *key, double value, const c
     it->text = dupstr(what);
 }
 
-void bench_report_goal(bench_report *r, const char *goal, double value, double target, const char *unit,
-                       int higher_is_better) {
-    item *it = r ? new_item(r) : NULL;
-    if (!it)
+void bench_report_goal(bench_report *r, const char *key, double value) {
+    if (!r)
         return;
-    it->kind = higher_is_better ? 2 : 3;
-    it->text = dupstr(goal);
-    it->value = value;
-    it->target = target;
-    it->unit = dupstr(unit);
+    for (int i = 0; i < r->nitems; i++)
+        if (r->items[i].kind >= 2 && strcmp(r->items[i].key, key) == 0) {
+            r->items[i].value = value;
+            return;
+        }
+    fprintf(stderr, "bench_%s: the goal \"%s\" is not in %s: add its line there (benchmark %s)\n", r->name, key,
+            r->goals_path, r->name);
+    r->bad = 1;
 }
 
 static int goal_met(const item *it) {
@@ -653,6 +745,20 @@ static int goal_met(const item *it) {
 }
 
 static const char *goal_word(const item *it) { return isnan(it->value) ? "NOT MEASURED" : goal_met(it) ? "PASS" : "MISS"; }
+
+/* "3.304 x (target >= 3 x)", "not measured (target >= 3 x)"; a metric: "0.51" (with its unit) */
+static void goal_figures(const item *it, char *buf, size_t size) {
+    const char *sp = it->unit[0] ? " " : "";
+    char value[48];
+    if (isnan(it->value))
+        snprintf(value, sizeof value, "%s", it->kind == 1 ? "none" : "not measured");
+    else
+        snprintf(value, sizeof value, "%.4g%s%s", it->value, sp, it->unit);
+    if (it->kind == 1)
+        snprintf(buf, size, "%s", value);
+    else
+        snprintf(buf, size, "%s (target %s %.4g%s%s)", value, it->kind == 2 ? ">=" : "<=", it->target, sp, it->unit);
+}
 
 /* ---- writers ---- */
 
@@ -671,15 +777,47 @@ static void json_string(FILE *f, const char *s) {
     fputc('"', f);
 }
 
-static void json_number(FILE *f, double v) {
-    if (isnan(v) || isinf(v))
-        fputs("null", f);
+/* A number with 9 significant digits; whole numbers (byte counts, batches) exactly, up to 2^53. */
+static void print_number(FILE *f, double v) {
+    if (v == floor(v) && fabs(v) < 9007199254740992.0)
+        fprintf(f, "%.0f", v);
     else
         fprintf(f, "%.9g", v);
 }
 
-static int write_json(const bench_report *r, const char *path) {
+static void json_number(FILE *f, double v) {
+    if (isnan(v) || isinf(v))
+        fputs("null", f);
+    else
+        print_number(f, v);
+}
+
+/* fopen(path, "w"), saying why on stderr when it fails. */
+static FILE *open_out(const bench_report *r, const char *path) {
     FILE *f = fopen(path, "w");
+    if (!f)
+        fprintf(stderr, "bench_%s: cannot write %s: %s\n", r->name, path, strerror(errno));
+    return f;
+}
+
+/* Flushes and closes f, written to path; 0 when every write and the close succeeded (a full disk
+ * shows at the flush or the close), else 1 after saying why on stderr. */
+static int close_out(const bench_report *r, FILE *f, const char *path) {
+    int err = 0;
+    if (fflush(f) != 0)
+        err = errno;
+    if (ferror(f) && !err)
+        err = errno ? errno : EIO;
+    if (fclose(f) != 0 && !err)
+        err = errno ? errno : EIO;
+    if (err)
+        fprintf(stderr, "bench_%s: cannot write %s: %s\n", r->name, path, strerror(err));
+    return err != 0;
+}
+
+static int write_json(const bench_report *r, const char *path) {
+    errno = 0;
+    FILE *f = open_out(r, path);
     if (!f)
         return 1;
     fprintf(f, "{\n  \"benchmark\": ");
@@ -693,10 +831,14 @@ static int write_json(const bench_report *r, const char *path) {
         fprintf(f, ": ");
         json_string(f, r->context[i][1]);
     }
-    fprintf(f, "\n  },\n  \"config\": {\"warmup\": %d, \"min_runs\": %d, \"max_runs\": %d, \"min_time_s\": ",
-            r->config.warmup, r->config.min_runs, r->config.max_runs);
-    json_number(f, r->config.min_time_s);
-    fprintf(f, "},\n  \"tables\": {");
+    fprintf(f, "\n  },");
+    if (r->has_config) {
+        fprintf(f, "\n  \"config\": {\"warmup\": %d, \"min_runs\": %d, \"max_runs\": %d, \"min_time_s\": ",
+                r->config.warmup, r->config.min_runs, r->config.max_runs);
+        json_number(f, r->config.min_time_s);
+        fprintf(f, "},");
+    }
+    fprintf(f, "\n  \"tables\": {");
     for (int k = 0; k < r->ntables; k++) {
         const bench_table *t = r->tables[k];
         fprintf(f, "%s\n    ", k ? "," : "");
@@ -749,7 +891,9 @@ static int write_json(const bench_report *r, const char *path) {
         const item *it = &r->items[i];
         if (it->kind < 2)
             continue;
-        fprintf(f, "%s\n    {\"goal\": ", n++ ? "," : "");
+        fprintf(f, "%s\n    {\"key\": ", n++ ? "," : "");
+        json_string(f, it->key);
+        fprintf(f, ", \"goal\": ");
         json_string(f, it->text);
         fprintf(f, ", \"value\": ");
         json_number(f, it->value);
@@ -769,7 +913,7 @@ static int write_json(const bench_report *r, const char *path) {
             json_string(f, r->items[i].text);
         }
     fprintf(f, "%s]\n}\n", n ? "\n  " : "");
-    return fclose(f) != 0;
+    return close_out(r, f, path);
 }
 
 static void csv_text(FILE *f, const char *s) {
@@ -787,8 +931,9 @@ static void csv_text(FILE *f, const char *s) {
     fputc('"', f);
 }
 
-static int write_csv_table(const bench_table *t, const char *path) {
-    FILE *f = fopen(path, "w");
+static int write_csv_table(const bench_report *r, const bench_table *t, const char *path) {
+    errno = 0;
+    FILE *f = open_out(r, path);
     if (!f)
         return 1;
     for (int i = 0; i < t->ncols; i++) {
@@ -802,12 +947,12 @@ static int write_csv_table(const bench_table *t, const char *path) {
             fprintf(f, "%s", i ? "," : "");
             if (t->cols[i].decimals < 0)
                 csv_text(f, c->text);
-            else if (!isnan(c->num))
-                fprintf(f, "%.9g", c->num);
+            else if (isfinite(c->num))
+                print_number(f, c->num);
         }
         fputc('\n', f);
     }
-    return fclose(f) != 0;
+    return close_out(r, f, path);
 }
 
 static int write_csv(const bench_report *r, const char *path) {
@@ -821,16 +966,15 @@ static int write_csv(const bench_report *r, const char *path) {
             snprintf(p, sizeof p, "%.*s-%s%s", (int)(dot - path), path, r->tables[k]->name, dot);
         else
             snprintf(p, sizeof p, "%s-%s", path, r->tables[k]->name);
-        if (write_csv_table(r->tables[k], p) != 0) {
-            fprintf(stderr, "bench_%s: cannot write %s\n", r->name, p);
+        if (write_csv_table(r, r->tables[k], p) != 0)
             bad = 1;
-        }
     }
     return bad;
 }
 
 static int write_md(const bench_report *r, const char *path) {
-    FILE *f = fopen(path, "w");
+    errno = 0;
+    FILE *f = open_out(r, path);
     if (!f)
         return 1;
     fprintf(f, "`bench_%s`: %s\n\n", r->name, r->description);
@@ -865,20 +1009,18 @@ static int write_md(const bench_report *r, const char *path) {
             continue;
         if (!header++)
             fprintf(f, "\n");
+        char figures[128];
+        goal_figures(it, figures, sizeof figures);
         if (it->kind == 1)
-            fprintf(f, "- %s: **%.4g %s** (`%s`)\n", it->text, it->value, it->unit, it->key);
-        else if (isnan(it->value))
-            fprintf(f, "- goal %s: **NOT MEASURED** (target %s %.4g %s)\n", it->text, it->kind == 2 ? ">=" : "<=",
-                    it->target, it->unit);
+            fprintf(f, "- %s: **%s** (`%s`)\n", it->text, figures, it->key);
         else
-            fprintf(f, "- goal %s: **%s**, %.4g %s (target %s %.4g)\n", it->text, goal_word(it), it->value, it->unit,
-                    it->kind == 2 ? ">=" : "<=", it->target);
+            fprintf(f, "- goal %s: **%s**, %s\n", it->text, goal_word(it), figures);
     }
     header = 0;
     for (int i = 0; i < r->nitems; i++)
         if (r->items[i].kind == 0)
             fprintf(f, "%s- note: %s\n", header++ ? "" : "\n", r->items[i].text);
-    return fclose(f) != 0;
+    return close_out(r, f, path);
 }
 
 int bench_report_finish(bench_report *r, const bench_args *args) {
@@ -890,7 +1032,7 @@ int bench_report_finish(bench_report *r, const bench_args *args) {
         if (it->kind == 1) {
             if (!any++)
                 printf("\n# summary\n");
-            printf("%-58s %10.4g %s\n", it->text, it->value, it->unit);
+            printf("%-58s %10.4g%s%s\n", it->text, it->value, it->unit[0] ? " " : "", it->unit);
         }
     }
     any = 0;
@@ -899,26 +1041,23 @@ int bench_report_finish(bench_report *r, const bench_args *args) {
         if (it->kind >= 2) {
             if (!any++)
                 printf("\n# goals\n");
-            if (isnan(it->value))
-                printf("%-12s %s (target %s %.4g %s)\n", goal_word(it), it->text, it->kind == 2 ? ">=" : "<=",
-                       it->target, it->unit);
-            else
-                printf("%-12s %s: %.4g %s (target %s %.4g)\n", goal_word(it), it->text, it->value, it->unit,
-                       it->kind == 2 ? ">=" : "<=", it->target);
+            char figures[128];
+            goal_figures(it, figures, sizeof figures);
+            printf("%-12s %s: %s\n", goal_word(it), it->text, figures);
         }
     }
-    int bad = 0;
+    int bad = r->bad;
     if (args && args->csv)
         bad |= write_csv(r, args->csv);
-    if (args && args->json && write_json(r, args->json) != 0) {
-        fprintf(stderr, "bench_%s: cannot write %s\n", r->name, args->json);
+    if (args && args->json)
+        bad |= write_json(r, args->json);
+    if (args && args->md)
+        bad |= write_md(r, args->md);
+    errno = 0;
+    if (fflush(stdout) != 0 || ferror(stdout)) {
+        fprintf(stderr, "bench_%s: cannot write the standard output: %s\n", r->name, strerror(errno ? errno : EIO));
         bad = 1;
     }
-    if (args && args->md && write_md(r, args->md) != 0) {
-        fprintf(stderr, "bench_%s: cannot write %s\n", r->name, args->md);
-        bad = 1;
-    }
-    fflush(stdout);
     for (int k = 0; k < r->ntables; k++) {
         bench_table *t = r->tables[k];
         for (int j = 0; j < t->nrows; j++)

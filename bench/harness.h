@@ -10,12 +10,14 @@
  *
  * Each timed run is clock, run(), sync(), clock: GPU work is timed only up to the end of a device
  * sync. Warm-up runs come first (`warmup` of them, at least 1, fewer if they take over 0.1 s), then
- * timed runs until both `min_runs` and `min_time_s` are reached. Reported: the median, with min, max
- * and the run count.
+ * timed runs until both `min_runs` and `min_time_s` are reached. Reported: the median, with min, max,
+ * the quartiles (their distance over the median is the spread, "iqr_pct", that says whether a figure
+ * can be trusted) and the run count.
  *
  * A report prints its header (machine, versions, git commit, timing method) when made and each table
  * row as it is added, so a long sweep shows progress; bench_report_finish() prints the summary and
- * goals and writes the files asked for with --csv, --json, --md.
+ * goals and writes the files asked for with --csv, --json, --md. The goals' targets are not in the code:
+ * they are read from bench/goals (or $LTC_BENCH_GOALS), where the benchmark names its goals by key.
  *
  * Not thread-safe; one report per program. Plain C11 + POSIX; links ltc for versions and GPU names.
  */
@@ -39,6 +41,7 @@ typedef struct bench_config {
 
 typedef struct bench_stats {
     double median_s, min_s, max_s, mean_s, total_s;
+    double p25_s, p75_s; /* first and third quartiles; NAN when not known (a peer that does not say) */
     int runs;
 } bench_stats;
 
@@ -52,12 +55,17 @@ bench_config bench_config_default(void);
  * value run or sync returned (then *out is zeroed). */
 int bench_measure(bench_stats *out, const bench_config *config, bench_fn run, bench_fn sync, void *ctx);
 
-/* Statistics of n samples (seconds); sorts them in place. */
+/* Statistics of n samples (seconds); sorts them in place. Quartiles interpolated between samples. */
 void bench_stats_of(bench_stats *out, double *samples, int n);
 
 /* Rounds of one case measured side by side with others (A B A B ...): the median of the round medians,
- * the min of the mins, the max of the maxes, the runs and time summed. */
+ * the min of the mins, the max of the maxes, the least first quartile and the greatest third one (so
+ * rounds that disagree widen the spread), the runs and time summed. */
 void bench_stats_combine(bench_stats *out, const bench_stats *rounds, int n);
+
+/* The spread: (third quartile - first quartile) / median, in percent; NAN when the quartiles are not
+ * known. Above about 25%, the median is not to be trusted (something ran beside the case). */
+double bench_stats_iqr_pct(const bench_stats *s);
 
 /* Monotonic clock, seconds. */
 double bench_now_s(void);
@@ -67,8 +75,8 @@ double bench_now_s(void);
 /* ---------------------------------------------------------------------------------------------- */
 /* Protocol, one line each way: the peer warms up, then prints "ready <anything>". To each line
  * "run <min_time_s>" it times its work (each run synced, as bench_measure does) until at least
- * min_time_s in total and 5 runs, and answers "<runs> <median_s> <min_s> <max_s>". On "quit" or end
- * of input it exits. bench/peer_move.py is an example. */
+ * min_time_s in total and 5 runs, and answers "<runs> <median_s> <min_s> <max_s> [<p25_s> <p75_s>]"
+ * (the quartiles optional). On "quit" or end of input it exits. bench/peer_move.py is an example. */
 
 typedef struct bench_peer bench_peer;
 
@@ -127,8 +135,11 @@ typedef struct bench_table bench_table;
 
 /* A report for benchmark `name` (e.g. "transfer"); prints the header to stdout: what it measures,
  * date, host, git commit, ltc/LibTorch/CUDA/cuDNN/NCCL/driver versions, each GPU (name, memory, PCIe
- * link), CPU model and threads, and the timing method of config. The git commit is $LTC_GIT_COMMIT,
- * else git's HEAD of the source tree (with "-dirty"), else the commit at configure time. */
+ * link), CPU model and threads, and the timing method of config (none when config is NULL: a
+ * benchmark that times otherwise says how in its description). The git commit is $LTC_GIT_COMMIT,
+ * else git's HEAD of the source tree (with "-dirty"), else the commit at configure time. Reads the
+ * goals of `name` from $LTC_BENCH_GOALS, else the source tree's bench/goals; a file that cannot be
+ * read or parsed is printed to stderr and makes bench_report_finish return 1. NULL: out of memory. */
 bench_report *bench_report_new(const char *name, const char *description, const bench_config *config);
 
 /* A new table, printed from now on as rows come (title line, then the column header). Owned by the
@@ -145,13 +156,16 @@ void bench_report_note(bench_report *report, const char *fmt, ...) __attribute__
 /* A headline number (JSON "summary"), printed by bench_report_finish. */
 void bench_report_metric(bench_report *report, const char *key, double value, const char *unit, const char *what);
 
-/* A goal: measured `value` against `target` (at least when higher_is_better, else at most). NAN value:
- * not measured (shown, never a pass). Printed by bench_report_finish as PASS/MISS with both numbers. */
-void bench_report_goal(bench_report *report, const char *goal, double value, double target, const char *unit,
-                       int higher_is_better);
+/* The value measured for the goal `key` of this benchmark in bench/goals, which holds its words,
+ * target, unit and direction. NAN: not measured (shown, never a pass). Every goal of the benchmark in
+ * the file is reported, in the file's order, as PASS, MISS or NOT MEASURED (a goal never given a
+ * value); a key the file lacks is printed to stderr and makes bench_report_finish return 1. */
+void bench_report_goal(bench_report *report, const char *key, double value);
 
 /* Prints the summary and goals, writes args' files (table k > 0 of the CSV goes to FILE with "-<name>"
- * before its extension), frees the report. Returns 0, or 1 if a file could not be written. */
+ * before its extension), frees the report. Returns 0; or 1 when a file or the standard output could not
+ * be written (every write and close is checked: a full disk is an error, printed to stderr with the
+ * file's name), or the goals file was bad. */
 int bench_report_finish(bench_report *report, const bench_args *args);
 
 #endif

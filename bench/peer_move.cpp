@@ -1,9 +1,9 @@
-// Peer for bench_transfer: the seed's move written directly against LibTorch C++ (no ltc):
+// Peer for bench_transfer: the move written directly against LibTorch C++ (no ltc):
 // x = at::randn({100, 100}); y = x.to(device), synced.
 //
 // usage: peer_move_cpp [DEVICE]   (default cuda:0)
 // Speaks the peer protocol of bench/harness.h on stdin/stdout: after a warm-up it prints
-// "ready LibTorch <version>"; to "run <min_time_s>" it answers "<runs> <median_s> <min_s> <max_s>";
+// "ready LibTorch <version>"; to "run <min_time_s>" it answers "<runs> <median_s> <min_s> <max_s> <p25_s> <p75_s>";
 // "quit" or end of input ends it.
 #include <ATen/ATen.h>
 #include <torch/cuda.h>
@@ -49,7 +49,12 @@ int main(int argc, char **argv) {
             std::sort(t.begin(), t.end());
             size_t n = t.size();
             double median = n % 2 ? t[n / 2] : 0.5 * (t[n / 2 - 1] + t[n / 2]);
-            std::printf("%zu %.9g %.9g %.9g\n", n, median, t.front(), t.back());
+            auto quantile = [&](double q) {
+                double h = (n - 1) * q;
+                size_t i = (size_t)h;
+                return i + 1 < n ? t[i] + (h - i) * (t[i + 1] - t[i]) : t[n - 1];
+            };
+            std::printf("%zu %.9g %.9g %.9g %.9g %.9g\n", n, median, t.front(), t.back(), quantile(0.25), quantile(0.75));
             std::fflush(stdout);
         }
         return 0;

@@ -1,9 +1,9 @@
 #!/usr/bin/env python3
-"""Peer for bench_transfer: the seed's move, x = torch.randn(100, 100); y = x.to(device), synced.
+"""Peer for bench_transfer: the move in Python, plain PyTorch: x = torch.randn(100, 100); y = x.to(device), synced.
 
 usage: peer_move.py [DEVICE]   (default cuda:0)
 Speaks the peer protocol of bench/harness.h on stdin/stdout: after a warm-up it prints
-"ready torch <version>"; to "run <min_time_s>" it answers "<runs> <median_s> <min_s> <max_s>";
+"ready torch <version>"; to "run <min_time_s>" it answers "<runs> <median_s> <min_s> <max_s> <p25_s> <p75_s>";
 "quit" or end of input ends it.
 """
 import statistics
@@ -19,7 +19,7 @@ def main():
 
     def once():
         t0 = time.perf_counter()
-        y = x.to(device)  # the seed's line
+        y = x.to(device)  # the line measured
         torch.cuda.synchronize(device)
         t = time.perf_counter() - t0
         del y
@@ -42,7 +42,10 @@ def main():
             t = once()
             times.append(t)
             total += t
-        print(len(times), statistics.median(times), min(times), max(times), flush=True)
+        v = sorted(times)
+        q = [v[int(h)] + (h - int(h)) * (v[int(h) + 1] - v[int(h)]) if int(h) + 1 < len(v) else v[-1]
+             for h in ((len(v) - 1) * 0.25, (len(v) - 1) * 0.75)]
+        print(len(times), statistics.median(times), min(times), max(times), q[0], q[1], flush=True)
 
 
 if __name__ == "__main__":

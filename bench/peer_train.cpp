@@ -7,8 +7,9 @@
 //   graph  the same step (after zero_grad) captured once as a CUDA graph on a side stream after three
 //          warm-up steps, then replayed (x and y are the graph's static inputs: nothing is copied)
 // Then the device is synchronized. Per batch: 3 warm-up steps, then timed steps until --min-time (at
-// least 5). Appends one JSON line per batch to FILE, as bench/peer_train.py does:
-// {"mode", "batch", "world", "runs", "median_s", "min_s", "max_s", "torch"}.
+// least 5). Appends one line per batch to FILE, as bench/peer_train.py does:
+// result MODE BATCH WORLD RUNS MEDIAN_S MIN_S MAX_S P25_S P75_S TORCH_VERSION
+// (quartiles interpolated between samples, as bench/harness.c does).
 // Exit codes: 0 done; 1 an error (message on stderr); 2 bad usage.
 #include <ATen/Parallel.h>
 #include <torch/cuda.h>
@@ -21,6 +22,7 @@
 #include <torch/torch.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -156,16 +158,23 @@ int main(int argc, char **argv) {
             }
             std::sort(t.begin(), t.end());
             double median = n % 2 ? t[n / 2] : 0.5 * (t[n / 2 - 1] + t[n / 2]);
+            auto quantile = [&](double q) {
+                double h = (n - 1) * q;
+                int i = (int)h;
+                return i + 1 < n ? t[i] + (h - i) * (t[i + 1] - t[i]) : t[n - 1];
+            };
             FILE *f = std::fopen(out_path.c_str(), "a");
             if (!f) {
-                std::fprintf(stderr, "peer_train_cpp: cannot open %s\n", out_path.c_str());
+                std::fprintf(stderr, "peer_train_cpp: cannot open %s: %s\n", out_path.c_str(), std::strerror(errno));
                 return 1;
             }
-            std::fprintf(f,
-                         "{\"mode\": \"%s\", \"batch\": %lld, \"world\": 1, \"runs\": %d, \"median_s\": %.9g, \"min_s\": %.9g, "
-                         "\"max_s\": %.9g, \"torch\": \"%s\"}\n",
-                         mode.c_str(), (long long)batch, n, median, t.front(), t.back(), TORCH_VERSION);
-            std::fclose(f);
+            std::fprintf(f, "result %s %lld 1 %d %.9g %.9g %.9g %.9g %.9g %s\n", mode.c_str(), (long long)batch, n, median,
+                         t.front(), t.back(), quantile(0.25), quantile(0.75), TORCH_VERSION);
+            bool bad = std::ferror(f) != 0;
+            if (std::fclose(f) != 0 || bad) {
+                std::fprintf(stderr, "peer_train_cpp: cannot write %s: %s\n", out_path.c_str(), std::strerror(errno));
+                return 1;
+            }
         }
         return 0;
     } catch (const std::exception &e) {

@@ -1,27 +1,39 @@
 #!/usr/bin/env python3
-"""Peer for bench_train: the seed's nn.Linear(100, 10) SGD step in Python, swept over global batches.
+"""Peer for bench_train: the nn.Linear(100, 10) SGD step in Python, plain PyTorch, swept over global batches.
 
 usage: peer_train.py --mode plain|dp|ddp --batches 64,256,... --out FILE
                      [--device cuda|cpu] [--min-time S] [--lr X] [--momentum X]
-  plain  the model on one device (cuda:0, or the CPU)
-  dp     nn.DataParallel over every visible GPU (the seed's third example)
+  plain  the eager training loop, the model on one device (cuda:0, or the CPU)
+  dp     nn.DataParallel over every visible GPU
   ddp    DistributedDataParallel, one process per GPU, under torchrun:
          python3 -m torch.distributed.run --standalone --nproc-per-node N peer_train.py --mode ddp ...
          (nccl on GPUs, gloo with --device cpu); each rank takes global_batch / N samples.
 Each step: optimizer.zero_grad(set_to_none=True); loss = mse(model(x), y); loss.backward();
 optimizer.step(); then the device is synchronized. Per batch: 3 warm-up steps, then timed steps until
---min-time (the same count on every rank). Rank 0 appends one JSON line per batch to --out:
-{"mode", "batch", "world", "runs", "median_s", "min_s", "max_s", "torch"}.
+--min-time (the same count on every rank). Rank 0 appends one line per batch to --out, as bench_train's
+own workers and bench/peer_train.cpp do:
+result MODE BATCH WORLD RUNS MEDIAN_S MIN_S MAX_S P25_S P75_S TORCH_VERSION
 Exit codes: 0 done; 1 an error (message on stderr).
 """
 import argparse
-import json
 import os
 import statistics
 import time
 
 import torch
 import torch.nn as nn
+
+
+def quartiles(times):
+    """The first and third quartiles, interpolated between samples (as bench/harness.c does)."""
+    v = sorted(times)
+
+    def q(p):
+        h = (len(v) - 1) * p
+        i = int(h)
+        return v[i] + (h - i) * (v[i + 1] - v[i]) if i + 1 < len(v) else v[-1]
+
+    return q(0.25), q(0.75)
 
 
 def main():
@@ -88,10 +100,10 @@ def main():
             step()
             times.append(time.perf_counter() - t0)
         if rank == 0:
+            p25, p75 = quartiles(times)
             with open(a.out, "a") as f:
-                f.write(json.dumps({"mode": a.mode, "batch": batch, "world": world, "runs": n,
-                                    "median_s": statistics.median(times), "min_s": min(times),
-                                    "max_s": max(times), "torch": torch.__version__}) + "\n")
+                f.write(f"result {a.mode} {batch} {world} {n} {statistics.median(times):.9g} {min(times):.9g} "
+                        f"{max(times):.9g} {p25:.9g} {p75:.9g} {torch.__version__}\n")
         del model, opt, x, y
         if cuda:
             torch.cuda.empty_cache()

@@ -2,7 +2,9 @@
  *
  * The seed's version printed "CUDA is available" or "please check your CUDA installation". This one asks
  * libltc for a diagnosis (ltc_diagnose) and prints the verdict, the one cause and its fix first, then
- * the evidence. Copy it as the start of any program that must know whether it got the GPU.
+ * the evidence. Copy it as the start of any program that must know whether it got the GPU. (Here it is
+ * built as a module that check_cuda's front, shim/src/check_cuda_front.c, loads: the front still runs,
+ * and explains, when libltc or LibTorch cannot be loaded. As your own program, build it as it is.)
  *
  *   check_cuda [--quick] [--json]
  */
@@ -72,9 +74,9 @@ int main(int argc, char **argv) {
     }
 
     ltc_diagnosis *report = NULL;
-    CHECK(ltc_diagnose(&report, flags));
+    CHECK(ltc_diagnose(&report, flags), "diagnose the GPU");
     fputs(json ? ltc_diagnosis_json(report) : ltc_diagnosis_text(report), stdout);
     int code = exit_code(ltc_diagnosis_cause(report));
     ltc_diagnosis_free(report);
-    return code;
+    return close_stdout(code);
 }

@@ -1,23 +1,49 @@
-/* common.h: the one error macro the examples share (after zstd's examples/common.h).
+/* common.h: what the examples share (after zstd's examples/common.h).
  *
- *   CHECK(ltc_call(...));   on failure prints the call, its status and ltc_last_error(), and exits 1.
+ *   CHECK(ltc_call(...), "what it does, in words");
+ *       on failure prints "error: cannot <what it does>", then ltc_last_error() and the status, and
+ *       exits 1. CHECK(ltc_call(...)) alone names the function instead of the words.
+ *   return close_stdout(code);
+ *       at the end of main: flushes and closes stdout; if anything written to it was lost (a full disk,
+ *       a closed pipe, > /dev/full) it says so and returns 1, else code.
  */
 #ifndef LTC_EXAMPLES_COMMON_H
 #define LTC_EXAMPLES_COMMON_H
 
 #include "ltc.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
-#define CHECK(call)                                                                                \
+static inline void check_failed(ltc_status status, const char *call, const char *what) {
+    if (what)
+        fprintf(stderr, "error: cannot %s\n", what);
+    else
+        fprintf(stderr, "error: %.*s failed\n", (int)strcspn(call, "("), call);
+    fprintf(stderr, "  %s [%s]\n", ltc_last_error(), ltc_status_string(status));
+    exit(1);
+}
+
+/* One macro, one or two arguments: CHECK_ receives (call, what or NULL, the rest). */
+#define CHECK(...) CHECK_(__VA_ARGS__, NULL, 0)
+#define CHECK_(call, what, ...)                                                                    \
     do {                                                                                           \
         ltc_status check_status_ = (call);                                                         \
-        if (check_status_ != LTC_OK) {                                                             \
-            fprintf(stderr, "error: %s\n  %s: %s\n", #call, ltc_status_string(check_status_),      \
-                    ltc_last_error());                                                             \
-            exit(1);                                                                               \
-        }                                                                                          \
+        if (check_status_ != LTC_OK)                                                               \
+            check_failed(check_status_, #call, what);                                              \
     } while (0)
+
+static inline int close_stdout(int code) {
+    int lost = ferror(stdout); /* an earlier write failed */
+    errno = 0;
+    int closed = fclose(stdout) == 0; /* writes what is still buffered */
+    if (closed && !lost)
+        return code;
+    fprintf(stderr, "error: cannot write the output: %s\n",
+            !closed && errno ? strerror(errno) : "a write to stdout failed");
+    return 1;
+}
 
 #endif

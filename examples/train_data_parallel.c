@@ -11,198 +11,125 @@
  *   --graph        the whole step (forward, loss, backward, all-reduce, SGD) captured as a CUDA graph
  *                  once, then replayed.
  *   no GPU         says why, and trains on the CPU.
+ *
+ * With --checkpoint P, rank 0 saves the step, the weights, the momentum buffers and the settings every
+ * --checkpoint-every steps; --resume (or a restart by torchrun --max-restarts or --max-restarts) goes
+ * on from there, and ends on exactly the weights an uninterrupted run would have. SIGTERM (scancel, a
+ * time limit) then ends the run after the current step, with a checkpoint, exit code 143.
+ * Options and data generation are in train_args.h; this file is the training.
  */
+#define _POSIX_C_SOURCE 200809L /* sigaction, access */
 #include "common.h"
+#include "train_args.h"
 
-#include <math.h>
-#include <string.h>
+#include <signal.h>
+#include <unistd.h>
 
-enum { IN = 100, OUT = 10 };
-static const double TOLERANCE = 1e-2; /* max |learned - true| over W and b that counts as learned */
-
-static void usage(FILE *f) {
-    fprintf(f,
-            "usage: train_data_parallel [options]\n"
-            "Trains Linear(100, 10) on y = W x + b + noise, data-parallel; rank 0 prints the loss and, at the end,\n"
-            "how far the learned weights are from W and b.\n"
-            "  --mode ddp|dp    ddp (default): one process per GPU, gradients averaged over NCCL;\n"
-            "                   dp: one process, the model replicated over every visible GPU (nn.DataParallel)\n"
-            "  --graph          capture the whole step as a CUDA graph and replay it (ddp on GPUs)\n"
-            "  --device D       cuda (default when a GPU is usable: rank r takes cuda:<local rank r>), cuda:N, or cpu\n"
-            "  --nproc N        start N local ranks, one per GPU (ddp; default 1, or as the launcher says)\n"
-            "  --port P         MASTER_PORT for --nproc (default 0: any free port)\n"
-            "  --steps N        training steps (default 500)\n"
-            "  --batch N        global batch, split evenly over the ranks (default 256)\n"
-            "  --lr X           SGD learning rate (default 0.1)\n"
-            "  --momentum X     SGD momentum (default 0.9)\n"
-            "  --log-every K    print the loss and check the replicas every K steps (default 100)\n"
-            "  --timeout S      seconds before a missing rank or store is an error (default 300)\n"
-            "  --seed N         fixes W, b, the data and the initial weights (default 1)\n"
-            "Launchers: torchrun --no-python --nproc-per-node N train_data_parallel; srun -n N train_data_parallel;\n"
-            "mpirun -n N train_data_parallel; or train_data_parallel --nproc N.\n"
-            "Exit codes: 0 trained, weights within %g of W and b; 1 an error (message on stderr); 2 bad usage or\n"
-            "launcher variable; 3 trained, but not within %g; with --nproc, the first failing rank's code\n"
-            "(128+N when signal N ended it, e.g. 130 after Ctrl-C).\n",
-            TOLERANCE, TOLERANCE);
+static volatile sig_atomic_t g_sigterm = 0;
+static void on_sigterm(int sig) {
+    (void)sig;
+    g_sigterm = 1;
 }
 
-typedef struct options {
-    int dp, graph, nproc, port, steps, batch, log_every;
-    double lr, momentum, timeout;
-    unsigned long long seed;
-    int device_given;    /* --device: else cuda when usable, or the CPU */
-    ltc_device device;
-} options;
-
-/* A whole number in [lo, hi], or a finite real number; 0 when v is not one. */
-static int whole(const char *v, long lo, long hi, long *out) {
-    char *end = NULL;
-    long x = strtol(v, &end, 10);
-    *out = x;
-    return *v && !*end && x >= lo && x <= hi;
-}
-
-static int real(const char *v, double *out) {
-    char *end = NULL;
-    *out = strtod(v, &end);
-    return *v && !*end && isfinite(*out);
-}
-
-static int parse_options(options *o, int argc, char **argv) {
-    *o = (options){.nproc = 1, .steps = 500, .batch = 256, .log_every = 100, .lr = 0.1, .momentum = 0.9,
-                   .timeout = 300, .seed = 1};
-    static const char *const with_value[] = {"--mode", "--device", "--nproc", "--port", "--steps", "--batch",
-                                             "--lr", "--momentum", "--log-every", "--timeout", "--seed"};
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
-            usage(stdout);
-            exit(0);
-        }
-        if (!strcmp(a, "--graph")) {
-            o->graph = 1;
-            continue;
-        }
-        int known = 0;
-        for (size_t k = 0; k < sizeof with_value / sizeof *with_value; k++)
-            known |= !strcmp(a, with_value[k]);
-        if (!known) {
-            fprintf(stderr, "error: unknown option \"%s\" (try --help)\n", a);
-            return 0;
-        }
-        if (i + 1 >= argc) {
-            fprintf(stderr, "error: option %s needs a value\n", a);
-            return 0;
-        }
-        const char *v = argv[++i];
-        long n = 0;
-        int ok;
-        if (!strcmp(a, "--mode")) {
-            ok = !strcmp(v, "ddp") || !strcmp(v, "dp");
-            o->dp = !strcmp(v, "dp");
-        } else if (!strcmp(a, "--device")) {
-            ok = ltc_device_parse(&o->device, v) == LTC_OK;
-            o->device_given = 1;
-        } else if (!strcmp(a, "--lr")) {
-            ok = real(v, &o->lr) && o->lr > 0;
-        } else if (!strcmp(a, "--momentum")) {
-            ok = real(v, &o->momentum) && o->momentum >= 0 && o->momentum < 1;
-        } else if (!strcmp(a, "--timeout")) {
-            ok = real(v, &o->timeout) && o->timeout > 0 && o->timeout <= 1e7;
-        } else if (!strcmp(a, "--seed")) {
-            ok = whole(v, 0, 0x7fffffffL, &n);
-            o->seed = (unsigned long long)n;
-        } else if (!strcmp(a, "--port")) {
-            ok = whole(v, 0, 65535, &n);
-            o->port = (int)n;
-        } else { /* --nproc, --steps, --batch, --log-every: 1 or more */
-            ok = whole(v, 1, 1L << 30, &n);
-            int *field = !strcmp(a, "--nproc") ? &o->nproc : !strcmp(a, "--steps") ? &o->steps
-                       : !strcmp(a, "--batch") ? &o->batch : &o->log_every;
-            *field = (int)n;
-        }
-        if (!ok) {
-            fprintf(stderr, "error: %s %s is not valid (see --help for the values it takes)\n", a, v);
-            return 0;
+/* 1 when every weight and bias is finite; *dw, *db: the largest distance from W and b. */
+static int weights_finite(ltc_linear *model, float w_true[OUT][IN], float b_true[OUT], double *dw, double *db) {
+    ltc_tensor *w = NULL, *b = NULL;
+    float w_got[OUT][IN], b_got[OUT];
+    CHECK(ltc_linear_parameters(&w, &b, model), "read the parameters");
+    CHECK(ltc_tensor_copy_to_host(w_got, sizeof w_got, w), "copy the weights to the host");
+    CHECK(ltc_tensor_copy_to_host(b_got, sizeof b_got, b), "copy the bias to the host");
+    ltc_tensor_free(w);
+    ltc_tensor_free(b);
+    int finite = 1;
+    *dw = *db = 0;
+    for (int i = 0; i < OUT; i++) {
+        finite &= isfinite(b_got[i]) != 0;
+        *db = fmax(*db, fabs(b_got[i] - b_true[i]));
+        for (int j = 0; j < IN; j++) {
+            finite &= isfinite(w_got[i][j]) != 0;
+            *dw = fmax(*dw, fabs(w_got[i][j] - w_true[i][j]));
         }
     }
-    if (o->dp && (o->nproc > 1 || o->graph)) {
-        fprintf(stderr, "error: --mode dp runs in one process on every GPU: it takes neither --nproc nor --graph\n");
+    return finite;
+}
+
+/* --checkpoint: the step to start at. Every rank loads the file (all must see it), so every replica
+ * restarts from the same weights and momentum. A missing file with --resume (or in a restarted group)
+ * starts at step 0; an existing one without --resume is refused, never overwritten. */
+static int start_step(const options *o, const ltc_dist_env *env, ltc_dist *dist, ltc_linear *model, ltc_sgd *opt,
+                      const char *settings) {
+    int resume = o->resume || env->restart > 0;
+    int here = access(o->checkpoint, F_OK) == 0, anywhere = here, everywhere = here;
+    if (dist) {
+        CHECK(ltc_dist_any(&anywhere, dist, here), "ask the ranks whether they see the checkpoint");
+        CHECK(ltc_dist_any(&everywhere, dist, !here), "ask the ranks whether they see the checkpoint");
+        everywhere = !everywhere;
+    }
+    if (anywhere && !everywhere) {
+        fprintf(stderr, "error: rank %d %s checkpoint %s but another rank %s: put it on a file system every rank sees\n",
+                env->rank, here ? "sees" : "does not see", o->checkpoint, here ? "does not" : "does");
+        exit(EXIT_ERROR);
+    }
+    if (!here) {
+        if (resume && env->rank == 0)
+            printf("no checkpoint at %s yet: starting at step 0\n", o->checkpoint);
         return 0;
     }
-    return 1;
-}
-
-/* The data: a counter-based generator, so that sample i of step s is the same on any rank or device. */
-static uint64_t mix(uint64_t z) { /* splitmix64 */
-    z += 0x9e3779b97f4a7c15ull;
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-    return z ^ (z >> 31);
-}
-
-static float normal(uint64_t seed, uint64_t a, uint64_t b, uint64_t c) { /* Box-Muller */
-    uint64_t h = mix(mix(mix(mix(seed) ^ a) ^ b) ^ c);
-    double u1 = ((h >> 11) + 1) * 0x1.0p-53, u2 = (mix(h) >> 11) * 0x1.0p-53;
-    return (float)(sqrt(-2 * log(u1)) * cos(6.283185307179586 * u2));
-}
-
-static void true_weights(uint64_t seed, float w[OUT][IN], float b[OUT]) {
-    for (int o = 0; o < OUT; o++) {
-        b[o] = 0.5f * normal(seed, 0, OUT, (uint64_t)o);
-        for (int i = 0; i < IN; i++)
-            w[o][i] = 0.1f * normal(seed, 0, (uint64_t)o, (uint64_t)i);
+    if (!resume) {
+        fprintf(stderr, "error: checkpoint %s exists: pass --resume to continue from it, or remove it to start afresh\n",
+                o->checkpoint);
+        exit(EXIT_USAGE);
     }
-}
-
-/* Samples first .. first+count-1 of step `step`. */
-static void make_batch(uint64_t seed, int step, int64_t first, int count, float w[OUT][IN], float b[OUT], float *x,
-                       float *y) {
-    for (int n = 0; n < count; n++) {
-        uint64_t s = (uint64_t)step + 1, i = (uint64_t)(first + n);
-        for (int j = 0; j < IN; j++)
-            x[n * IN + j] = normal(seed, s, i, (uint64_t)j);
-        for (int o = 0; o < OUT; o++) {
-            double acc = b[o] + 0.01 * normal(seed, s, i, (uint64_t)(IN + o));
-            for (int j = 0; j < IN; j++)
-                acc += (double)w[o][j] * x[n * IN + j];
-            y[n * OUT + o] = (float)acc;
-        }
+    int64_t step = 0;
+    CHECK(ltc_checkpoint_load(&step, o->checkpoint, model, opt, settings), "load the checkpoint"); /* refuses another run's file */
+    if (step > o->steps) {
+        fprintf(stderr, "error: checkpoint %s is at step %lld, past --steps %d\n", o->checkpoint, (long long)step, o->steps);
+        exit(EXIT_USAGE);
     }
+    if (env->rank == 0)
+        printf("resumed from %s at step %lld\n", o->checkpoint, (long long)step);
+    return (int)step;
 }
 
 int main(int argc, char **argv) {
     options o;
     if (!parse_options(&o, argc, argv))
-        return 2;
+        return EXIT_USAGE;
     ltc_dist_env env;
     if (ltc_dist_env_from(&env, NULL) != LTC_OK) {
         fprintf(stderr, "error: %s\n", ltc_last_error());
-        return 2;
+        return EXIT_USAGE;
     }
     ltc_device dev = o.device_given ? o.device : (ltc_device){LTC_DEVICE_CUDA, -1};
     if (dev.type == LTC_DEVICE_CUDA && dev.index < 0) /* "cuda": this rank's GPU */
         dev.index = o.dp ? 0 : env.local_rank;
 
     /* 1. --nproc N without a launcher: become one. Start N copies of this program as ranks 0..N-1
-     *    (each sees RANK, WORLD_SIZE, MASTER_ADDR, ... as under torchrun), forward Ctrl-C, wait. */
-    if (o.nproc > 1 && env.launcher == LTC_LAUNCHER_NONE) {
-        int code = 0, failed_rank = -1;
-        CHECK(ltc_launch_local(&code, &failed_rank, o.nproc, (const char *const *)argv, dev.type, o.port, o.timeout));
-        if (failed_rank >= 0)
-            fprintf(stderr, "train_data_parallel: rank %d failed first, with exit code %d\n", failed_rank, code);
-        return code;
+     *    (each sees RANK, WORLD_SIZE, MASTER_ADDR, ... as under torchrun), forward Ctrl-C and SIGTERM,
+     *    restart them all after a failure if --max-restarts says so, wait. */
+    if ((o.nproc > 1 || o.max_restarts > 0) && env.launcher == LTC_LAUNCHER_NONE) {
+        int code = 0, failed_rank = -1, restarts = 0;
+        CHECK(ltc_launch_local_restarts(&code, &failed_rank, &restarts, o.nproc, (const char *const *)argv, dev.type,
+                                        o.port, o.timeout, o.max_restarts),
+              "start the local ranks");
+        if (code == EXIT_PREEMPTED)
+            fprintf(stderr, "train_data_parallel: stopped by SIGTERM (exit code 143)%s\n",
+                    o.checkpoint ? "; --resume continues from the checkpoint" : "");
+        else if (failed_rank >= 0)
+            fprintf(stderr, "train_data_parallel: rank %d failed first, with exit code %d%s\n", failed_rank, code,
+                    restarts ? " (after every restart)" : "");
+        return close_stdout(code);
     }
     const int rank = env.rank, world = o.dp ? 1 : env.world_size;
     if (o.batch % world != 0) {
         fprintf(stderr, "error: --batch %d does not split evenly over %d ranks: use a multiple of %d\n", o.batch, world, world);
-        return 2;
+        return EXIT_USAGE;
     }
 
     /* 2. The model, on this rank's GPU; without one, on the CPU (saying why, unless --device asked). */
     ltc_manual_seed(o.seed);
     ltc_linear *model = NULL;
-    CHECK(ltc_linear_new(&model, IN, OUT, 1));
+    CHECK(ltc_linear_new(&model, IN, OUT, 1), "create the model");
     ltc_status s = ltc_linear_to(model, dev);
     if (s == LTC_ERR_CUDA_UNAVAILABLE && !o.device_given) {
         if (rank == 0)
@@ -210,18 +137,18 @@ int main(int argc, char **argv) {
         dev = (ltc_device){LTC_DEVICE_CPU, 0};
         o.graph = 0;
     } else {
-        CHECK(s);
+        CHECK(s, "move the model to the device");
     }
 
     /* 3. ddp: join the group (TCPStore rendezvous at MASTER_ADDR:MASTER_PORT, NCCL on GPUs), and start
      *    every replica from rank 0's parameters. */
     ltc_dist *dist = NULL;
     if (!o.dp) {
-        CHECK(ltc_dist_init(&dist, &env, dev, o.timeout));
-        CHECK(ltc_dist_broadcast_parameters(dist, model, 0));
+        CHECK(ltc_dist_init(&dist, &env, dev, o.timeout), "join the data-parallel group");
+        CHECK(ltc_dist_broadcast_parameters(dist, model, 0), "broadcast rank 0's parameters");
     }
     ltc_sgd *opt = NULL;
-    CHECK(ltc_sgd_new(&opt, model, o.lr, o.momentum));
+    CHECK(ltc_sgd_new(&opt, model, o.lr, o.momentum), "create the optimizer");
     char where[32];
     ltc_device_format(where, sizeof where, dev);
     if (rank == 0)
@@ -231,7 +158,21 @@ int main(int argc, char **argv) {
                o.dp && dev.type == LTC_DEVICE_CUDA ? "every GPU from cuda:0" : where, o.graph ? ", CUDA graph" : "",
                o.batch, o.batch / world, o.steps, o.lr, o.momentum);
 
-    /* 4. Train. Each rank makes its own shard of every global batch. */
+    /* 4. Checkpoints: resume if asked (the settings must match the file's), and from now on let SIGTERM
+     *    end the run cleanly after the current step. */
+    char settings[128];
+    snprintf(settings, sizeof settings, "seed=%llu batch=%d", o.seed, o.batch);
+    int first_step = 0;
+    if (o.checkpoint) {
+        first_step = start_step(&o, &env, dist, model, opt, settings);
+        struct sigaction act;
+        memset(&act, 0, sizeof act);
+        act.sa_handler = on_sigterm;
+        sigemptyset(&act.sa_mask);
+        sigaction(SIGTERM, &act, NULL);
+    }
+
+    /* 5. Train. Each rank makes its own shard of every global batch. */
     float w_true[OUT][IN], b_true[OUT];
     true_weights(o.seed, w_true, b_true);
     const int per = o.batch / world;
@@ -239,43 +180,69 @@ int main(int argc, char **argv) {
     float *xb = malloc(sizeof(float) * (size_t)per * IN), *yb = malloc(sizeof(float) * (size_t)per * OUT);
     if (!xb || !yb) {
         fprintf(stderr, "error: cannot allocate a batch of %d samples\n", per);
-        return 1;
+        return EXIT_ERROR;
     }
     ltc_train_graph *graph = NULL;
-    for (int step = 0; step < o.steps; step++) {
+    int code = -1; /* set when the run ends early */
+    double dw = 0, db = 0;
+    for (int step = first_step; step < o.steps && code < 0; step++) {
         make_batch(o.seed, step, (int64_t)rank * per, per, w_true, b_true, xb, yb);
         ltc_tensor *x = NULL, *y = NULL, *pred = NULL, *loss = NULL;
-        CHECK(ltc_tensor_from_data(&x, xb, xs, 2, LTC_FLOAT32, dev));
-        CHECK(ltc_tensor_from_data(&y, yb, ys, 2, LTC_FLOAT32, dev));
+        CHECK(ltc_tensor_from_data(&x, xb, xs, 2, LTC_FLOAT32, dev), "put the batch on the device");
+        CHECK(ltc_tensor_from_data(&y, yb, ys, 2, LTC_FLOAT32, dev), "put the targets on the device");
         if (o.graph) {
             /* Captured once from this first batch; each replay copies the new batch in and runs the step. */
             if (!graph)
-                CHECK(ltc_train_graph_new(&graph, model, opt, dist, x, y));
-            CHECK(ltc_train_graph_replay(graph, x, y));
-            CHECK(ltc_train_graph_loss(&loss, graph));
+                CHECK(ltc_train_graph_new(&graph, model, opt, dist, x, y), "capture the step as a CUDA graph");
+            CHECK(ltc_train_graph_replay(graph, x, y), "replay the step");
+            CHECK(ltc_train_graph_loss(&loss, graph), "read the loss");
         } else {
-            CHECK(ltc_sgd_zero_grad(opt));
+            CHECK(ltc_sgd_zero_grad(opt), "zero the gradients");
             if (o.dp && dev.type == LTC_DEVICE_CUDA) /* on the CPU, dp is the plain forward */
-                CHECK(ltc_data_parallel_forward(&pred, model, x, NULL, 0));
+                CHECK(ltc_data_parallel_forward(&pred, model, x, NULL, 0), "run the forward over every GPU");
             else
-                CHECK(ltc_linear_forward(&pred, model, x));
-            CHECK(ltc_mse_loss(&loss, pred, y));
-            CHECK(ltc_tensor_backward(loss));
+                CHECK(ltc_linear_forward(&pred, model, x), "run the forward");
+            CHECK(ltc_mse_loss(&loss, pred, y), "compute the loss");
+            CHECK(ltc_tensor_backward(loss), "run the backward");
             if (dist)
-                CHECK(ltc_dist_average_gradients(dist, model)); /* every rank now holds the global gradient */
-            CHECK(ltc_sgd_step(opt));
+                CHECK(ltc_dist_average_gradients(dist, model), "average the gradients"); /* every rank now holds the global gradient */
+            CHECK(ltc_sgd_step(opt), "take the SGD step");
         }
-        if (step % o.log_every == 0 || step == o.steps - 1) {
-            double l = 0;
-            CHECK(ltc_tensor_item(&l, loss));
-            if (dist) {
-                CHECK(ltc_dist_mean(&l, dist, l));          /* the loss over the global batch */
-                CHECK(ltc_dist_check_replicas(dist, model)); /* a divergence is an error */
+        const int last = step == o.steps - 1, log_now = step % o.log_every == 0 || last;
+        int stop = g_sigterm; /* SIGTERM reaches the ranks at different moments: they agree before stopping */
+        if (o.checkpoint && dist)
+            CHECK(ltc_dist_any(&stop, dist, stop), "agree on stopping");
+        const int save_now = o.checkpoint && (stop || last || (step + 1) % o.checkpoint_every == 0);
+        double l = 0;
+        if (log_now || save_now) {
+            CHECK(ltc_tensor_item(&l, loss), "read the loss");
+            if (dist)
+                CHECK(ltc_dist_mean(&l, dist, l), "average the loss over the ranks"); /* the loss over the global batch */
+            /* A diverged run ends here, naming the step: never a PASS, never a checkpoint of NaNs. */
+            if (!isfinite(l) || !weights_finite(model, w_true, b_true, &dw, &db)) {
+                if (rank == 0)
+                    fprintf(stderr, "error: step %d: the training diverged: %s (lr %g; a smaller --lr converges)\n", step,
+                            !isfinite(l) ? (isnan(l) ? "the loss is nan" : "the loss is infinite")
+                                         : "the weights hold NaN or infinite values after the update",
+                            o.lr);
+                code = EXIT_DIVERGED;
             }
+        }
+        if (code < 0 && log_now) {
+            if (dist)
+                CHECK(ltc_dist_check_replicas(dist, model), "check that the replicas agree"); /* a divergence of the replicas is an error */
             if (rank == 0) {
                 printf("step %5d  loss %.6f%s\n", step, l, dist && world > 1 ? "  replicas identical" : "");
                 fflush(stdout); /* shows through pipes and tee as it happens */
             }
+        }
+        if (code < 0 && save_now && rank == 0)
+            CHECK(ltc_checkpoint_save(o.checkpoint, model, opt, step + 1, settings), "save the checkpoint"); /* atomic: tmp, fsync, rename */
+        if (code < 0 && stop) {
+            if (rank == 0)
+                fprintf(stderr, "train_data_parallel: SIGTERM: stopped after step %d; checkpoint %s saved (--resume goes on)\n",
+                        step, o.checkpoint);
+            code = EXIT_PREEMPTED;
         }
         ltc_tensor_free(x);
         ltc_tensor_free(y);
@@ -283,29 +250,25 @@ int main(int argc, char **argv) {
         ltc_tensor_free(loss);
     }
 
-    /* 5. The verdict: how far the learned weights are from W and b. */
-    ltc_tensor *w = NULL, *b = NULL;
-    float w_got[OUT][IN], b_got[OUT];
-    CHECK(ltc_linear_parameters(&w, &b, model));
-    CHECK(ltc_tensor_copy_to_host(w_got, sizeof w_got, w));
-    CHECK(ltc_tensor_copy_to_host(b_got, sizeof b_got, b));
-    double dw = 0, db = 0;
-    for (int i = 0; i < OUT; i++) {
-        db = fmax(db, fabs(b_got[i] - b_true[i]));
-        for (int j = 0; j < IN; j++)
-            dw = fmax(dw, fabs(w_got[i][j] - w_true[i][j]));
+    /* 6. The verdict: how far the learned weights are from W and b. */
+    if (code < 0) {
+        if (!weights_finite(model, w_true, b_true, &dw, &db)) {
+            if (rank == 0)
+                fprintf(stderr, "error: step %d: the training diverged: the weights hold NaN or infinite values\n", o.steps - 1);
+            code = EXIT_DIVERGED;
+        } else {
+            int ok = dw <= TOLERANCE && db <= TOLERANCE;
+            if (rank == 0)
+                printf("result: %s: max |W - W*| = %.3e, max |b - b*| = %.3e (tolerance %g)\n", ok ? "PASS" : "FAIL", dw, db,
+                       TOLERANCE);
+            code = ok ? EXIT_TRAINED : EXIT_NOT_LEARNED;
+        }
     }
-    int ok = dw <= TOLERANCE && db <= TOLERANCE;
-    if (rank == 0)
-        printf("result: %s: max |W - W*| = %.3e, max |b - b*| = %.3e (tolerance %g)\n", ok ? "PASS" : "FAIL", dw, db,
-               TOLERANCE);
-    ltc_tensor_free(w);
-    ltc_tensor_free(b);
     ltc_train_graph_free(graph);
     ltc_sgd_free(opt);
     ltc_linear_free(model);
     ltc_dist_free(dist);
     free(xb);
     free(yb);
-    return ok ? 0 : 3;
+    return close_stdout(code); /* output lost (a full disk, a closed pipe) is an error too */
 }

@@ -324,7 +324,7 @@ endif()
 # is the shim's core linked by hand, as a Makefile would, with --as-needed: libtorch_cuda.so is dropped.
 if(LTC_TORCH_HAS_CUDA)
   set(src ${PROJECT_SOURCE_DIR}/shim/src)
-  add_library(ltc_asneeded SHARED ${src}/core.cpp ${src}/tensor.cpp ${src}/nn.cpp ${src}/nocuda_info.cpp
+  add_library(ltc_asneeded SHARED ${src}/core.cpp ${src}/tensor.cpp ${src}/nn.cpp ${src}/cuda.cpp
     ${src}/diagnose.cpp ${src}/diagnose_build.cpp ${src}/diagnose_loader.cpp ${src}/diagnose_driver.cpp
     ${src}/diagnose_environment.cpp ${src}/diagnose_proofs.cpp ${src}/diagnose_libraries.cpp ${src}/diagnose_advice.cpp
     ${src}/diagnose_report.cpp ${src}/diagnose_json.cpp ${src}/cudriver.c)

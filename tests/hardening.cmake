@@ -16,7 +16,8 @@ set_tests_properties(test_bad_input_rows PROPERTIES LABELS cpu)
 
 # Out of GPU memory: the status and message, then the process allocates and computes normally.
 ltc_add_test(test_gpu_oom SOURCES test_gpu_oom.c LABELS gpu)
-set_tests_properties(test_gpu_oom PROPERTIES TIMEOUT 120)
+# It fills the whole card: nothing else may run beside it (RUN_SERIAL), or that test runs out of memory.
+set_tests_properties(test_gpu_oom PROPERTIES TIMEOUT 120 RUN_SERIAL ON)
 
 # libFuzzer (tests/fuzz): the device and dtype parsers, the launcher's environment, the examples' argument
 # parsers and the diagnosis's JSON writer, each for a few seconds (50 s in all). The targets need clang,

@@ -233,7 +233,7 @@ static void row_ltc_dtype_name(void) {
     CHECK("int64", strcmp(ltc_dtype_name(LTC_INT64), "int64") == 0);
     const int unknown[] = {-1, 4, 99, INT_MIN, INT_MAX};
     for (size_t i = 0; i < sizeof unknown / sizeof *unknown; i++)
-        CHECK("an unlisted dtype gives NULL", ltc_dtype_name((ltc_dtype)unknown[i]) == NULL);
+        CHECK("an unlisted dtype is named \"unknown\"", strcmp(ltc_dtype_name((ltc_dtype)unknown[i]), "unknown") == 0);
 }
 
 static void row_ltc_dtype_size(void) {
@@ -894,7 +894,7 @@ static void row_ltc_launcher_name(void) {
         CHECK(names[i], ltc_launcher_name((ltc_launcher)i) && strcmp(ltc_launcher_name((ltc_launcher)i), names[i]) == 0);
     const int unknown[] = {-1, 5, 99, INT_MIN, INT_MAX};
     for (size_t i = 0; i < sizeof unknown / sizeof *unknown; i++)
-        CHECK("an unlisted launcher gives NULL", ltc_launcher_name((ltc_launcher)unknown[i]) == NULL);
+        CHECK("an unlisted launcher is named \"unknown\"", strcmp(ltc_launcher_name((ltc_launcher)unknown[i]), "unknown") == 0);
 }
 
 static void env_fails(const char *const *envp, const char *text) {
@@ -942,9 +942,29 @@ static void row_ltc_dist_env_from(void) {
     CHECK("odd entries leave rank 0 of 1", e.launcher == LTC_LAUNCHER_NONE && e.rank == 0 && e.world_size == 1);
 #undef TR
 #undef ENV
-    /* NULL reads this process's environment; what it says depends on how the test was started */
-    ltc_status s = ltc_dist_env_from(&e, NULL);
-    CHECK("NULL envp reads the environment", s == LTC_OK || s == LTC_ERR_INVALID_ARGUMENT);
+    /* NULL reads this process's environment: set torchrun's variables (they win over any other launcher's),
+     * read them back, and restore what was there */
+    static const char *const names[] = {"RANK", "WORLD_SIZE", "LOCAL_RANK", "MASTER_ADDR", "MASTER_PORT"};
+    static const char *const values[] = {"2", "3", "1", "node7", "29511"};
+    char *saved[5];
+    for (int i = 0; i < 5; i++) {
+        const char *v = getenv(names[i]);
+        saved[i] = v ? strdup(v) : NULL;
+        setenv(names[i], values[i], 1);
+    }
+    CHECK_OK(ltc_dist_env_from(&e, NULL));
+    CHECK("NULL envp reads this process's environment", e.launcher == LTC_LAUNCHER_TORCHRUN && e.rank == 2 &&
+                                                            e.world_size == 3 && e.local_rank == 1 &&
+                                                            strcmp(e.master_addr, "node7") == 0 && e.master_port == 29511);
+    setenv("WORLD_SIZE", "2", 1);
+    FAILS(ltc_dist_env_from(&e, NULL), LTC_ERR_INVALID_ARGUMENT, "RANK=\"2\" is not valid");
+    for (int i = 0; i < 5; i++) {
+        if (saved[i])
+            setenv(names[i], saved[i], 1);
+        else
+            unsetenv(names[i]);
+        free(saved[i]);
+    }
 }
 
 static void row_ltc_launch_local(void) {
@@ -1170,6 +1190,80 @@ static void row_ltc_train_graph_inputs(void) {
 
 static void row_ltc_train_graph_free(void) { NO_OP(ltc_train_graph_free(NULL)); }
 
+
+/* Rows added with checkpoints, restarts and ltc_dist_any. */
+static void row_ltc_launch_local_restarts(void) {
+    const char *argv[] = {"prog", NULL}, *empty[] = {NULL};
+    int code = 0, rank = 0, restarts = 0;
+    FAILS(ltc_launch_local_restarts(NULL, &rank, &restarts, 2, argv, LTC_DEVICE_CPU, 0, 1, 0), LTC_ERR_INVALID_ARGUMENT,
+          "'out_exit_code' is NULL");
+    FAILS(ltc_launch_local_restarts(&code, NULL, &restarts, 2, argv, LTC_DEVICE_CPU, 0, 1, 0), LTC_ERR_INVALID_ARGUMENT,
+          "'out_failed_rank' is NULL");
+    FAILS(ltc_launch_local_restarts(&code, &rank, NULL, 2, NULL, LTC_DEVICE_CPU, 0, 1, 0), LTC_ERR_INVALID_ARGUMENT,
+          "'argv' is NULL");
+    FAILS(ltc_launch_local_restarts(&code, &rank, NULL, 2, empty, LTC_DEVICE_CPU, 0, 1, 0), LTC_ERR_INVALID_ARGUMENT,
+          "argv is empty");
+    FAILS(ltc_launch_local_restarts(&code, &rank, NULL, 0, argv, LTC_DEVICE_CPU, 0, 1, 0), LTC_ERR_INVALID_ARGUMENT,
+          "nproc 0 is not valid");
+    FAILS(ltc_launch_local_restarts(&code, &rank, NULL, 2, argv, (ltc_device_type)7, 0, 1, 0), LTC_ERR_INVALID_ARGUMENT,
+          "device type 7 is not valid");
+    FAILS(ltc_launch_local_restarts(&code, &rank, NULL, 2, argv, LTC_DEVICE_CPU, 70000, 1, 0), LTC_ERR_INVALID_ARGUMENT,
+          "port 70000 is not valid");
+    FAILS(ltc_launch_local_restarts(&code, &rank, NULL, 2, argv, LTC_DEVICE_CPU, 0, NAN, 0), LTC_ERR_INVALID_ARGUMENT,
+          "timeout nan s is not valid");
+    FAILS(ltc_launch_local_restarts(&code, &rank, NULL, 2, argv, LTC_DEVICE_CPU, 0, 1, -1), LTC_ERR_INVALID_ARGUMENT,
+          "max_restarts -1 is not valid: use 0 to 1000");
+    FAILS(ltc_launch_local_restarts(&code, &rank, NULL, 2, argv, LTC_DEVICE_CPU, 0, 1, INT_MAX), LTC_ERR_INVALID_ARGUMENT,
+          "is not valid: use 0 to 1000");
+    /* CPU ranks past the cores (at least 2), refused before anything starts */
+    FAILS(ltc_launch_local_restarts(&code, &rank, NULL, 1 << 20, argv, LTC_DEVICE_CPU, 0, 1, 0), LTC_ERR_INVALID_ARGUMENT,
+          "1048576 CPU ranks asked for, but this process may use");
+}
+
+static void row_ltc_dist_any(void) {
+    int v = 42;
+    FAILS(ltc_dist_any(NULL, NULL, 1), LTC_ERR_INVALID_ARGUMENT, "'out' is NULL");
+    FAILS(ltc_dist_any(&v, NULL, 1), LTC_ERR_INVALID_ARGUMENT, "'dist' is NULL");
+    CHECK("out untouched on failure", v == 42);
+}
+
+static void row_ltc_checkpoint_save(void) {
+    ltc_linear *m = linear(4, 2, 1), *other = linear(4, 2, 1);
+    ltc_sgd *opt = NULL;
+    CHECK_OK(ltc_sgd_new(&opt, other, 0.1, 0.9));
+    FAILS(ltc_checkpoint_save(NULL, m, NULL, 0, NULL), LTC_ERR_INVALID_ARGUMENT, "'path' is NULL");
+    FAILS(ltc_checkpoint_save("/tmp/x.pt", NULL, NULL, 0, NULL), LTC_ERR_INVALID_ARGUMENT, "'linear' is NULL");
+    FAILS(ltc_checkpoint_save("", m, NULL, 0, NULL), LTC_ERR_INVALID_ARGUMENT, "path is empty");
+    FAILS(ltc_checkpoint_save("/tmp/x.pt", m, NULL, -1, NULL), LTC_ERR_INVALID_ARGUMENT, "step -1 is not valid");
+    FAILS(ltc_checkpoint_save("/tmp/x.pt", m, NULL, 0, "seed"), LTC_ERR_INVALID_ARGUMENT, "settings item \"seed\" is not valid");
+    FAILS(ltc_checkpoint_save("/tmp/x.pt", m, NULL, 0, "a=1 a=2"), LTC_ERR_INVALID_ARGUMENT, "settings key \"a\" appears twice");
+    FAILS(ltc_checkpoint_save("/tmp/x.pt", m, opt, 0, NULL), LTC_ERR_INVALID_ARGUMENT, "opt was made over another module");
+    FAILS(ltc_checkpoint_save("/nonexistent-dir/x.pt", m, NULL, 0, NULL), LTC_ERR_INVALID_ARGUMENT,
+          "cannot create /nonexistent-dir/x.pt.tmp.");
+    ltc_sgd_free(opt);
+    ltc_linear_free(other);
+    ltc_linear_free(m);
+}
+
+static void row_ltc_checkpoint_load(void) {
+    ltc_linear *m = linear(4, 2, 1), *other = linear(4, 2, 1);
+    ltc_sgd *opt = NULL;
+    CHECK_OK(ltc_sgd_new(&opt, other, 0.1, 0.9));
+    int64_t step = 42;
+    FAILS(ltc_checkpoint_load(NULL, "/tmp/x.pt", m, NULL, NULL), LTC_ERR_INVALID_ARGUMENT, "'out_step' is NULL");
+    FAILS(ltc_checkpoint_load(&step, NULL, m, NULL, NULL), LTC_ERR_INVALID_ARGUMENT, "'path' is NULL");
+    FAILS(ltc_checkpoint_load(&step, "/tmp/x.pt", NULL, NULL, NULL), LTC_ERR_INVALID_ARGUMENT, "'linear' is NULL");
+    FAILS(ltc_checkpoint_load(&step, "", m, NULL, NULL), LTC_ERR_INVALID_ARGUMENT, "path is empty");
+    FAILS(ltc_checkpoint_load(&step, "/tmp/x.pt", m, NULL, "=1"), LTC_ERR_INVALID_ARGUMENT, "settings item \"=1\" is not valid");
+    FAILS(ltc_checkpoint_load(&step, "/tmp/x.pt", m, opt, NULL), LTC_ERR_INVALID_ARGUMENT, "opt was made over another module");
+    FAILS(ltc_checkpoint_load(&step, "/nonexistent-dir/x.pt", m, NULL, NULL), LTC_ERR_INVALID_ARGUMENT,
+          "cannot open checkpoint /nonexistent-dir/x.pt");
+    CHECK("out untouched on failure", step == 42);
+    ltc_sgd_free(opt);
+    ltc_linear_free(other);
+    ltc_linear_free(m);
+}
+
 /* ---------------------------------------------------------------------------------------------- */
 
 #define ROW(f) {#f, row_##f}
@@ -1197,6 +1291,7 @@ static const struct row {
     ROW(ltc_dist_broadcast_parameters), ROW(ltc_dist_average_gradients), ROW(ltc_dist_check_replicas),
     ROW(ltc_dist_mean), ROW(ltc_data_parallel_forward), ROW(ltc_train_graph_new), ROW(ltc_train_graph_replay),
     ROW(ltc_train_graph_inputs), ROW(ltc_train_graph_loss), ROW(ltc_train_graph_free),
+    ROW(ltc_launch_local_restarts), ROW(ltc_dist_any), ROW(ltc_checkpoint_save), ROW(ltc_checkpoint_load),
 };
 #define NROWS (sizeof rows / sizeof *rows)
 

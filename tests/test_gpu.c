@@ -154,7 +154,7 @@ int main(void) {
     }
     for (int64_t n = 64; n <= 8192; n *= 128) {
         double d = grad_vs_formula((ltc_device){LTC_DEVICE_CUDA, 0}, n);
-        char what[112];
+        char what[160];
         snprintf(what, sizeof what, "cuda:0, batch %lld: autograd's gradients equal the formula's (max rel. difference %.1e)",
                  (long long)n, d);
         CHECK(what, d >= 0 && d < 1e-5);

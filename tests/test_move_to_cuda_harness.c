@@ -65,8 +65,10 @@ static void test_stats(void) {
     bench_stats s;
     bench_stats_of(&s, odd, 5);
     CHECK("median of 5", s.median_s == 3 && s.min_s == 1 && s.max_s == 5 && s.runs == 5 && s.total_s == 15);
+    CHECK("quartiles of 5, and the spread", s.p25_s == 2 && s.p75_s == 4 && bench_stats_iqr_pct(&s) == 2.0 / 3 * 100);
     bench_stats_of(&s, even, 4);
     CHECK("median of 4", s.median_s == 2.5 && s.mean_s == 2.5);
+    CHECK("quartiles of 4, interpolated", s.p25_s == 1.75 && s.p75_s == 3.25);
     bench_stats rounds[3] = {{.median_s = 3, .min_s = 1, .max_s = 9, .runs = 10, .total_s = 30},
                              {.median_s = 1, .min_s = 0.5, .max_s = 2, .runs = 20, .total_s = 20},
                              {.median_s = 2, .min_s = 1, .max_s = 3, .runs = 10, .total_s = 20}};
@@ -150,6 +152,17 @@ static int file_has(const char *path, const char *text) {
 }
 
 static void test_report(void) {
+    char goals[] = "/tmp/ltc_harness_goals_XXXXXX";
+    int fd = mkstemp(goals);
+    FILE *gf = fd >= 0 ? fdopen(fd, "w") : NULL;
+    CHECK("goals file", gf != NULL);
+    if (!gf)
+        return;
+    fputs("# the test's goals\nselftest fast >= 2 x fast enough\nselftest small <= 2 x small enough\n"
+          "selftest notrun >= 2 x not run\nother fast >= 9 - another benchmark's\n",
+          gf);
+    CHECK("goals written", fclose(gf) == 0);
+    setenv("LTC_BENCH_GOALS", goals, 1);
     bench_config cfg = bench_config_default();
     bench_report *r = bench_report_new("selftest", "the harness testing itself", &cfg);
     CHECK("report", r != NULL);
@@ -161,9 +174,8 @@ static void test_report(void) {
     bench_table_add(t2, (bench_cell[]){BENCH_TEXT("x")});
     bench_report_note(r, "a note with %d", 7);
     bench_report_metric(r, "speed_GBps", 12.5, "GB/s", "speed");
-    bench_report_goal(r, "fast enough", 3.0, 2.0, "x", 1);
-    bench_report_goal(r, "small enough", 3.0, 2.0, "x", 0);
-    bench_report_goal(r, "not run", NAN, 2.0, "x", 1);
+    bench_report_goal(r, "fast", 3.0);
+    bench_report_goal(r, "small", 3.0); /* "notrun" is never given a value: NOT MEASURED */
     char dir[] = "/tmp/ltc_harness_XXXXXX";
     if (!mkdtemp(dir)) {
         CHECK("temp dir", 0);
@@ -182,8 +194,8 @@ static void test_report(void) {
     CHECK("json escaping", file_has(json, "\"case\": \"a, \\\"quoted\\\"\"") && file_has(json, "\"case\": \"b\\\\c\""));
     CHECK("json null for not measured", file_has(json, "\"median_us\": null"));
     CHECK("json context", file_has(json, "\"versions\": \"ltc ") && file_has(json, "\"git\": "));
-    CHECK("json goals", file_has(json, "\"goal\": \"fast enough\", \"value\": 3, \"target\": 2, \"unit\": \"x\", "
-                                       "\"higher_is_better\": true, \"result\": \"PASS\"") &&
+    CHECK("json goals", file_has(json, "\"key\": \"fast\", \"goal\": \"fast enough\", \"value\": 3, \"target\": 2, "
+                                       "\"unit\": \"x\", \"higher_is_better\": true, \"result\": \"PASS\"") &&
                             file_has(json, "\"result\": \"MISS\"") && file_has(json, "\"result\": \"NOT MEASURED\""));
     CHECK("json summary and notes", file_has(json, "\"key\": \"speed_GBps\", \"value\": 12.5") && file_has(json, "\"a note with 7\""));
     CHECK("markdown table", file_has(md, "| case | median (us) | runs |\n| --- | ---: | ---: |\n"));
@@ -195,6 +207,18 @@ static void test_report(void) {
     r = bench_report_new("selftest", "unwritable", &cfg);
     fprintf(stderr, "(one error message expected next)\n");
     CHECK("an unwritable file is reported", bench_report_finish(r, &args) == 1);
+
+    args.json = "/dev/full"; /* a full disk shows at the flush or the close */
+    r = bench_report_new("selftest", "full disk", &cfg);
+    fprintf(stderr, "(one error message expected next)\n");
+    CHECK("a full disk is reported", bench_report_finish(r, &args) == 1);
+
+    args.json = NULL;
+    r = bench_report_new("selftest", "a goal the file lacks", &cfg);
+    fprintf(stderr, "(one error message expected next)\n");
+    bench_report_goal(r, "no such goal", 1.0);
+    CHECK("a goal not in the goals file is reported", bench_report_finish(r, &args) == 1);
+    remove(goals);
 }
 
 int main(void) {

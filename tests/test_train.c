@@ -114,7 +114,7 @@ static void test_sgd_formula(void) {
 static void test_backward(void) {
     for (int64_t n = 64; n <= 4096; n *= 64) {
         double d = grad_vs_formula(CPU, n);
-        char what[96];
+        char what[160];
         snprintf(what, sizeof what, "batch %lld: autograd's gradients equal the formula's (max rel. difference %.1e)", (long long)n, d);
         CHECK(what, d >= 0 && d < 1e-5);
     }
@@ -153,7 +153,7 @@ static void test_backward(void) {
     double worst = 0;
     for (int i = 0; i < REG_OUT * REG_IN; i++)
         worst = fmax(worst, fabs(g2[i] - 2 * g1[i]));
-    char what[96];
+    char what[160];
     snprintf(what, sizeof what, "gradients accumulate (err %.1e)", worst);
     CHECK(what, worst < 1e-6);
     ltc_tensor_free(p);

@@ -163,7 +163,7 @@ static void test_env(void) {
                        !strcmp(ltc_launcher_name(LTC_LAUNCHER_SLURM), "slurm") &&
                        !strcmp(ltc_launcher_name(LTC_LAUNCHER_MPI), "mpirun") &&
                        !strcmp(ltc_launcher_name(LTC_LAUNCHER_LOCAL), "ltc_launch_local") &&
-                       ltc_launcher_name((ltc_launcher)99) == NULL);
+                       !strcmp(ltc_launcher_name((ltc_launcher)99), "unknown"));
 }
 
 /* ---------------------------------------------------------------------------------------------- */

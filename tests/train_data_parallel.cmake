@@ -11,6 +11,22 @@ target_link_libraries(test_train_data_parallel_gpu PRIVATE Threads::Threads m)
 set_tests_properties(test_train_data_parallel test_train_data_parallel_faults test_train_data_parallel_gpu
   PROPERTIES TIMEOUT 120)
 
+# The Python beside this LibTorch (a pip wheel's venv), when there is one: torch.load reads our
+# checkpoints, and torchrun launches the example.
+find_program(LTC_TEST_TORCH_PYTHON NAMES python3 python NO_DEFAULT_PATH
+             PATHS "${TORCH_INSTALL_PREFIX}/../../../../bin" "${TORCH_INSTALL_PREFIX}/../../../bin")
+if(NOT LTC_TEST_TORCH_PYTHON)
+  find_program(LTC_TEST_TORCH_PYTHON NAMES python3)
+endif()
+
+# Checkpoints through the API: round trip, resume bit for bit, refusals, atomic writes, torch.load.
+ltc_add_test(test_train_data_parallel_checkpoint SOURCES test_train_data_parallel_checkpoint.c LABELS cpu)
+target_link_libraries(test_train_data_parallel_checkpoint PRIVATE m)
+set_tests_properties(test_train_data_parallel_checkpoint PROPERTIES TIMEOUT 120)
+if(LTC_TEST_TORCH_PYTHON)
+  target_compile_definitions(test_train_data_parallel_checkpoint PRIVATE TORCH_PYTHON="${LTC_TEST_TORCH_PYTHON}")
+endif()
+
 if(TARGET train_data_parallel)
   # One driver, built twice: usage, launcher variables, CPU training and faults anywhere; the GPU modes
   # with a GPU.
@@ -22,14 +38,16 @@ if(TARGET train_data_parallel)
     add_dependencies(${t} train_data_parallel)
     set_tests_properties(${t} PROPERTIES TIMEOUT 180)
   endforeach()
-  # torchrun, when the Python beside this LibTorch (a pip wheel's venv) has it: the launcher-hosted store.
-  find_program(LTC_TEST_TORCH_PYTHON NAMES python3 python NO_DEFAULT_PATH
-               PATHS "${TORCH_INSTALL_PREFIX}/../../../../bin" "${TORCH_INSTALL_PREFIX}/../../../bin")
-  if(NOT LTC_TEST_TORCH_PYTHON)
-    find_program(LTC_TEST_TORCH_PYTHON NAMES python3)
-  endif()
+  # Off the happy path: divergence, GPU identity, bounds, checkpoints, SIGTERM, killed ranks, orphans,
+  # restarts (--max-restarts and torchrun's). CPU ranks only; about two minutes.
+  ltc_add_test(test_train_data_parallel_resilience SOURCES test_train_data_parallel_resilience.c LABELS cpu)
+  target_compile_definitions(test_train_data_parallel_resilience PRIVATE TRAIN_DP_EXE="$<TARGET_FILE:train_data_parallel>")
+  add_dependencies(test_train_data_parallel_resilience train_data_parallel)
+  set_tests_properties(test_train_data_parallel_resilience PROPERTIES TIMEOUT 600)
+  # torchrun, when the Python beside this LibTorch has it: the launcher-hosted store, and its restarts.
   if(LTC_TEST_TORCH_PYTHON)
     target_compile_definitions(test_train_data_parallel_cli PRIVATE TORCH_PYTHON="${LTC_TEST_TORCH_PYTHON}")
+    target_compile_definitions(test_train_data_parallel_resilience PRIVATE TORCH_PYTHON="${LTC_TEST_TORCH_PYTHON}")
   endif()
   target_compile_definitions(test_train_data_parallel_cli_gpu PRIVATE TRAIN_DP_GPU=1)
 endif()

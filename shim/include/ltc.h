@@ -366,6 +366,31 @@ LTC_API ltc_status ltc_sgd_zero_grad(ltc_sgd *sgd);
  *  differs from its parameter's -> LTC_ERR_INVALID_ARGUMENT, and nothing is updated. */
 LTC_API ltc_status ltc_sgd_step(ltc_sgd *sgd);
 
+/* Checkpoints: a module, its optimizer's momentum buffers, the step and the run's settings in one file,
+ * in LibTorch's own format (the zip torch.save writes: Python's torch.load(path) reads it, as a dict
+ * with "step", "weight", "bias", "momentum_buffer.weight", "momentum_buffer.bias" (None before the
+ * first step), "lr", "momentum", "dtype", "settings", "format" and "digest").
+ * settings: NULL or space-separated key=value items ("seed=1 batch=256"), keys unique, no spaces
+ * inside; a bad one -> LTC_ERR_INVALID_ARGUMENT naming it. Threads: as the module and optimizer. */
+
+/*! Writes step (>= 0), linear's parameters, opt's momentum buffers (opt may be NULL: none, lr and
+ *  momentum 0) and settings to path, atomically: to path.tmp.<pid>, fsync, rename over path, fsync of
+ *  the folder; a crash at any point leaves the previous file whole. Parameters holding NaN or
+ *  infinity -> LTC_ERR_INVALID_ARGUMENT and nothing written (a diverged run never overwrites a good
+ *  checkpoint). opt made over another module -> LTC_ERR_INVALID_ARGUMENT. A file that cannot be
+ *  created, written or renamed -> LTC_ERR_INVALID_ARGUMENT (create) or LTC_ERR_TORCH, naming it. */
+LTC_API ltc_status ltc_checkpoint_save(const char *path, const ltc_linear *linear, const ltc_sgd *opt, int64_t step,
+                                       const char *settings);
+/*! Reads path and, only if everything fits, copies its parameters into linear (on linear's device)
+ *  and its momentum buffers into opt (may be NULL: not restored), and sets *out_step to its step.
+ *  Refused with LTC_ERR_INVALID_ARGUMENT naming the file, and nothing changed: a file that cannot be
+ *  opened; a truncated or corrupt one (LibTorch cannot read it, or the digest over its contents does
+ *  not match); another format; shapes other than linear's; another dtype; with opt, another lr or
+ *  momentum; other settings (a key with another value, or present on one side only: the message
+ *  names the key and both values). opt made over another module -> LTC_ERR_INVALID_ARGUMENT. */
+LTC_API ltc_status ltc_checkpoint_load(int64_t *out_step, const char *path, ltc_linear *linear, ltc_sgd *opt,
+                                       const char *settings);
+
 /* ------------------------------------------------------------------------------------------------ */
 /* Diagnosis: why CUDA is or is not usable (check_cuda)                                             */
 /* ------------------------------------------------------------------------------------------------ */
@@ -522,16 +547,26 @@ LTC_API ltc_status ltc_dist_env_from(ltc_dist_env *out, const char *const *envp)
 /*! Starts nproc copies of this program as local ranks and waits for them all, as
  *  `torchrun --no-python --nproc-per-node nproc` does: each runs /proc/self/exe with argv (argv[0]
  *  first, NULL-terminated) and this process's environment plus RANK=LOCAL_RANK=i,
- *  WORLD_SIZE=LOCAL_WORLD_SIZE=nproc, MASTER_ADDR=127.0.0.1, MASTER_PORT and NCCL_NVLS_ENABLE=0
- *  (launcher variables of Slurm, MPI and torchrun's agent are removed), LTC_LAUNCH_LOCAL=1, and
- *  OMP_NUM_THREADS=1 when nproc > 1 and it is not set (as torchrun does).
+ *  WORLD_SIZE=LOCAL_WORLD_SIZE=nproc, MASTER_ADDR=127.0.0.1, MASTER_PORT, NCCL_NVLS_ENABLE=0,
+ *  TORCHELASTIC_RESTART_COUNT (0 on the first start) and TORCHELASTIC_MAX_RESTARTS (launcher
+ *  variables of Slurm, MPI and torchrun's agent are removed), LTC_LAUNCH_LOCAL=1, and
+ *  OMP_NUM_THREADS=1 when nproc > 1 and it is not set (as torchrun does). Same as
+ *  ltc_launch_local_restarts with no restarts.
+ *  Each rank dies with the launcher (PR_SET_PDEATHSIG with SIGKILL, set between fork and exec, and a
+ *  rank whose launcher is already gone exits at once): killing the launcher, even with SIGKILL, leaves
+ *  no rank behind. The death signal follows the launching thread: call it from the main thread.
  *  device_type LTC_DEVICE_CUDA: one rank per GPU, so nproc above the number of visible GPUs ->
  *  LTC_ERR_INVALID_ARGUMENT naming both numbers (and why LibTorch sees none, when it sees none).
+ *  LTC_DEVICE_CPU: nproc above the CPU cores this process may use (its affinity mask; at least 2) ->
+ *  LTC_ERR_INVALID_ARGUMENT naming both numbers: each rank is a whole process with its own LibTorch.
  *  port: 1..65535, or 0 for a free one; a port already in use -> LTC_ERR_DISTRIBUTED naming it.
  *  timeout_s > 0: the ranks' own timeout. While waiting, SIGINT, SIGTERM and SIGHUP are forwarded to
- *  every rank (which then have 10 s to exit before SIGTERM). Once a rank fails, the others have
- *  timeout_s + 5 s to exit on their own (they notice the lost rank within timeout_s), then get
- *  SIGTERM, and SIGKILL 5 s later: it never hangs.
+ *  every rank (which then have 10 s to exit before SIGTERM, and 5 s more before SIGKILL). When a rank
+ *  (other than rank 0, which hosts the store) exits with a failure or is killed by a signal, the
+ *  launcher writes that into the rank's heartbeat in the store, so the others end at once naming the
+ *  rank and the status or signal; a frozen rank is still named by the heartbeat timeout. Once a rank
+ *  fails, the others have timeout_s + 5 s to exit on their own, then get SIGTERM, and SIGKILL 5 s
+ *  later: it never hangs.
  *  On LTC_OK every rank has been reaped: *out_exit_code is 0 if all exited 0, else the exit status of
  *  the first rank that failed (128+N if signal N killed it), and *out_failed_rank that rank (-1 if
  *  none). Other bad input (nproc < 1, argv NULL or empty, timeout_s not > 0) ->
@@ -539,6 +574,18 @@ LTC_API ltc_status ltc_dist_env_from(ltc_dist_env *out, const char *const *envp)
  *  duration and restores them. Do not call it from a process that is itself a rank. */
 LTC_API ltc_status ltc_launch_local(int *out_exit_code, int *out_failed_rank, int nproc, const char *const *argv,
                                     ltc_device_type device_type, int port, double timeout_s);
+
+/*! ltc_launch_local, restarting the whole group up to max_restarts times (0..1000, else
+ *  LTC_ERR_INVALID_ARGUMENT) after a rank fails, as `torchrun --max-restarts` does: every rank is
+ *  ended, then all start again with TORCHELASTIC_RESTART_COUNT one higher (and, with port 0, a new
+ *  free port); a program that checkpoints resumes from its checkpoint there. A signal forwarded to the
+ *  ranks (Ctrl-C, SIGTERM from a scheduler) is never followed by a restart. Each restart is announced
+ *  on stderr ("ltc_launch_local: rank 1 was killed by signal 9 (SIGKILL); restarting all 2 ranks
+ *  (restart 1 of 3)"). *out_exit_code and *out_failed_rank describe the last attempt; *out_restarts
+ *  (may be NULL) the restarts made. */
+LTC_API ltc_status ltc_launch_local_restarts(int *out_exit_code, int *out_failed_rank, int *out_restarts, int nproc,
+                                             const char *const *argv, ltc_device_type device_type, int port,
+                                             double timeout_s, int max_restarts);
 
 /* A process group: this rank's membership of one data-parallel job. */
 typedef struct ltc_dist ltc_dist;
@@ -551,14 +598,29 @@ typedef struct ltc_dist ltc_dist;
  *  not fast). A watchdog thread then beats a heartbeat through the store and watches the others'.
  *  timeout_s (> 0, at most 1e7) bounds every wait: the store not reachable within it -> LTC_ERR_TIMEOUT
  *  naming the address; a rank missing at the rendezvous -> LTC_ERR_TIMEOUT naming it; the port
- *  already in use on rank 0 -> LTC_ERR_DISTRIBUTED naming it; ranks that disagree on the world size,
- *  or two ranks on one GPU of one host -> LTC_ERR_DISTRIBUTED naming them. A CUDA device in a libltc without NCCL -> LTC_ERR_UNSUPPORTED; device
- *  errors as at tensor creation; other bad input -> LTC_ERR_INVALID_ARGUMENT.
- *  Side effects: sets NCCL_NVLS_ENABLE=0 in this process's environment unless it is set, and quiets
- *  LibTorch's C++ log (warnings and errors; every failure comes back through ltc_last_error()) unless
- *  TORCH_CPP_LOG_LEVEL is set. If the process exits while a group is still open (typically after a
- *  failure), an exit hook tells the other ranks this rank's exit status and ends the process with
- *  _exit(status), skipping LibTorch's teardown, which can hang behind an aborted communicator.
+ *  already in use on rank 0 -> LTC_ERR_DISTRIBUTED naming it. At the rendezvous the ranks exchange
+ *  their world size, device, host name and GPU identity (the GPU's UUID, or its PCI bus id where there
+ *  is no UUID) and refuse, with LTC_ERR_DISTRIBUTED naming the ranks: a disagreement on the world
+ *  size; a disagreement on the device type (a rank on the CPU among ranks on GPUs, each rank's device
+ *  named); two ranks on one physical GPU (its UUID named). Different GPUs are accepted whatever their
+ *  ordinals: under Slurm's --gpus-per-task, or one CUDA_VISIBLE_DEVICES per rank, each sees cuda:0.
+ *  (Tests only: LTC_TEST_GPU_IDENTITY, a space-separated list whose item r is "cpu" or "cuda:N/ID",
+ *  replaces what rank r reports, so that CPU ranks can exercise these checks.)
+ *  A CUDA device in a libltc without NCCL -> LTC_ERR_UNSUPPORTED; device errors as at tensor
+ *  creation; other bad input -> LTC_ERR_INVALID_ARGUMENT.
+ *  While it waits (for the store, the other ranks, or in a collective or ltc_dist_free later), a rank
+ *  prints a line to stderr every timeout/5 seconds (1 to 5 s) saying whom it waits for and how long
+ *  is left: "ltc: rank 0 waits for rank 1 of 2 to join the rendezvous at 127.0.0.1:29500 (12 s left
+ *  of the timeout of 30 s)".
+ *  What it does to the process, and why each stays:
+ *  - with a cuda device only, sets NCCL_NVLS_ENABLE=0 in the environment unless it is set: NCCL
+ *    reads that switch only from the environment, and NVLink multicast (NVLS) fails to set up on
+ *    machines whose fabric does not support it, at the first collective, after the rendezvous;
+ *  - while a group is open, an exit hook: a process that exits without ltc_dist_free (e.g. after a
+ *    failure) tells the other ranks its exit status and ends with _exit(status), because LibTorch's
+ *    static destructors would otherwise run under the group's still-running watchdog and NCCL
+ *    threads (a crash or a hang behind an aborted communicator). A process that frees its groups
+ *    exits normally. LibTorch's log level is left as it is (set TORCH_CPP_LOG_LEVEL to quiet c10d).
  *  Threads: one group per thread; its calls must come from one thread at a time. */
 LTC_API ltc_status ltc_dist_init(ltc_dist **out, const ltc_dist_env *env, ltc_device device, double timeout_s);
 
@@ -597,6 +659,10 @@ LTC_API ltc_status ltc_dist_check_replicas(ltc_dist *dist, const ltc_linear *lin
 
 /*! *out = the mean of `value` over all ranks (e.g. each rank's loss). Blocks. */
 LTC_API ltc_status ltc_dist_mean(double *out, ltc_dist *dist, double value);
+
+/*! *out = 1 if `flag` is nonzero on any rank, else 0: the same answer on every rank, so that all
+ *  ranks take a decision together (e.g. stop after this step because one rank got SIGTERM). Blocks. */
+LTC_API ltc_status ltc_dist_any(int *out, ltc_dist *dist, int flag);
 
 /* ------------------------------------------------------------------------------------------------ */
 /* Graphs: one training step captured as a CUDA graph                                               */

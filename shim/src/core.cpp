@@ -222,7 +222,7 @@ std::string shape_text(at::IntArrayRef sizes) {
     return s + "]";
 }
 
-// Defined in cuda_info.cpp when LibTorch has CUDA, else in nocuda_info.cpp.
+// Defined in cuda.cpp (the real facts when LibTorch has CUDA, nothing otherwise).
 void fill_cuda_build_info(ltc_build_info *out);
 
 }  // namespace ltc

@@ -1,5 +1,13 @@
-// The data-parallel part's internals, shared by dist.cpp (group, store, watchdog, launcher),
-// dist_nccl.cpp (ProcessGroupNCCL) and graph.cpp (a captured step that all-reduces).
+// The data-parallel part's internals. One file per concern:
+//   dist_env.cpp     launcher variables (RANK, SLURM_*, OMPI_*, MASTER_*): env_from
+//   dist_launch.cpp  the local launcher (--nproc): start, watch, restart and signal the ranks
+//   dist_store.cpp   the store: reaching it, opening it, the collectives through it (StoreBackend),
+//                    progress lines while waiting, writing a rank's heartbeat from outside the group
+//   dist_group.cpp   the group: rendezvous (identity checks), heartbeat watchdog, failures, teardown
+//   dist_api.cpp     the C API (ltc_dist_*)
+//   dist_nccl.cpp    ProcessGroupNCCL and the GPU identity (dist_nonccl.cpp without CUDA)
+//   graph.cpp        a captured step that all-reduces
+// The names below are stable: other parts of libltc (e.g. a check across ranks) build on them.
 #pragma once
 
 #include "internal.hpp"
@@ -92,8 +100,84 @@ struct ltc_dist {
 
 namespace ltc::dist {
 
+// ---- helpers (dist_store.cpp) ----
+double seconds_since(Clock::time_point t);
+std::vector<uint8_t> bytes_of(const std::string &s);
+std::string text_of(const std::vector<uint8_t> &b);
+std::string what_of(const std::exception &e);  // without c10's backtrace
+std::chrono::milliseconds left_until(Clock::time_point deadline);  // at least 100 ms
+
+// ---- launcher variables (dist_env.cpp) ----
+// The value of `name` in envp (NULL-terminated "NAME=value" strings), or nullptr.
+const char *env_lookup(const char *const *envp, const char *name);
+// ltc_dist_env_from's body (envp not NULL).
+ltc_status env_from(ltc_dist_env *out, const char *const *envp);
+
+// ---- the local launcher (dist_launch.cpp) ----
+struct LaunchResult {
+    int exit_code = 0;    // 0, or the first failing rank's exit code (128+N for signal N)
+    int failed_rank = -1;
+    int restarts = 0;     // group restarts made
+};
+ltc_status launch_local(LaunchResult *out, int nproc, const char *const *argv, ltc_device_type type, int port,
+                        double timeout_s, int max_restarts);
+
+// ---- the store (dist_store.cpp) ----
+// The key prefix of one attempt of a job: "ltc/<restart>", so that restarts never see each other's keys.
+std::string store_prefix(int restart);
+// Heartbeat keys, under the prefix: "hb/<rank>". Values: a beat counter ("1", "2", ...), "left" (freed the
+// group), "failed" (left after a failure), "exit N" (its process exited with status N), "signal N" (a
+// signal killed it; written by its launcher).
+std::string heartbeat_key(int rank);
+// Connects to host:port with plain sockets until the deadline; fails naming the address.
+ltc_status reach(const ltc_dist_env &env, Clock::time_point deadline, double timeout_s);
+// Hosts (rank 0 without an external store) or reaches the store; fills d->tcp, d->store.
+ltc_status open_store(ltc_dist *d, Clock::time_point deadline, double timeout_s);
+// From outside the group (the launcher): sets the heartbeat of `rank` to `value` in the store at
+// addr:port under store_prefix(restart). Gives up silently after `timeout` (the store may be gone).
+void set_heartbeat_from_outside(const std::string &addr, int port, int restart, int rank, const std::string &value,
+                                std::chrono::milliseconds timeout) noexcept;
+// Prints "ltc: rank R waits for ... (X s left of the timeout of Y s)" to stderr every few seconds (every
+// timeout/5, between 1 and 5 s) while a wait lasts. what() is called only when a line is due.
+class WaitProgress {
+  public:
+    WaitProgress(int rank, double timeout_s, Clock::time_point deadline);
+    void tick(const std::function<std::string()> &what);
+  private:
+    int rank_;
+    double timeout_s_, every_s_;
+    Clock::time_point deadline_, next_;
+};
+
+// ---- the GPU's identity (dist_nccl.cpp; dist_nonccl.cpp) ----
+// "GPU-<uuid>" as nvidia-smi writes it, else "pci-<domain:bus:device.0>", else "" (unknown).
+std::string gpu_identity(int index);
+
+// ---- the group (dist_group.cpp) ----
+// "signal 9 (SIGKILL)"
+std::string signal_text(int sig);
+// Open groups get an exit hook (see dist_group.cpp for why): register after joining.
+void register_group(ltc_dist *d);
+// Every rank announces itself (world size, device, GPU identity, host) and waits for the others; a rank
+// missing at the deadline, ranks disagreeing on the world size or the device type, and two ranks on one
+// GPU are refused, naming them.
+ltc_status join(ltc_dist *d, Clock::time_point deadline, double timeout_s);
+// The heartbeat thread: beats, watches the others', declares a lost rank.
+void watchdog_main(ltc_dist *d);
+void start_watchdog(ltc_dist *d);
+// Marks the group failed (first failure wins) and aborts the communicator. Called with d->mu held.
+void declare_failure(ltc_dist *d, std::unique_lock<std::mutex> &lk, ltc_status status, const std::string &msg);
+// What a peer's heartbeat says; "" while it is alive and beating. Call with d->mu held.
+std::string peer_verdict(const ltc_dist *d, int r, double *stale_s);
+std::string store_lost_text(const ltc_dist *d, const std::string &err);
+// The group's failure as this thread's error.
+ltc_status report(ltc_dist *d);
+ltc_status record(ltc_dist *d, ltc_status status, const std::string &msg);
+// Tears down a group that never finished joining (graceful false), or one being freed.
+void destroy(ltc_dist *d, bool graceful);
+
 // Runs f() as one operation of group d named `what`: returns the group's failure if it has one,
-// maps exceptions to a status, and names lost ranks. Defined in dist.cpp.
+// maps exceptions to a status, and names lost ranks.
 ltc_status run_op(ltc_dist *d, const char *what, const std::function<void()> &f);
 
 // The body of ltc_dist_average_gradients, for use inside run_op (and inside a graph capture): copies

@@ -2,7 +2,10 @@
 // LibTorch has CUDA (shim/distributed.cmake defines USE_C10D_NCCL and finds nccl.h).
 #include "dist_internal.hpp"
 
+#include <ATen/cuda/CUDAContext.h>
 #include <c10/cuda/CUDAGuard.h>
+
+#include <cstdio>
 #include <torch/csrc/distributed/c10d/ProcessGroupNCCL.hpp>
 
 namespace ltc::dist {
@@ -82,6 +85,27 @@ class NcclBackend : public Backend {
 }  // namespace
 
 bool have_nccl() { return true; }
+
+std::string gpu_identity(int index) {
+    try {
+        const cudaDeviceProp *p = at::cuda::getDeviceProperties(index);
+        const unsigned char *u = reinterpret_cast<const unsigned char *>(p->uuid.bytes);
+        bool any = false;
+        for (int i = 0; i < 16; i++)
+            any |= u[i] != 0;
+        char buf[64];
+        if (any) {  // as nvidia-smi -L writes it
+            snprintf(buf, sizeof buf, "GPU-%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", u[0], u[1],
+                     u[2], u[3], u[4], u[5], u[6], u[7], u[8], u[9], u[10], u[11], u[12], u[13], u[14], u[15]);
+            return buf;
+        }
+        snprintf(buf, sizeof buf, "pci-%04x:%02x:%02x.0", (unsigned)p->pciDomainID, (unsigned)p->pciBusID,
+                 (unsigned)p->pciDeviceID);
+        return buf;
+    } catch (...) {
+        return "";
+    }
+}
 
 std::unique_ptr<Backend> make_nccl_backend(c10::intrusive_ptr<c10d::Store> store, int rank, int world, c10::Device device,
                                            std::chrono::milliseconds pg_timeout) {

@@ -1,56 +1,77 @@
-/* move_to_cuda's --shape parser (parse_shape in examples/move_to_cuda.c, compiled here with the program's
- * main renamed so that nothing runs): "AxBx..", 1 to 8 sizes, each a decimal of 1 or more. Valid text
- * gives those sizes (a size past 2^63-1 saturates, and the program then refuses it as too large); any
- * other text gives 0 and a message that names it. */
+/* move_to_cuda's options (parse_options in examples/move_to_cuda.c, compiled here with the program's main
+ * renamed so that nothing moves): the input is its argument list, one argument per line. parse_options
+ * accepts exactly the lists made of --pinned, --non-blocking and "--device D" with D a device ltc_device_parse
+ * accepts (the last --device wins), and gives those values; anything else is bad usage (exit 2). */
+#include <stdio.h>
+
+/* The program's messages would flood the run: drop what it writes to stderr (libFuzzer's and the
+ * sanitizers' reports do not go through fprintf). */
+int ltc_fuzz_fprintf(FILE *f, const char *fmt, ...);
+#define fprintf ltc_fuzz_fprintf
 #define main move_to_cuda_main
 #include "../../examples/move_to_cuda.c"
 #undef main
+#undef fprintf
 
 #include "fuzz_common.h"
 
-#include <limits.h>
+#include <stdarg.h>
+
+int ltc_fuzz_fprintf(FILE *f, const char *fmt, ...) {
+    if (f == stderr)
+        return 0;
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vfprintf(f, fmt, ap);
+    va_end(ap);
+    return n;
+}
+
+#define MAX_ARGS 32
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     char *text = fuzz_cstring(data, size);
-    /* the reference: split on 'x' */
-    int64_t want[LTC_MAX_DIMS + 1];
-    int k = 0, valid = 1;
-    const char *p = text;
-    for (;;) {
-        const char *end = strchr(p, 'x');
-        size_t len = end ? (size_t)(end - p) : strlen(p);
-        if (len == 0 || k == LTC_MAX_DIMS) {
-            valid = 0;
+    char *argv[MAX_ARGS + 2] = {"move_to_cuda"};
+    int argc = 1;
+    for (char *a = text; argc <= MAX_ARGS;) {
+        argv[argc++] = a;
+        char *nl = strchr(a, '\n');
+        if (!nl)
             break;
-        }
-        long long v = 0;
-        for (size_t i = 0; i < len && valid; i++) {
-            if (p[i] < '0' || p[i] > '9')
-                valid = 0;
-            else
-                v = v > (LLONG_MAX - (p[i] - '0')) / 10 ? LLONG_MAX : v * 10 + (p[i] - '0');
-        }
-        if (!valid || v == 0) {
-            valid = 0;
-            break;
-        }
-        want[k++] = v;
-        if (!end)
-            break;
-        p = end + 1;
+        *nl = '\0';
+        a = nl + 1;
     }
+    argv[argc] = NULL;
 
-    int64_t shape[LTC_MAX_DIMS];
-    char err[256] = "";
-    int ndim = parse_shape(text, shape, err, sizeof err);
-    if (valid) {
-        FUZZ_ASSERT(ndim == k, "\"%s\": %d sizes, wanted %d (%s)", text, ndim, k, err);
-        for (int i = 0; i < k; i++)
-            FUZZ_ASSERT(shape[i] == want[i], "\"%s\": size %d is %lld, wanted %lld", text, i, (long long)shape[i],
-                        (long long)want[i]);
-    } else {
-        FUZZ_ASSERT(ndim == 0, "\"%s\" is not valid but gave %d sizes", text, ndim);
-        FUZZ_ASSERT(strncmp(err, "shape \"", 7) == 0, "\"%s\": the message does not name it: %s", text, err);
+    /* the reference */
+    int valid = 1, pinned = 0, non_blocking = 0;
+    const char *device = "cuda:0";
+    for (int i = 1; i < argc && valid; i++) {
+        if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) { /* prints the usage and exits 0 */
+            free(text);
+            return 0;
+        } else if (!strcmp(argv[i], "--pinned"))
+            pinned = 1;
+        else if (!strcmp(argv[i], "--non-blocking"))
+            non_blocking = 1;
+        else if (!strcmp(argv[i], "--device") && i + 1 < argc)
+            device = argv[++i];
+        else
+            valid = 0;
+    }
+    ltc_device want = {LTC_DEVICE_CPU, 0};
+    if (valid)
+        valid = ltc_device_parse(&want, device) == LTC_OK;
+
+    options o;
+    int accepted = parse_options(&o, argc, argv);
+    FUZZ_ASSERT(accepted == valid, "%d arguments, the first \"%s\": accepted %d, wanted %d", argc - 1, argv[1], accepted,
+                valid);
+    if (accepted) {
+        FUZZ_ASSERT(o.device.type == want.type && o.device.index == want.index, "device %d:%d, wanted %d:%d (\"%s\")",
+                    (int)o.device.type, o.device.index, (int)want.type, want.index, device);
+        FUZZ_ASSERT(o.pinned == pinned && o.non_blocking == non_blocking, "pinned %d non_blocking %d, wanted %d %d",
+                    o.pinned, o.non_blocking, pinned, non_blocking);
     }
     free(text);
     return 0;

@@ -1,7 +1,10 @@
 # Installs the build tree into a scratch prefix, then builds tests/package/consumer.c against the installed
 # package two ways (CMake's find_package, and cc with pkg-config when pkg-config exists) and checks that
-# each reports the same LibTorch, the same CUDA support and the same diagnosis as the build tree does.
-#   cmake -DBUILD_DIR=... -DSOURCE_DIR=... -DWORK=... -DREFERENCE=<consumer built in the tree> -DCC=... -P run.cmake
+# each reports the same LibTorch, the same CUDA support and the same diagnosis as the build tree does;
+# builds examples/template with its CMakeLists.txt and its Makefile; and runs the README's install block
+# as it is written.
+#   cmake -DBUILD_DIR=... -DSOURCE_DIR=... -DWORK=... -DTEMPLATE_DIR=... -DREADME=... -DCC=...
+#         -DREFERENCE=<consumer built in the tree> -P run.cmake
 cmake_minimum_required(VERSION 3.25)
 set(prefix ${WORK}/prefix)
 file(REMOVE_RECURSE ${WORK})
@@ -91,11 +94,64 @@ if(PKG_CONFIG)
   compare("the pkg-config consumer")
   find_program(MAKE make)
   if(MAKE)
+    # The template's Makefile, with PKG_CONFIG_PATH in the environment, then on make's command line (which
+    # GNU make before 4.4 does not pass to $(shell)), then nowhere: a message naming the remedy.
     file(COPY ${TEMPLATE_DIR}/main.c ${TEMPLATE_DIR}/Makefile DESTINATION ${WORK}/template-make)
     execute_process(COMMAND ${MAKE} -C ${WORK}/template-make CC=${CC} RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
-    step("make examples/template")
+    step("PKG_CONFIG_PATH=... make examples/template")
     execute_process(COMMAND env -u LD_LIBRARY_PATH ${WORK}/template-make/my_ltc_program RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
     step("run the make-built template")
+    execute_process(COMMAND ${MAKE} -C ${WORK}/template-make clean RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
+    step("make clean, with or without pkg-config's answer")
+    execute_process(COMMAND ${CMAKE_COMMAND} -E env --unset=PKG_CONFIG_PATH
+                            ${MAKE} -C ${WORK}/template-make CC=${CC} PKG_CONFIG_PATH=${prefix}/lib/pkgconfig
+                    RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
+    step("make PKG_CONFIG_PATH=... examples/template")
+    execute_process(COMMAND ${MAKE} -C ${WORK}/template-make clean OUTPUT_QUIET ERROR_QUIET)
+    execute_process(COMMAND ${CMAKE_COMMAND} -E env --unset=PKG_CONFIG_PATH ${MAKE} -C ${WORK}/template-make CC=${CC}
+                    RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
+    if(NOT rc EQUAL 0 AND err MATCHES "pkg-config cannot find ltc: install it")
+      math(EXPR passed "${passed}+1")
+    else()
+      math(EXPR failed "${failed}+1")
+      message("FAIL: make without PKG_CONFIG_PATH did not name the remedy (${rc}):\n${out}${err}")
+    endif()
+
+    # 3. The README's install block, run as it is written: with sh, from a copy of the clone (its
+    #    build/cpu is this build folder, its examples/template a copy), HOME a scratch folder so that
+    #    "$HOME/.local" is a fresh prefix, and nothing in PKG_CONFIG_PATH, LD_LIBRARY_PATH or CMAKE_PREFIX_PATH.
+    file(READ ${README} readme)
+    string(FIND "${readme}" "<!-- tests/package/run.cmake runs the next block" at)
+    set(block "")
+    if(NOT at EQUAL -1)
+      string(SUBSTRING "${readme}" ${at} -1 rest)
+      string(REGEX MATCH "```sh\n([^`]*)```" m "${rest}")
+      set(block "${CMAKE_MATCH_1}")
+    endif()
+    if(NOT block MATCHES "cmake --install" OR NOT block MATCHES "make")
+      math(EXPR failed "${failed}+1")
+      message("FAIL: ${README} lost its install block (a sh block after the comment naming tests/package/run.cmake)")
+    else()
+      set(clone ${WORK}/readme-clone)
+      file(MAKE_DIRECTORY ${clone}/build ${clone}/examples ${WORK}/home)
+      file(CREATE_LINK ${BUILD_DIR} ${clone}/build/cpu SYMBOLIC)
+      file(COPY ${TEMPLATE_DIR} DESTINATION ${clone}/examples)
+      file(WRITE ${WORK}/readme-block.sh "set -ex\n${block}")
+      get_filename_component(cmake_bin ${CMAKE_COMMAND} DIRECTORY)
+      execute_process(COMMAND ${CMAKE_COMMAND} -E env --unset=PKG_CONFIG_PATH --unset=LD_LIBRARY_PATH
+                              --unset=CMAKE_PREFIX_PATH HOME=${WORK}/home CC=${CC} "PATH=${cmake_bin}:$ENV{PATH}"
+                              sh ${WORK}/readme-block.sh
+                      WORKING_DIRECTORY ${clone} RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
+      step("the README's install block, run as written:\n${block}")
+      string(REGEX MATCHALL "one SGD step on [a-z:0-9]+: loss [0-9.]+" runs "${out}")
+      list(LENGTH runs nruns)
+      if(nruns EQUAL 2)
+        math(EXPR passed "${passed}+1")
+      else()
+        math(EXPR failed "${failed}+1")
+        message("FAIL: the README's block ran the template ${nruns} times, not twice (CMake, then make):\n${out}")
+      endif()
+    endif()
   endif()
   message("${passed} passed, ${failed} failed")
 else()

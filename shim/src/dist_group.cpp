@@ -1,0 +1,486 @@
+// The process group: rendezvous (world size, device type and GPU identity checked across ranks), the
+// heartbeat watchdog that names a lost rank, the group's failure state, and teardown.
+#include "dist_internal.hpp"
+
+#include <c10/util/Exception.h>
+#include <torch/csrc/distributed/c10d/PrefixStore.hpp>
+
+#include <algorithm>
+#include <csignal>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <map>
+#include <unistd.h>
+
+using ltc::fail;
+using std::chrono::milliseconds;
+
+namespace ltc::dist {
+
+namespace {
+
+// The exit hook. It stays, for two reasons. A process that exits with a group still open (typically
+// after a failure: the examples' CHECK calls exit(1)) would run the static destructors of LibTorch
+// while the watchdog thread and NCCL's own threads still use them: a crash or a hang at exit, behind an
+// aborted communicator. And the other ranks learn this rank's exit status at once instead of after the
+// heartbeat timeout. It acts only while a group is open: a process that freed its groups exits normally.
+// Every group still open, for the exit hook.
+std::mutex g_live_mu;
+std::vector<ltc_dist *> g_live;
+std::once_flag g_hook_once;
+
+void exit_hook(int status, void *) {
+    std::vector<ltc_dist *> open;
+    {
+        std::lock_guard<std::mutex> lk(g_live_mu);
+        open = g_live;
+    }
+    if (open.empty())
+        return;
+    for (ltc_dist *d : open) {
+        try {
+            d->wd_store->set(heartbeat_key(d->env.rank), bytes_of("exit " + std::to_string(status)));
+        } catch (...) {
+        }
+    }
+    fflush(nullptr);
+    _exit(status);
+}
+
+void unregister_group(ltc_dist *d) {
+    std::lock_guard<std::mutex> lk(g_live_mu);
+    for (auto it = g_live.begin(); it != g_live.end(); ++it)
+        if (*it == d) {
+            g_live.erase(it);
+            break;
+        }
+}
+
+
+// What a rank says about itself at the rendezvous: "world=2 pid=7 device=cuda:0 gpu=GPU-... host=n1".
+struct Member {
+    int world = -1;
+    std::string device, gpu, host;
+    std::string where() const {  // "cuda:0 (GPU-...) on host n1"
+        return device + (gpu.empty() ? "" : " (" + gpu + ")") + " on host " + host;
+    }
+};
+
+Member parse_member(const std::string &v) {
+    Member m;
+    size_t pos = 0;
+    while (pos < v.size()) {
+        size_t end = v.find(' ', pos);
+        if (end == std::string::npos)
+            end = v.size();
+        std::string tok = v.substr(pos, end - pos);
+        size_t eq = tok.find('=');
+        if (eq != std::string::npos) {
+            std::string k = tok.substr(0, eq), val = tok.substr(eq + 1);
+            if (k == "world")
+                m.world = atoi(val.c_str());
+            else if (k == "device")
+                m.device = val;
+            else if (k == "gpu")
+                m.gpu = val;
+            else if (k == "host")
+                m.host = val;
+        }
+        pos = end + 1;
+    }
+    return m;
+}
+
+// The device and GPU identity this rank reports. LTC_TEST_GPU_IDENTITY (tests only) overrides them:
+// a space-separated list, item r for rank r, each "cpu" or "cuda:N/ID" (e.g. "cuda:0/GPU-aa cuda:0/GPU-bb"),
+// so that CPU ranks can exercise the checks below; the communicator still follows the real device.
+void reported_identity(const ltc_dist *d, std::string *device, std::string *gpu) {
+    *device = d->device.str();
+    *gpu = d->device.is_cuda() ? gpu_identity(d->device.index()) : "";
+    const char *test = getenv("LTC_TEST_GPU_IDENTITY");
+    if (!test)
+        return;
+    std::vector<std::string> items;
+    std::string cur;
+    for (const char *c = test;; c++) {
+        if (*c == ' ' || *c == '\0') {
+            if (!cur.empty())
+                items.push_back(cur);
+            cur.clear();
+            if (!*c)
+                break;
+        } else {
+            cur += *c;
+        }
+    }
+    if (d->env.rank >= (int)items.size())
+        return;
+    const std::string &it = items[d->env.rank];
+    size_t slash = it.find('/');
+    *device = it.substr(0, slash);
+    *gpu = slash == std::string::npos ? "" : it.substr(slash + 1);
+}
+
+// "" when the members agree on the device type and no two share a GPU, else why not.
+std::string check_devices(const std::vector<Member> &m) {
+    const int world = (int)m.size();
+    auto type_of = [](const std::string &dev) { return dev.substr(0, dev.find(':')); };
+    bool mixed = false;
+    for (int r = 1; r < world; r++)
+        mixed |= type_of(m[r].device) != type_of(m[0].device);
+    if (mixed) {
+        std::string list;
+        for (int r = 0; r < world && r < 16; r++)
+            list += (r ? ", " : "") + ("rank " + std::to_string(r) + " uses " + m[r].where());
+        if (world > 16)
+            list += ", ...";
+        return "the ranks disagree on the device type: " + list +
+               ". Every rank must use a GPU (NCCL), or every rank the CPU; a rank on the CPU among GPU ranks usually found "
+               "no usable GPU and fell back (run check_cuda on its node)";
+    }
+    if (type_of(m[0].device) != "cuda")
+        return "";
+    // NCCL needs one GPU per rank. The same GPU is the same UUID (or PCI id), whatever its ordinal: under
+    // Slurm's --gpus-per-task or a per-rank CUDA_VISIBLE_DEVICES every rank sees its own GPU as cuda:0.
+    std::map<std::string, int> first;
+    for (int r = 0; r < world; r++) {
+        const std::string key = m[r].gpu.empty() ? m[r].device + "@" + m[r].host : m[r].gpu;
+        auto it = first.find(key);
+        if (it == first.end()) {
+            first.emplace(key, r);
+            continue;
+        }
+        int q = it->second;
+        if (m[r].gpu.empty())
+            return "ranks " + std::to_string(q) + " and " + std::to_string(r) + " both use " + m[r].device + " on host " +
+                   m[r].host + " (their GPU's UUID is unknown): NCCL needs one GPU per rank (usually cuda:<local rank>)";
+        return "ranks " + std::to_string(q) + " and " + std::to_string(r) + " both use the GPU " + m[r].gpu + " (rank " +
+               std::to_string(q) + ": " + m[q].device + " on host " + m[q].host + ", rank " + std::to_string(r) + ": " +
+               m[r].device + " on host " + m[r].host +
+               "): NCCL needs one GPU per rank; give each rank its own (cuda:<local rank>, or its own CUDA_VISIBLE_DEVICES)";
+    }
+    return "";
+}
+
+}  // namespace
+
+std::string signal_text(int sig) {
+    static const struct {
+        int sig;
+        const char *name;
+    } names[] = {{SIGHUP, "SIGHUP"},   {SIGINT, "SIGINT"},   {SIGQUIT, "SIGQUIT"}, {SIGILL, "SIGILL"},
+                 {SIGABRT, "SIGABRT"}, {SIGBUS, "SIGBUS"},   {SIGFPE, "SIGFPE"},   {SIGKILL, "SIGKILL"},
+                 {SIGSEGV, "SIGSEGV"}, {SIGPIPE, "SIGPIPE"}, {SIGTERM, "SIGTERM"}, {SIGUSR1, "SIGUSR1"},
+                 {SIGUSR2, "SIGUSR2"}, {SIGXCPU, "SIGXCPU"}};
+    for (const auto &n : names)
+        if (n.sig == sig)
+            return "signal " + std::to_string(sig) + " (" + n.name + ")";
+    return "signal " + std::to_string(sig);
+}
+
+void register_group(ltc_dist *d) {
+    {
+        std::lock_guard<std::mutex> lk(g_live_mu);
+        g_live.push_back(d);
+    }
+    std::call_once(g_hook_once, [] { on_exit(exit_hook, nullptr); });
+}
+
+std::string store_lost_text(const ltc_dist *d, const std::string &err) {
+    char buf[768];
+    if (d->env.external_store || d->hosts_store)
+        snprintf(buf, sizeof buf, "lost the connection to the rendezvous store at %s:%d, which %s hosts (%s)",
+                 d->env.master_addr, d->env.master_port, d->hosts_store ? "this rank" : "the launcher", err.c_str());
+    else
+        snprintf(buf, sizeof buf, "rank 0 is lost: the connection to the rendezvous store at %s:%d, which rank 0 hosts, broke (%s)",
+                 d->env.master_addr, d->env.master_port, err.c_str());
+    return buf;
+}
+
+// Marks the group failed (first failure wins) and aborts the communicator. Called with d->mu held.
+void declare_failure(ltc_dist *d, std::unique_lock<std::mutex> &lk, ltc_status status, const std::string &msg) {
+    if (d->failed.load())
+        return;
+    d->fail_status = status;
+    d->fail_message = msg;
+    d->failed_at = Clock::now();
+    d->failed.store(true);
+    // Aborting NCCL can itself take long: do it on the side, so that this thread (the watchdog) keeps its
+    // last-resort timer, and keep the backend alive until it is done.
+    std::shared_ptr<Backend> b = d->backend;
+    lk.unlock();
+    if (b)
+        std::thread([b] { b->abort(); }).detach();
+    lk.lock();
+}
+
+// What a peer's heartbeat says; "" while it is alive and beating.
+std::string peer_verdict(const ltc_dist *d, int r, double *stale_s) {
+    const std::string &v = d->peer_value[r];
+    *stale_s = seconds_since(d->peer_changed[r]);
+    if (v.rfind("exit ", 0) == 0 && v != "exit 0")
+        return "its process exited with status " + v.substr(5);
+    if (v.rfind("signal ", 0) == 0)
+        return "its process was killed by " + signal_text(atoi(v.c_str() + 7)) + " (its launcher saw it)";
+    if (v == "failed")
+        return "it failed and left the group (its own output says why)";
+    return "";
+}
+
+void watchdog_main(ltc_dist *d) {
+    const int world = d->env.world_size, me = d->env.rank;
+    std::vector<std::string> keys;
+    std::vector<int> ranks;
+    for (int r = 0; r < world; r++)
+        if (r != me) {
+            keys.push_back(heartbeat_key(r));
+            ranks.push_back(r);
+        }
+    const double timeout_s = d->timeout.count() / 1000.0;
+    const double grace_s = timeout_s + 10.0;
+    int64_t n = 0;
+    std::unique_lock<std::mutex> lk(d->mu);
+    while (!d->stop) {
+        if (!d->failed.load()) {
+            lk.unlock();
+            std::vector<std::vector<uint8_t>> values;
+            std::string err;
+            try {
+                d->wd_store->set(heartbeat_key(me), bytes_of(std::to_string(++n)));
+                if (!keys.empty())
+                    values = d->wd_store->multiGet(keys);
+            } catch (const std::exception &e) {
+                err = what_of(e);
+            } catch (...) {
+                err = "unknown error";
+            }
+            lk.lock();
+            if (d->stop)
+                break;
+            if (!err.empty()) {
+                declare_failure(d, lk, LTC_ERR_DISTRIBUTED, store_lost_text(d, err));
+            } else {
+                auto now = Clock::now();
+                for (size_t i = 0; i < ranks.size() && !d->failed.load(); i++) {
+                    int r = ranks[i];
+                    std::string v = text_of(values[i]);
+                    if (v != d->peer_value[r]) {
+                        d->peer_value[r] = v;
+                        d->peer_changed[r] = now;
+                    }
+                    double stale = 0;
+                    std::string verdict = peer_verdict(d, r, &stale);
+                    if (verdict.empty() && v != "left" && v != "exit 0" && stale > timeout_s) {
+                        char buf[256];
+                        snprintf(buf, sizeof buf, "its heartbeat stopped %.1f s ago (timeout %.1f s): the process died or is frozen",
+                                 stale, timeout_s);
+                        verdict = buf;
+                    }
+                    if (!verdict.empty())
+                        declare_failure(d, lk, LTC_ERR_DISTRIBUTED, "rank " + std::to_string(r) + " is lost: " + verdict);
+                }
+            }
+        } else if (!d->observed.load() && seconds_since(d->failed_at) > grace_s) {
+            // The owner's thread is stuck in a call the abort did not release: end the process rather than hang.
+            fprintf(stderr, "ltc: %s\nltc: rank %d: the calling thread did not return within %.0f s of the abort; exiting\n",
+                    d->fail_message.c_str(), me, grace_s);
+            fflush(nullptr);
+            _exit(1);
+        }
+        d->cv.wait_for(lk, d->beat);
+    }
+}
+
+void start_watchdog(ltc_dist *d) {
+    d->wd_tcp = c10::static_intrusive_pointer_cast<c10d::TCPStore>(d->tcp->clone());
+    d->wd_store = c10::make_intrusive<c10d::PrefixStore>(store_prefix(d->env.restart), d->wd_tcp);
+    auto now = Clock::now();
+    for (auto &t : d->peer_changed)
+        t = now;
+    d->watchdog = std::thread(watchdog_main, d);
+}
+
+static void stop_watchdog(ltc_dist *d) {
+    {
+        std::lock_guard<std::mutex> lk(d->mu);
+        d->stop = true;
+    }
+    d->cv.notify_all();
+    if (d->watchdog.joinable())
+        d->watchdog.join();
+}
+
+// Tears down a group that never finished joining, or one being freed.
+void destroy(ltc_dist *d, bool graceful) {
+    unregister_group(d);
+    stop_watchdog(d);
+    const std::string me = std::to_string(d->env.rank);
+    graceful = graceful && !d->failed.load();
+    if (d->backend) {
+        if (graceful)
+            d->backend->shutdown();
+        else
+            d->backend->abort();
+    }
+    if (d->store) {
+        try {
+            if (graceful) {
+                d->store->set(heartbeat_key(d->env.rank), bytes_of("left"));
+                d->store->set("left/" + me, bytes_of("1"));
+            } else if (d->wd_store) {
+                d->wd_store->set(heartbeat_key(d->env.rank), bytes_of("failed"));
+            }
+        } catch (...) {
+            graceful = false;
+        }
+    }
+    // The store lives in this process: keep it up until everyone has left, so no rank loses it mid-call.
+    if (graceful && d->hosts_store && d->env.world_size > 1) {
+        std::vector<std::string> keys;
+        for (int r = 0; r < d->env.world_size; r++)
+            keys.push_back("left/" + std::to_string(r));
+        auto deadline = Clock::now() + d->timeout;
+        WaitProgress progress(d->env.rank, d->timeout.count() / 1000.0, deadline);
+        while (Clock::now() < deadline) {
+            try {
+                d->store->wait(keys, std::min(left_until(deadline), d->beat * 4));
+                break;
+            } catch (...) {
+            }
+            progress.tick([&] { return "every rank to leave the group (this rank hosts the store)"; });
+        }
+    }
+    delete d;
+}
+
+
+// Every rank announces itself and waits for the others; a rank missing at the deadline is named.
+ltc_status join(ltc_dist *d, Clock::time_point deadline, double timeout_s) {
+    const ltc_dist_env &env = d->env;
+    const int world = env.world_size;
+    char host[128] = "?";
+    if (gethostname(host, sizeof host - 1) != 0)
+        snprintf(host, sizeof host, "?");
+    std::string device, gpu;
+    reported_identity(d, &device, &gpu);
+    char me[512];
+    snprintf(me, sizeof me, "world=%d pid=%d device=%s gpu=%s host=%s", world, (int)getpid(), device.c_str(), gpu.c_str(),
+             host);
+    d->store->set(heartbeat_key(env.rank), bytes_of("0"));
+    d->store->set("join/" + std::to_string(env.rank), bytes_of(me));
+    std::vector<std::string> keys;
+    for (int r = 0; r < world; r++)
+        keys.push_back("join/" + std::to_string(r));
+    auto missing = [&](int *n) {
+        std::string who;
+        *n = 0;
+        for (int r = 0; r < world; r++)
+            if (!d->store->check({keys[r]}))
+                who += ((*n)++ ? ", " : "") + std::to_string(r);
+        return who;
+    };
+    // Polled with check(), not wait(timeout): a wait that times out makes c10d log a warning each time.
+    WaitProgress progress(env.rank, timeout_s, deadline);
+    while (!d->store->check(keys)) {
+        int n = 0;
+        if (Clock::now() >= deadline) {
+            std::string who = missing(&n);
+            if (n == 0)
+                break;
+            return fail(LTC_ERR_TIMEOUT, "rendezvous at %s:%d timed out after %.1f s: rank%s %s of %d did not join (%d joined)",
+                        env.master_addr, env.master_port, timeout_s, n == 1 ? "" : "s", who.c_str(), world, world - n);
+        }
+        progress.tick([&] {
+            std::string who = missing(&n);
+            return (n == 1 ? "rank " : "ranks ") + who + " of " + std::to_string(world) + " to join the rendezvous at " +
+                   env.master_addr + ":" + std::to_string(env.master_port);
+        });
+        std::this_thread::sleep_for(milliseconds(20));
+    }
+    auto values = d->store->multiGet(keys);
+    std::vector<Member> members(world);
+    for (int r = 0; r < world; r++) {
+        std::string v = text_of(values[r]);
+        members[r] = parse_member(v);
+        if (members[r].world != world)
+            return fail(LTC_ERR_DISTRIBUTED, "rank %d joined with a world size of %d but rank %d has %d (%s): the ranks disagree on WORLD_SIZE",
+                        r, members[r].world, env.rank, world, v.c_str());
+    }
+    std::string bad = check_devices(members);
+    if (!bad.empty())
+        return fail(LTC_ERR_DISTRIBUTED, "%s", bad.c_str());
+    return LTC_OK;
+}
+
+std::string describe_missing(ltc_dist *d, const Failure &f, ltc_status *status) {
+    std::lock_guard<std::mutex> lk(d->mu);
+    std::string out;
+    bool lost = false;
+    for (int r : f.missing) {
+        if (r < 0 || r >= d->env.world_size || r == d->env.rank)
+            continue;
+        double stale = 0;
+        std::string verdict = peer_verdict(d, r, &stale);
+        const std::string &v = d->peer_value[r];
+        const double beat_s = d->beat.count() / 1000.0;
+        char buf[256];
+        if (verdict.empty() && (v == "left" || v == "exit 0"))
+            verdict = "it has already left the group (it made fewer collective calls than this rank)";
+        if (verdict.empty() && stale > 3 * beat_s + 0.5) {
+            snprintf(buf, sizeof buf, "its heartbeat stopped %.1f s ago: the process died or is frozen", stale);
+            verdict = buf;
+        }
+        if (!verdict.empty()) {
+            lost = true;
+            out += (out.empty() ? "" : "; ") + ("rank " + std::to_string(r) + " is lost: " + verdict);
+        }
+    }
+    if (!lost) {
+        *status = f.status;
+        return f.message + " (every rank's heartbeat is alive: a rank is stuck, or the ranks are not making the same calls)";
+    }
+    *status = LTC_ERR_DISTRIBUTED;
+    return out + " (" + f.message + ")";
+}
+
+ltc_status report(ltc_dist *d) {
+    std::lock_guard<std::mutex> lk(d->mu);
+    d->observed.store(true);
+    return fail(d->fail_status, "%s", d->fail_message.c_str());
+}
+
+ltc_status record(ltc_dist *d, ltc_status status, const std::string &msg) {
+    {
+        std::unique_lock<std::mutex> lk(d->mu);
+        declare_failure(d, lk, status, msg);
+    }
+    return report(d);
+}
+
+ltc_status run_op(ltc_dist *d, const char *what, const std::function<void()> &f) {
+    if (d->failed.load())
+        return report(d);
+    try {
+        f();
+    } catch (const Failure &fl) {
+        if (d->failed.load())
+            return report(d);
+        ltc_status st = fl.status;
+        std::string msg = describe_missing(d, fl, &st);
+        return record(d, st, msg);
+    } catch (const c10::DistNetworkError &e) {
+        if (d->failed.load())
+            return report(d);
+        return record(d, LTC_ERR_DISTRIBUTED, store_lost_text(d, e.what_without_backtrace()));
+    } catch (...) {
+        if (d->failed.load())
+            return report(d);
+        ltc_status st = ltc::handle_exception();
+        return record(d, st, std::string(what) + " failed on rank " + std::to_string(d->env.rank) + ": " + ltc_last_error());
+    }
+    if (d->failed.load())
+        return report(d);
+    return LTC_OK;
+}
+}  // namespace ltc::dist

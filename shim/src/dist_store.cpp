@@ -1,0 +1,305 @@
+// The store: the rendezvous TCPStore (hosted by rank 0 or the launcher), reached on time and with the
+// address named; the collectives through the store itself (CPU groups); progress lines while waiting;
+// and a heartbeat written from outside the group (the local launcher, for a rank it saw die).
+#include "dist_internal.hpp"
+
+#include <c10/util/Exception.h>
+#include <torch/csrc/distributed/c10d/PrefixStore.hpp>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <fcntl.h>
+#include <netdb.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+using ltc::fail;
+using std::chrono::milliseconds;
+
+namespace ltc::dist {
+
+double seconds_since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
+
+std::vector<uint8_t> bytes_of(const std::string &s) { return std::vector<uint8_t>(s.begin(), s.end()); }
+std::string text_of(const std::vector<uint8_t> &b) { return std::string(b.begin(), b.end()); }
+
+std::string what_of(const std::exception &e) {
+    if (auto c = dynamic_cast<const c10::Error *>(&e))
+        return c->what_without_backtrace();
+    return e.what();
+}
+
+milliseconds left_until(Clock::time_point deadline) {
+    auto ms = std::chrono::duration_cast<milliseconds>(deadline - Clock::now());
+    return std::max(ms, milliseconds(100));
+}
+
+std::string store_prefix(int restart) { return "ltc/" + std::to_string(restart); }
+std::string heartbeat_key(int rank) { return "hb/" + std::to_string(rank); }
+
+WaitProgress::WaitProgress(int rank, double timeout_s, Clock::time_point deadline)
+    : rank_(rank), timeout_s_(timeout_s), every_s_(std::clamp(timeout_s / 5, 1.0, 5.0)), deadline_(deadline) {
+    next_ = Clock::now() + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(every_s_));
+}
+
+void WaitProgress::tick(const std::function<std::string()> &what) {
+    auto now = Clock::now();
+    if (rank_ < 0 || now < next_)  // rank -1: a caller outside the group (the launcher), silent
+        return;
+    next_ = now + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(every_s_));
+    double left = std::max(0.0, std::chrono::duration<double>(deadline_ - now).count());
+    std::string w;
+    try {
+        w = what();
+    } catch (...) {
+        w = "the other ranks";
+    }
+    fprintf(stderr, "ltc: rank %d waits for %s (%.0f s left of the timeout of %.0f s)\n", rank_, w.c_str(), left,
+            timeout_s_);
+    fflush(stderr);
+}
+
+void set_heartbeat_from_outside(const std::string &addr, int port, int restart, int rank, const std::string &value,
+                                milliseconds timeout) noexcept {
+    try {
+        ltc_dist_env env{};
+        snprintf(env.master_addr, sizeof env.master_addr, "%s", addr.c_str());
+        env.master_port = port;
+        env.rank = -1;
+        auto deadline = Clock::now() + timeout;
+        if (reach(env, deadline, timeout.count() / 1000.0) != LTC_OK)
+            return;  // the store is gone with its host: the ranks see that by themselves
+        c10d::TCPStoreOptions o;
+        o.waitWorkers = false;
+        o.port = (uint16_t)port;
+        o.timeout = left_until(deadline);
+        auto tcp = c10::make_intrusive<c10d::TCPStore>(addr, o);
+        c10d::PrefixStore store(store_prefix(restart), tcp);
+        store.set(heartbeat_key(rank), bytes_of(value));
+    } catch (...) {
+    }
+}
+
+// Connects to host:port with plain sockets until the deadline, so that an unreachable store fails on
+// time and with the address in the message (TCPStore's own retries overshoot their timeout).
+ltc_status reach(const ltc_dist_env &env, Clock::time_point deadline, double timeout_s) {
+    char port[16];
+    snprintf(port, sizeof port, "%d", env.master_port);
+    std::string last = "no answer";
+    WaitProgress progress(env.rank, timeout_s, deadline);
+    while (true) {
+        addrinfo hints{}, *res = nullptr;
+        hints.ai_family = AF_UNSPEC;
+        hints.ai_socktype = SOCK_STREAM;
+        int gai = getaddrinfo(env.master_addr, port, &hints, &res);
+        if (gai != 0 && gai != EAI_AGAIN)
+            return fail(LTC_ERR_DISTRIBUTED, "rank %d cannot resolve MASTER_ADDR \"%s\": %s", env.rank, env.master_addr,
+                        gai_strerror(gai));
+        for (addrinfo *a = res; a; a = a->ai_next) {
+            int fd = socket(a->ai_family, a->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, a->ai_protocol);
+            if (fd < 0)
+                continue;
+            int rc = connect(fd, a->ai_addr, a->ai_addrlen);
+            if (rc != 0 && errno == EINPROGRESS) {
+                auto left = std::chrono::duration_cast<milliseconds>(deadline - Clock::now()).count();
+                pollfd p{fd, POLLOUT, 0};
+                rc = poll(&p, 1, (int)std::max<long long>(1, std::min<long long>(left, 1000)));
+                int err = 0;
+                socklen_t len = sizeof err;
+                if (rc == 1 && getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) == 0 && err == 0)
+                    rc = 0;
+                else {
+                    errno = rc == 0 ? ETIMEDOUT : err;
+                    rc = -1;
+                }
+            }
+            if (rc == 0) {
+                close(fd);
+                freeaddrinfo(res);
+                return LTC_OK;
+            }
+            last = strerror(errno);
+            close(fd);
+        }
+        if (res)
+            freeaddrinfo(res);
+        if (Clock::now() >= deadline)
+            return fail(LTC_ERR_TIMEOUT,
+                        "rank %d of %d cannot reach the rendezvous store at %s:%d (MASTER_ADDR:MASTER_PORT) within the "
+                        "timeout of %.1f s: %s; is rank 0 running, and is the address right?",
+                        env.rank, env.world_size, env.master_addr, env.master_port, timeout_s, last.c_str());
+        progress.tick([&] {
+            return std::string("the rendezvous store at ") + env.master_addr + ":" + port + " (" + last + ")";
+        });
+        usleep(100000);
+    }
+}
+
+ltc_status open_store(ltc_dist *d, Clock::time_point deadline, double timeout_s) {
+    const ltc_dist_env &env = d->env;
+    c10d::TCPStoreOptions o;
+    o.waitWorkers = false;
+    o.timeout = d->timeout;
+    if (d->hosts_store) {
+        o.isServer = true;
+        o.port = (uint16_t)env.master_port;
+        try {
+            d->tcp = c10::make_intrusive<c10d::TCPStore>(env.master_addr, o);
+        } catch (const c10::Error &e) {
+            std::string m = e.what_without_backtrace();
+            if (m.find("EADDRINUSE") != std::string::npos || m.find("ddress already in use") != std::string::npos)
+                return fail(LTC_ERR_DISTRIBUTED,
+                            "rank 0 cannot host the rendezvous store on port %d (MASTER_PORT): the port is already in "
+                            "use; pick a free port",
+                            env.master_port);
+            return fail(LTC_ERR_DISTRIBUTED, "rank 0 cannot host the rendezvous store on port %d (MASTER_PORT): %s",
+                        env.master_port, m.c_str());
+        }
+        d->env.master_port = d->tcp->getPort();
+    } else {
+        LTC_RETURN_IF_ERROR(reach(env, deadline, timeout_s));
+        o.port = (uint16_t)env.master_port;
+        o.timeout = left_until(deadline);
+        try {
+            d->tcp = c10::make_intrusive<c10d::TCPStore>(env.master_addr, o);
+        } catch (const c10::Error &e) {
+            return fail(LTC_ERR_TIMEOUT, "rank %d cannot connect to the rendezvous store at %s:%d (MASTER_ADDR:MASTER_PORT): %s",
+                        env.rank, env.master_addr, env.master_port, e.what_without_backtrace());
+        }
+    }
+    d->store = c10::make_intrusive<c10d::PrefixStore>(store_prefix(env.restart), d->tcp);
+    d->tcp->setTimeout(d->timeout);
+    return LTC_OK;
+}
+
+
+namespace {
+
+class StoreBackend : public Backend {
+  public:
+    StoreBackend(c10::intrusive_ptr<c10d::Store> store, int rank, int world, milliseconds timeout, milliseconds slice)
+        : store_(std::move(store)), rank_(rank), world_(world), timeout_(timeout), slice_(slice) {}
+
+    const char *name() const override { return "store"; }
+
+    void allreduce(at::Tensor &t, Op op, const char *what) override {
+        if (world_ == 1)
+            return;
+        auto parts = exchange(t, true, what);
+        at::Tensor acc = view(parts[0], t).clone();
+        for (int r = 1; r < world_; r++) {
+            at::Tensor p = view(parts[r], t);
+            if (op == Op::max)
+                acc = at::maximum(acc, p);
+            else
+                acc.add_(p);
+        }
+        if (op == Op::avg)
+            acc.div_(world_);
+        at::NoGradGuard no_grad;
+        t.copy_(acc);
+    }
+
+    void broadcast(at::Tensor &t, int root, const char *what) override {
+        if (world_ == 1)
+            return;
+        auto parts = exchange(t, rank_ == root, what);
+        at::NoGradGuard no_grad;
+        t.copy_(view(parts[root], t));
+    }
+
+    void allgather(at::Tensor &out, const at::Tensor &in, const char *what) override {
+        const int64_t n = in.numel();
+        if (world_ == 1) {
+            out.copy_(in.reshape(-1));
+            return;
+        }
+        auto parts = exchange(in, true, what);
+        for (int r = 0; r < world_; r++)
+            out.narrow(0, r * n, n).copy_(view(parts[r], in).reshape(-1));
+    }
+
+    void abort() noexcept override { aborted_.store(true); }
+    void shutdown() noexcept override {}
+
+  private:
+    // "rank 1" / "ranks 1, 3": those whose key is not there yet.
+    std::string missing_text(const std::vector<std::string> &keys) {
+        std::string who;
+        int n = 0;
+        for (int r = 0; r < world_; r++)
+            if (!store_->check({keys[r]}))
+                who += (n++ ? ", " : "") + std::to_string(r);
+        return (n == 1 ? "rank " : "ranks ") + who;
+    }
+
+    static at::Tensor view(std::vector<uint8_t> &bytes, const at::Tensor &like) {
+        TORCH_CHECK(bytes.size() == like.nbytes(), "store collective: got ", bytes.size(), " bytes, expected ",
+                    like.nbytes());
+        return at::from_blob(bytes.data(), like.sizes(), at::TensorOptions().dtype(like.scalar_type()));
+    }
+
+    // Publishes this rank's bytes under op/<seq>/<rank> (empty when !send), waits for every rank's,
+    // and returns them. After op s completes, op s-1's key is deleted: every rank has read it by then.
+    std::vector<std::vector<uint8_t>> exchange(const at::Tensor &t, bool send, const char *what) {
+        const uint64_t s = seq_++;
+        const std::string base = "op/" + std::to_string(s) + "/";
+        std::vector<uint8_t> mine;
+        if (send) {
+            at::Tensor c = t.detach().contiguous();
+            mine.assign((const uint8_t *)c.data_ptr(), (const uint8_t *)c.data_ptr() + c.nbytes());
+        }
+        store_->set(base + std::to_string(rank_), mine);
+        std::vector<std::string> keys;
+        for (int r = 0; r < world_; r++)
+            keys.push_back(base + std::to_string(r));
+        auto start = Clock::now();
+        WaitProgress progress(rank_, timeout_.count() / 1000.0, start + timeout_);
+        while (true) {
+            if (aborted_.load())
+                throw Failure{LTC_ERR_DISTRIBUTED, "aborted", {}};
+            try {
+                store_->wait(keys, slice_);
+                break;
+            } catch (const c10::DistStoreError &) {
+                if (Clock::now() - start < timeout_) {
+                    progress.tick([&] { return missing_text(keys) + " in " + what + " #" + std::to_string(s); });
+                    continue;
+                }
+            }
+            Failure f{LTC_ERR_TIMEOUT, "", {}};
+            for (int r = 0; r < world_; r++)
+                if (!store_->check({keys[r]}))
+                    f.missing.push_back(r);
+            std::string who;
+            for (int r : f.missing)
+                who += (who.empty() ? "" : ", ") + std::to_string(r);
+            char buf[256];
+            snprintf(buf, sizeof buf, "%s #%llu timed out after %.1f s waiting for rank%s %s", what, (unsigned long long)s,
+                     seconds_since(start), f.missing.size() == 1 ? "" : "s", who.c_str());
+            f.message = buf;
+            throw f;
+        }
+        auto parts = store_->multiGet(keys);
+        if (s > 0)
+            store_->deleteKey("op/" + std::to_string(s - 1) + "/" + std::to_string(rank_));
+        return parts;
+    }
+
+    c10::intrusive_ptr<c10d::Store> store_;
+    int rank_, world_;
+    milliseconds timeout_, slice_;
+    uint64_t seq_ = 0;
+    std::atomic<bool> aborted_{false};
+};
+
+}  // namespace
+
+std::unique_ptr<Backend> make_store_backend(c10::intrusive_ptr<c10d::Store> store, int rank, int world,
+                                            milliseconds timeout, milliseconds slice) {
+    return std::make_unique<StoreBackend>(std::move(store), rank, world, timeout, slice);
+}
+}  // namespace ltc::dist
