@@ -2,7 +2,9 @@
  *
  * The seed's version printed "CUDA is available" or "please check your CUDA installation". This one asks
  * libltc for a diagnosis (ltc_diagnose) and prints the verdict, the one cause and its fix first, then
- * the evidence. Copy it as the start of any program that must know whether it got the GPU.
+ * the evidence. Copy it as the start of any program that must know whether it got the GPU. (Here it is
+ * built as a module that check_cuda's front, shim/src/check_cuda_front.c, loads: the front still runs,
+ * and explains, when libltc or LibTorch cannot be loaded. As your own program, build it as it is.)
  * Under a launcher (torchrun, srun, mpirun) or with --nproc N, every rank checks its own GPU, then all
  * of them prove an NCCL all-reduce together, and rank 0 prints one table for all (ltc_cluster_check).
  *
@@ -30,7 +32,9 @@ static const char *usage =
     "  7  no visible GPU: none in the machine, or CUDA_VISIBLE_DEVICES hides them\n"
     "  8  the GPU's architecture is not in this LibTorch\n"
     "  9  a proof by work failed: kernel, cuDNN or NCCL (across ranks: the all-reduce)\n"
-    "  11 the ranks do not fit together: one did not join or died, two share a GPU, versions differ\n"
+    "  10 libltc or LibTorch cannot be loaded (a missing library, an undefined symbol, a wrong architecture)\n"
+    "  11 the GPU is there but taken or failing: busy, memory held by others, lost, ECC errors\n"
+    "  12 the ranks do not fit together: one did not join or died, two share a GPU, versions differ\n"
     "under a launcher the code is the worst rank's (the highest)\n";
 
 /* One exit code per kind of cause, so a CI job can branch on it. */
@@ -39,14 +43,23 @@ static int exit_code(ltc_cause cause) {
     case LTC_CAUSE_NONE: return 0;
     case LTC_CAUSE_CPU_ONLY_BUILD: return 3;
     case LTC_CAUSE_CUDA_NOT_LINKED: return 4;
-    case LTC_CAUSE_NO_DRIVER: return 5;
+    case LTC_CAUSE_NO_DRIVER:
+    case LTC_CAUSE_KERNEL_MODULE: return 5;
     case LTC_CAUSE_NO_GPU:
-    case LTC_CAUSE_VISIBLE_DEVICES: return 7;
+    case LTC_CAUSE_VISIBLE_DEVICES:
+    case LTC_CAUSE_OTHER_GPU_VENDOR:
+    case LTC_CAUSE_CONTAINER_NO_GPU:
+    case LTC_CAUSE_BATCH_NO_GPU:
+    case LTC_CAUSE_MIG: return 7;
     case LTC_CAUSE_ARCH_NOT_SUPPORTED: return 8;
     case LTC_CAUSE_CUDNN:
     case LTC_CAUSE_NCCL:
     case LTC_CAUSE_PROOF_FAILED: return 9;
-    default: return 6; /* the driver-level causes */
+    case LTC_CAUSE_LIBRARY_LOAD: return 10; /* only when the program starts at all: see check_cuda_front.c */
+    case LTC_CAUSE_GPU_BUSY:
+    case LTC_CAUSE_GPU_MEMORY_TAKEN:
+    case LTC_CAUSE_GPU_LOST: return 11;
+    default: return 6; /* the driver-level causes, LibTorch mismatched */
     }
 }
 
@@ -54,7 +67,7 @@ static int exit_code(ltc_cause cause) {
  * sweep its bandwidth (8 B to 256 MiB); rank 0 prints the table. Every rank returns the worst code. */
 static int check_ranks(const ltc_dist_env *env, unsigned flags, int json, double timeout) {
     ltc_cluster_report *report = NULL;
-    CHECK(ltc_cluster_check(&report, env, flags, timeout));
+    CHECK(ltc_cluster_check(&report, env, flags, timeout), "check every rank");
     ltc_device gpu = {LTC_DEVICE_CUDA, env->local_rank};
     if (!(flags & LTC_DIAGNOSE_QUICK) && ltc_cluster_report_ready(report))
         ltc_cluster_allreduce_proof(report, gpu, (size_t)256 << 20, timeout); /* a failure is in the report */
@@ -63,10 +76,10 @@ static int check_ranks(const ltc_dist_env *env, unsigned flags, int json, double
     int worst = 0;
     for (int r = 0; r < ltc_cluster_report_rank_count(report); r++) {
         ltc_cluster_rank row;
-        CHECK(ltc_cluster_report_rank(&row, report, r));
+        CHECK(ltc_cluster_report_rank(&row, report, r), "read a rank's row");
         int code = row.state == LTC_RANK_OK ? 0
                  : row.state == LTC_RANK_GPU_UNUSABLE ? exit_code(row.cause)
-                 : row.state == LTC_RANK_COLLECTIVE ? 9 : 11;
+                 : row.state == LTC_RANK_COLLECTIVE ? 9 : 12;
         worst = code > worst ? code : worst;
     }
     if (worst == 0 && !ltc_cluster_report_ready(report))
@@ -107,19 +120,20 @@ int main(int argc, char **argv) {
     }
 
     ltc_dist_env env;
-    CHECK(ltc_dist_env_from(&env, NULL));
+    CHECK(ltc_dist_env_from(&env, NULL), "read the launcher's variables");
     if (nproc > 0 && env.launcher == LTC_LAUNCHER_NONE) { /* become a launcher: N copies of this program */
         int code = 0, failed_rank = -1;
-        CHECK(ltc_launch_local(&code, &failed_rank, nproc, (const char *const *)argv, LTC_DEVICE_CPU, 0, timeout));
+        CHECK(ltc_launch_local(&code, &failed_rank, nproc, (const char *const *)argv, LTC_DEVICE_CPU, 0, timeout),
+              "start the ranks");
         return code;
     }
     if (env.launcher != LTC_LAUNCHER_NONE)
-        return check_ranks(&env, flags, json, timeout);
+        return close_stdout(check_ranks(&env, flags, json, timeout));
 
     ltc_diagnosis *report = NULL;
-    CHECK(ltc_diagnose(&report, flags));
+    CHECK(ltc_diagnose(&report, flags), "diagnose the GPU");
     fputs(json ? ltc_diagnosis_json(report) : ltc_diagnosis_text(report), stdout);
     int code = exit_code(ltc_diagnosis_cause(report));
     ltc_diagnosis_free(report);
-    return code;
+    return close_stdout(code);
 }

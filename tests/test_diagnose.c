@@ -1,5 +1,24 @@
-/* The diagnosis API itself: arguments, accessors, and agreement between the report and LibTorch. */
+/* The diagnosis API itself: arguments, accessors, agreement between the report and LibTorch, and two
+ * diagnoses at once from two threads. */
 #include "testhelper.h"
+
+#include <pthread.h>
+
+typedef struct {
+    ltc_status status;
+    ltc_cause cause;
+    char json_head[64];
+} thread_result;
+
+static void *diagnose_thread(void *arg) {
+    thread_result *r = arg;
+    ltc_diagnosis *d = NULL;
+    r->status = ltc_diagnose(&d, LTC_DIAGNOSE_QUICK | LTC_DIAGNOSE_NO_CHILD);
+    r->cause = ltc_diagnosis_cause(d);
+    snprintf(r->json_head, sizeof r->json_head, "%s", ltc_diagnosis_json(d));
+    ltc_diagnosis_free(d);
+    return NULL;
+}
 
 int main(void) {
     ltc_diagnosis *d = (ltc_diagnosis *)1;
@@ -41,7 +60,8 @@ int main(void) {
 
     /* NULL handles */
     CHECK("usable NULL", ltc_diagnosis_usable(NULL) == 0);
-    CHECK("cause NULL", ltc_diagnosis_cause(NULL) == LTC_CAUSE_NONE && strstr(ltc_last_error(), "'diagnosis' is NULL"));
+    CHECK("cause NULL is not 'usable'", ltc_diagnosis_cause(NULL) == LTC_CAUSE_INVALID && LTC_CAUSE_INVALID != LTC_CAUSE_NONE &&
+                                          strstr(ltc_last_error(), "'diagnosis' is NULL"));
     CHECK("strings NULL", strcmp(ltc_diagnosis_message(NULL), "") == 0 && strcmp(ltc_diagnosis_json(NULL), "") == 0 &&
                               strcmp(ltc_diagnosis_text(NULL), "") == 0 && strcmp(ltc_diagnosis_fix(NULL), "") == 0);
     CHECK("count NULL", ltc_diagnosis_finding_count(NULL) == 0);
@@ -53,6 +73,29 @@ int main(void) {
     CHECK("cause summaries", strcmp(ltc_cause_summary(LTC_CAUSE_NO_DRIVER), "no NVIDIA driver") == 0 &&
                                  strcmp(ltc_cause_summary((ltc_cause)999), "unknown cause") == 0);
     CHECK("pinned cause values", LTC_CAUSE_NONE == 0 && LTC_CAUSE_NO_DRIVER == 3 && LTC_CAUSE_VISIBLE_DEVICES == 13 &&
-                                     LTC_CAUSE_DUPLICATE_LIBRARY == 19);
+                                     LTC_CAUSE_DUPLICATE_LIBRARY == 19 && LTC_CAUSE_LIBRARY_LOAD == 20 &&
+                                     LTC_CAUSE_GPU_LOST == 31 && LTC_CAUSE_SUSPECT_VARIABLE == 32 && LTC_CAUSE_INVALID == -1);
+    CHECK("new cause names", strcmp(ltc_cause_name(LTC_CAUSE_BATCH_NO_GPU), "LTC_CAUSE_BATCH_NO_GPU") == 0 &&
+                                 strcmp(ltc_cause_name(LTC_CAUSE_INVALID), "LTC_CAUSE_INVALID") == 0 &&
+                                 strcmp(ltc_cause_summary(LTC_CAUSE_CONTAINER_NO_GPU), "container without GPU access") == 0);
+    for (int c = 0; c <= LTC_CAUSE_SUSPECT_VARIABLE; c++) {
+        char what[64];
+        snprintf(what, sizeof what, "cause %d has a name and a summary", c);
+        CHECK(what, strcmp(ltc_cause_name((ltc_cause)c), "LTC_CAUSE_UNKNOWN") != 0 &&
+                        strcmp(ltc_cause_summary((ltc_cause)c), "unknown cause") != 0);
+    }
+
+    /* two threads at once: no shared driver state, the same answer as one alone */
+    pthread_t t[2];
+    thread_result r[2];
+    memset(r, 0, sizeof r);
+    for (int i = 0; i < 2; i++)
+        CHECK("thread started", pthread_create(&t[i], NULL, diagnose_thread, &r[i]) == 0);
+    for (int i = 0; i < 2; i++)
+        pthread_join(t[i], NULL);
+    for (int i = 0; i < 2; i++) {
+        CHECK("thread's diagnosis ok", r[i].status == LTC_OK && r[i].json_head[0] == '{');
+        CHECK("thread's cause is the same as alone", r[i].cause == cause);
+    }
     return th_finish();
 }

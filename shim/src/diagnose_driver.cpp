@@ -302,7 +302,7 @@ bool explain_nodes(Ctx &c) {
 
 // The driver says "no GPU" (or fails generically): the first explanation from outside that fits.
 bool explain_outside(Ctx &c, const std::string &seen) {
-    return explain_batch(c, seen) || explain_no_nvidia_pci(c, seen) || explain_container(c, seen) || explain_wsl(c, true) ||
+    return explain_batch(c, seen) || explain_wsl(c, true) || explain_no_nvidia_pci(c, seen) || explain_container(c, seen) ||
            explain_kernel_module(c) || explain_mig(c) || explain_nodes(c);
 }
 

@@ -159,7 +159,7 @@ void probe_environment(Ctx &c) {
         for (const char *v : {"SLURM_JOB_GPUS", "SLURM_STEP_GPUS", "SLURM_GPUS", "SLURM_GPUS_ON_NODE", "SLURM_GPUS_PER_NODE",
                               "SLURM_GPUS_PER_TASK"})
             if (const char *g = getenv(v))
-                if (*g && strcmp(g, "0") != 0) {
+                if (*g) {  // a list of GPU indices ("0,1"), or a count
                     e.slurm_gpus = fmt("%s=%s", v, g);
                     break;
                 }
