@@ -5,15 +5,18 @@ if(NOT TARGET check_cuda OR NOT TARGET ltc_fake_cuda)
   return()
 endif()
 ltc_add_test(test_cluster_check SOURCES test_cluster_check.c LABELS cpu)
+# The fake driver's ranks see the prepared tree of a healthy GPU machine (/dev, /proc, /sys), as the
+# check_cuda FAKE cases do.
 target_compile_definitions(test_cluster_check PRIVATE CHECK_CUDA_EXE="$<TARGET_FILE:check_cuda>"
-  FAKE_CUDA_DIR="${LTC_FAKE_CUDA_DIR}")
+  FAKE_CUDA_DIR="${LTC_FAKE_CUDA_DIR}" FAKE_SYSROOT="${LTC_SYSROOT}/healthy")
 if(LTC_TEST_TORCH_PYTHON)
   target_compile_definitions(test_cluster_check PRIVATE TORCH_PYTHON="${LTC_TEST_TORCH_PYTHON}")
 endif()
 add_library(ltc_die_preload SHARED die_preload.c)
 target_compile_definitions(test_cluster_check PRIVATE DIE_PRELOAD="$<TARGET_FILE:ltc_die_preload>")
-add_dependencies(test_cluster_check check_cuda ltc_fake_cuda ltc_die_preload)
-set_tests_properties(test_cluster_check PROPERTIES TIMEOUT 600 ENVIRONMENT_MODIFICATION "CUDA_VISIBLE_DEVICES=unset:")
+add_dependencies(test_cluster_check check_cuda ltc_fake_cuda ltc_fake_nvml ltc_die_preload)
+set_tests_properties(test_cluster_check PROPERTIES TIMEOUT 600 ENVIRONMENT_MODIFICATION
+  "CUDA_VISIBLE_DEVICES=unset:;SLURM_JOB_ID=unset:;SLURM_JOB_GPUS=unset:;SLURM_STEP_GPUS=unset:;LTC_DIAGNOSE_SYSROOT=unset:")
 # On a GPU machine: check_cuda --nproc 1 (and 2 with two GPUs) through NCCL, the proof and the sweep. A
 # whole GPU each: RUN_SERIAL.
 ltc_add_test(test_cluster_check_gpu SOURCES test_cluster_check.c LABELS gpu)

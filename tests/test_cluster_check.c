@@ -259,7 +259,7 @@ static void test_fake_driver_on_one_rank(void) {
     char ld[4200];
     snprintf(ld, sizeof ld, "LD_LIBRARY_PATH=%s%s%s", FAKE_CUDA_DIR, getenv("LD_LIBRARY_PATH") ? ":" : "",
              getenv("LD_LIBRARY_PATH") ? getenv("LD_LIBRARY_PATH") : "");
-    const char *const env[2][6] = {{NULL}, {ld, "LTC_FAKE_DRIVER_VERSION=12040", NULL}};
+    const char *const env[2][6] = {{NULL}, {ld, "LTC_FAKE_DRIVER_VERSION=12040", "LTC_DIAGNOSE_SYSROOT=" FAKE_SYSROOT, NULL}};
     const char *args[] = {"--quick", "--json", "--timeout", "30", NULL};
     double took = 0;
     int code = by_hand(2, 2, args, env, 120, &took);
@@ -283,7 +283,8 @@ static void test_shared_gpu(void) {
     snprintf(ld, sizeof ld, "LD_LIBRARY_PATH=%s%s%s", FAKE_CUDA_DIR, getenv("LD_LIBRARY_PATH") ? ":" : "",
              getenv("LD_LIBRARY_PATH") ? getenv("LD_LIBRARY_PATH") : "");
     /* LOCAL_RANK=0 on both (rank_env comes first in the environment, so it wins over LOCAL_RANK=r) */
-    const char *const env[2][6] = {{ld, "LOCAL_RANK=0", NULL}, {ld, "LOCAL_RANK=0", NULL}};
+    const char *const env[2][6] = {{ld, "LOCAL_RANK=0", "LTC_DIAGNOSE_SYSROOT=" FAKE_SYSROOT, NULL},
+                                   {ld, "LOCAL_RANK=0", "LTC_DIAGNOSE_SYSROOT=" FAKE_SYSROOT, NULL}};
     const char *args[] = {"--quick", "--timeout", "30", NULL};
     double took = 0;
     int code = by_hand(2, 2, args, env, 120, &took);
