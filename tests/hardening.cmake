@@ -55,8 +55,8 @@ if(NOT LTC_SANITIZE AND TARGET check_cuda AND TARGET move_to_cuda)
     set_tests_properties(${name} PROPERTIES LABELS valgrind SKIP_REGULAR_EXPRESSION "SKIP: " TIMEOUT 1200
                          ENVIRONMENT "CUDA_VISIBLE_DEVICES=")
   endfunction()
-  # check_cuda exits with its verdict's code (3..9 without a usable GPU); 1 and 2 are failures.
-  ltc_valgrind_test(valgrind_check_cuda $<TARGET_FILE:check_cuda> "0|3|4|5|6|7|8|9" "--quick")
+  # check_cuda exits with its verdict's code (3..11 without a usable GPU); 1 and 2 are failures.
+  ltc_valgrind_test(valgrind_check_cuda $<TARGET_FILE:check_cuda> "0|3|4|5|6|7|8|9|10|11" "--quick")
   ltc_valgrind_test(valgrind_move_to_cuda $<TARGET_FILE:move_to_cuda> 0 "--device cpu")
   ltc_valgrind_test(valgrind_template $<TARGET_FILE:valgrind_template> 0 "")
 endif()
