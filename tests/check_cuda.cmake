@@ -110,14 +110,19 @@ endfunction()
 
 ltc_sysroot(healthy)
 set(LTC_SYSROOT ${CMAKE_CURRENT_BINARY_DIR}/sysroot)
+# A driver that cannot be loaded, on any machine: files named like the driver's libraries but holding no
+# library, first on LD_LIBRARY_PATH, make dlopen fail ("file too short") before it reaches a real driver.
+set(LTC_NO_DRIVER_DIR ${CMAKE_CURRENT_BINARY_DIR}/nodriver)
+file(WRITE ${LTC_NO_DRIVER_DIR}/libcuda.so.1 "not a library: the NO_DRIVER test cases\n")
+file(WRITE ${LTC_NO_DRIVER_DIR}/libnvidia-ml.so.1 "not a library: the NO_DRIVER test cases\n")
 
 # ltc_cuda_case(NAME EXIT n [CAUSE c] [MESSAGE "a|b"] [FIX "a|b"] [FACTS "k=v|..."] [OUTPUT text]
 #               [ARGS "..."] [ENV VAR=op:value...] [LABELS ...] [SKIP_UNLESS path] [SKIP_IF path]
-#               [FAKE] [SYSROOT name] [AS_NOBODY] [FINDING code] [MAX_SEVERITY info])
+#               [FAKE | NO_DRIVER] [SYSROOT name] [AS_NOBODY] [FINDING code] [MAX_SEVERITY info])
 # FAKE puts the fake libcuda and NVML first on LD_LIBRARY_PATH, with the healthy sysroot unless SYSROOT
-# names another tree. AS_NOBODY runs it as user nobody when the tests run as root (permissions hold then).
+# names another tree. NO_DRIVER puts unloadable ones there instead: no driver, also on a GPU machine. AS_NOBODY runs it as user nobody when the tests run as root (permissions hold then).
 function(ltc_cuda_case name)
-  cmake_parse_arguments(C "FAKE;AS_NOBODY" "EXIT;CAUSE;MESSAGE;FIX;FACTS;OUTPUT;SKIP_UNLESS;SKIP_IF;ARGS;SYSROOT;FINDING;MAX_SEVERITY" "ENV;LABELS" ${ARGN})
+  cmake_parse_arguments(C "FAKE;NO_DRIVER;AS_NOBODY" "EXIT;CAUSE;MESSAGE;FIX;FACTS;OUTPUT;SKIP_UNLESS;SKIP_IF;ARGS;SYSROOT;FINDING;MAX_SEVERITY" "ENV;LABELS" ${ARGN})
   if(NOT DEFINED C_ARGS)
     set(C_ARGS "--quick --json")
   endif()
@@ -148,6 +153,8 @@ function(ltc_cuda_case name)
   list(APPEND env ${C_ENV})
   if(C_FAKE)
     list(APPEND env "LD_LIBRARY_PATH=path_list_prepend:${LTC_FAKE_CUDA_DIR}")
+  elseif(C_NO_DRIVER)
+    list(APPEND env "LD_LIBRARY_PATH=path_list_prepend:${LTC_NO_DRIVER_DIR}")
   endif()
   if(NOT C_LABELS)
     set(C_LABELS cpu)
@@ -224,27 +231,27 @@ ltc_sysroot(no_module NO_MODULE)
 ltc_sysroot(nouveau NO_MODULE NOUVEAU)
 ltc_sysroot(secure_boot NO_MODULE SECURE_BOOT)
 ltc_sysroot(locked_node LOCKED_NODE)
-ltc_cuda_case(sys_no_nvidia_gpu EXIT 7 CAUSE LTC_CAUSE_NO_GPU SYSROOT no_nvidia ENV "LD_LIBRARY_PATH=set:/nonexistent"
+ltc_cuda_case(sys_no_nvidia_gpu NO_DRIVER EXIT 7 CAUSE LTC_CAUSE_NO_GPU SYSROOT no_nvidia
   MESSAGE "no NVIDIA GPU in this machine|none of its 1 PCI devices" FIX "run on a machine with an NVIDIA GPU")
-ltc_cuda_case(sys_amd_gpu EXIT 7 CAUSE LTC_CAUSE_OTHER_GPU_VENDOR SYSROOT amd
+ltc_cuda_case(sys_amd_gpu NO_DRIVER EXIT 7 CAUSE LTC_CAUSE_OTHER_GPU_VENDOR SYSROOT amd
   MESSAGE "no NVIDIA GPU in this machine|an AMD GPU (PCI 0000:03:00.0, 1002:744c)" FIX "ROCm build")
-ltc_cuda_case(sys_intel_gpu EXIT 7 CAUSE LTC_CAUSE_OTHER_GPU_VENDOR SYSROOT intel MESSAGE "an Intel GPU" FIX "whl/xpu")
-ltc_cuda_case(sys_nvidia_no_driver EXIT 5 CAUSE LTC_CAUSE_NO_DRIVER SYSROOT nvidia_no_driver
+ltc_cuda_case(sys_intel_gpu NO_DRIVER EXIT 7 CAUSE LTC_CAUSE_OTHER_GPU_VENDOR SYSROOT intel MESSAGE "an Intel GPU" FIX "whl/xpu")
+ltc_cuda_case(sys_nvidia_no_driver NO_DRIVER EXIT 5 CAUSE LTC_CAUSE_NO_DRIVER SYSROOT nvidia_no_driver
   MESSAGE "libcuda.so.1 cannot be loaded, though the PCI bus has an NVIDIA GPU (0000:65:00.0, device 0x2330, kernel driver: none)"
   FIX "install the NVIDIA driver (this LibTorch (CUDA 13.0) needs driver >= 580.65.06)")
-ltc_cuda_case(sys_container EXIT 7 CAUSE LTC_CAUSE_CONTAINER_NO_GPU SYSROOT container
+ltc_cuda_case(sys_container NO_DRIVER EXIT 7 CAUSE LTC_CAUSE_CONTAINER_NO_GPU SYSROOT container
   MESSAGE "docker container was started without GPU access|no /dev/nvidia*" FIX "--gpus all")
 ltc_cuda_case(sys_container_libcuda FAKE EXIT 7 CAUSE LTC_CAUSE_CONTAINER_NO_GPU SYSROOT container ENV "LTC_FAKE_CUINIT=set:100"
   MESSAGE "a libcuda is mounted, but no GPU" FIX "NVIDIA Container Toolkit")
-ltc_cuda_case(sys_wsl_no_windows_driver EXIT 6 CAUSE LTC_CAUSE_WSL_DRIVER SYSROOT wsl
+ltc_cuda_case(sys_wsl_no_windows_driver NO_DRIVER EXIT 6 CAUSE LTC_CAUSE_WSL_DRIVER SYSROOT wsl
   MESSAGE "WSL2 without the Windows NVIDIA driver" FIX "install the NVIDIA driver on Windows" FACTS "machine.wsl=ON")
-ltc_cuda_case(sys_wsl_not_searched EXIT 6 CAUSE LTC_CAUSE_WSL_DRIVER SYSROOT wsl_libcuda
+ltc_cuda_case(sys_wsl_not_searched NO_DRIVER EXIT 6 CAUSE LTC_CAUSE_WSL_DRIVER SYSROOT wsl_libcuda
   MESSAGE "is in /usr/lib/wsl/lib, but the loader does not search there" FIX "/usr/lib/wsl/lib to LD_LIBRARY_PATH")
 ltc_cuda_case(sys_wsl_linux_driver FAKE EXIT 6 CAUSE LTC_CAUSE_WSL_DRIVER SYSROOT wsl ENV "LTC_FAKE_CUINIT=set:100"
   MESSAGE "WSL2 loaded a Linux libcuda" FIX "remove the Linux NVIDIA driver installed inside WSL")
 ltc_cuda_case(sys_slurm_no_gpu FAKE EXIT 7 CAUSE LTC_CAUSE_BATCH_NO_GPU SYSROOT no_nvidia ENV "LTC_FAKE_CUINIT=set:100" "SLURM_JOB_ID=set:4242"
   MESSAGE "this Slurm job (SLURM_JOB_ID=4242) was given no GPU" FIX "--gres=gpu:1" FACTS "machine.slurm_job=4242")
-ltc_cuda_case(sys_slurm_no_driver EXIT 7 CAUSE LTC_CAUSE_BATCH_NO_GPU SYSROOT no_nvidia ENV "SLURM_JOB_ID=set:77" MESSAGE "was given no GPU")
+ltc_cuda_case(sys_slurm_no_driver NO_DRIVER EXIT 7 CAUSE LTC_CAUSE_BATCH_NO_GPU SYSROOT no_nvidia ENV "SLURM_JOB_ID=set:77" MESSAGE "was given no GPU")
 ltc_cuda_case(sys_slurm_with_gpus FAKE EXIT 7 CAUSE LTC_CAUSE_NO_GPU SYSROOT no_nvidia ENV "LTC_FAKE_CUINIT=set:100" "SLURM_JOB_ID=set:4242"
   "SLURM_JOB_GPUS=set:0" MESSAGE "no NVIDIA GPU in this machine")
 ltc_cuda_case(sys_no_uvm FAKE EXIT 6 CAUSE LTC_CAUSE_UVM_MISSING SYSROOT no_uvm ENV "LTC_FAKE_CUINIT=set:999"
