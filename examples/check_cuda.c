@@ -1,6 +1,6 @@
 /* check_cuda: is the GPU usable from LibTorch, and if not, exactly why?
  *
- * The seed's version printed "CUDA is available" or "please check your CUDA installation". This one asks
+ * The usual Python check, torch.cuda.is_available(), says yes or no and hides why. This one asks
  * libltc for a diagnosis (ltc_diagnose) and prints the verdict, the one cause and its fix first, then
  * the evidence. Copy it as the start of any program that must know whether it got the GPU. (Here it is
  * built as a module that check_cuda's front, shim/src/check_cuda_front.c, loads: the front still runs,
