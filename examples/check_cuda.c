@@ -19,8 +19,8 @@ static const char *usage =
     "usage: check_cuda [--quick] [--json] [--nproc N] [--timeout S]\n"
     "  --quick   skip the proofs by work (a matmul and a cuDNN convolution per GPU, an NCCL all-reduce)\n"
     "  --json    print the whole report as one JSON document\n"
-    "  --nproc N check N local ranks, as torchrun --no-python --nproc-per-node N check_cuda does\n"
-    "  --timeout S  under a launcher: how long to wait for a rank or a collective (default 60)\n"
+    "  --nproc N check N local ranks, 1 to 4096, as torchrun --no-python --nproc-per-node N check_cuda does\n"
+    "  --timeout S  under a launcher: how long to wait for a rank or a collective, seconds > 0 to 1e7 (default 60)\n"
     "exit codes:\n"
     "  0  a GPU is usable\n"
     "  1  the check itself failed\n"
@@ -103,7 +103,7 @@ int main(int argc, char **argv) {
         } else if (strcmp(argv[i], "--timeout") == 0 && i + 1 < argc) {
             timeout = strtod(argv[++i], &end);
             if (*end != '\0' || !(timeout > 0 && timeout <= 1e7)) {
-                fprintf(stderr, "check_cuda: --timeout %s is not valid: use seconds, > 0\n", argv[i]);
+                fprintf(stderr, "check_cuda: --timeout %s is not valid: use seconds, > 0 to 1e7\n", argv[i]);
                 return 2;
             }
         } else if (strcmp(argv[i], "--quick") == 0) {

@@ -179,6 +179,7 @@ ltc_cuda_case(real_gpu_nccl_suspect EXIT 9 CAUSE LTC_CAUSE_NCCL ARGS "--json" SK
 ltc_cuda_case(real_text EXIT 7 ARGS "--quick" SKIP_IF /dev/nvidiactl OUTPUT "GPU usable: NO: no NVIDIA GPU [LTC_CAUSE_NO_GPU]")
 ltc_cuda_case(bad_argument EXIT 2 ARGS "--bogus" OUTPUT "unknown argument \"--bogus\"")
 ltc_cuda_case(help EXIT 0 ARGS "--help" OUTPUT "10 libltc or LibTorch cannot be loaded")
+ltc_cuda_case(help_ranges EXIT 0 ARGS "--help" OUTPUT "--nproc N check N local ranks, 1 to 4096")
 
 # --- each driver cause, by fault injection
 ltc_cuda_case(fake_stub_34 FAKE EXIT 6 CAUSE LTC_CAUSE_STUB_DRIVER ENV "LTC_FAKE_CUINIT=set:34"

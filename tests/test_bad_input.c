@@ -913,6 +913,7 @@ static void row_ltc_dist_env_from(void) {
     env_fails(ENV("RANK=0", "WORLD_SIZE=0", TR), "WORLD_SIZE=\"0\" is not valid");
     env_fails(ENV("RANK=0", "WORLD_SIZE=-2", TR), "WORLD_SIZE=\"-2\" is not valid");
     env_fails(ENV("RANK=0", "WORLD_SIZE=two", TR), "WORLD_SIZE=\"two\" is not valid");
+    env_fails(ENV("RANK=0", "WORLD_SIZE=16777217", TR), "WORLD_SIZE=\"16777217\" is not valid: use a whole number, 1 to 16777216");
     env_fails(ENV("RANK=0", "WORLD_SIZE=", TR), "WORLD_SIZE=\"\" is not valid");
     env_fails(ENV("RANK=0", "WORLD_SIZE=99999999999999999999", TR), "WORLD_SIZE=\"99999999999999999999\" is not valid");
     env_fails(ENV("RANK=2", "WORLD_SIZE=2", TR), "RANK=\"2\" is not valid: use 0 to 1 (WORLD_SIZE=2)");

@@ -94,7 +94,7 @@ static void test_env(void) {
 
     /* bad values, each named */
     const char *b1[] = {"RANK=0", "WORLD_SIZE=0", NULL};
-    check_env_bad(b1, "WORLD_SIZE=\"0\" is not valid: use a whole number, 1 or more");
+    check_env_bad(b1, "WORLD_SIZE=\"0\" is not valid: use a whole number, 1 to 16777216 (2^24)");
     const char *b2[] = {"RANK=4", "WORLD_SIZE=4", "MASTER_ADDR=h", "MASTER_PORT=9", NULL};
     check_env_bad(b2, "RANK=\"4\" is not valid: use 0 to 3 (WORLD_SIZE=4)");
     const char *b3[] = {"RANK=-1", "WORLD_SIZE=2", NULL};

@@ -66,6 +66,8 @@ static double distance(void) {
 
 static void test_usage(void) {
     expect("--help", 0, "Exit codes: 0 trained, weights within 0.01 of W and b; 1 an error (message on stderr); 2 bad usage");
+    expect("--help", 0, "--batch N        global batch, 1 to 2^30, split evenly over the ranks (default 256)");
+    expect("--help", 0, "Launcher variables: WORLD_SIZE (and its Slurm and Open MPI forms) 1 to 2^24");
     expect("-h", 0, "torchrun --no-python --nproc-per-node N train_data_parallel");
     expect("--bogus", 2, "error: unknown option \"--bogus\" (try --help)");
     expect("--steps", 2, "error: option --steps needs a value");
@@ -87,7 +89,7 @@ static void test_usage(void) {
 }
 
 static void test_launcher_variables(void) {
-    expect_env("WORLD_SIZE=0 RANK=0", "--device cpu", 2, "error: WORLD_SIZE=\"0\" is not valid: use a whole number, 1 or more");
+    expect_env("WORLD_SIZE=0 RANK=0", "--device cpu", 2, "error: WORLD_SIZE=\"0\" is not valid: use a whole number, 1 to 16777216 (2^24)");
     expect_env("RANK=2 WORLD_SIZE=2 MASTER_ADDR=127.0.0.1 MASTER_PORT=29500", "--device cpu", 2,
                "error: RANK=\"2\" is not valid: use 0 to 1 (WORLD_SIZE=2)");
     expect_env("RANK=1 WORLD_SIZE=2 MASTER_ADDR=127.0.0.1 MASTER_PORT=http", "--device cpu", 2,

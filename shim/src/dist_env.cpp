@@ -68,14 +68,14 @@ ltc_status env_from(ltc_dist_env *out, const char *const *envp) {
         const char *local_launch = env_lookup(envp, "LTC_LAUNCH_LOCAL");
         if (e.launcher == LTC_LAUNCHER_TORCHRUN && local_launch && strcmp(local_launch, "1") == 0)
             e.launcher = LTC_LAUNCHER_LOCAL;
-        LTC_RETURN_IF_ERROR(parse_int(&e.world_size, found->size, size, 1, 1 << 24, "a whole number, 1 or more"));
+        LTC_RETURN_IF_ERROR(parse_int(&e.world_size, found->size, size, 1, 1 << 24, "a whole number, 1 to 16777216 (2^24)"));
         char valid[64];
         snprintf(valid, sizeof valid, "0 to %d (%s=%d)", e.world_size - 1, found->size, e.world_size);
         LTC_RETURN_IF_ERROR(parse_int(&e.rank, found->rank, rank, 0, e.world_size - 1, valid));
         const char *local = env_lookup(envp, found->local_rank);
         e.local_rank = e.rank;
         if (local)
-            LTC_RETURN_IF_ERROR(parse_int(&e.local_rank, found->local_rank, local, 0, 1 << 24, "a whole number, 0 or more"));
+            LTC_RETURN_IF_ERROR(parse_int(&e.local_rank, found->local_rank, local, 0, 1 << 24, "a whole number, 0 to 16777216 (2^24)"));
     }
 
     // Where the store is. torchrun always says; Slurm and mpirun do not, so a single node is assumed.
