@@ -56,6 +56,21 @@ ltc_status fail(ltc_status status, const char *fmt, ...) {
     return set_error(status, buf);
 }
 
+std::string fmt(const char *f, ...) {
+    char buf[2048];
+    va_list ap;
+    va_start(ap, f);
+    vsnprintf(buf, sizeof buf, f, ap);
+    va_end(ap);
+    return buf;
+}
+
+std::string what_of(const std::exception &e) {
+    if (auto c = dynamic_cast<const c10::Error *>(&e))
+        return c->what_without_backtrace();
+    return e.what();
+}
+
 static bool contains(const std::string &s, const char *needle) { return s.find(needle) != std::string::npos; }
 
 ltc_status handle_exception() noexcept {

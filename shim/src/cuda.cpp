@@ -35,8 +35,7 @@ struct ltc_event {
 extern "C" {
 
 ltc_status ltc_event_new(ltc_event **out, int device) {
-    LTC_CHECK_NOT_NULL(out);
-    *out = nullptr;
+    LTC_CHECK_OUT(out);
     LTC_TRY {
         c10::Device dev(c10::kCPU);
         LTC_RETURN_IF_ERROR(ltc::to_c10_device(ltc_device{LTC_DEVICE_CUDA, device}, &dev));
@@ -52,10 +51,7 @@ ltc_status ltc_event_new(ltc_event **out, int device) {
 }
 
 void ltc_event_free(ltc_event *event) {
-    try {
-        delete event;
-    } catch (...) {
-    }
+    ltc::delete_quietly(event);
 }
 
 ltc_status ltc_event_record(ltc_event *event) {

@@ -2,20 +2,10 @@
 // (diagnose_internal.hpp lists them); this one runs them in order and holds the public functions.
 #include "diagnose_internal.hpp"
 
-#include <cstdarg>
 #include <cstring>
 #include <sys/stat.h>
 
 namespace ltc_diag {
-
-std::string fmt(const char *f, ...) {
-    char buf[2048];
-    va_list ap;
-    va_start(ap, f);
-    vsnprintf(buf, sizeof buf, f, ap);
-    va_end(ap);
-    return buf;
-}
 
 std::string version_text(long v) { return v > 0 ? fmt("%ld.%ld.%ld", v / 10000, (v / 100) % 100, v % 100) : "none"; }
 
@@ -141,8 +131,7 @@ void run(ltc_diagnosis *d, unsigned flags) {
 extern "C" {
 
 ltc_status ltc_diagnose(ltc_diagnosis **out, unsigned flags) {
-    LTC_CHECK_NOT_NULL(out);
-    *out = nullptr;
+    LTC_CHECK_OUT(out);
     if (flags & ~(LTC_DIAGNOSE_QUICK | LTC_DIAGNOSE_NO_CHILD))
         return ltc::fail(LTC_ERR_INVALID_ARGUMENT,
                          "ltc_diagnose: flags 0x%x has unknown bits 0x%x: use 0, LTC_DIAGNOSE_QUICK and LTC_DIAGNOSE_NO_CHILD",

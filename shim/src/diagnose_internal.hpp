@@ -33,7 +33,7 @@ namespace ltc_diag {
 
 using ltc_json::J;
 
-std::string fmt(const char *f, ...) __attribute__((format(printf, 1, 2)));
+using ltc::fmt;
 std::string version_text(long v);  // cuDNN/NCCL's major*10000 + minor*100 + patch: 91900 -> "9.19.0"
 std::string cuda_version_text(int v);  // 13000 -> "13.0"
 bool file_exists(const std::string &p);

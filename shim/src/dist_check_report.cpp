@@ -4,7 +4,6 @@
 
 #include <algorithm>
 #include <cmath>
-#include <cstdarg>
 #include <cstdio>
 #include <map>
 #include <set>
@@ -14,15 +13,7 @@ using ltc::check::Row;
 
 namespace {
 
-std::string fmt(const char *f, ...) __attribute__((format(printf, 1, 2)));
-std::string fmt(const char *f, ...) {
-    char buf[2048];
-    va_list ap;
-    va_start(ap, f);
-    vsnprintf(buf, sizeof buf, f, ap);
-    va_end(ap);
-    return buf;
-}
+using ltc::fmt;
 
 // 13000 -> "13.0", 22809 -> "2.28.9" (NCCL's numbering), 0 -> "-".
 std::string cuda_text(int v) { return v ? fmt("%d.%d", v / 1000, (v % 1000) / 10) : "-"; }

@@ -101,8 +101,7 @@ extern "C" {
 
 ltc_status ltc_train_graph_new(ltc_train_graph **out, ltc_linear *linear, ltc_sgd *opt, ltc_dist *dist,
                                const ltc_tensor *x, const ltc_tensor *y) {
-    LTC_CHECK_NOT_NULL(out);
-    *out = nullptr;
+    LTC_CHECK_OUT(out);
     LTC_CHECK_NOT_NULL(linear);
     LTC_CHECK_NOT_NULL(opt);
     LTC_CHECK_NOT_NULL(x);
@@ -192,8 +191,7 @@ ltc_status ltc_train_graph_inputs(ltc_tensor **out_x, ltc_tensor **out_y, const 
 }
 
 ltc_status ltc_train_graph_loss(ltc_tensor **out, const ltc_train_graph *graph) {
-    LTC_CHECK_NOT_NULL(out);
-    *out = nullptr;
+    LTC_CHECK_OUT(out);
     LTC_CHECK_NOT_NULL(graph);
     LTC_TRY {
         *out = ltc::wrap(graph->loss);
@@ -203,10 +201,7 @@ ltc_status ltc_train_graph_loss(ltc_tensor **out, const ltc_train_graph *graph) 
 }
 
 void ltc_train_graph_free(ltc_train_graph *graph) {
-    try {
-        delete graph;
-    } catch (...) {
-    }
+    ltc::delete_quietly(graph);
 }
 
 }  // extern "C"

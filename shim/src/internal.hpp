@@ -7,6 +7,7 @@
 #include <torch/nn/modules/linear.h>
 
 #include <cstring>
+#include <exception>
 #include <string>
 #include <vector>
 
@@ -49,8 +50,23 @@ inline int enum_int(const E &e) {
     return v;
 }
 
+// Deletes a handle for its _free function, which returns nothing: a destructor that throws is swallowed.
+template <class T>
+inline void delete_quietly(T *handle) noexcept {
+    try {
+        delete handle;
+    } catch (...) {
+    }
+}
+
 // Sets this thread's last error and returns status. printf-style.
 ltc_status fail(ltc_status status, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+// printf into a std::string (at most 2047 characters).
+std::string fmt(const char *f, ...) __attribute__((format(printf, 1, 2)));
+
+// An exception's message; a c10::Error's without its C++ backtrace.
+std::string what_of(const std::exception &e);
 
 // Maps the exception being handled to a status and a message; call only inside a catch block.
 ltc_status handle_exception() noexcept;
@@ -92,6 +108,13 @@ const std::string &cuda_init_warning() noexcept;
     do {                                                                                         \
         if ((ptr) == nullptr)                                                                    \
             return ::ltc::fail(LTC_ERR_INVALID_ARGUMENT, "%s: argument '%s' is NULL", __func__, #ptr); \
+    } while (0)
+
+// An out parameter for a new handle: not NULL, and NULL from here on until the call succeeds.
+#define LTC_CHECK_OUT(ptr)        \
+    do {                          \
+        LTC_CHECK_NOT_NULL(ptr);  \
+        *(ptr) = nullptr;         \
     } while (0)
 
 #define LTC_RETURN_IF_ERROR(expr)       \

@@ -90,8 +90,7 @@ void sgd_step(ltc_sgd *sgd) {
 extern "C" {
 
 ltc_status ltc_linear_new(ltc_linear **out, int64_t in_features, int64_t out_features, int has_bias) {
-    LTC_CHECK_NOT_NULL(out);
-    *out = nullptr;
+    LTC_CHECK_OUT(out);
     if (in_features < 1 || out_features < 1)
         return fail(LTC_ERR_INVALID_ARGUMENT, "ltc_linear_new: in_features %lld and out_features %lld must both be 1 or more",
                     (long long)in_features, (long long)out_features);
@@ -105,10 +104,7 @@ ltc_status ltc_linear_new(ltc_linear **out, int64_t in_features, int64_t out_fea
 }
 
 void ltc_linear_free(ltc_linear *linear) {
-    try {
-        delete linear;
-    } catch (...) {
-    }
+    ltc::delete_quietly(linear);
 }
 
 ltc_status ltc_linear_to(ltc_linear *linear, ltc_device device) {
@@ -127,8 +123,7 @@ ltc_status ltc_linear_to(ltc_linear *linear, ltc_device device) {
 }
 
 ltc_status ltc_linear_forward(ltc_tensor **out, ltc_linear *linear, const ltc_tensor *x) {
-    LTC_CHECK_NOT_NULL(out);
-    *out = nullptr;
+    LTC_CHECK_OUT(out);
     LTC_CHECK_NOT_NULL(linear);
     LTC_CHECK_NOT_NULL(x);
     LTC_TRY {
@@ -194,8 +189,7 @@ ltc_status ltc_linear_set_parameters(ltc_linear *linear, const float *weight, co
 }
 
 ltc_status ltc_mse_loss(ltc_tensor **out, const ltc_tensor *input, const ltc_tensor *target) {
-    LTC_CHECK_NOT_NULL(out);
-    *out = nullptr;
+    LTC_CHECK_OUT(out);
     LTC_CHECK_NOT_NULL(input);
     LTC_CHECK_NOT_NULL(target);
     LTC_TRY {
@@ -217,8 +211,7 @@ ltc_status ltc_mse_loss(ltc_tensor **out, const ltc_tensor *input, const ltc_ten
 }
 
 ltc_status ltc_sgd_new(ltc_sgd **out, ltc_linear *linear, double lr, double momentum) {
-    LTC_CHECK_NOT_NULL(out);
-    *out = nullptr;
+    LTC_CHECK_OUT(out);
     LTC_CHECK_NOT_NULL(linear);
     if (!(lr > 0) || !std::isfinite(lr))
         return fail(LTC_ERR_INVALID_ARGUMENT, "ltc_sgd_new: learning rate %g is not valid: use a finite value > 0", lr);
@@ -237,10 +230,7 @@ ltc_status ltc_sgd_new(ltc_sgd **out, ltc_linear *linear, double lr, double mome
 }
 
 void ltc_sgd_free(ltc_sgd *sgd) {
-    try {
-        delete sgd;
-    } catch (...) {
-    }
+    ltc::delete_quietly(sgd);
 }
 
 ltc_status ltc_sgd_zero_grad(ltc_sgd *sgd) {

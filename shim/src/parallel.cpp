@@ -11,8 +11,7 @@ extern "C" {
 
 ltc_status ltc_data_parallel_forward(ltc_tensor **out, ltc_linear *linear, const ltc_tensor *x, const int *devices,
                                      int ndevices) {
-    LTC_CHECK_NOT_NULL(out);
-    *out = nullptr;
+    LTC_CHECK_OUT(out);
     LTC_CHECK_NOT_NULL(linear);
     LTC_CHECK_NOT_NULL(x);
     if (ndevices < 0 || (ndevices > 0 && devices == nullptr) || (ndevices == 0 && devices != nullptr))

@@ -63,8 +63,7 @@ namespace {
 enum class Fill { zeros, ones };
 
 ltc_status create(ltc_tensor **out, const int64_t *shape, int ndim, ltc_dtype dtype, ltc_device device, Fill fill) {
-    LTC_CHECK_NOT_NULL(out);
-    *out = nullptr;
+    LTC_CHECK_OUT(out);
     LTC_TRY {
         std::vector<int64_t> sizes;
         at::ScalarType st;
@@ -93,8 +92,7 @@ ltc_status ltc_tensor_ones(ltc_tensor **out, const int64_t *shape, int ndim, ltc
 
 ltc_status ltc_tensor_randn(ltc_tensor **out, const int64_t *shape, int ndim, ltc_dtype dtype, ltc_device device,
                             uint64_t seed) {
-    LTC_CHECK_NOT_NULL(out);
-    *out = nullptr;
+    LTC_CHECK_OUT(out);
     LTC_TRY {
         std::vector<int64_t> sizes;
         at::ScalarType st;
@@ -115,8 +113,7 @@ ltc_status ltc_tensor_randn(ltc_tensor **out, const int64_t *shape, int ndim, lt
 
 ltc_status ltc_tensor_from_data(ltc_tensor **out, const void *data, const int64_t *shape, int ndim, ltc_dtype dtype,
                                 ltc_device device) {
-    LTC_CHECK_NOT_NULL(out);
-    *out = nullptr;
+    LTC_CHECK_OUT(out);
     LTC_CHECK_NOT_NULL(data);
     LTC_TRY {
         std::vector<int64_t> sizes;
@@ -133,10 +130,7 @@ ltc_status ltc_tensor_from_data(ltc_tensor **out, const void *data, const int64_
 }
 
 void ltc_tensor_free(ltc_tensor *tensor) {
-    try {
-        delete tensor;
-    } catch (...) {
-    }
+    ltc::delete_quietly(tensor);
 }
 
 int ltc_tensor_ndim(const ltc_tensor *tensor) {
@@ -195,8 +189,7 @@ ltc_device ltc_tensor_device(const ltc_tensor *tensor) {
 }
 
 ltc_status ltc_tensor_to(ltc_tensor **out, const ltc_tensor *src, ltc_device device, int non_blocking) {
-    LTC_CHECK_NOT_NULL(out);
-    *out = nullptr;
+    LTC_CHECK_OUT(out);
     LTC_CHECK_NOT_NULL(src);
     LTC_TRY {
         c10::Device dev(c10::kCPU);
@@ -244,8 +237,7 @@ ltc_status ltc_tensor_item(double *out, const ltc_tensor *tensor) {
 }
 
 ltc_status ltc_tensor_grad(ltc_tensor **out, const ltc_tensor *tensor) {
-    LTC_CHECK_NOT_NULL(out);
-    *out = nullptr;
+    LTC_CHECK_OUT(out);
     LTC_CHECK_NOT_NULL(tensor);
     LTC_TRY {
         if (!tensor->t.requires_grad())
@@ -279,8 +271,7 @@ ltc_status ltc_tensor_backward(ltc_tensor *loss) {
 
 ltc_status ltc_tensor_empty(ltc_tensor **out, const int64_t *shape, int ndim, ltc_dtype dtype, ltc_device device,
                             int pinned) {
-    LTC_CHECK_NOT_NULL(out);
-    *out = nullptr;
+    LTC_CHECK_OUT(out);
     LTC_TRY {
         std::vector<int64_t> sizes;
         at::ScalarType st;
@@ -310,8 +301,7 @@ ltc_status ltc_tensor_empty(ltc_tensor **out, const int64_t *shape, int ndim, lt
 }
 
 ltc_status ltc_tensor_pin_memory(ltc_tensor **out, const ltc_tensor *src) {
-    LTC_CHECK_NOT_NULL(out);
-    *out = nullptr;
+    LTC_CHECK_OUT(out);
     LTC_CHECK_NOT_NULL(src);
     LTC_TRY {
         if (!src->t.is_cpu())
