@@ -9,6 +9,7 @@
 #include <torch/cuda.h>
 
 #include <dlfcn.h>
+#include <functional>
 #include <mutex>
 
 extern char **environ;
@@ -56,52 +57,56 @@ ltc_cause cause_from_error_text(const std::string &m, ltc_cause fallback) {
     return fallback;
 }
 
-Proof proof_matmul(int index) {
+// A proof by work on cuda:<index>, checked against the CPU: on_cpu() makes the inputs and the expected
+// result, on_gpu(device) the same work on the GPU, timed (its copy back to the CPU waits for the kernel).
+// `what` names the work in the message when the two differ by 1e-3 or more.
+Proof proof_against_cpu(int index, const char *what, const std::function<at::Tensor()> &on_cpu,
+                        const std::function<at::Tensor(c10::Device)> &on_gpu) {
     Proof p;
     p.ran = true;
     try {
-        at::Generator gen = at::make_generator<at::CPUGeneratorImpl>(20261124);
-        at::Tensor a = at::randn({64, 64}, gen), b = at::randn({64, 64}, gen);
-        at::Tensor want = at::mm(a, b);
+        at::Tensor want = on_cpu();
         c10::Device dev(c10::kCUDA, (c10::DeviceIndex)index);
         auto t0 = std::chrono::steady_clock::now();
-        at::Tensor got = at::mm(a.to(dev), b.to(dev)).to(c10::kCPU);  // the copy back waits for the kernel
+        at::Tensor got = on_gpu(dev).to(c10::kCPU);
         p.ms = ms_since(t0);
         double diff = (got - want).abs().max().item<double>();
         p.ok = diff < 1e-3;
         if (!p.ok)
-            p.error = fmt("64x64 matmul on cuda:%d differs from the CPU by %.3g (tolerance 1e-3)", index, diff);
-    } catch (const c10::Error &e) {
-        p.error = e.what_without_backtrace();
+            p.error = fmt("%s on cuda:%d differs from the CPU by %.3g (tolerance 1e-3)", what, index, diff);
     } catch (const std::exception &e) {
-        p.error = e.what();
+        p.error = ltc::what_of(e);
     }
     return p;
 }
 
+Proof proof_matmul(int index) {
+    at::Tensor a, b;
+    return proof_against_cpu(
+        index, "64x64 matmul",
+        [&] {
+            at::Generator gen = at::make_generator<at::CPUGeneratorImpl>(20261124);
+            a = at::randn({64, 64}, gen);
+            b = at::randn({64, 64}, gen);
+            return at::mm(a, b);
+        },
+        [&](c10::Device dev) { return at::mm(a.to(dev), b.to(dev)); });
+}
+
 Proof proof_cudnn(int index) {
-    Proof p;
-    p.ran = true;
-    try {
-        at::Generator gen = at::make_generator<at::CPUGeneratorImpl>(7);
-        at::Tensor x = at::randn({1, 3, 16, 16}, gen), w = at::randn({4, 3, 3, 3}, gen);
-        at::Tensor want = at::conv2d(x, w, {}, 1, 1);
-        c10::Device dev(c10::kCUDA, (c10::DeviceIndex)index);
-        auto t0 = std::chrono::steady_clock::now();
+    at::Tensor x, w;
+    return proof_against_cpu(
+        index, "cuDNN 3x3 convolution",
+        [&] {
+            at::Generator gen = at::make_generator<at::CPUGeneratorImpl>(7);
+            x = at::randn({1, 3, 16, 16}, gen);
+            w = at::randn({4, 3, 3, 3}, gen);
+            return at::conv2d(x, w, {}, 1, 1);
+        },
         // cudnn_convolution goes to cuDNN itself, never to a fallback kernel.
-        at::Tensor got = at::cudnn_convolution(x.to(dev), w.to(dev), {1, 1}, {1, 1}, {1, 1}, 1, false, true, false)
-                             .to(c10::kCPU);
-        p.ms = ms_since(t0);
-        double diff = (got - want).abs().max().item<double>();
-        p.ok = diff < 1e-3;
-        if (!p.ok)
-            p.error = fmt("cuDNN 3x3 convolution on cuda:%d differs from the CPU by %.3g (tolerance 1e-3)", index, diff);
-    } catch (const c10::Error &e) {
-        p.error = e.what_without_backtrace();
-    } catch (const std::exception &e) {
-        p.error = e.what();
-    }
-    return p;
+        [&](c10::Device dev) {
+            return at::cudnn_convolution(x.to(dev), w.to(dev), {1, 1}, {1, 1}, {1, 1}, 1, false, true, false);
+        });
 }
 
 // One NCCL all-reduce over every device in this process, through the libnccl LibTorch loaded, looked up
@@ -176,10 +181,8 @@ Proof proof_nccl(int ndev) {
                 }
             }
         }
-    } catch (const c10::Error &e) {
-        p.error = e.what_without_backtrace();
     } catch (const std::exception &e) {
-        p.error = e.what();
+        p.error = ltc::what_of(e);
     }
     for (void *c : comms)
         if (c)
