@@ -17,10 +17,41 @@ typedef struct {
 
 enum { ATTR_SM_COUNT = 16, ATTR_CC_MAJOR = 75, ATTR_CC_MINOR = 76 };
 
-static const struct {
+typedef struct {
     int code;
     const char *name;
-} known[] = {
+} code_name;
+
+/* The name of `code` in table[0..n) into buf; "<unknown> <code>" when it has none. */
+static const char *name_from_table(const code_name *table, size_t n, int code, const char *unknown, char *buf,
+                                   size_t size) {
+    for (size_t i = 0; i < n; i++)
+        if (table[i].code == code) {
+            snprintf(buf, size, "%s", table[i].name);
+            return buf;
+        }
+    snprintf(buf, size, "%s %d", unknown, code);
+    return buf;
+}
+
+/* dlopen(soname); on failure NULL with dlerror's text in err. On success path is the file the loader
+ * picked (its real path). */
+static void *open_library(const char *soname, char *err, size_t err_size, char *path, size_t path_size) {
+    void *h = dlopen(soname, RTLD_NOW | RTLD_LOCAL);
+    if (!h) {
+        const char *e = dlerror();
+        snprintf(err, err_size, "%s", e ? e : "unknown dlopen error");
+        return NULL;
+    }
+    struct link_map *lm = NULL;
+    if (dlinfo(h, RTLD_DI_LINKMAP, &lm) == 0 && lm && lm->l_name) {
+        char real[PATH_MAX];
+        snprintf(path, path_size, "%s", realpath(lm->l_name, real) ? real : lm->l_name);
+    }
+    return h;
+}
+
+static const code_name known[] = {
     {0, "CUDA_SUCCESS"},
     {1, "CUDA_ERROR_INVALID_VALUE"},
     {2, "CUDA_ERROR_OUT_OF_MEMORY"},
@@ -54,13 +85,7 @@ const char *ltc_cudrv_error_name(const ltc_cudrv *drv, int code, char *buf, size
             return buf;
         }
     }
-    for (size_t i = 0; i < sizeof known / sizeof known[0]; i++)
-        if (known[i].code == code) {
-            snprintf(buf, size, "%s", known[i].name);
-            return buf;
-        }
-    snprintf(buf, size, "CUresult %d", code);
-    return buf;
+    return name_from_table(known, sizeof known / sizeof known[0], code, "CUresult", buf, size);
 }
 
 /* Declares `name` as a pointer to the driver's function of that name (NULL when absent). */
@@ -71,19 +96,11 @@ void ltc_cudrv_probe(ltc_cudrv *out) {
     out->init_rc = -1;
     out->count = -1;
     out->count_rc = -1;
-    void *h = dlopen("libcuda.so.1", RTLD_NOW | RTLD_LOCAL);
-    if (!h) {
-        const char *e = dlerror();
-        snprintf(out->dlerror, sizeof out->dlerror, "%s", e ? e : "unknown dlopen error");
+    void *h = open_library("libcuda.so.1", out->dlerror, sizeof out->dlerror, out->path, sizeof out->path);
+    if (!h)
         return;
-    }
     out->loaded = 1;
     out->handle = h;
-    struct link_map *lm = NULL;
-    if (dlinfo(h, RTLD_DI_LINKMAP, &lm) == 0 && lm && lm->l_name) {
-        char real[PATH_MAX];
-        snprintf(out->path, sizeof out->path, "%s", realpath(lm->l_name, real) ? real : lm->l_name);
-    }
     LOAD(cuInit, (unsigned));
     LOAD(cuDriverGetVersion, (int *));
     LOAD(cuDeviceGetCount, (int *));
@@ -148,10 +165,7 @@ typedef struct { /* nvmlProcessInfo_t of the _v2/_v3 calls */
     unsigned gpu_instance, compute_instance;
 } nvml_process;
 
-static const struct {
-    int code;
-    const char *name;
-} nvml_known[] = {
+static const code_name nvml_known[] = {
     {0, "NVML_SUCCESS"},
     {1, "NVML_ERROR_UNINITIALIZED"},
     {2, "NVML_ERROR_INVALID_ARGUMENT"},
@@ -168,13 +182,7 @@ static const struct {
 };
 
 const char *ltc_nvml_error_name(int code, char *buf, size_t size) {
-    for (size_t i = 0; i < sizeof nvml_known / sizeof nvml_known[0]; i++)
-        if (nvml_known[i].code == code) {
-            snprintf(buf, size, "%s", nvml_known[i].name);
-            return buf;
-        }
-    snprintf(buf, size, "nvmlReturn_t %d", code);
-    return buf;
+    return name_from_table(nvml_known, sizeof nvml_known / sizeof nvml_known[0], code, "nvmlReturn_t", buf, size);
 }
 
 #define NVML(name, args) int(*name) args = (int(*) args)dlsym(h, #name)
@@ -238,18 +246,10 @@ void ltc_nvml_probe(ltc_nvml *out) {
     out->init_rc = -1;
     out->count = -1;
     out->count_rc = -1;
-    void *h = dlopen("libnvidia-ml.so.1", RTLD_NOW | RTLD_LOCAL);
-    if (!h) {
-        const char *e = dlerror();
-        snprintf(out->dlerror, sizeof out->dlerror, "%s", e ? e : "unknown dlopen error");
+    void *h = open_library("libnvidia-ml.so.1", out->dlerror, sizeof out->dlerror, out->path, sizeof out->path);
+    if (!h)
         return;
-    }
     out->loaded = 1;
-    struct link_map *lm = NULL;
-    if (dlinfo(h, RTLD_DI_LINKMAP, &lm) == 0 && lm && lm->l_name) {
-        char real[PATH_MAX];
-        snprintf(out->path, sizeof out->path, "%s", realpath(lm->l_name, real) ? real : lm->l_name);
-    }
     NVML(nvmlInit_v2, (void));
     NVML(nvmlShutdown, (void));
     NVML(nvmlSystemGetDriverVersion, (char *, unsigned));
