@@ -33,6 +33,18 @@ at::Tensor flatten(const std::vector<at::Tensor> &params) {
     return at::cat(parts);
 }
 
+// One number all-reduced over the group (as a double on its device); *out is set only on success.
+ltc_status allreduce_scalar(double *out, ltc_dist *d, double value, Op op, const char *what) {
+    double result = value;
+    ltc_status st = run_op(d, what, [&] {
+        at::Tensor t = at::full({1}, value, at::TensorOptions().dtype(at::kDouble).device(d->device));
+        d->backend->allreduce(t, op, what);
+        result = t.item<double>();
+    });
+    if (st == LTC_OK)
+        *out = result;
+    return st;
+}
 
 // Store, rendezvous, watchdog, communicator: the group d describes, joined by the deadline.
 ltc_status connect_group(ltc_dist *d, Clock::time_point deadline, double timeout_s) {
@@ -129,29 +141,10 @@ ltc_status ltc_launch_local_restarts(int *out_exit_code, int *out_failed_rank, i
 }
 
 ltc_status ltc_dist_init(ltc_dist **out, const ltc_dist_env *env, ltc_device device, double timeout_s) {
-    LTC_CHECK_NOT_NULL(out);
-    *out = nullptr;
+    LTC_CHECK_OUT(out);
     LTC_CHECK_NOT_NULL(env);
-    int launcher = ltc::enum_int(env->launcher);  // any int may arrive from C
-    if (launcher < LTC_LAUNCHER_NONE || launcher > LTC_LAUNCHER_LOCAL)
-        return fail(LTC_ERR_INVALID_ARGUMENT, "ltc_dist_init: launcher %d is not valid: fill the env with ltc_dist_env_from",
-                    launcher);
-    if (env->world_size < 1)
-        return fail(LTC_ERR_INVALID_ARGUMENT, "ltc_dist_init: world size %d is not valid: use 1 or more", env->world_size);
-    if (env->rank < 0 || env->rank >= env->world_size)
-        return fail(LTC_ERR_INVALID_ARGUMENT, "ltc_dist_init: rank %d is not valid with a world size of %d: use 0 to %d",
-                    env->rank, env->world_size, env->world_size - 1);
-    if (env->local_rank < 0)
-        return fail(LTC_ERR_INVALID_ARGUMENT, "ltc_dist_init: local rank %d is not valid: use 0 or more", env->local_rank);
-    if (memchr(env->master_addr, '\0', LTC_DIST_ADDR_MAX) == nullptr || env->master_addr[0] == '\0')
-        return fail(LTC_ERR_INVALID_ARGUMENT, "ltc_dist_init: master_addr is empty or not NUL-terminated: use a host name or address");
-    bool hosts = env->rank == 0 && !env->external_store;
-    if (env->master_port < 0 || env->master_port > 65535 || (env->master_port == 0 && !(hosts && env->world_size == 1)))
-        return fail(LTC_ERR_INVALID_ARGUMENT,
-                    "ltc_dist_init: master port %d is not valid: use 1 to 65535 (0, any free port, only for a world size of 1)",
-                    env->master_port);
-    if (!(timeout_s > 0) || !std::isfinite(timeout_s) || timeout_s > 1e7)
-        return fail(LTC_ERR_INVALID_ARGUMENT, "ltc_dist_init: timeout %g s is not valid: use a number of seconds > 0 and at most 1e7", timeout_s);
+    LTC_RETURN_IF_ERROR(check_env(__func__, *env));
+    LTC_RETURN_IF_ERROR(check_timeout(__func__, timeout_s));
     LTC_TRY {
         c10::Device dev(c10::kCPU);
         if (ltc::enum_int(device.type) == LTC_DEVICE_CUDA && device.index < 0)
@@ -166,13 +159,13 @@ ltc_status ltc_dist_init(ltc_dist **out, const ltc_dist_env *env, ltc_device dev
             setenv("NCCL_NVLS_ENABLE", "0", 0);  // see ltc.h: NCCL reads it only from the environment
 
         const auto start = Clock::now();
-        const auto deadline = start + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(timeout_s));
+        const auto deadline = start + duration_of(timeout_s);
         auto *d = new ltc_dist();
         d->env = *env;
         d->device = dev;
         d->timeout = milliseconds((long long)std::ceil(timeout_s * 1000));
         d->beat = std::clamp(milliseconds((long long)(timeout_s * 100)), milliseconds(50), milliseconds(2000));
-        d->hosts_store = hosts;
+        d->hosts_store = env->rank == 0 && !env->external_store;
         d->peer_value.assign(env->world_size, "0");
         d->peer_changed.assign(env->world_size, start);
 
@@ -303,15 +296,10 @@ ltc_status ltc_dist_any(int *out, ltc_dist *dist, int flag) {
     LTC_CHECK_NOT_NULL(out);
     LTC_CHECK_NOT_NULL(dist);
     LTC_TRY {
-        int result = flag != 0;
-        ltc_status st = run_op(dist, "agreement", [&] {
-            at::Tensor t = at::full({1}, (double)(flag != 0), at::TensorOptions().dtype(at::kDouble).device(dist->device));
-            dist->backend->allreduce(t, Op::max, "agreement");
-            result = t.item<double>() != 0;
-        });
-        if (st == LTC_OK)
-            *out = result;
-        return st;
+        double result = 0;
+        LTC_RETURN_IF_ERROR(allreduce_scalar(&result, dist, flag != 0, Op::max, "agreement"));
+        *out = result != 0;
+        return LTC_OK;
     }
     LTC_CATCH
 }
@@ -320,15 +308,7 @@ ltc_status ltc_dist_mean(double *out, ltc_dist *dist, double value) {
     LTC_CHECK_NOT_NULL(out);
     LTC_CHECK_NOT_NULL(dist);
     LTC_TRY {
-        double result = value;
-        ltc_status st = run_op(dist, "mean", [&] {
-            at::Tensor t = at::full({1}, value, at::TensorOptions().dtype(at::kDouble).device(dist->device));
-            dist->backend->allreduce(t, Op::avg, "mean");
-            result = t.item<double>();
-        });
-        if (st == LTC_OK)
-            *out = result;
-        return st;
+        return allreduce_scalar(out, dist, value, Op::avg, "mean");
     }
     LTC_CATCH
 }

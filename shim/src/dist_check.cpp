@@ -17,59 +17,16 @@
 
 using ltc::fail;
 using ltc::check::Row;
+using ltc::dist::bytes_of;
 using ltc::dist::Clock;
+using ltc::dist::left_until;
+using ltc::dist::text_of;
+using ltc::dist::this_host;
 using std::chrono::milliseconds;
 
 namespace {
 
-std::vector<uint8_t> bytes_of(const std::string &s) { return std::vector<uint8_t>(s.begin(), s.end()); }
-std::string text_of(const std::vector<uint8_t> &b) { return std::string(b.begin(), b.end()); }
-
-std::string error_text(const std::exception &e) {
-    if (auto c = dynamic_cast<const c10::Error *>(&e))
-        return c->what_without_backtrace();
-    return e.what();
-}
-
-std::string this_host() {
-    char host[256] = "";
-    if (gethostname(host, sizeof host - 1) != 0 || host[0] == '\0')
-        snprintf(host, sizeof host, "?");
-    return host;
-}
-
-milliseconds until(Clock::time_point deadline) {
-    auto ms = std::chrono::duration_cast<milliseconds>(deadline - Clock::now());
-    return std::max(ms, milliseconds(100));
-}
-
-Clock::time_point after(double seconds) {
-    return Clock::now() + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(seconds));
-}
-
-// Checks the env as ltc_dist_init does; "" when valid.
-std::string env_problem(const ltc_dist_env *env) {
-    char buf[256];
-    int launcher = ltc::enum_int(env->launcher);
-    if (launcher < LTC_LAUNCHER_NONE || launcher > LTC_LAUNCHER_LOCAL)
-        snprintf(buf, sizeof buf, "launcher %d is not valid: fill the env with ltc_dist_env_from", launcher);
-    else if (env->world_size < 1)
-        snprintf(buf, sizeof buf, "world size %d is not valid: use 1 or more", env->world_size);
-    else if (env->rank < 0 || env->rank >= env->world_size)
-        snprintf(buf, sizeof buf, "rank %d is not valid with a world size of %d: use 0 to %d", env->rank, env->world_size,
-                 env->world_size - 1);
-    else if (env->local_rank < 0)
-        snprintf(buf, sizeof buf, "local rank %d is not valid: use 0 or more", env->local_rank);
-    else if (memchr(env->master_addr, '\0', LTC_DIST_ADDR_MAX) == nullptr || env->master_addr[0] == '\0')
-        snprintf(buf, sizeof buf, "master_addr is empty or not NUL-terminated: use a host name or address");
-    else if (env->master_port < 0 || env->master_port > 65535 ||
-             (env->master_port == 0 && !(env->rank == 0 && !env->external_store && env->world_size == 1)))
-        snprintf(buf, sizeof buf, "master port %d is not valid: use 1 to 65535 (0, any free port, only for a world size of 1)",
-                 env->master_port);
-    else
-        return "";
-    return buf;
-}
+Clock::time_point after(double seconds) { return Clock::now() + ltc::dist::duration_of(seconds); }
 
 // ------------------------------------------------------------------------------------------------
 // This rank's row
@@ -116,42 +73,29 @@ ltc_status diagnose_self(Row *row, const ltc_dist_env &env, unsigned flags) {
 
 std::atomic<int> g_generation{0};  // checks made by this process: keeps a second check's keys apart
 
-c10::intrusive_ptr<c10d::TCPStore> connect(const std::string &addr, int port, Clock::time_point deadline) {
-    c10d::TCPStoreOptions o;
-    o.port = (uint16_t)port;
-    o.isServer = false;
-    o.waitWorkers = false;
-    o.timeout = until(deadline);
-    return c10::make_intrusive<c10d::TCPStore>(addr, o);
-}
-
 // Opens the store the ranks report to. Rank 0 hosts it: on master_port, or, when the launcher hosts the
 // store there (torchrun's agent), on a free port it announces through the launcher's store.
 ltc_status open_store(ltc_cluster_report *r, int generation) {
     const ltc_dist_env &env = r->env;
     const std::string prefix = "ltc-check/" + std::to_string(env.restart) + "/" + std::to_string(generation);
     const std::string where = std::string(env.master_addr) + ":" + std::to_string(env.master_port);
+    const milliseconds timeout((long long)std::ceil(r->timeout_s * 1000));
     std::string step = "";
     try {
         if (env.external_store) {
             step = "the launcher's store at " + where;
-            r->launcher = connect(env.master_addr, env.master_port, r->deadline);
+            r->launcher = ltc::dist::tcp_store(env.master_addr, env.master_port, left_until(r->deadline), false);
             auto announce = c10::make_intrusive<c10d::PrefixStore>(prefix, r->launcher);
             if (env.rank == 0) {
                 step = "a store on a free port";
-                c10d::TCPStoreOptions o;
-                o.port = 0;
-                o.isServer = true;
-                o.waitWorkers = false;
-                o.timeout = milliseconds((long long)std::ceil(r->timeout_s * 1000));
-                r->tcp = c10::make_intrusive<c10d::TCPStore>(env.master_addr, o);
+                r->tcp = ltc::dist::tcp_store(env.master_addr, 0, timeout, true);
                 r->hosts = true;
                 r->store_port = r->tcp->getPort();
                 r->store_addr = "127.0.0.1";
                 announce->set("store", bytes_of(this_host() + " " + std::to_string(r->store_port)));
             } else {
                 step = "rank 0's announcement of its store, through the launcher's store at " + where;
-                announce->wait({"store"}, until(r->deadline));
+                announce->wait({"store"}, left_until(r->deadline));
                 std::string v = text_of(announce->get("store"));
                 char host[256] = "";
                 int port = 0;
@@ -160,16 +104,11 @@ ltc_status open_store(ltc_cluster_report *r, int generation) {
                 r->store_addr = this_host() == host ? std::string("127.0.0.1") : std::string(host);
                 r->store_port = port;
                 step = "rank 0's store at " + r->store_addr + ":" + std::to_string(port);
-                r->tcp = connect(r->store_addr, port, r->deadline);
+                r->tcp = ltc::dist::tcp_store(r->store_addr, port, left_until(r->deadline), false);
             }
         } else if (env.rank == 0) {
             step = "a store on port " + std::to_string(env.master_port) + " (MASTER_PORT)";
-            c10d::TCPStoreOptions o;
-            o.port = (uint16_t)env.master_port;
-            o.isServer = true;
-            o.waitWorkers = false;
-            o.timeout = milliseconds((long long)std::ceil(r->timeout_s * 1000));
-            r->tcp = c10::make_intrusive<c10d::TCPStore>(env.master_addr, o);
+            r->tcp = ltc::dist::tcp_store(env.master_addr, env.master_port, timeout, true);
             r->hosts = true;
             r->store_port = r->tcp->getPort();
             r->store_addr = env.master_addr;
@@ -177,18 +116,18 @@ ltc_status open_store(ltc_cluster_report *r, int generation) {
             step = "rank 0's store at " + where + " (MASTER_ADDR:MASTER_PORT)";
             r->store_addr = env.master_addr;
             r->store_port = env.master_port;
-            r->tcp = connect(env.master_addr, env.master_port, r->deadline);
+            r->tcp = ltc::dist::tcp_store(env.master_addr, env.master_port, left_until(r->deadline), false);
         }
     } catch (const std::exception &e) {
-        std::string m = error_text(e);
-        if (m.find("EADDRINUSE") != std::string::npos || m.find("ddress already in use") != std::string::npos)
+        std::string m = ltc::what_of(e);
+        if (ltc::dist::port_in_use(m))
             return fail(LTC_ERR_DISTRIBUTED, "rank 0 cannot host the check's store on port %d (MASTER_PORT): the port is "
                         "already in use; pick a free port", env.master_port);
         return fail(env.rank == 0 ? LTC_ERR_DISTRIBUTED : LTC_ERR_TIMEOUT,
                     "rank %d of %d cannot open %s within the timeout of %.1f s: %s", env.rank, env.world_size,
                     step.c_str(), r->timeout_s, m.c_str());
     }
-    r->tcp->setTimeout(milliseconds((long long)std::ceil(r->timeout_s * 1000)));
+    r->tcp->setTimeout(timeout);
     r->store = c10::make_intrusive<c10d::PrefixStore>(prefix, r->tcp);
     return LTC_OK;
 }
@@ -243,8 +182,7 @@ ltc_status gather(ltc_cluster_report *r) {
         r->decision = decide(r);
     } else {
         // Rank 0 decides at its deadline at the latest; it may have started later than this rank.
-        auto wait_until = r->deadline + std::chrono::duration_cast<Clock::duration>(
-                                            std::chrono::duration<double>(std::min(r->timeout_s, 60.0) + 5.0));
+        auto wait_until = r->deadline + ltc::dist::duration_of(std::min(r->timeout_s, 60.0) + 5.0);
         while (!r->store->check({"decision"})) {
             if (Clock::now() >= wait_until)
                 return fail(LTC_ERR_TIMEOUT,
@@ -356,23 +294,14 @@ std::string Row::serialize() const {
 
 Row Row::parse(const std::string &text) {
     Row row;
-    size_t pos = 0;
-    while (pos < text.size()) {
-        size_t end = text.find('\n', pos);
-        if (end == std::string::npos)
-            end = text.size();
-        std::string line = text.substr(pos, end - pos);
-        pos = end + 1;
-        size_t eq = line.find('=');
-        if (eq == std::string::npos)
-            continue;
-        std::string k = line.substr(0, eq), v;
-        for (size_t i = eq + 1; i < line.size(); i++) {
-            if (line[i] == '\\' && i + 1 < line.size()) {
-                v += line[i + 1] == 'n' ? '\n' : line[i + 1];
+    ltc::dist::for_each_field(text, '\n', [&](const std::string &k, const std::string &escaped) {
+        std::string v;
+        for (size_t i = 0; i < escaped.size(); i++) {
+            if (escaped[i] == '\\' && i + 1 < escaped.size()) {
+                v += escaped[i + 1] == 'n' ? '\n' : escaped[i + 1];
                 i++;
             } else {
-                v += line[i];
+                v += escaped[i];
             }
         }
         int n = atoi(v.c_str());
@@ -392,7 +321,7 @@ Row Row::parse(const std::string &text) {
         else if (k == "message") row.message = v;
         else if (k == "fix") row.fix = v;
         else if (k == "diagnosis") row.diagnosis = v;
-    }
+    });
     return row;
 }
 
@@ -415,17 +344,12 @@ const char *ltc_rank_state_name(ltc_rank_state state) {
 }
 
 ltc_status ltc_cluster_check(ltc_cluster_report **out, const ltc_dist_env *env, unsigned flags, double timeout_s) {
-    LTC_CHECK_NOT_NULL(out);
-    *out = nullptr;
+    LTC_CHECK_OUT(out);
     LTC_CHECK_NOT_NULL(env);
-    std::string bad = env_problem(env);
-    if (!bad.empty())
-        return fail(LTC_ERR_INVALID_ARGUMENT, "ltc_cluster_check: %s", bad.c_str());
+    LTC_RETURN_IF_ERROR(ltc::dist::check_env(__func__, *env));
     if (flags & ~(unsigned)(LTC_DIAGNOSE_QUICK | LTC_DIAGNOSE_NO_CHILD))
         return fail(LTC_ERR_INVALID_ARGUMENT, "ltc_cluster_check: flags 0x%x are not valid: use 0 or LTC_DIAGNOSE_* or'ed", flags);
-    if (!(timeout_s > 0) || !std::isfinite(timeout_s) || timeout_s > 1e7)
-        return fail(LTC_ERR_INVALID_ARGUMENT, "ltc_cluster_check: timeout %g s is not valid: use a number of seconds > 0 and at most 1e7",
-                    timeout_s);
+    LTC_RETURN_IF_ERROR(ltc::dist::check_timeout(__func__, timeout_s));
     LTC_TRY {
         // c10d logs every broken connection with a C++ backtrace (rank 0 closing the store is one); the
         // report and ltc_last_error() say what matters. As ltc_dist_init does.

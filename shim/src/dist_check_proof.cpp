@@ -14,15 +14,13 @@
 
 using ltc::fail;
 using ltc::check::Row;
+using ltc::dist::bytes_of;
 using ltc::dist::Clock;
 using ltc::dist::Failure;
+using ltc::dist::seconds_since;
+using ltc::dist::text_of;
 
 namespace {
-
-std::vector<uint8_t> bytes_of(const std::string &s) { return std::vector<uint8_t>(s.begin(), s.end()); }
-std::string text_of(const std::vector<uint8_t> &b) { return std::string(b.begin(), b.end()); }
-
-double seconds_since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
 
 struct Ctx {
     ltc_cluster_report *r;
@@ -55,7 +53,7 @@ std::vector<std::string> step(Ctx &c, const std::string &name, const std::string
                               const std::function<void()> &launch, const std::function<std::string()> &payload) {
     const int world = c.r->env.world_size, me = c.r->env.rank;
     const auto start = Clock::now();
-    const auto deadline = start + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(c.timeout_s));
+    const auto deadline = start + ltc::dist::duration_of(c.timeout_s);
     launch();
     bool done = wait_local(c, deadline);
     if (done)

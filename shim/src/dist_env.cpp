@@ -3,6 +3,7 @@
 #include "dist_internal.hpp"
 
 #include <climits>
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -121,6 +122,34 @@ ltc_status env_from(ltc_dist_env *out, const char *const *envp) {
     return LTC_OK;
 }
 
+ltc_status check_env(const char *fn, const ltc_dist_env &env) {
+    int launcher = ltc::enum_int(env.launcher);  // any int may arrive from C
+    if (launcher < LTC_LAUNCHER_NONE || launcher > LTC_LAUNCHER_LOCAL)
+        return fail(LTC_ERR_INVALID_ARGUMENT, "%s: launcher %d is not valid: fill the env with ltc_dist_env_from", fn,
+                    launcher);
+    if (env.world_size < 1)
+        return fail(LTC_ERR_INVALID_ARGUMENT, "%s: world size %d is not valid: use 1 or more", fn, env.world_size);
+    if (env.rank < 0 || env.rank >= env.world_size)
+        return fail(LTC_ERR_INVALID_ARGUMENT, "%s: rank %d is not valid with a world size of %d: use 0 to %d", fn, env.rank,
+                    env.world_size, env.world_size - 1);
+    if (env.local_rank < 0)
+        return fail(LTC_ERR_INVALID_ARGUMENT, "%s: local rank %d is not valid: use 0 or more", fn, env.local_rank);
+    if (memchr(env.master_addr, '\0', LTC_DIST_ADDR_MAX) == nullptr || env.master_addr[0] == '\0')
+        return fail(LTC_ERR_INVALID_ARGUMENT, "%s: master_addr is empty or not NUL-terminated: use a host name or address", fn);
+    bool hosts = env.rank == 0 && !env.external_store;
+    if (env.master_port < 0 || env.master_port > 65535 || (env.master_port == 0 && !(hosts && env.world_size == 1)))
+        return fail(LTC_ERR_INVALID_ARGUMENT,
+                    "%s: master port %d is not valid: use 1 to 65535 (0, any free port, only for a world size of 1)", fn,
+                    env.master_port);
+    return LTC_OK;
+}
+
+ltc_status check_timeout(const char *fn, double timeout_s) {
+    if (!(timeout_s > 0) || !std::isfinite(timeout_s) || timeout_s > 1e7)
+        return fail(LTC_ERR_INVALID_ARGUMENT, "%s: timeout %g s is not valid: use a number of seconds > 0 and at most 1e7", fn,
+                    timeout_s);
+    return LTC_OK;
+}
 
 }  // namespace ltc::dist
 

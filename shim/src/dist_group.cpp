@@ -69,26 +69,16 @@ struct Member {
 
 Member parse_member(const std::string &v) {
     Member m;
-    size_t pos = 0;
-    while (pos < v.size()) {
-        size_t end = v.find(' ', pos);
-        if (end == std::string::npos)
-            end = v.size();
-        std::string tok = v.substr(pos, end - pos);
-        size_t eq = tok.find('=');
-        if (eq != std::string::npos) {
-            std::string k = tok.substr(0, eq), val = tok.substr(eq + 1);
-            if (k == "world")
-                m.world = atoi(val.c_str());
-            else if (k == "device")
-                m.device = val;
-            else if (k == "gpu")
-                m.gpu = val;
-            else if (k == "host")
-                m.host = val;
-        }
-        pos = end + 1;
-    }
+    for_each_field(v, ' ', [&](const std::string &k, const std::string &val) {
+        if (k == "world")
+            m.world = atoi(val.c_str());
+        else if (k == "device")
+            m.device = val;
+        else if (k == "gpu")
+            m.gpu = val;
+        else if (k == "host")
+            m.host = val;
+    });
     return m;
 }
 
@@ -359,14 +349,12 @@ void destroy(ltc_dist *d, bool graceful) {
 ltc_status join(ltc_dist *d, Clock::time_point deadline, double timeout_s) {
     const ltc_dist_env &env = d->env;
     const int world = env.world_size;
-    char host[128] = "?";
-    if (gethostname(host, sizeof host - 1) != 0)
-        snprintf(host, sizeof host, "?");
+    const std::string host = this_host();
     std::string device, gpu;
     reported_identity(d, &device, &gpu);
     char me[512];
     snprintf(me, sizeof me, "world=%d pid=%d device=%s gpu=%s host=%s", world, (int)getpid(), device.c_str(), gpu.c_str(),
-             host);
+             host.c_str());
     d->store->set(heartbeat_key(env.rank), bytes_of("0"));
     d->store->set("join/" + std::to_string(env.rank), bytes_of(me));
     std::vector<std::string> keys;

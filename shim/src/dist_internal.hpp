@@ -102,16 +102,21 @@ namespace ltc::dist {
 
 // ---- helpers (dist_store.cpp) ----
 double seconds_since(Clock::time_point t);
+Clock::duration duration_of(double seconds);
 std::vector<uint8_t> bytes_of(const std::string &s);
 std::string text_of(const std::vector<uint8_t> &b);
-std::string what_of(const std::exception &e);  // without c10's backtrace
 std::chrono::milliseconds left_until(Clock::time_point deadline);  // at least 100 ms
+std::string this_host();  // gethostname, "?" when it cannot say
 
 // ---- launcher variables (dist_env.cpp) ----
 // The value of `name` in envp (NULL-terminated "NAME=value" strings), or nullptr.
 const char *env_lookup(const char *const *envp, const char *name);
 // ltc_dist_env_from's body (envp not NULL).
 ltc_status env_from(ltc_dist_env *out, const char *const *envp);
+// Check an env and a timeout (seconds: > 0, finite, at most 1e7) as ltc_dist_init and ltc_cluster_check
+// take them; fail naming fn, the bad value and what would be valid.
+ltc_status check_env(const char *fn, const ltc_dist_env &env);
+ltc_status check_timeout(const char *fn, double timeout_s);
 
 // ---- the local launcher (dist_launch.cpp) ----
 struct LaunchResult {
@@ -129,6 +134,15 @@ std::string store_prefix(int restart);
 // group), "failed" (left after a failure), "exit N" (its process exited with status N), "signal N" (a
 // signal killed it; written by its launcher).
 std::string heartbeat_key(int rank);
+// A TCPStore server on addr:port (host; port 0: any free port), or a client of the one there; waits on
+// keys for at most `timeout`. Throws as TCPStore does.
+c10::intrusive_ptr<c10d::TCPStore> tcp_store(const std::string &addr, int port, std::chrono::milliseconds timeout, bool host);
+// Calls f(key, value) for each "key=value" field of text, the fields separated by sep; a field without
+// '=' is skipped.
+void for_each_field(const std::string &text, char sep,
+                    const std::function<void(const std::string &, const std::string &)> &f);
+// Whether a TCPStore's error says its port is taken.
+bool port_in_use(const std::string &message);
 // Connects to host:port with plain sockets until the deadline; fails naming the address.
 ltc_status reach(const ltc_dist_env &env, Clock::time_point deadline, double timeout_s);
 // Hosts (rank 0 without an external store) or reaches the store; fills d->tcp, d->store.

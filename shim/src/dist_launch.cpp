@@ -220,7 +220,7 @@ ltc_status run_group(Attempt *out, int nproc, const char *const *argv, const std
         if (!deadline_set && (out->rank >= 0 || out->interrupted)) {
             deadline_set = true;
             double grace = out->interrupted ? 10.0 : timeout_s + 5.0;
-            term_at = Clock::now() + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(grace));
+            term_at = Clock::now() + duration_of(grace);
             kill_at = term_at + std::chrono::seconds(5);
         }
         if (deadline_set && !termed && Clock::now() >= term_at) {

@@ -23,18 +23,50 @@ namespace ltc::dist {
 
 double seconds_since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
 
+Clock::duration duration_of(double seconds) {
+    return std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(seconds));
+}
+
 std::vector<uint8_t> bytes_of(const std::string &s) { return std::vector<uint8_t>(s.begin(), s.end()); }
 std::string text_of(const std::vector<uint8_t> &b) { return std::string(b.begin(), b.end()); }
-
-std::string what_of(const std::exception &e) {
-    if (auto c = dynamic_cast<const c10::Error *>(&e))
-        return c->what_without_backtrace();
-    return e.what();
-}
 
 milliseconds left_until(Clock::time_point deadline) {
     auto ms = std::chrono::duration_cast<milliseconds>(deadline - Clock::now());
     return std::max(ms, milliseconds(100));
+}
+
+std::string this_host() {
+    char host[256] = "";
+    if (gethostname(host, sizeof host - 1) != 0 || host[0] == '\0')
+        snprintf(host, sizeof host, "?");
+    return host;
+}
+
+c10::intrusive_ptr<c10d::TCPStore> tcp_store(const std::string &addr, int port, milliseconds timeout, bool host) {
+    c10d::TCPStoreOptions o;
+    o.port = (uint16_t)port;
+    o.isServer = host;
+    o.waitWorkers = false;
+    o.timeout = timeout;
+    return c10::make_intrusive<c10d::TCPStore>(addr, o);
+}
+
+void for_each_field(const std::string &text, char sep,
+                    const std::function<void(const std::string &, const std::string &)> &f) {
+    size_t pos = 0;
+    while (pos < text.size()) {
+        size_t end = text.find(sep, pos);
+        if (end == std::string::npos)
+            end = text.size();
+        size_t eq = text.find('=', pos);
+        if (eq < end)
+            f(text.substr(pos, eq - pos), text.substr(eq + 1, end - eq - 1));
+        pos = end + 1;
+    }
+}
+
+bool port_in_use(const std::string &m) {
+    return m.find("EADDRINUSE") != std::string::npos || m.find("ddress already in use") != std::string::npos;
 }
 
 std::string store_prefix(int restart) { return "ltc/" + std::to_string(restart); }
@@ -42,14 +74,14 @@ std::string heartbeat_key(int rank) { return "hb/" + std::to_string(rank); }
 
 WaitProgress::WaitProgress(int rank, double timeout_s, Clock::time_point deadline)
     : rank_(rank), timeout_s_(timeout_s), every_s_(std::clamp(timeout_s / 5, 1.0, 5.0)), deadline_(deadline) {
-    next_ = Clock::now() + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(every_s_));
+    next_ = Clock::now() + duration_of(every_s_);
 }
 
 void WaitProgress::tick(const std::function<std::string()> &what) {
     auto now = Clock::now();
     if (rank_ < 0 || now < next_)  // rank -1: a caller outside the group (the launcher), silent
         return;
-    next_ = now + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(every_s_));
+    next_ = now + duration_of(every_s_);
     double left = std::max(0.0, std::chrono::duration<double>(deadline_ - now).count());
     std::string w;
     try {
@@ -72,11 +104,7 @@ void set_heartbeat_from_outside(const std::string &addr, int port, int restart, 
         auto deadline = Clock::now() + timeout;
         if (reach(env, deadline, timeout.count() / 1000.0) != LTC_OK)
             return;  // the store is gone with its host: the ranks see that by themselves
-        c10d::TCPStoreOptions o;
-        o.waitWorkers = false;
-        o.port = (uint16_t)port;
-        o.timeout = left_until(deadline);
-        auto tcp = c10::make_intrusive<c10d::TCPStore>(addr, o);
+        auto tcp = tcp_store(addr, port, left_until(deadline), false);
         c10d::PrefixStore store(store_prefix(restart), tcp);
         store.set(heartbeat_key(rank), bytes_of(value));
     } catch (...) {
@@ -140,17 +168,12 @@ ltc_status reach(const ltc_dist_env &env, Clock::time_point deadline, double tim
 
 ltc_status open_store(ltc_dist *d, Clock::time_point deadline, double timeout_s) {
     const ltc_dist_env &env = d->env;
-    c10d::TCPStoreOptions o;
-    o.waitWorkers = false;
-    o.timeout = d->timeout;
     if (d->hosts_store) {
-        o.isServer = true;
-        o.port = (uint16_t)env.master_port;
         try {
-            d->tcp = c10::make_intrusive<c10d::TCPStore>(env.master_addr, o);
+            d->tcp = tcp_store(env.master_addr, env.master_port, d->timeout, true);
         } catch (const c10::Error &e) {
             std::string m = e.what_without_backtrace();
-            if (m.find("EADDRINUSE") != std::string::npos || m.find("ddress already in use") != std::string::npos)
+            if (port_in_use(m))
                 return fail(LTC_ERR_DISTRIBUTED,
                             "rank 0 cannot host the rendezvous store on port %d (MASTER_PORT): the port is already in "
                             "use; pick a free port",
@@ -161,10 +184,8 @@ ltc_status open_store(ltc_dist *d, Clock::time_point deadline, double timeout_s)
         d->env.master_port = d->tcp->getPort();
     } else {
         LTC_RETURN_IF_ERROR(reach(env, deadline, timeout_s));
-        o.port = (uint16_t)env.master_port;
-        o.timeout = left_until(deadline);
         try {
-            d->tcp = c10::make_intrusive<c10d::TCPStore>(env.master_addr, o);
+            d->tcp = tcp_store(env.master_addr, env.master_port, left_until(deadline), false);
         } catch (const c10::Error &e) {
             return fail(LTC_ERR_TIMEOUT, "rank %d cannot connect to the rendezvous store at %s:%d (MASTER_ADDR:MASTER_PORT): %s",
                         env.rank, env.master_addr, env.master_port, e.what_without_backtrace());
