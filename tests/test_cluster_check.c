@@ -7,8 +7,8 @@
  * This program is also its own rank: with LTC_TEST_CLUSTER_ROLE set it runs one rank of the API cases.
  * CHECK_CUDA_EXE, FAKE_CUDA_DIR and (when found) TORCH_PYTHON come from CMake. */
 #define _DEFAULT_SOURCE /* mkstemp, setenv, usleep */
-#include "testhelper.h"
 #include "net_helper.h"
+#include "proc_helper.h"
 
 #include "fuzz/json_check.h"
 
@@ -22,12 +22,6 @@
 extern char **environ;
 
 static char out[1 << 20];
-
-static double now_s(void) {
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return t.tv_sec + t.tv_nsec * 1e-9;
-}
 
 static int is_launcher_variable(const char *e) {
     static const char *const names[] = {"RANK=", "WORLD_SIZE=", "LOCAL_RANK=", "MASTER_ADDR=", "MASTER_PORT=",
@@ -70,7 +64,7 @@ static pid_t start(const char *exe, const char *const *args, const char *const *
 
 /* Waits for pid at most limit_s seconds (then kills it); its exit code, or -1. */
 static int finish(pid_t pid, double limit_s) {
-    double t0 = now_s();
+    double t0 = ph_now_s();
     int st = 0;
     while (pid > 0) {
         pid_t got = waitpid(pid, &st, WNOHANG);
@@ -78,7 +72,7 @@ static int finish(pid_t pid, double limit_s) {
             return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
         if (got < 0)
             return -1;
-        if (now_s() - t0 > limit_s) {
+        if (ph_now_s() - t0 > limit_s) {
             kill(pid, SIGKILL);
             waitpid(pid, &st, 0);
             return -1;
@@ -119,15 +113,21 @@ static int json_ok(const char *s) {
     return json_check(j, n, NULL, NULL) == -1;
 }
 
-/* Runs check_cuda with args (through its own --nproc, or alone) and returns its exit code; output in out. */
-static int check_cuda(const char *const *args, const char *const *extra, double limit_s) {
+/* Runs exe with args (and extra in its environment) for at most limit_s seconds; its exit code, its
+ * output in out. */
+static int run_exe(const char *exe, const char *const *args, const char *const *extra, double limit_s) {
     const char *path = tmp();
     char keep[64];
     snprintf(keep, sizeof keep, "%s", path);
-    int code = finish(start(CHECK_CUDA_EXE, args, extra, keep), limit_s);
+    int code = finish(start(exe, args, extra, keep), limit_s);
     slurp(keep);
     unlink(keep);
     return code;
+}
+
+/* Runs check_cuda with args (through its own --nproc, or alone) and returns its exit code; output in out. */
+static int check_cuda(const char *const *args, const char *const *extra, double limit_s) {
+    return run_exe(CHECK_CUDA_EXE, args, extra, limit_s);
 }
 
 #define EXPECT_TEXT(name, text)                                                                 \
@@ -224,7 +224,7 @@ static int by_hand(int world, int started, const char *const *args, const char *
     pid_t pids[8];
     const char *paths[8];
     char names[8][64];
-    double t0 = now_s();
+    double t0 = ph_now_s();
     for (int r = 0; r < started; r++) {
         snprintf(vars[r][0], 64, "RANK=%d", r);
         snprintf(vars[r][1], 64, "WORLD_SIZE=%d", world);
@@ -248,7 +248,7 @@ static int by_hand(int world, int started, const char *const *args, const char *
         if (r == 0)
             code0 = c;
     }
-    *took = now_s() - t0;
+    *took = ph_now_s() - t0;
     slurp(paths[0]);
     for (int r = 0; r < started; r++)
         unlink(paths[r]);
@@ -312,9 +312,9 @@ static void test_rank_never_joins(void) {
 static void test_rank_dies(void) {
     const char *args[] = {"--nproc", "2", "--quick", "--timeout", "40", NULL};
     const char *extra[] = {"LD_PRELOAD=" DIE_PRELOAD, "LTC_TEST_DIE_RANK=1", NULL};
-    double t0 = now_s();
+    double t0 = ph_now_s();
     int code = check_cuda(args, extra, 120);
-    double took = now_s() - t0;
+    double took = ph_now_s() - t0;
     CHECK("a rank dies: fails", code != 0 && code != -1);
     CHECK("a rank dies: named well within the timeout", took < 20);
     EXPECT_TEXT("a rank dies: how it ended", "rank 1's process ended (signal 6) before it reported");
@@ -322,22 +322,12 @@ static void test_rank_dies(void) {
 }
 
 static void test_torchrun(void) {
-#ifdef TORCH_PYTHON
-    char cmd[4096];
-    snprintf(cmd, sizeof cmd, "'%s' -c 'import torch.distributed.run' >/dev/null 2>&1", TORCH_PYTHON);
-    if (system(cmd) != 0) {
-        printf("torchrun: %s has no torch: skipped\n", TORCH_PYTHON);
-        th_skipped++;
+    if (!ph_torch_python_has("torchrun", "torch.distributed.run"))
         return;
-    }
+#ifdef TORCH_PYTHON
     const char *args[] = {"-m", "torch.distributed.run", "--standalone", "--nproc-per-node", "2", "--no-python",
                           CHECK_CUDA_EXE, "--quick", "--json", "--timeout", "30", NULL};
-    const char *path = tmp();
-    char keep[64];
-    snprintf(keep, sizeof keep, "%s", path);
-    int code = finish(start(TORCH_PYTHON, args, NULL, keep), 120);
-    slurp(keep);
-    unlink(keep);
+    int code = run_exe(TORCH_PYTHON, args, NULL, 120);
     CHECK("torchrun: fails (its ranks have no GPU)", code != 0 && code != -1);
     EXPECT_TEXT("torchrun: the launcher", "\"launcher\": \"torchrun\"");
     EXPECT_TEXT("torchrun: both ranks", "\"world_size\": 2");
@@ -345,9 +335,6 @@ static void test_torchrun(void) {
     snprintf(want, sizeof want, "\"cause\": \"%s\"", real_cause);
     expect_text("torchrun: the real cause", want);
     CHECK("torchrun: the document parses", json_ok(out));
-#else
-    printf("torchrun: no Python found at configure time: skipped\n");
-    th_skipped++;
 #endif
 }
 
@@ -379,10 +366,10 @@ static int rank_main(const char *role) {
         ltc_cluster_report_free(r);
         return 0;
     }
-    double t0 = now_s();
+    double t0 = ph_now_s();
     ltc_device cpu = {LTC_DEVICE_CPU, 0};
     ltc_status st = ltc_cluster_allreduce_proof(r, cpu, 4096, strcmp(role, "skip") == 0 ? 3 : 20);
-    double took = now_s() - t0;
+    double took = ph_now_s() - t0;
     if (env.rank == 0)
         printf("%s\n%s\nproof: %s (%.1f s): %s\n", ltc_cluster_report_text(r), ltc_cluster_report_json(r),
                ltc_status_string(st), took, ltc_last_error());

@@ -4,10 +4,7 @@
  * without a GPU): pinned and pageable, blocking and not, on every visible GPU. MOVE_TO_CUDA_EXE is the
  * program's path. */
 #define _POSIX_C_SOURCE 200809L /* popen */
-#include "testhelper.h"
-
-#include <sys/wait.h>
-#include <unistd.h>
+#include "proc_helper.h"
 
 static char out[16384];
 
@@ -16,26 +13,15 @@ static char out[16384];
 static int run_to(const char *args, int to_full) {
     char cmd[1024];
     snprintf(cmd, sizeof cmd, "'%s' %s 2>&1%s", MOVE_TO_CUDA_EXE, args, to_full ? " >/dev/full" : "");
-    out[0] = '\0';
-    FILE *p = popen(cmd, "r");
-    if (!p)
-        return -1;
-    size_t n = fread(out, 1, sizeof out - 1, p);
-    out[n] = '\0';
-    int status = pclose(p);
-    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    return ph_run(cmd, out, sizeof out);
 }
 
 /* One case: exit code and a piece of the output. */
 static void expect_to(const char *args, int to_full, int want_rc, const char *want_text) {
     int rc = run_to(args, to_full);
-    int ok = rc == want_rc && strstr(out, want_text) != NULL;
-    char name[300], detail[600];
+    char name[300];
     snprintf(name, sizeof name, "move_to_cuda %s%s", args, to_full ? " >/dev/full" : "");
-    snprintf(detail, sizeof detail, "exit %d, wanted %d, with \"%s\" in the output", rc, want_rc, want_text);
-    th_report(ok, __FILE__, __LINE__, name, detail);
-    if (!ok)
-        fprintf(stderr, "  output:\n%s\n", out);
+    ph_check_run(name, rc, want_rc, out, want_text);
 }
 
 static void expect(const char *args, int want_rc, const char *want_text) {

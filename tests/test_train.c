@@ -85,12 +85,7 @@ static void test_against_hand_computation(void) {
     ltc_linear_free(lin);
     CHECK_OK(ltc_sgd_zero_grad(opt));
     ltc_sgd_free(opt);
-    ltc_tensor_free(x);
-    ltc_tensor_free(y);
-    ltc_tensor_free(pred);
-    ltc_tensor_free(loss);
-    ltc_tensor_free(w);
-    ltc_tensor_free(b);
+    TH_FREE_TENSORS(x, y, pred, loss, w, b);
 }
 
 static void test_regression_converges(void) {
@@ -164,13 +159,7 @@ static void test_backward(void) {
     CHECK_OK(ltc_tensor_copy(x, z, 0));
     th_report(ltc_tensor_backward(l) == LTC_ERR_TORCH && strstr(ltc_last_error(), "modified by an inplace operation"),
               __FILE__, __LINE__, "an input written after the forward is refused", ltc_last_error());
-    ltc_tensor_free(p);
-    ltc_tensor_free(l);
-    ltc_tensor_free(g);
-    ltc_tensor_free(w);
-    ltc_tensor_free(x);
-    ltc_tensor_free(y);
-    ltc_tensor_free(z);
+    TH_FREE_TENSORS(p, l, g, w, x, y, z);
     ltc_linear_free(lin);
 }
 

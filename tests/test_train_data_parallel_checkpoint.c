@@ -4,12 +4,11 @@
  * overwrites a good file); a truncated file, a changed byte, another format, other shapes, dtype,
  * optimizer or settings are refused naming the file and the mismatch, and change nothing; and Python's
  * torch.load reads the file (with TORCH_PYTHON, a Python that has torch; skipped otherwise). */
-#define _DEFAULT_SOURCE /* mkdtemp */
-#include "testhelper.h"
+#define _DEFAULT_SOURCE /* mkdtemp, popen */
+#include "proc_helper.h"
 
 #include <math.h>
 #include <sys/stat.h>
-#include <unistd.h>
 
 static const ltc_device CPU = {LTC_DEVICE_CPU, 0};
 static char g_dir[256];
@@ -33,6 +32,20 @@ static void train(ltc_linear *model, ltc_sgd *opt, int steps, uint64_t seed) {
         ltc_tensor_free(p);
         ltc_tensor_free(loss);
     }
+}
+
+/* A 4 -> 3 linear with bias, its weights drawn after ltc_manual_seed(seed), and its SGD (lr, momentum 0.9). */
+static ltc_linear *new_model(ltc_sgd **opt, double lr, uint64_t seed) {
+    ltc_manual_seed(seed);
+    ltc_linear *m = NULL;
+    CHECK_OK(ltc_linear_new(&m, 4, 3, 1));
+    CHECK_OK(ltc_sgd_new(opt, m, lr, 0.9));
+    return m;
+}
+
+static void free_model(ltc_linear *m, ltc_sgd *opt) {
+    ltc_sgd_free(opt);
+    ltc_linear_free(m);
 }
 
 /* The parameters as bytes: weight [3x4] then bias [3]. */
@@ -71,28 +84,20 @@ static void test_round_trip_and_resume(void) {
     char path[400];
     path_of(path, sizeof path, "a.pt");
     /* the uninterrupted run: 10 steps */
-    ltc_manual_seed(3);
-    ltc_linear *ref = NULL;
     ltc_sgd *ref_opt = NULL;
-    CHECK_OK(ltc_linear_new(&ref, 4, 3, 1));
-    CHECK_OK(ltc_sgd_new(&ref_opt, ref, 0.05, 0.9));
+    ltc_linear *ref = new_model(&ref_opt, 0.05, 3);
     train(ref, ref_opt, 10, 100);
     /* the interrupted one: 4 steps, checkpoint, a fresh process's objects, load, 6 more */
-    ltc_manual_seed(3);
-    ltc_linear *a = NULL;
     ltc_sgd *a_opt = NULL;
-    CHECK_OK(ltc_linear_new(&a, 4, 3, 1));
-    CHECK_OK(ltc_sgd_new(&a_opt, a, 0.05, 0.9));
+    ltc_linear *a = new_model(&a_opt, 0.05, 3);
     train(a, a_opt, 4, 100);
     CHECK_OK(ltc_checkpoint_save(path, a, a_opt, 4, "seed=3 batch=8"));
     char tmp[420];
     snprintf(tmp, sizeof tmp, "%s.tmp.%d", path, (int)getpid());
     CHECK("no temporary file left", access(tmp, F_OK) != 0);
-    ltc_manual_seed(99); /* other initial weights: the load must replace them */
-    ltc_linear *b = NULL;
+    /* other initial weights: the load must replace them */
     ltc_sgd *b_opt = NULL;
-    CHECK_OK(ltc_linear_new(&b, 4, 3, 1));
-    CHECK_OK(ltc_sgd_new(&b_opt, b, 0.05, 0.9));
+    ltc_linear *b = new_model(&b_opt, 0.05, 99);
     int64_t step = -1;
     CHECK_OK(ltc_checkpoint_load(&step, path, b, b_opt, "batch=8 seed=3"));
     CHECK("the step comes back", step == 4);
@@ -105,10 +110,8 @@ static void test_round_trip_and_resume(void) {
     params_of(ref, pr);
     CHECK("resumed training ends bit-identical to the uninterrupted run (momentum restored)", memcmp(pb, pr, sizeof pb) == 0);
     /* without the momentum buffers it would not: the check above can fail */
-    ltc_linear *c = NULL;
     ltc_sgd *c_opt = NULL;
-    CHECK_OK(ltc_linear_new(&c, 4, 3, 1));
-    CHECK_OK(ltc_sgd_new(&c_opt, c, 0.05, 0.9));
+    ltc_linear *c = new_model(&c_opt, 0.05, 4); /* its weights replaced by the load */
     CHECK_OK(ltc_checkpoint_load(&step, path, c, NULL, "seed=3 batch=8"));
     train(c, c_opt, 6, 104);
     float pc[15];
@@ -118,26 +121,18 @@ static void test_round_trip_and_resume(void) {
      * drops them again, so the next step is a first step */
     char fresh[400];
     path_of(fresh, sizeof fresh, "fresh.pt");
-    ltc_manual_seed(3);
-    ltc_linear *f = NULL;
     ltc_sgd *f_opt = NULL;
-    CHECK_OK(ltc_linear_new(&f, 4, 3, 1));
-    CHECK_OK(ltc_sgd_new(&f_opt, f, 0.05, 0.9));
+    ltc_linear *f = new_model(&f_opt, 0.05, 3);
     CHECK_OK(ltc_checkpoint_save(fresh, f, f_opt, 0, NULL));
     CHECK_OK(ltc_checkpoint_load(&step, fresh, c, c_opt, ""));
     train(c, c_opt, 10, 100);
     params_of(c, pc);
     CHECK("a step-0 checkpoint resumes as a fresh run", step == 0 && memcmp(pc, pr, sizeof pc) == 0);
-    ltc_sgd_free(f_opt);
-    ltc_linear_free(f);
-    ltc_sgd_free(c_opt);
-    ltc_linear_free(c);
-    ltc_sgd_free(b_opt);
-    ltc_linear_free(b);
-    ltc_sgd_free(a_opt);
-    ltc_linear_free(a);
-    ltc_sgd_free(ref_opt);
-    ltc_linear_free(ref);
+    free_model(f, f_opt);
+    free_model(c, c_opt);
+    free_model(b, b_opt);
+    free_model(a, a_opt);
+    free_model(ref, ref_opt);
 }
 
 /* Every refusal names the file and changes neither the module nor the file. */
@@ -156,22 +151,16 @@ static void test_refusals(void) {
     char good[400], bad[400];
     path_of(good, sizeof good, "good.pt");
     path_of(bad, sizeof bad, "bad.pt");
-    ltc_manual_seed(5);
-    ltc_linear *m = NULL;
     ltc_sgd *opt = NULL;
-    CHECK_OK(ltc_linear_new(&m, 4, 3, 1));
-    CHECK_OK(ltc_sgd_new(&opt, m, 0.1, 0.9));
+    ltc_linear *m = new_model(&opt, 0.1, 5);
     train(m, opt, 2, 7);
     CHECK_OK(ltc_checkpoint_save(good, m, opt, 2, "seed=5 batch=8"));
     long n = file_size(good);
     unsigned char *bytes = malloc((size_t)n);
     CHECK("read back", bytes && read_bytes(good, bytes, n));
 
-    ltc_manual_seed(6);
-    ltc_linear *other = NULL;
     ltc_sgd *other_opt = NULL;
-    CHECK_OK(ltc_linear_new(&other, 4, 3, 1));
-    CHECK_OK(ltc_sgd_new(&other_opt, other, 0.1, 0.9));
+    ltc_linear *other = new_model(&other_opt, 0.1, 6);
 
     /* truncated, at several lengths */
     long cuts[] = {0, 10, n / 2, n - 1};
@@ -241,34 +230,26 @@ static void test_refusals(void) {
                 "cannot create /nonexistent-dir/x.pt.tmp.");
     ltc_linear_free(nobias);
     ltc_linear_free(wide);
-    ltc_sgd_free(other_opt);
-    ltc_linear_free(other);
-    ltc_sgd_free(opt);
-    ltc_linear_free(m);
+    free_model(other, other_opt);
+    free_model(m, opt);
     free(bytes);
     unlink(bad);
 }
 
 /* Python's torch.load reads it, with the default weights_only=True. */
 static void test_torch_load(void) {
-#ifdef TORCH_PYTHON
-    char cmd[2048], path[400];
-    snprintf(cmd, sizeof cmd, "'%s' -c 'import torch' >/dev/null 2>&1", TORCH_PYTHON);
-    if (system(cmd) != 0) {
-        printf("torch.load: %s has no torch: skipped\n", TORCH_PYTHON);
-        th_skipped++;
+    if (!ph_torch_python_has("torch.load", "torch"))
         return;
-    }
+#ifdef TORCH_PYTHON
+    char path[400];
     path_of(path, sizeof path, "py.pt");
-    ltc_manual_seed(8);
-    ltc_linear *m = NULL;
     ltc_sgd *opt = NULL;
-    CHECK_OK(ltc_linear_new(&m, 4, 3, 1));
-    CHECK_OK(ltc_sgd_new(&opt, m, 0.1, 0.9));
+    ltc_linear *m = new_model(&opt, 0.1, 8);
     train(m, opt, 3, 9);
     CHECK_OK(ltc_checkpoint_save(path, m, opt, 3, "seed=8 batch=8"));
     float p[15];
     params_of(m, p);
+    char cmd[2048];
     snprintf(cmd, sizeof cmd,
              "'%s' -c 'import torch, sys\n"
              "d = torch.load(sys.argv[1])\n"
@@ -278,38 +259,18 @@ static void test_torch_load(void) {
              "assert d[\"momentum_buffer.weight\"].shape == (3, 4)\n"
              "print(\"%%.9g\" %% d[\"weight\"][1, 2].item())' '%s' 2>&1",
              TORCH_PYTHON, path);
-    FILE *f = popen(cmd, "r");
-    char out[4096] = "";
-    size_t n = f ? fread(out, 1, sizeof out - 1, f) : 0;
-    out[n] = '\0';
-    int rc = f ? pclose(f) : -1;
+    char out[4096];
+    int rc = ph_run(cmd, out, sizeof out);
     char want[64];
     snprintf(want, sizeof want, "%.9g", p[1 * 4 + 2]);
-    int ok = rc == 0 && strstr(out, want) != NULL;
-    th_report(ok, __FILE__, __LINE__, "torch.load reads the checkpoint (weights_only=True)", "exit 0 and weight[1, 2]");
-    if (!ok)
-        fprintf(stderr, "  output:\n%s\n", out);
-    ltc_sgd_free(opt);
-    ltc_linear_free(m);
+    ph_report(rc == 0 && strstr(out, want) != NULL, "torch.load reads the checkpoint (weights_only=True)",
+              "exit 0 and weight[1, 2]", out);
+    free_model(m, opt);
     unlink(path);
-#else
-    printf("torch.load: no Python found at configure time: skipped\n");
-    th_skipped++;
 #endif
 }
 
 int main(void) {
-    snprintf(g_dir, sizeof g_dir, "/tmp/ltc_ckpt_XXXXXX");
-    if (!mkdtemp(g_dir)) {
-        perror("mkdtemp");
-        return 1;
-    }
-    test_round_trip_and_resume();
-    test_refusals();
-    test_torch_load();
-    char cmd[300];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", g_dir);
-    if (system(cmd) != 0)
-        fprintf(stderr, "could not remove %s\n", g_dir);
-    return th_finish();
+    static void (*const tests[])(void) = {test_round_trip_and_resume, test_refusals, test_torch_load};
+    return ph_run_in_dir(g_dir, sizeof g_dir, "ltc_ckpt", tests, sizeof tests / sizeof *tests);
 }

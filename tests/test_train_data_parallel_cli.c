@@ -3,58 +3,13 @@
  * ranks, the unreachable store, a busy port, Ctrl-C through --nproc) and, with TRAIN_DP_GPU defined, as
  * test_train_data_parallel_cli_gpu (exits 77 without a GPU): ddp on cuda:0, dp, and --graph each converge,
  * and --graph lands on the same weights as eager. TRAIN_DP_EXE is the program's path. */
-#define _DEFAULT_SOURCE /* popen, kill, clock_gettime, usleep */
-#include "testhelper.h"
+#define _DEFAULT_SOURCE /* popen, kill, clock_gettime */
 #include "net_helper.h"
+#include "train_dp_run.h"
 
-#include <arpa/inet.h>
 #include <math.h>
-#include <netinet/in.h>
-#include <poll.h>
-#include <signal.h>
-#include <sys/socket.h>
-#include <sys/wait.h>
-#include <time.h>
-#include <unistd.h>
 
-static char out[65536];
-
-static inline double now_s(void) {
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return t.tv_sec + t.tv_nsec * 1e-9;
-}
-
-/* Runs `env <vars> <example> <args>` with stdout and stderr into out; returns its exit code. The launcher
- * variables of whatever runs this test are cleared first. */
-static int run(const char *vars, const char *args) {
-    char cmd[2048];
-    snprintf(cmd, sizeof cmd,
-             "env -u RANK -u WORLD_SIZE -u LOCAL_RANK -u MASTER_ADDR -u MASTER_PORT -u SLURM_PROCID -u SLURM_NTASKS "
-             "-u OMPI_COMM_WORLD_RANK -u OMPI_COMM_WORLD_SIZE %s '%s' %s 2>&1",
-             vars, TRAIN_DP_EXE, args);
-    out[0] = '\0';
-    FILE *p = popen(cmd, "r");
-    if (!p)
-        return -1;
-    size_t n = fread(out, 1, sizeof out - 1, p);
-    out[n] = '\0';
-    int status = pclose(p);
-    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-}
-
-static void expect_env(const char *vars, const char *args, int want_rc, const char *want_text) {
-    int rc = run(vars, args);
-    int ok = rc == want_rc && strstr(out, want_text) != NULL;
-    char name[600], detail[800];
-    snprintf(name, sizeof name, "%s%s%s", vars, *vars ? " " : "", args);
-    snprintf(detail, sizeof detail, "exit %d, wanted %d, with \"%s\" in the output", rc, want_rc, want_text);
-    th_report(ok, __FILE__, __LINE__, name, detail);
-    if (!ok)
-        fprintf(stderr, "  output:\n%s\n", out);
-}
-
-static void expect(const char *args, int want_rc, const char *want_text) { expect_env("", args, want_rc, want_text); }
+static void expect(const char *args, int want_rc, const char *want_text) { dp_expect("", args, want_rc, want_text); }
 
 /* max |W - W*| from the result line of the last run, or -1. */
 static double distance(void) {
@@ -89,22 +44,22 @@ static void test_usage(void) {
 }
 
 static void test_launcher_variables(void) {
-    expect_env("WORLD_SIZE=0 RANK=0", "--device cpu", 2, "error: WORLD_SIZE=\"0\" is not valid: use a whole number, 1 to 16777216 (2^24)");
-    expect_env("RANK=2 WORLD_SIZE=2 MASTER_ADDR=127.0.0.1 MASTER_PORT=29500", "--device cpu", 2,
-               "error: RANK=\"2\" is not valid: use 0 to 1 (WORLD_SIZE=2)");
-    expect_env("RANK=1 WORLD_SIZE=2 MASTER_ADDR=127.0.0.1 MASTER_PORT=http", "--device cpu", 2,
-               "error: MASTER_PORT=\"http\" is not valid: use a port number, 1 to 65535");
-    expect_env("RANK=0 WORLD_SIZE=2 MASTER_PORT=29500", "--device cpu", 2, "error: MASTER_ADDR is not set, but RANK and WORLD_SIZE are");
-    expect_env("SLURM_PROCID=0 SLURM_NTASKS=0", "--device cpu", 2, "error: SLURM_NTASKS=\"0\" is not valid");
-    expect_env("OMPI_COMM_WORLD_RANK=3 OMPI_COMM_WORLD_SIZE=2", "--device cpu", 2,
-               "error: OMPI_COMM_WORLD_RANK=\"3\" is not valid: use 0 to 1 (OMPI_COMM_WORLD_SIZE=2)");
+    dp_expect("WORLD_SIZE=0 RANK=0", "--device cpu", 2, "error: WORLD_SIZE=\"0\" is not valid: use a whole number, 1 to 16777216 (2^24)");
+    dp_expect("RANK=2 WORLD_SIZE=2 MASTER_ADDR=127.0.0.1 MASTER_PORT=29500", "--device cpu", 2,
+              "error: RANK=\"2\" is not valid: use 0 to 1 (WORLD_SIZE=2)");
+    dp_expect("RANK=1 WORLD_SIZE=2 MASTER_ADDR=127.0.0.1 MASTER_PORT=http", "--device cpu", 2,
+              "error: MASTER_PORT=\"http\" is not valid: use a port number, 1 to 65535");
+    dp_expect("RANK=0 WORLD_SIZE=2 MASTER_PORT=29500", "--device cpu", 2, "error: MASTER_ADDR is not set, but RANK and WORLD_SIZE are");
+    dp_expect("SLURM_PROCID=0 SLURM_NTASKS=0", "--device cpu", 2, "error: SLURM_NTASKS=\"0\" is not valid");
+    dp_expect("OMPI_COMM_WORLD_RANK=3 OMPI_COMM_WORLD_SIZE=2", "--device cpu", 2,
+              "error: OMPI_COMM_WORLD_RANK=\"3\" is not valid: use 0 to 1 (OMPI_COMM_WORLD_SIZE=2)");
     /* good ones: a one-task job under each launcher trains */
     char vars[128];
     snprintf(vars, sizeof vars, "SLURM_PROCID=0 SLURM_NTASKS=1 SLURM_LOCALID=0 MASTER_PORT=%d", local_port(0, NULL));
-    expect_env(vars, "--device cpu --steps 200", 0, "1 rank (launcher: slurm), cpu");
+    dp_expect(vars, "--device cpu --steps 200", 0, "1 rank (launcher: slurm), cpu");
     snprintf(vars, sizeof vars, "OMPI_COMM_WORLD_RANK=0 OMPI_COMM_WORLD_SIZE=1 MASTER_PORT=%d", local_port(0, NULL));
-    expect_env(vars, "--device cpu --steps 200", 0, "1 rank (launcher: mpirun), cpu");
-    expect_env("RANK=0 WORLD_SIZE=1", "--device cpu --steps 200", 0, "1 rank (launcher: torchrun), cpu");
+    dp_expect(vars, "--device cpu --steps 200", 0, "1 rank (launcher: mpirun), cpu");
+    dp_expect("RANK=0 WORLD_SIZE=1", "--device cpu --steps 200", 0, "1 rank (launcher: torchrun), cpu");
 }
 
 static void test_cpu_training(int ngpu) {
@@ -145,9 +100,9 @@ static void test_faults(void) {
     snprintf(vars, sizeof vars, "RANK=1 WORLD_SIZE=2 MASTER_ADDR=127.0.0.1 MASTER_PORT=%d", port);
     snprintf(want, sizeof want, "rank 1 of 2 cannot reach the rendezvous store at 127.0.0.1:%d (MASTER_ADDR:MASTER_PORT) within the timeout of 1.0 s",
              port);
-    double t0 = now_s();
-    expect_env(vars, "--device cpu --timeout 1", 1, want);
-    CHECK("within the timeout", now_s() - t0 < 4);
+    double t0 = ph_now_s();
+    dp_expect(vars, "--device cpu --timeout 1", 1, want);
+    CHECK("within the timeout", ph_now_s() - t0 < 4);
 
     /* a busy port */
     int fd = -1;
@@ -158,62 +113,18 @@ static void test_faults(void) {
     expect(args, 1, want);
     snprintf(vars, sizeof vars, "RANK=0 WORLD_SIZE=2 MASTER_ADDR=127.0.0.1 MASTER_PORT=%d", port);
     snprintf(want, sizeof want, "rank 0 cannot host the rendezvous store on port %d (MASTER_PORT): the port is already in use", port);
-    expect_env(vars, "--device cpu --timeout 2", 1, want);
+    dp_expect(vars, "--device cpu --timeout 2", 1, want);
     close(fd);
 
     /* a rank that never comes */
     snprintf(vars, sizeof vars, "RANK=0 WORLD_SIZE=2 MASTER_ADDR=127.0.0.1 MASTER_PORT=%d", local_port(0, NULL));
-    expect_env(vars, "--device cpu --timeout 1", 1, "timed out after 1.0 s: rank 1 of 2 did not join (1 joined)");
+    dp_expect(vars, "--device cpu --timeout 1", 1, "timed out after 1.0 s: rank 1 of 2 did not join (1 joined)");
 }
 
 /* Ctrl-C: SIGINT to the launcher (--nproc 2) reaches both ranks; it returns 130. */
 static void test_ctrl_c(void) {
-    int fds[2];
-    if (pipe(fds) != 0)
-        return;
-    pid_t pid = fork();
-    if (pid == 0) {
-        dup2(fds[1], 1);
-        dup2(fds[1], 2);
-        close(fds[0]);
-        unsetenv("RANK");
-        unsetenv("WORLD_SIZE");
-        execl(TRAIN_DP_EXE, TRAIN_DP_EXE, "--device", "cpu", "--nproc", "2", "--steps", "100000000", "--log-every",
-              "1000", (char *)NULL);
-        _exit(127);
-    }
-    close(fds[1]);
-    /* wait for the first loss line: both ranks are training */
-    size_t n = 0;
-    double t0 = now_s();
-    while (n < sizeof out - 1 && now_s() - t0 < 60) {
-        struct pollfd pf = {fds[0], POLLIN, 0};
-        if (poll(&pf, 1, 1000) <= 0)
-            continue;
-        ssize_t got = read(fds[0], out + n, sizeof out - 1 - n);
-        if (got <= 0)
-            break;
-        n += (size_t)got;
-        out[n] = '\0';
-        if (strstr(out, "step     0"))
-            break;
-    }
-    CHECK("the ranks started", strstr(out, "step     0") != NULL);
-    double sent = now_s();
-    kill(pid, SIGINT);
-    int status = 0;
-    while (waitpid(pid, &status, WNOHANG) == 0 && now_s() - sent < 30)
-        usleep(20000);
-    double took = now_s() - sent;
-    if (now_s() - sent >= 30)
-        kill(pid, SIGKILL);
-    struct pollfd pf = {fds[0], POLLIN, 0};
-    for (ssize_t got; n < sizeof out - 1 && poll(&pf, 1, 2000) > 0 && (got = read(fds[0], out + n, sizeof out - 1 - n)) > 0;)
-        n += (size_t)got;
-    out[n] = '\0';
-    close(fds[0]);
-    int code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-    printf("ctrl-c: the launcher exited %d after %.2f s\n", code, took);
+    double took = 0; /* sent once the first loss line shows: both ranks are training */
+    int code = dp_signal_after("--device cpu --nproc 2 --steps 100000000 --log-every 1000", "step     0", SIGINT, "ctrl-c", &took);
     CHECK("Ctrl-C: exit 130, the ranks' code", code == 130);
     CHECK("Ctrl-C: promptly", took < 10);
     CHECK("Ctrl-C: names the rank", strstr(out, "failed first, with exit code 130") != NULL);
@@ -222,29 +133,17 @@ static void test_ctrl_c(void) {
 /* torchrun --no-python: its agent hosts the store (TORCHELASTIC_USE_AGENT_STORE=True). Skipped without
  * a Python that has torch. */
 static void test_torchrun(void) {
+    if (!ph_torch_python_has("torchrun", "torch.distributed.run"))
+        return;
 #ifdef TORCH_PYTHON
     char cmd[4096];
-    snprintf(cmd, sizeof cmd, "'%s' -c 'import torch.distributed.run' >/dev/null 2>&1", TORCH_PYTHON);
-    if (system(cmd) != 0) {
-        printf("torchrun: %s has no torch: skipped\n", TORCH_PYTHON);
-        th_skipped++;
-        return;
-    }
     snprintf(cmd, sizeof cmd,
-             "env -u RANK -u WORLD_SIZE -u LOCAL_RANK -u MASTER_ADDR -u MASTER_PORT '%s' -m torch.distributed.run "
+             DP_CLEAR " '%s' -m torch.distributed.run "
              "--standalone --nproc-per-node 2 --no-python '%s' --steps 200 --device cpu 2>&1",
              TORCH_PYTHON, TRAIN_DP_EXE);
-    FILE *p = popen(cmd, "r");
-    size_t n = p ? fread(out, 1, sizeof out - 1, p) : 0;
-    out[n] = '\0';
-    int status = p ? pclose(p) : -1;
-    int ok = status == 0 && strstr(out, "2 ranks (launcher: torchrun), cpu") && strstr(out, "result: PASS");
-    th_report(ok, __FILE__, __LINE__, "torchrun --standalone --nproc-per-node 2 --no-python", "exit 0, 2 ranks, PASS");
-    if (!ok)
-        fprintf(stderr, "  output:\n%s\n", out);
-#else
-    printf("torchrun: no Python found at configure time: skipped\n");
-    th_skipped++;
+    int rc = ph_run(cmd, out, sizeof out);
+    ph_report(rc == 0 && strstr(out, "2 ranks (launcher: torchrun), cpu") && strstr(out, "result: PASS"),
+              "torchrun --standalone --nproc-per-node 2 --no-python", "exit 0, 2 ranks, PASS", out);
 #endif
 }
 

@@ -10,7 +10,7 @@
  * Each rank writes what it saw to <dir>/rank<r>.txt; the driver checks those and the launcher's result.
  * Timeouts are 2 s (0.5 s for stubborn), so the whole program takes about 20 s. */
 #define _DEFAULT_SOURCE /* usleep, mkdtemp, clock_gettime, kill, sigaction */
-#include "testhelper.h"
+#include "proc_helper.h"
 
 #include <pthread.h>
 #include <signal.h>
@@ -20,12 +20,6 @@
 
 static const ltc_device CPU = {LTC_DEVICE_CPU, 0};
 static const double TIMEOUT = 2.0;
-
-static double now_s(void) {
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return t.tv_sec + t.tv_nsec * 1e-9;
-}
 
 /* ---------------------------------------------------------------------------------------------- */
 /* A rank                                                                                           */
@@ -89,7 +83,7 @@ static int rank_main(const char *scenario) {
     double fault_at = 0;
     for (int step = 0; step < 20 && s == LTC_OK; step++) {
         if (step == 3) {
-            fault_at = now_s();
+            fault_at = ph_now_s();
             if (r == 1 && !strcmp(scenario, "exit3"))
                 exit(3);
             if (r == 1 && !strcmp(scenario, "kill"))
@@ -112,7 +106,7 @@ static int rank_main(const char *scenario) {
             s = ltc_dist_check_replicas(d, lin);
         usleep(20000);
     }
-    report(r, s, fault_at > 0 ? now_s() - fault_at : 0);
+    report(r, s, fault_at > 0 ? ph_now_s() - fault_at : 0);
     ltc_tensor_free(x);
     ltc_tensor_free(y);
     ltc_tensor_free(p);
@@ -168,10 +162,10 @@ static outcome launch(const char *scenario, double timeout) {
     memset(&o, 0, sizeof o);
     clear_dir();
     const char *argv[] = {g_self, scenario, g_dir, NULL};
-    double t0 = now_s();
+    double t0 = ph_now_s();
     o.code = o.failed_rank = -99;
     o.launch = ltc_launch_local(&o.code, &o.failed_rank, 2, argv, LTC_DEVICE_CPU, 0, timeout);
-    o.seconds = now_s() - t0;
+    o.seconds = ph_now_s() - t0;
     read_rank(&o, 0);
     read_rank(&o, 1);
     printf("%-9s launcher: %s, exit code %d, first failing rank %d, %.2f s\n", scenario, ltc_status_string(o.launch),
@@ -268,19 +262,7 @@ int main(int argc, char **argv) {
         return rank_main(argv[1]);
     }
     g_self = argv[0];
-    snprintf(g_dir, sizeof g_dir, "/tmp/ltc_dp_faults_XXXXXX");
-    if (!mkdtemp(g_dir)) {
-        perror("mkdtemp");
-        return 1;
-    }
-    test_clean_run();
-    test_rank_exits();
-    test_rank_killed();
-    test_rank_stalls();
-    test_store_host_exits();
-    test_ctrl_c();
-    test_stubborn_rank();
-    clear_dir();
-    rmdir(g_dir);
-    return th_finish();
+    static void (*const tests[])(void) = {test_clean_run, test_rank_exits, test_rank_killed, test_rank_stalls,
+                                          test_store_host_exits, test_ctrl_c, test_stubborn_rank};
+    return ph_run_in_dir(g_dir, sizeof g_dir, "ltc_dp_faults", tests, sizeof tests / sizeof *tests);
 }

@@ -13,135 +13,15 @@
  *                 group restarted, the run resumed from the checkpoint ends on the uninterrupted weights
  * TRAIN_DP_EXE is the program's path. */
 #define _DEFAULT_SOURCE /* popen, kill, mkdtemp, usleep */
-#include "testhelper.h"
 #include "net_helper.h"
+#include "train_dp_run.h"
 
 #include <dirent.h>
-#include <errno.h>
-#include <poll.h>
-#include <signal.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
-#include <time.h>
-#include <unistd.h>
 
-static char out[1 << 17];
 static char g_dir[256];
-static const char *const CLEAR =
-    "env -u RANK -u WORLD_SIZE -u LOCAL_RANK -u MASTER_ADDR -u MASTER_PORT -u SLURM_PROCID -u SLURM_NTASKS "
-    "-u OMPI_COMM_WORLD_RANK -u OMPI_COMM_WORLD_SIZE -u TORCHELASTIC_RESTART_COUNT";
-
-static double now_s(void) {
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return t.tv_sec + t.tv_nsec * 1e-9;
-}
 
 static void path_of(char *p, size_t n, const char *name) { snprintf(p, n, "%s/%s", g_dir, name); }
-
-/* Runs the example with the launcher variables cleared; stdout and stderr into out; its exit code. */
-static int run(const char *vars, const char *args) {
-    char cmd[4096];
-    snprintf(cmd, sizeof cmd, "%s %s '%s' %s 2>&1", CLEAR, vars, TRAIN_DP_EXE, args);
-    out[0] = '\0';
-    FILE *p = popen(cmd, "r");
-    if (!p)
-        return -1;
-    size_t n = fread(out, 1, sizeof out - 1, p);
-    out[n] = '\0';
-    int status = pclose(p);
-    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-}
-
-static void expect(const char *vars, const char *args, int want_rc, const char *want_text) {
-    int rc = run(vars, args);
-    int ok = rc == want_rc && strstr(out, want_text) != NULL;
-    char name[1200], detail[800];
-    snprintf(name, sizeof name, "%s%s%s", vars, *vars ? " " : "", args);
-    snprintf(detail, sizeof detail, "exit %d, wanted %d, with \"%s\" in the output", rc, want_rc, want_text);
-    th_report(ok, __FILE__, __LINE__, name, detail);
-    if (!ok)
-        fprintf(stderr, "  output:\n%s\n", out);
-}
-
-/* A command running in the background: its pid (the command itself, through exec) and its output. */
-typedef struct job {
-    pid_t pid;
-    int fd;
-    size_t n;
-} job;
-
-static job start(const char *cmdline) {
-    job j = {-1, -1, 0};
-    int fds[2];
-    if (pipe(fds) != 0)
-        return j;
-    out[0] = '\0';
-    pid_t pid = fork();
-    if (pid == 0) {
-        dup2(fds[1], 1);
-        dup2(fds[1], 2);
-        close(fds[0]);
-        close(fds[1]);
-        execl("/bin/sh", "sh", "-c", cmdline, (char *)NULL);
-        _exit(127);
-    }
-    close(fds[1]);
-    j.pid = pid;
-    j.fd = fds[0];
-    return j;
-}
-
-static job start_example(const char *args) {
-    char cmd[4096];
-    snprintf(cmd, sizeof cmd, "exec %s '%s' %s", CLEAR, TRAIN_DP_EXE, args);
-    return start(cmd);
-}
-
-/* Reads the job's output until text shows (1) or the time is up or the output ends (0). */
-static int wait_for(job *j, const char *text, double seconds) {
-    double t0 = now_s();
-    while (!strstr(out, text) && now_s() - t0 < seconds && j->n < sizeof out - 1) {
-        struct pollfd pf = {j->fd, POLLIN, 0};
-        if (poll(&pf, 1, 200) <= 0)
-            continue;
-        ssize_t got = read(j->fd, out + j->n, sizeof out - 1 - j->n);
-        if (got <= 0)
-            break;
-        j->n += (size_t)got;
-        out[j->n] = '\0';
-    }
-    return strstr(out, text) != NULL;
-}
-
-/* Waits for the job to end (killing it past the time); its exit code, -1 if killed by a signal. */
-static int finish(job *j, double seconds, double *took) {
-    double t0 = now_s();
-    int status = 0;
-    pid_t got = 0;
-    while ((got = waitpid(j->pid, &status, WNOHANG)) == 0 && now_s() - t0 < seconds) {
-        struct pollfd pf = {j->fd, POLLIN, 0};
-        if (poll(&pf, 1, 50) > 0 && j->n < sizeof out - 1) {
-            ssize_t r = read(j->fd, out + j->n, sizeof out - 1 - j->n);
-            if (r > 0) {
-                j->n += (size_t)r;
-                out[j->n] = '\0';
-            }
-        }
-    }
-    if (took)
-        *took = now_s() - t0;
-    if (got == 0) {
-        kill(j->pid, SIGKILL);
-        waitpid(j->pid, &status, 0);
-    }
-    struct pollfd pf = {j->fd, POLLIN, 0};
-    for (ssize_t r; j->n < sizeof out - 1 && poll(&pf, 1, 500) > 0 && (r = read(j->fd, out + j->n, sizeof out - 1 - j->n)) > 0;)
-        j->n += (size_t)r;
-    out[j->n] = '\0';
-    close(j->fd);
-    return got != 0 && WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-}
 
 /* The children of pid, from /proc. */
 static int children_of(pid_t parent, pid_t *kids, int max) {
@@ -242,40 +122,40 @@ static int same_weights(const char *a, const char *b, int64_t *step_a) {
 /* ---------------------------------------------------------------------------------------------- */
 
 static void test_divergence(void) {
-    expect("", "--device cpu --lr 100 --steps 200", 4, "the training diverged: the loss is nan (lr 100");
+    dp_expect("", "--device cpu --lr 100 --steps 200", 4, "the training diverged: the loss is nan (lr 100");
     CHECK("names the step", strstr(out, "error: step 100: ") != NULL);
     CHECK("no PASS", strstr(out, "PASS") == NULL);
-    expect("", "--device cpu --lr 100 --steps 200 --nproc 2", 4, "error: step 100: the training diverged");
+    dp_expect("", "--device cpu --lr 100 --steps 200 --nproc 2", 4, "error: step 100: the training diverged");
     CHECK("no PASS with 2 ranks", strstr(out, "PASS") == NULL);
 }
 
 static void test_identity(void) {
     const char *args = "--device cpu --nproc 2 --steps 200 --timeout 20";
-    expect("LTC_TEST_GPU_IDENTITY='cuda:0/GPU-aaaa cuda:0/GPU-aaaa'", args, 1,
-           "ranks 0 and 1 both use the GPU GPU-aaaa (rank 0: cuda:0 on host ");
-    expect("LTC_TEST_GPU_IDENTITY='cuda:1/GPU-aaaa cuda:0/GPU-aaaa'", args, 1, "both use the GPU GPU-aaaa");
+    dp_expect("LTC_TEST_GPU_IDENTITY='cuda:0/GPU-aaaa cuda:0/GPU-aaaa'", args, 1,
+              "ranks 0 and 1 both use the GPU GPU-aaaa (rank 0: cuda:0 on host ");
+    dp_expect("LTC_TEST_GPU_IDENTITY='cuda:1/GPU-aaaa cuda:0/GPU-aaaa'", args, 1, "both use the GPU GPU-aaaa");
     /* Slurm --gpus-per-task, or one CUDA_VISIBLE_DEVICES per rank: each sees its GPU as cuda:0 */
-    expect("LTC_TEST_GPU_IDENTITY='cuda:0/GPU-aaaa cuda:0/GPU-bbbb'", args, 0, "result: PASS");
-    expect("LTC_TEST_GPU_IDENTITY='cpu cuda:0/GPU-bbbb'", args, 1,
-           "the ranks disagree on the device type: rank 0 uses cpu on host ");
+    dp_expect("LTC_TEST_GPU_IDENTITY='cuda:0/GPU-aaaa cuda:0/GPU-bbbb'", args, 0, "result: PASS");
+    dp_expect("LTC_TEST_GPU_IDENTITY='cpu cuda:0/GPU-bbbb'", args, 1,
+              "the ranks disagree on the device type: rank 0 uses cpu on host ");
     CHECK("each rank's device named", strstr(out, "rank 1 uses cuda:0 (GPU-bbbb) on host ") != NULL);
-    expect("LTC_TEST_GPU_IDENTITY='cuda:0 cuda:0'", args, 1, "(their GPU's UUID is unknown)");
+    dp_expect("LTC_TEST_GPU_IDENTITY='cuda:0 cuda:0'", args, 1, "(their GPU's UUID is unknown)");
 }
 
 static void test_bounds(void) {
-    expect("", "--device cpu --nproc 64", 1, "64 CPU ranks asked for, but this process may use ");
+    dp_expect("", "--device cpu --nproc 64", 1, "64 CPU ranks asked for, but this process may use ");
     CHECK("names the bound", strstr(out, "use at most ") != NULL);
     /* a rank waiting for another says so every few seconds */
     char vars[160], want[200];
     int port = local_port(0, NULL);
     snprintf(vars, sizeof vars, "RANK=0 WORLD_SIZE=2 MASTER_ADDR=127.0.0.1 MASTER_PORT=%d", port);
     snprintf(want, sizeof want, "ltc: rank 0 waits for rank 1 of 2 to join the rendezvous at 127.0.0.1:%d (", port);
-    expect(vars, "--device cpu --timeout 3", 1, want);
+    dp_expect(vars, "--device cpu --timeout 3", 1, want);
     CHECK("with the time left", strstr(out, " s left of the timeout of 3 s)") != NULL);
     port = local_port(0, NULL);
     snprintf(vars, sizeof vars, "RANK=1 WORLD_SIZE=2 MASTER_ADDR=127.0.0.1 MASTER_PORT=%d", port);
     snprintf(want, sizeof want, "ltc: rank 1 waits for the rendezvous store at 127.0.0.1:%d (", port);
-    expect(vars, "--device cpu --timeout 3", 1, want);
+    dp_expect(vars, "--device cpu --timeout 3", 1, want);
 }
 
 static const char *REF_ARGS = "--device cpu --nproc 2 --steps 600 --log-every 50";
@@ -285,31 +165,31 @@ static void test_checkpoints(void) {
     char args[1024], p[400], bad[400];
     path_of(g_ref, sizeof g_ref, "ref.pt");
     snprintf(args, sizeof args, "%s --checkpoint %s", REF_ARGS, g_ref);
-    expect("", args, 0, "result: PASS");
+    dp_expect("", args, 0, "result: PASS");
     CHECK("the checkpoint exists", access(g_ref, F_OK) == 0);
     /* not overwritten without --resume */
-    expect("", args, 2, "exists: pass --resume to continue from it");
+    dp_expect("", args, 2, "exists: pass --resume to continue from it");
     /* stopped at 40, resumed to 600: bit-identical */
     path_of(p, sizeof p, "split.pt");
     snprintf(args, sizeof args, "--device cpu --nproc 2 --steps 40 --log-every 50 --checkpoint %s", p);
-    expect("", args, 3, "result: FAIL");
+    dp_expect("", args, 3, "result: FAIL");
     snprintf(args, sizeof args, "%s --checkpoint %s --resume", REF_ARGS, p);
-    expect("", args, 0, "resumed from");
+    dp_expect("", args, 0, "resumed from");
     CHECK("at step 40", strstr(out, "at step 40") != NULL);
     int64_t step = 0;
     CHECK("resumed run ends bit-identical to the uninterrupted one", same_weights(p, g_ref, &step) && step == 600);
     /* another world size: within tolerance */
     path_of(p, sizeof p, "split1.pt");
     snprintf(args, sizeof args, "--device cpu --nproc 2 --steps 40 --checkpoint %s", p);
-    expect("", args, 3, "result: FAIL");
+    dp_expect("", args, 3, "result: FAIL");
     snprintf(args, sizeof args, "--device cpu --steps 600 --checkpoint %s --resume", p);
-    expect("", args, 0, "result: PASS");
+    dp_expect("", args, 0, "result: PASS");
     /* another run's settings, refused naming the file and the mismatch */
     snprintf(args, sizeof args, "%s --checkpoint %s --resume --batch 128", REF_ARGS, p);
-    expect("", args, 1, "batch=256 in the file, batch=128 in this run");
+    dp_expect("", args, 1, "batch=256 in the file, batch=128 in this run");
     CHECK("names the file", strstr(out, p) != NULL);
     snprintf(args, sizeof args, "%s --checkpoint %s --resume --lr 0.05", REF_ARGS, p);
-    expect("", args, 1, "lr=0.1 in the file, lr=0.05 in this run");
+    dp_expect("", args, 1, "lr=0.1 in the file, lr=0.05 in this run");
     /* corrupt: refused, and left as it was */
     path_of(bad, sizeof bad, "bad.pt");
     FILE *f = fopen(bad, "w");
@@ -318,23 +198,18 @@ static void test_checkpoints(void) {
         fclose(f);
     }
     snprintf(args, sizeof args, "%s --checkpoint %s --resume", REF_ARGS, bad);
-    expect("", args, 1, "is truncated or corrupt");
+    dp_expect("", args, 1, "is truncated or corrupt");
     struct stat st;
     CHECK("the corrupt file is not overwritten", stat(bad, &st) == 0 && st.st_size == 16);
-    expect("", "--device cpu --resume", 2, "--resume needs --checkpoint PATH");
+    dp_expect("", "--device cpu --resume", 2, "--resume needs --checkpoint PATH");
 }
 
 static void test_sigterm(void) {
     char args[1024], p[400];
     path_of(p, sizeof p, "term.pt");
     snprintf(args, sizeof args, "--device cpu --nproc 2 --steps 100000000 --log-every 50 --checkpoint-every 100000 --checkpoint %s", p);
-    job j = start_example(args);
-    int started = wait_for(&j, "step    50", 60);
-    CHECK("the ranks are training", started);
-    kill(j.pid, SIGTERM);
     double took = 0;
-    int rc = finish(&j, 30, &took);
-    printf("sigterm: exit %d after %.2f s\n", rc, took);
+    int rc = dp_signal_after(args, "step    50", SIGTERM, "sigterm", &took);
     CHECK("SIGTERM: exit 143", rc == 143);
     CHECK("within seconds", took < 5);
     CHECK("the ranks finished the step and saved", strstr(out, "SIGTERM: stopped after step") && strstr(out, "stopped by SIGTERM (exit code 143)"));
@@ -344,20 +219,20 @@ static void test_sigterm(void) {
     CHECK_OK(ltc_checkpoint_load(&step, p, m, NULL, "seed=1 batch=256"));
     CHECK("the checkpoint is the step it stopped at", step > 50);
     ltc_linear_free(m);
-    if (!started || rc != 143)
+    if (rc != 143)
         fprintf(stderr, "  output:\n%s\n", out);
 }
 
 static void test_fast_failure_and_orphans(void) {
-    job j = start_example("--device cpu --nproc 2 --steps 100000000 --log-every 50");
-    int started = wait_for(&j, "step    50", 60);
+    ph_job j = dp_start("--device cpu --nproc 2 --steps 100000000 --log-every 50");
+    int started = ph_wait_for(&j, "step    50", 60);
     pid_t r1 = find_rank(j.pid, 1);
     CHECK("rank 1 found", started && r1 > 0);
-    double t0 = now_s();
+    double t0 = ph_now_s();
     if (r1 > 0)
         kill(r1, SIGKILL);
-    int rc = finish(&j, 30, NULL);
-    double took = now_s() - t0;
+    int rc = ph_finish(&j, 30, NULL);
+    double took = ph_now_s() - t0;
     printf("killed rank: the launcher exited %d after %.2f s\n", rc, took);
     CHECK("the killed rank's code", rc == 137);
     CHECK("at once, not after the 300 s timeout", took < 6);
@@ -366,15 +241,15 @@ static void test_fast_failure_and_orphans(void) {
         fprintf(stderr, "  output:\n%s\n", out);
 
     /* the launcher killed outright: its ranks go with it */
-    j = start_example("--device cpu --nproc 2 --steps 100000000 --log-every 50");
-    started = wait_for(&j, "step     0", 60);
+    j = dp_start("--device cpu --nproc 2 --steps 100000000 --log-every 50");
+    started = ph_wait_for(&j, "step     0", 60);
     pid_t kids[8];
     int n = children_of(j.pid, kids, 8);
     CHECK("two ranks running", started && n == 2);
     kill(j.pid, SIGKILL);
-    finish(&j, 10, NULL);
+    ph_finish(&j, 10, NULL);
     int left = n;
-    for (double t = now_s(); left > 0 && now_s() - t < 5; usleep(50000)) {
+    for (double t = ph_now_s(); left > 0 && ph_now_s() - t < 5; usleep(50000)) {
         left = 0;
         for (int i = 0; i < n; i++)
             left += alive(kids[i]);
@@ -386,8 +261,8 @@ static void test_fast_failure_and_orphans(void) {
 }
 
 /* Kills rank 1 of a running job (children of `parent`) once it has logged step 100. */
-static int kill_rank1_midway(job *j, pid_t parent) {
-    if (!wait_for(j, "step   100", 120))
+static int kill_rank1_midway(ph_job *j, pid_t parent) {
+    if (!ph_wait_for(j, "step   100", 120))
         return 0;
     pid_t r1 = find_rank(parent, 1);
     if (r1 <= 0)
@@ -400,10 +275,10 @@ static void test_restarts(void) {
     char args[1024], p[400];
     path_of(p, sizeof p, "restart.pt");
     snprintf(args, sizeof args, "%s --checkpoint %s --checkpoint-every 25 --max-restarts 2", REF_ARGS, p);
-    job j = start_example(args);
+    ph_job j = dp_start(args);
     int killed = kill_rank1_midway(&j, j.pid);
     CHECK("rank 1 killed mid-run", killed);
-    int rc = finish(&j, 120, NULL);
+    int rc = ph_finish(&j, 120, NULL);
     CHECK("--max-restarts: the run ends with PASS", rc == 0 && strstr(out, "result: PASS"));
     CHECK("the group was restarted",
           strstr(out, "rank 1 was killed by signal 9 (SIGKILL); restarting all 2 ranks (restart 1 of 2)") != NULL);
@@ -415,52 +290,31 @@ static void test_restarts(void) {
 }
 
 static void test_torchrun_restarts(void) {
+    if (!ph_torch_python_has("torchrun", "torch.distributed.run"))
+        return;
 #ifdef TORCH_PYTHON
     char cmd[4096], p[400];
-    snprintf(cmd, sizeof cmd, "'%s' -c 'import torch.distributed.run' >/dev/null 2>&1", TORCH_PYTHON);
-    if (system(cmd) != 0) {
-        printf("torchrun: %s has no torch: skipped\n", TORCH_PYTHON);
-        th_skipped++;
-        return;
-    }
     path_of(p, sizeof p, "torchrun.pt");
     snprintf(cmd, sizeof cmd,
-             "exec %s '%s' -m torch.distributed.run --standalone --nproc-per-node 2 --max-restarts 1 --monitor-interval 0.2 "
+             "exec " DP_CLEAR " '%s' -m torch.distributed.run --standalone --nproc-per-node 2 --max-restarts 1 --monitor-interval 0.2 "
              "--no-python '%s' --device cpu --steps 600 --log-every 50 --checkpoint %s --checkpoint-every 25 --timeout 5",
-             CLEAR, TORCH_PYTHON, TRAIN_DP_EXE, p);
-    job j = start(cmd);
+             TORCH_PYTHON, TRAIN_DP_EXE, p);
+    ph_job j = ph_start(cmd, out, sizeof out);
     int killed = kill_rank1_midway(&j, j.pid);
     CHECK("torchrun: rank 1 killed mid-run", killed);
-    int rc = finish(&j, 150, NULL);
+    int rc = ph_finish(&j, 150, NULL);
     CHECK("torchrun --max-restarts: the run ends with PASS", rc == 0 && strstr(out, "result: PASS"));
     CHECK("torchrun: resumed from the checkpoint", strstr(out, "resumed from") != NULL);
     int64_t step = 0;
     CHECK("torchrun --max-restarts: final weights equal the uninterrupted run's", killed && same_weights(p, g_ref, &step));
     if (rc != 0 || !killed)
         fprintf(stderr, "  output:\n%s\n", out);
-#else
-    printf("torchrun: no Python found at configure time: skipped\n");
-    th_skipped++;
 #endif
 }
 
 int main(void) {
-    snprintf(g_dir, sizeof g_dir, "/tmp/ltc_dp_resilience_XXXXXX");
-    if (!mkdtemp(g_dir)) {
-        perror("mkdtemp");
-        return 1;
-    }
-    test_divergence();
-    test_identity();
-    test_bounds();
-    test_checkpoints();
-    test_sigterm();
-    test_fast_failure_and_orphans();
-    test_restarts();
-    test_torchrun_restarts();
-    char cmd[300];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", g_dir);
-    if (system(cmd) != 0)
-        fprintf(stderr, "could not remove %s\n", g_dir);
-    return th_finish();
+    static void (*const tests[])(void) = {test_divergence, test_identity, test_bounds, test_checkpoints,
+                                          test_sigterm, test_fast_failure_and_orphans, test_restarts,
+                                          test_torchrun_restarts};
+    return ph_run_in_dir(g_dir, sizeof g_dir, "ltc_dp_resilience", tests, sizeof tests / sizeof *tests);
 }

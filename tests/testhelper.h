@@ -6,6 +6,7 @@
  *   return th_finish();               prints "N passed, N failed[, N skipped]"; exit 1 if any failed
  *   th_require_gpu();                 exits 77 (CTest: skipped) when no CUDA device is usable;
  *                                     with LTC_REQUIRE_GPU=1 set it fails instead
+ *   TH_FREE_TENSORS(a, b, ...);       ltc_tensor_free on each (C only: a compound literal)
  */
 #ifndef LTC_TESTHELPER_H
 #define LTC_TESTHELPER_H
@@ -46,6 +47,14 @@ static inline void th_report(int ok, const char *file, int line, const char *nam
                  ltc_status_string(th_s_), ltc_status_string(want), (text));                            \
         th_report(th_ok_, __FILE__, __LINE__, #call, th_d_);                                            \
     } while (0)
+
+static inline void th_free_tensors(ltc_tensor *const *t, size_t n) {
+    for (size_t i = 0; i < n; i++)
+        ltc_tensor_free(t[i]);
+}
+
+#define TH_FREE_TENSORS(...)                                                                            \
+    th_free_tensors((ltc_tensor *const[]){__VA_ARGS__}, sizeof((ltc_tensor *const[]){__VA_ARGS__}) / sizeof(ltc_tensor *))
 
 static inline int th_finish(void) {
     if (th_skipped)

@@ -194,14 +194,7 @@ static double grad_vs_formula(ltc_device device, int64_t n) {
     free(hx);
     free(hy);
     free(hp);
-    ltc_tensor_free(x);
-    ltc_tensor_free(y);
-    ltc_tensor_free(pred);
-    ltc_tensor_free(loss);
-    ltc_tensor_free(w);
-    ltc_tensor_free(b);
-    ltc_tensor_free(g);
-    ltc_tensor_free(h);
+    TH_FREE_TENSORS(x, y, pred, loss, w, b, g, h);
     ltc_linear_free(lin);
     return d;
 }

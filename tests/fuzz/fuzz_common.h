@@ -17,6 +17,22 @@ static char *fuzz_cstring(const uint8_t *data, size_t size) {
     return s;
 }
 
+/* Cuts text at its newlines into at most max lines, put in out (max + 1 slots) and ended by NULL; the
+ * number of lines (an empty text is one empty line). */
+static inline int fuzz_lines(char *text, char **out, int max) {
+    int n = 0;
+    for (char *line = text; n < max;) {
+        out[n++] = line;
+        char *nl = strchr(line, '\n');
+        if (!nl)
+            break;
+        *nl = '\0';
+        line = nl + 1;
+    }
+    out[n] = NULL;
+    return n;
+}
+
 /* A broken promise: say which, with the input, and stop (libFuzzer saves the input). */
 #define FUZZ_ASSERT(cond, ...)                                                                      \
     do {                                                                                            \

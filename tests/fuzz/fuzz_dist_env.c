@@ -20,16 +20,7 @@ static const char *lookup(char *const *env, int n, const char *name) {
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     char *text = fuzz_cstring(data, size);
     char *env[MAX_VARS + 1];
-    int n = 0;
-    for (char *line = text; n < MAX_VARS;) {
-        env[n++] = line;
-        char *nl = strchr(line, '\n');
-        if (!nl)
-            break;
-        *nl = '\0';
-        line = nl + 1;
-    }
-    env[n] = NULL;
+    int n = fuzz_lines(text, env, MAX_VARS);
 
     ltc_dist_env e, before;
     memset(&e, 0x5a, sizeof e);

@@ -2,46 +2,13 @@
  * renamed so that nothing moves): the input is its argument list, one argument per line. parse_options
  * accepts exactly the lists made of --pinned, --non-blocking and "--device D" with D a device ltc_device_parse
  * accepts (the last --device wins), and gives those values; anything else is bad usage (exit 2). */
-#include <stdio.h>
-
-/* The program's messages would flood the run: drop what it writes to stderr (libFuzzer's and the
- * sanitizers' reports do not go through fprintf). */
-int ltc_fuzz_fprintf(FILE *f, const char *fmt, ...);
-#define fprintf ltc_fuzz_fprintf
-#define main move_to_cuda_main
-#include "../../examples/move_to_cuda.c"
-#undef main
-#undef fprintf
-
-#include "fuzz_common.h"
-
-#include <stdarg.h>
-
-int ltc_fuzz_fprintf(FILE *f, const char *fmt, ...) {
-    if (f == stderr)
-        return 0;
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vfprintf(f, fmt, ap);
-    va_end(ap);
-    return n;
-}
-
-#define MAX_ARGS 32
+#define FUZZ_EXAMPLE "../../examples/move_to_cuda.c"
+#include "fuzz_example.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     char *text = fuzz_cstring(data, size);
-    char *argv[MAX_ARGS + 2] = {"move_to_cuda"};
-    int argc = 1;
-    for (char *a = text; argc <= MAX_ARGS;) {
-        argv[argc++] = a;
-        char *nl = strchr(a, '\n');
-        if (!nl)
-            break;
-        *nl = '\0';
-        a = nl + 1;
-    }
-    argv[argc] = NULL;
+    char *argv[FUZZ_MAX_ARGS + 2];
+    int argc = fuzz_example_args(text, argv, "move_to_cuda");
 
     /* the reference */
     int valid = 1, pinned = 0, non_blocking = 0;

@@ -4,46 +4,13 @@
  * README's table and the calls it feeds document: --nproc/--steps/--batch/--log-every 1 or more, --port
  * 0..65535, --lr a finite number > 0 and --momentum in [0, 1) (ltc_sgd_new), --timeout a finite number of
  * seconds > 0 (ltc_dist_init, ltc_launch_local), --mode dp without --nproc above 1 or --graph. */
-#include <stdio.h>
-
-/* The program's messages would flood the run: drop what it writes to stderr (libFuzzer's and the
- * sanitizers' reports do not go through fprintf). */
-int ltc_fuzz_fprintf(FILE *f, const char *fmt, ...);
-#define fprintf ltc_fuzz_fprintf
-#define main train_data_parallel_main
-#include "../../examples/train_data_parallel.c"
-#undef main
-#undef fprintf
-
-#include "fuzz_common.h"
-
-#include <stdarg.h>
-
-int ltc_fuzz_fprintf(FILE *f, const char *fmt, ...) {
-    if (f == stderr)
-        return 0;
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vfprintf(f, fmt, ap);
-    va_end(ap);
-    return n;
-}
-
-#define MAX_ARGS 32
+#define FUZZ_EXAMPLE "../../examples/train_data_parallel.c"
+#include "fuzz_example.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     char *text = fuzz_cstring(data, size);
-    char *argv[MAX_ARGS + 2] = {"train_data_parallel"};
-    int argc = 1;
-    for (char *a = text; argc <= MAX_ARGS;) {
-        argv[argc++] = a;
-        char *nl = strchr(a, '\n');
-        if (!nl)
-            break;
-        *nl = '\0';
-        a = nl + 1;
-    }
-    argv[argc] = NULL;
+    char *argv[FUZZ_MAX_ARGS + 2];
+    int argc = fuzz_example_args(text, argv, "train_data_parallel");
     for (int i = 1; i < argc; i++)
         if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) { /* prints the usage and exits 0 */
             free(text);

@@ -6,8 +6,7 @@
 # gpu:    the real examples of BUILD_DIR as they are: 0, "summary: PASS"; skipped ("SKIP:") without a
 #         usable GPU, or failed when LTC_REQUIRE_GPU=1.
 cmake_minimum_required(VERSION 3.25)
-set(passed 0)
-set(failed 0)
+include(${CMAKE_CURRENT_LIST_DIR}/../cmake_check_helpers.cmake)
 
 # Runs scripts/run with the environment given (NAME=VALUE ...); wants exit code `code` and `last` in its
 # last line, and each of `shown` (a list) in its whole output.
@@ -31,13 +30,9 @@ function(expect what code last)
       set(ok 0)
     endif()
   endforeach()
-  if(ok)
-    math(EXPR passed "${passed}+1")
-  else()
-    math(EXPR failed "${failed}+1")
-    message("FAIL: ${what}: exit ${rc}, wanted ${code}; last line \"${last_line}\", wanted \"${last}\""
-            " and [${E_SHOWN}] in the output:\n${out}${err}")
-  endif()
+  string(CONCAT why "${what}: exit ${rc}, wanted ${code}; last line \"${last_line}\", wanted \"${last}\""
+         " and [${E_SHOWN}] in the output:\n${out}${err}")
+  ltc_check("${why}" ok)
   set(passed ${passed} PARENT_SCOPE)
   set(failed ${failed} PARENT_SCOPE)
 endfunction()
@@ -95,7 +90,4 @@ elseif(MODE STREQUAL "gpu")
 else()
   message(FATAL_ERROR "MODE must be fakes, no-gpu or gpu")
 endif()
-message("${passed} passed, ${failed} failed")
-if(failed GREATER 0)
-  message(FATAL_ERROR "scripts/run does not say what it should")
-endif()
+ltc_finish("scripts/run does not say what it should")

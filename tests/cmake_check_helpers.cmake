@@ -1,0 +1,39 @@
+# The count of the suite's CMake check scripts (cmake -P), which end as the C tests do, with
+# "N passed, N failed" (include it once, at the top: it starts both at 0):
+#   ltc_check("what failed" COND...)  a check: passed when the if() condition COND holds, else failed with
+#                                     "FAIL: what failed"
+#   ltc_fail("what failed")           a failure alone (for the checks that count only what is wrong)
+#   ltc_finish("verdict" [SKIPPED n]) prints the count, then stops with FATAL_ERROR verdict if any failed
+# Called inside a function, they count in that function's scope: it passes passed and failed up itself.
+cmake_policy(VERSION 3.25) # IN_LIST and the rest in the conditions, whatever the includer set
+set(passed 0)
+set(failed 0)
+
+function(ltc_check _ltc_what)
+  if(${ARGN})
+    math(EXPR passed "${passed}+1")
+  else()
+    math(EXPR failed "${failed}+1")
+    message("FAIL: ${_ltc_what}")
+  endif()
+  set(passed ${passed} PARENT_SCOPE)
+  set(failed ${failed} PARENT_SCOPE)
+endfunction()
+
+function(ltc_fail _ltc_what)
+  math(EXPR failed "${failed}+1")
+  message("FAIL: ${_ltc_what}")
+  set(failed ${failed} PARENT_SCOPE)
+endfunction()
+
+function(ltc_finish _ltc_verdict)
+  cmake_parse_arguments(_LTC "" "SKIPPED" "" ${ARGN})
+  if(_LTC_SKIPPED)
+    message("${passed} passed, ${failed} failed, ${_LTC_SKIPPED} skipped")
+  else()
+    message("${passed} passed, ${failed} failed")
+  endif()
+  if(failed GREATER 0)
+    message(FATAL_ERROR "${_ltc_verdict}")
+  endif()
+endfunction()
