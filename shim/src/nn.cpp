@@ -1,11 +1,7 @@
 // nn and optim: nn.Linear, MSE loss, SGD.
 #include "internal.hpp"
 
-#include <torch/utils.h>
-
 #include <cmath>
-#include <cstdlib>
-#include <cstring>
 #include <memory>
 
 using ltc::fail;
