@@ -80,13 +80,27 @@ void average_gradients(ltc_dist *d, const std::vector<at::Tensor> &params) {
     if (!flat.defined() || flat.numel() != total || flat.device() != params[0].device() ||
         flat.scalar_type() != params[0].scalar_type())
         flat = at::empty({total}, params[0].options());
+    // Into the flat buffer: one cat kernel when every gradient is new (after zero_grad), a copy per
+    // gradient that is not already its slot otherwise (the slots alias the previous step's).
+    std::vector<at::Tensor> parts;
+    bool any_aliased = false;
     int64_t off = 0;
     for (const auto &p : params) {
-        at::Tensor slot = flat.narrow(0, off, p.numel());
         const at::Tensor &g = p.grad();
-        if (g.data_ptr() != slot.data_ptr())
-            slot.copy_(g.reshape(-1));
+        any_aliased |= g.data_ptr() == flat.narrow(0, off, p.numel()).data_ptr();
+        parts.push_back(g.reshape(-1));
         off += p.numel();
+    }
+    if (!any_aliased) {
+        at::cat_out(flat, parts);
+    } else {
+        off = 0;
+        for (size_t i = 0; i < params.size(); i++) {
+            at::Tensor slot = flat.narrow(0, off, params[i].numel());
+            if (parts[i].data_ptr() != slot.data_ptr())
+                slot.copy_(parts[i]);
+            off += params[i].numel();
+        }
     }
     d->backend->allreduce(flat, Op::avg, "all-reduce of the gradients");
     off = 0;
