@@ -72,16 +72,16 @@ enum { IN = 100, OUT = 10, MAXB = 32, MAXR = 16 };
 
 enum cfg { CPU1, CPUALL, GPU_EAGER, GPU_H2D, GPU_GRAPH, GPU_DP, DDP, DDP_GRAPH, NCFG };
 /* The peers: Python (plain PyTorch), and the same step written directly in LibTorch C++ */
-enum peer { PY_PLAIN, PY_DP, PY_DDP, CPP_CPU1, CPP_CPUALL, CPP_GPU, CPP_GRAPH, NPEER };
-static const char *const peer_mode[NPEER] = {"plain", "dp", "ddp", "eager", "eager", "eager", "graph"};
+enum peer { PY_PLAIN, PY_DP, PY_DDP, CPP_CPU1, CPP_CPUALL, CPP_GPU, CPP_GRAPH, CPP_DDP, NPEER };
+static const char *const peer_mode[NPEER] = {"plain", "dp", "ddp", "eager", "eager", "eager", "graph", "ddp"};
 static const char *const peer_title[NPEER] = {"Python eager",        "Python nn.DataParallel", "Python DDP",
                                               "raw C++, 1 thread",   "raw C++, all threads",   "raw C++ eager",
-                                              "raw C++ graph"};
+                                              "raw C++ graph",       "raw C++ ddp"};
 static const int peer_of[NCFG] = {-1, -1, PY_PLAIN, -1, PY_PLAIN, PY_DP, PY_DDP, -1};
-static const int cpp_of[NCFG] = {CPP_CPU1, CPP_CPUALL, CPP_GPU, -1, CPP_GRAPH, -1, -1, -1};
+static const int cpp_of[NCFG] = {CPP_CPU1, CPP_CPUALL, CPP_GPU, -1, CPP_GRAPH, -1, CPP_DDP, -1};
 /* the goal (bench/goals) that compares each case with its raw C++ peer over the sweep */
 static const char *const cpp_goal[NCFG] = {"cpu1_cpp_over_ltc", "cpu_all_cpp_over_ltc", "eager_cpp_over_ltc", NULL,
-                                           "graph_cpp_over_ltc", NULL, NULL, NULL};
+                                           "graph_cpp_over_ltc", NULL, "ddp_cpp_over_ltc", NULL};
 
 /* ---------------------------------------------------------------------------------------------- */
 /* One case: a model, its optimizer and a batch on the device                                      */
@@ -396,15 +396,23 @@ static int python_sweep(const char *python, enum peer p, int nproc, const char *
     return run_process(p == PY_DDP ? ddp : plain, 900);
 }
 
-/* The raw LibTorch C++ peer, for the CPU cases (threads as said) or the GPU ones. */
-static int cpp_sweep(enum peer p, int threads, const char *path) {
+/* The raw LibTorch C++ peer, for the CPU cases (threads as said) or the GPU ones; ddp with nproc ranks
+ * (one per GPU), started as ours are, by ltc_launch_local. */
+static int cpp_sweep(enum peer p, int threads, int nproc, const char *path) {
     char nthreads[16];
     snprintf(nthreads, sizeof nthreads, "%d", threads);
     unlink(path);
     const int cpu = p == CPP_CPU1 || p == CPP_CPUALL;
     char *argv[] = {LTC_BENCH_PEER_TRAIN_CPP, "--mode", (char *)peer_mode[p], "--device", cpu ? "cpu" : "cuda", "--threads", nthreads,
                     "--batches", g_batches_csv, "--min-time", g_min_time, "--out", (char *)path, NULL};
-    return run_process(argv, 900);
+    if (p != CPP_DDP)
+        return run_process(argv, 900);
+    int code = 0, failed = -1;
+    if (ltc_launch_local(&code, &failed, nproc, (const char *const *)argv, LTC_DEVICE_CUDA, 0, 120) != LTC_OK) {
+        fprintf(stderr, "bench_train: the raw C++ ddp peer over %d ranks: %s\n", nproc, ltc_last_error());
+        return -1;
+    }
+    return code;
 }
 
 /* ---------------------------------------------------------------------------------------------- */
@@ -528,7 +536,7 @@ static int cpu_phase(run *R) {
             for (int b = 0; b < R->nb; b++)
                 R->res[k][b][r] = s[b], R->have[k][b][r] = h[b];
             if (R->cpp_ok)
-                take_peer_round(R, (enum peer)p, r, cpp_sweep((enum peer)p, threads, R->tmp));
+                take_peer_round(R, (enum peer)p, r, cpp_sweep((enum peer)p, threads, 1, R->tmp));
         }
     }
     return 0;
@@ -593,8 +601,9 @@ static int gpu_phase(run *R) {
             }
         if (R->nproc >= 1 && ddp_round(R, r) != 0)
             return 1;
-        for (int p = CPP_GPU; p <= CPP_GRAPH && R->cpp_ok && R->gpu; p++)
-            take_peer_round(R, (enum peer)p, r, cpp_sweep((enum peer)p, R->threads_all, R->tmp));
+        for (int p = CPP_GPU; p <= CPP_DDP && R->cpp_ok && R->gpu; p++)
+            if (p != CPP_DDP || R->nproc >= 1)
+                take_peer_round(R, (enum peer)p, r, cpp_sweep((enum peer)p, R->threads_all, R->nproc, R->tmp));
         for (int p = PY_PLAIN; p <= PY_DDP && R->python_ok; p++)
             if ((p == PY_DDP && R->nproc >= 1) || (p != PY_DDP && R->gpu))
                 take_peer_round(R, (enum peer)p, r, python_sweep(R->python, (enum peer)p, R->nproc, R->gpu ? "cuda" : "cpu", R->tmp));
@@ -684,6 +693,13 @@ static double ratio(const run *R, int a_peer, int ka, int b_peer, int kb, int b)
     return (a_peer ? R->fin_py[ka][b] : R->fin[ka][b]).median_s / (b_peer ? R->fin_py[kb][b] : R->fin[kb][b]).median_s;
 }
 
+/* the median time of case ka at batch index ba over case kb's at bb, or NAN (either not measured) */
+static double times_over(const run *R, int ka, int ba, int kb, int bb) {
+    if (ba < 0 || bb < 0 || !R->ok[ka][ba] || !R->ok[kb][bb])
+        return NAN;
+    return R->fin[ka][ba].median_s / R->fin[kb][bb].median_s;
+}
+
 /* the least over the sweep of ratio(...) at each batch where both were measured; NAN if none */
 static double least_ratio(const run *R, int a_peer, int ka, int b_peer, int kb) {
     double least = NAN;
@@ -706,16 +722,21 @@ static void add_summary_and_goals(run *R) {
     bench_report_metric(R->rep, "crossover_batch_with_h2d", cross_h2d, "samples",
                         "the same, with the batch copied in from pinned host memory each step");
 
-    /* scaling, against 1 GPU eager */
-    double strong = gpu && nproc >= 2 ? ratio(R, 0, GPU_EAGER, 0, DDP, bl) / nproc : NAN;
-    int small = nproc >= 2 ? index_of(R->batches, nb, R->batches[bl] / nproc) : -1; /* weak: B/N per GPU either way */
-    double weak = NAN;
-    if (gpu && small >= 0 && R->ok[GPU_EAGER][small] && R->ok[DDP][bl])
-        weak = R->fin[GPU_EAGER][small].median_s / R->fin[DDP][bl].median_s;
-    bench_report_metric(R->rep, "strong_scaling_efficiency", strong, "",
-                        "1 GPU time / (N x N-GPU ddp time) at the largest batch (needs 2 or more GPUs)");
-    bench_report_metric(R->rep, "weak_scaling_efficiency", weak, "",
-                        "1 GPU at batch B/N over N GPUs ddp at batch B, B the largest (needs 2 or more GPUs)");
+    /* scaling, eager against 1 GPU eager and graph against 1 GPU graph; B the largest batch */
+    const int multi = gpu && nproc >= 2, half = multi ? index_of(R->batches, nb, R->batches[bl] / nproc) : -1;
+    const double n = nproc;
+    bench_report_metric(R->rep, "strong_scaling_efficiency", multi ? times_over(R, GPU_EAGER, bl, DDP, bl) / n : NAN, "",
+                        "1 GPU time / (N x N-GPU ddp time) at B (needs 2 or more GPUs)");
+    bench_report_metric(R->rep, "strong_scaling_efficiency_graph", multi ? times_over(R, GPU_GRAPH, bl, DDP_GRAPH, bl) / n : NAN,
+                        "", "the same as CUDA graphs: 1 GPU graph time / (N x N-GPU ddp graph time) at B");
+    /* The most strong scaling could give with a free all-reduce: each of N GPUs doing B/N in what one
+     * GPU takes for B/N. Below 1 where a kernel at B/N takes more than 1/N of its time at B. */
+    bench_report_metric(R->rep, "strong_scaling_ceiling", multi ? times_over(R, GPU_EAGER, bl, GPU_EAGER, half) / n : NAN, "",
+                        "1 GPU at B / (N x 1 GPU at B/N): strong scaling if the all-reduce cost nothing (needs B/N in the sweep)");
+    bench_report_metric(R->rep, "strong_scaling_ceiling_graph", multi ? times_over(R, GPU_GRAPH, bl, GPU_GRAPH, half) / n : NAN,
+                        "", "the same for the 1 GPU graph");
+    bench_report_metric(R->rep, "weak_scaling_efficiency", multi ? times_over(R, GPU_EAGER, half, DDP, bl) : NAN, "",
+                        "1 GPU at batch B/N over N GPUs ddp at batch B (needs 2 or more GPUs and B/N in the sweep)");
 
     /* goals: their words and targets are in bench/goals */
     const int b64 = index_of(R->batches, nb, 64), b2m = index_of(R->batches, nb, 2097152);
@@ -731,6 +752,7 @@ static void add_summary_and_goals(run *R) {
     bench_report_goal(R->rep, "ddp_over_python_ddp", gpu ? least_ratio(R, 1, PY_DDP, 0, DDP) : NAN);
     bench_report_goal(R->rep, "ddp_over_python_dp", gpu ? least_ratio(R, 1, PY_DP, 0, DDP) : NAN);
     bench_report_goal(R->rep, "strong_scaling_2M_2gpus", gpu && nproc == 2 ? ratio(R, 0, GPU_EAGER, 0, DDP, b2m) / 2 : NAN);
+    bench_report_goal(R->rep, "strong_scaling_2M_2gpus_graph", gpu && nproc == 2 ? ratio(R, 0, GPU_GRAPH, 0, DDP_GRAPH, b2m) / 2 : NAN);
 }
 
 int main(int argc, char **argv) {
@@ -797,7 +819,8 @@ int main(int argc, char **argv) {
     if (R.torch_version[0])
         bench_report_note(R.rep, "Python peers: torch %s via %s (%s)", R.torch_version, R.python, LTC_BENCH_PEER_TRAIN_PY);
     if (R.cpp_version[0])
-        bench_report_note(R.rep, "raw C++ peer: LibTorch %s, torch::nn::Linear and torch::optim::SGD (bench/peer_train.cpp)",
+        bench_report_note(R.rep, "raw C++ peer: LibTorch %s, torch::nn::Linear and torch::optim::SGD; its ddp over c10d's "
+                          "ProcessGroupNCCL, one all-reduce of the flattened gradients (bench/peer_train.cpp)",
                           R.cpp_version);
     combine_rounds(&R);
     add_tables(&R);
