@@ -29,12 +29,15 @@
 #include "harness.h"
 #include "ltc.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
+#include <netinet/in.h>
 #include <signal.h>
 #include <spawn.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -396,8 +399,87 @@ static int python_sweep(const char *python, enum peer p, int nproc, const char *
     return run_process(p == PY_DDP ? ddp : plain, 900);
 }
 
-/* The raw LibTorch C++ peer, for the CPU cases (threads as said) or the GPU ones; ddp with nproc ranks
- * (one per GPU), started as ours are, by ltc_launch_local. */
+/* A TCP port free on 127.0.0.1 now (the kernel's choice), or 0. */
+static int free_port(void) {
+    int fd = socket(AF_INET, SOCK_STREAM, 0), port = 0;
+    struct sockaddr_in a = {0};
+    socklen_t len = sizeof a;
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (fd >= 0 && bind(fd, (struct sockaddr *)&a, sizeof a) == 0 && getsockname(fd, (struct sockaddr *)&a, &len) == 0)
+        port = ntohs(a.sin_port);
+    if (fd >= 0)
+        close(fd);
+    return port;
+}
+
+/* Runs argv as nproc ranks on this host, as torchrun --no-python does (RANK, LOCAL_RANK, WORLD_SIZE,
+ * LOCAL_WORLD_SIZE, MASTER_ADDR, MASTER_PORT set; the caller's own launcher variables replaced), waits
+ * up to timeout_s for all (then kills them); returns the first failing rank's exit code, 0, or -1. */
+static int run_ranks(char *const argv[], int nproc, double timeout_s) {
+    static const char *const ours[] = {"RANK=", "LOCAL_RANK=", "WORLD_SIZE=", "LOCAL_WORLD_SIZE=", "MASTER_ADDR=", "MASTER_PORT="};
+    enum { NOURS = sizeof ours / sizeof ours[0] };
+    const int port = free_port();
+    size_t n = 0;
+    while (environ[n])
+        n++;
+    char **envp = calloc(n + NOURS + 1, sizeof *envp), vars[NOURS][64];
+    pid_t pids[64];
+    int rc = 0, started = 0;
+    if (!envp || port == 0 || nproc < 1 || nproc > 64) {
+        free(envp);
+        return -1;
+    }
+    size_t m = 0;
+    for (size_t i = 0; i < n; i++) {
+        int keep = 1;
+        for (int v = 0; v < NOURS; v++)
+            keep &= strncmp(environ[i], ours[v], strlen(ours[v])) != 0;
+        if (keep)
+            envp[m++] = environ[i];
+    }
+    for (int v = 0; v < NOURS; v++)
+        envp[m + (size_t)v] = vars[v];
+    for (int r = 0; r < nproc && rc == 0; r++) {
+        snprintf(vars[0], sizeof vars[0], "RANK=%d", r);
+        snprintf(vars[1], sizeof vars[1], "LOCAL_RANK=%d", r);
+        snprintf(vars[2], sizeof vars[2], "WORLD_SIZE=%d", nproc);
+        snprintf(vars[3], sizeof vars[3], "LOCAL_WORLD_SIZE=%d", nproc);
+        snprintf(vars[4], sizeof vars[4], "MASTER_ADDR=127.0.0.1");
+        snprintf(vars[5], sizeof vars[5], "MASTER_PORT=%d", port);
+        if (posix_spawnp(&pids[r], argv[0], NULL, NULL, argv, envp) != 0)
+            rc = -1;
+        else
+            started++;
+    }
+    free(envp);
+    const double t0 = bench_now_s();
+    int left = started, killed = 0;
+    while (left > 0) {
+        for (int r = 0; r < started; r++) {
+            int status = 0;
+            pid_t got = pids[r] > 0 ? waitpid(pids[r], &status, WNOHANG) : 0;
+            if (got == 0 || (got < 0 && errno == EINTR))
+                continue;
+            int code = got == pids[r] && WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+            pids[r] = -1, left--;
+            if (code != 0 && rc == 0)
+                rc = code;
+        }
+        if (left > 0 && !killed && (rc != 0 || bench_now_s() - t0 > timeout_s)) { /* a rank failed, or too long */
+            for (int r = 0; r < started; r++)
+                if (pids[r] > 0)
+                    kill(pids[r], SIGKILL);
+            killed = 1, rc = rc ? rc : -1;
+        }
+        if (left > 0)
+            usleep(20000);
+    }
+    return rc;
+}
+
+/* The raw LibTorch C++ peer, for the CPU cases (threads as said) or the GPU ones; ddp with nproc ranks,
+ * one per GPU. */
 static int cpp_sweep(enum peer p, int threads, int nproc, const char *path) {
     char nthreads[16];
     snprintf(nthreads, sizeof nthreads, "%d", threads);
@@ -405,14 +487,7 @@ static int cpp_sweep(enum peer p, int threads, int nproc, const char *path) {
     const int cpu = p == CPP_CPU1 || p == CPP_CPUALL;
     char *argv[] = {LTC_BENCH_PEER_TRAIN_CPP, "--mode", (char *)peer_mode[p], "--device", cpu ? "cpu" : "cuda", "--threads", nthreads,
                     "--batches", g_batches_csv, "--min-time", g_min_time, "--out", (char *)path, NULL};
-    if (p != CPP_DDP)
-        return run_process(argv, 900);
-    int code = 0, failed = -1;
-    if (ltc_launch_local(&code, &failed, nproc, (const char *const *)argv, LTC_DEVICE_CUDA, 0, 120) != LTC_OK) {
-        fprintf(stderr, "bench_train: the raw C++ ddp peer over %d ranks: %s\n", nproc, ltc_last_error());
-        return -1;
-    }
-    return code;
+    return p == CPP_DDP ? run_ranks(argv, nproc, 900) : run_process(argv, 900);
 }
 
 /* ---------------------------------------------------------------------------------------------- */
