@@ -4,6 +4,7 @@
 #                                     "FAIL: what failed"
 #   ltc_fail("what failed")           a failure alone (for the checks that count only what is wrong)
 #   ltc_finish("verdict" [SKIPPED n]) prints the count, then stops with FATAL_ERROR verdict if any failed
+#   ltc_run(COMMAND...)               runs a command (120 s at most); sets rc, out and err in the caller
 # Called inside a function, they count in that function's scope: it passes passed and failed up itself.
 cmake_policy(VERSION 3.25) # IN_LIST and the rest in the conditions, whatever the includer set
 set(passed 0)
@@ -36,4 +37,11 @@ function(ltc_finish _ltc_verdict)
   if(failed GREATER 0)
     message(FATAL_ERROR "${_ltc_verdict}")
   endif()
+endfunction()
+
+function(ltc_run)
+  execute_process(COMMAND ${ARGN} RESULT_VARIABLE _ltc_r OUTPUT_VARIABLE _ltc_o ERROR_VARIABLE _ltc_e TIMEOUT 120)
+  set(rc "${_ltc_r}" PARENT_SCOPE)
+  set(out "${_ltc_o}" PARENT_SCOPE)
+  set(err "${_ltc_e}" PARENT_SCOPE)
 endfunction()
