@@ -15,7 +15,7 @@
  * the spread (IQR over the median) and the run count. The peers run in their own processes, alternated
  * with ours round by round (A B A B ...); each case's figure is the median of its round medians:
  *   - raw LibTorch C++ (bench/peer_train.cpp: torch::nn::Linear and torch::optim::SGD, eager on the CPU
- *     and the GPU, and as a CUDA graph);
+ *     and the GPU, as a CUDA graph, and as ddp over c10d's ProcessGroupNCCL, its ranks started here);
  *   - Python, plain PyTorch (bench/peer_train.py: the eager training loop, nn.DataParallel, and
  *     DistributedDataParallel under torchrun).
  *

@@ -10,7 +10,7 @@
 //          between backward and step over c10d's ProcessGroupNCCL (flattened into one buffer, one
 //          all-reduce with NCCL's average, copied back), each rank on cuda:LOCAL_RANK with BATCH / WORLD
 //          samples. Started once per rank by a launcher that sets RANK, WORLD_SIZE, LOCAL_RANK,
-//          MASTER_ADDR and MASTER_PORT (ltc_launch_local, torchrun --no-python); rank 0 hosts the
+//          MASTER_ADDR and MASTER_PORT (bench_train, torchrun --no-python); rank 0 hosts the
 //          TCPStore and writes FILE; the ranks time the same number of steps.
 // Then the device is synchronized. Per batch: 3 warm-up steps, then timed steps until --min-time (at
 // least 5). Appends one line per batch to FILE, as bench/peer_train.py does:
@@ -181,7 +181,7 @@ int env_int(const char *name, int lo, int hi) {
     if (!v || end == v || *end || x < lo || x > hi)
         throw std::runtime_error(std::string("ddp mode: ") + name + " is " + (v ? "\"" + std::string(v) + "\"" : "not set") +
                                  ": start one process per rank with a launcher that sets RANK, WORLD_SIZE, LOCAL_RANK, "
-                                 "MASTER_ADDR and MASTER_PORT (ltc_launch_local, torchrun --no-python)");
+                                 "MASTER_ADDR and MASTER_PORT (torchrun --no-python, or bench_train itself)");
     return (int)x;
 }
 
