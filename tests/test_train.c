@@ -95,13 +95,21 @@ static void test_regression_converges(void) {
     CHECK("regression converges to W and b within 1e-4", err >= 0 && err < 1e-4);
 }
 
+/* Both CPU updates: the fused call with one intra-op thread, the per-tensor ops with several (the
+ * thread setting is restored afterwards). */
 static void test_sgd_formula(void) {
-    for (int k = 0; k < 2; k++) {
-        double m = k ? 0.9 : 0, e = sgd_against_formula(CPU, 0.3, m);
-        char what[96];
-        snprintf(what, sizeof what, "3 SGD steps with momentum %g match m = momentum m + g, p -= lr m (err %.1e)", m, e);
-        CHECK(what, e >= 0 && e < 1e-5);
+    const int saved = ltc_num_threads_get();
+    for (int threads = 1; threads <= 2; threads++) {
+        CHECK_OK(ltc_num_threads_set(threads));
+        for (int k = 0; k < 2; k++) {
+            double m = k ? 0.9 : 0, e = sgd_against_formula(CPU, 0.3, m);
+            char what[128];
+            snprintf(what, sizeof what, "%d thread%s: 3 SGD steps with momentum %g match m = momentum m + g, p -= lr m (err %.1e)",
+                     threads, threads == 1 ? "" : "s", m, e);
+            CHECK(what, e >= 0 && e < 1e-5);
+        }
     }
+    CHECK_OK(ltc_num_threads_set(saved));
 }
 
 /* ltc_tensor_backward is LibTorch's autograd: the gradients of the formula, a second backward through one

@@ -1,6 +1,9 @@
 // nn and optim: nn.Linear, MSE loss, SGD.
 #include "internal.hpp"
 
+#include <ATen/Parallel.h>
+
+#include <algorithm>
 #include <cmath>
 #include <memory>
 
@@ -73,10 +76,32 @@ void sgd_step(ltc_sgd *sgd) {
             grp->m.push_back(m);
     }
     // torch::optim::SGD's update, with dampening 0: m = momentum * m + g (m = g on the first step);
-    // p -= lr * m (p -= lr * g without momentum).
-    for (auto &gr : groups)
-        at::_fused_sgd_(gr.p, gr.g, gr.m, /*weight_decay=*/0, sgd->momentum_factor, sgd->lr, /*dampening=*/0,
-                        /*nesterov=*/false, /*maximize=*/false, gr.first);
+    // p -= lr * m (p -= lr * g without momentum). One fused call (torch.optim.SGD's fused=True), but
+    // for small parameters on the CPU with several intra-op threads the per-tensor ops, as
+    // torch.optim.SGD does there by default: ATen's CPU _fused_sgd_ splits any parameter over 16
+    // floats across every thread, a parallel region that costs more than a small model's whole update
+    // (9 us a step with 2 threads, measured), where the per-tensor ops stay on one thread below
+    // ATen's grain size.
+    const bool threads = at::get_num_threads() > 1;
+    for (auto &gr : groups) {
+        int64_t largest = 0;
+        for (const auto &p : gr.p)
+            largest = std::max(largest, p.numel());
+        if (!gr.p[0].is_cpu() || !threads || largest >= at::internal::GRAIN_SIZE) {
+            at::_fused_sgd_(gr.p, gr.g, gr.m, /*weight_decay=*/0, sgd->momentum_factor, sgd->lr, /*dampening=*/0,
+                            /*nesterov=*/false, /*maximize=*/false, gr.first);
+        } else if (!with_momentum) {
+            at::_foreach_add_(gr.p, gr.g, -sgd->lr);
+        } else {
+            if (gr.first) {
+                at::_foreach_copy_(gr.m, gr.g);
+            } else {
+                at::_foreach_mul_(gr.m, sgd->momentum_factor);
+                at::_foreach_add_(gr.m, gr.g);
+            }
+            at::_foreach_add_(gr.p, gr.m, -sgd->lr);
+        }
+    }
     for (auto &f : fresh)
         sgd->momentum[f.first] = std::move(f.second);
 }
