@@ -623,6 +623,116 @@ static void test_dp_and_graph_arguments(void) {
     ltc_linear_free(lin);
 }
 
+/* Tensors over the store's 8 MiB per value (its libuv server drops a larger request): CPU ranks send
+ * them in chunks. A Linear(2200, 1000) is 8.8 MB of weights: broadcast from rank 1, then the averaged
+ * gradient of two shards against the full batch's. */
+enum { BIG_IN = 2200, BIG_OUT = 1000, BIG_N = 4 };
+static float big_x[BIG_N][BIG_IN], big_y[BIG_N][BIG_OUT];
+
+typedef struct big_job {
+    int rank, port, ok;
+    ltc_status init;
+    char error[512];
+    float *w, *gw; /* the weights after the broadcast, the averaged weight gradient */
+} big_job;
+
+static int big_weights(ltc_linear *lin, float *w_out, int grad) {
+    ltc_tensor *w = NULL, *g = NULL;
+    int ok = ltc_linear_parameters(&w, NULL, lin) == LTC_OK && (!grad || ltc_tensor_grad(&g, w) == LTC_OK) &&
+             ltc_tensor_copy_to_host(w_out, sizeof(float) * BIG_OUT * BIG_IN, grad ? g : w) == LTC_OK;
+    ltc_tensor_free(w);
+    ltc_tensor_free(g);
+    return ok;
+}
+
+static int big_backward(ltc_linear *lin, int first, int count) {
+    int64_t xs[2] = {count, BIG_IN}, ys[2] = {count, BIG_OUT};
+    ltc_tensor *x = NULL, *y = NULL, *p = NULL, *loss = NULL;
+    int ok = ltc_tensor_from_data(&x, big_x[first], xs, 2, LTC_FLOAT32, CPU) == LTC_OK &&
+             ltc_tensor_from_data(&y, big_y[first], ys, 2, LTC_FLOAT32, CPU) == LTC_OK &&
+             ltc_linear_forward(&p, lin, x) == LTC_OK && ltc_mse_loss(&loss, p, y) == LTC_OK &&
+             ltc_tensor_backward(loss) == LTC_OK;
+    TH_FREE_TENSORS(x, y, p, loss);
+    return ok;
+}
+
+static void *big_rank(void *arg) {
+    big_job *j = arg;
+    ltc_dist_env e = make_env(j->rank, 2, j->port);
+    ltc_dist *d = NULL;
+    if ((j->init = ltc_dist_init(&d, &e, CPU, 30.0)) != LTC_OK) {
+        snprintf(j->error, sizeof j->error, "%s", ltc_last_error());
+        return NULL;
+    }
+    ltc_linear *lin = NULL;
+    ltc_manual_seed(100 + (uint64_t)j->rank); /* different weights on each rank before the broadcast */
+    j->ok = ltc_linear_new(&lin, BIG_IN, BIG_OUT, 1) == LTC_OK && ltc_dist_broadcast_parameters(d, lin, 1) == LTC_OK &&
+            big_weights(lin, j->w, 0) && big_backward(lin, j->rank * (BIG_N / 2), BIG_N / 2) &&
+            ltc_dist_average_gradients(d, lin) == LTC_OK && big_weights(lin, j->gw, 1) &&
+            ltc_dist_check_replicas(d, lin) == LTC_OK;
+    if (!j->ok)
+        snprintf(j->error, sizeof j->error, "%s", ltc_last_error());
+    ltc_linear_free(lin);
+    ltc_dist_free(d);
+    return NULL;
+}
+
+static void test_large_tensors(void) {
+    for (int n = 0; n < BIG_N; n++) {
+        for (int i = 0; i < BIG_IN; i++)
+            big_x[n][i] = (float)sin(0.3 + n * 11 + i * 0.7);
+        for (int o = 0; o < BIG_OUT; o++)
+            big_y[n][o] = (float)cos(0.1 + n * 3 + o * 0.2);
+    }
+    const size_t count = (size_t)BIG_OUT * BIG_IN;
+    float *w1 = malloc(sizeof(float) * count), *gw_full = malloc(sizeof(float) * count);
+    big_job jobs[2];
+    memset(jobs, 0, sizeof jobs);
+    for (int r = 0; r < 2; r++) {
+        jobs[r].w = malloc(sizeof(float) * count);
+        jobs[r].gw = malloc(sizeof(float) * count);
+    }
+    CHECK("memory for the large tensors", w1 && gw_full && jobs[0].w && jobs[0].gw && jobs[1].w && jobs[1].gw);
+    if (!(w1 && gw_full && jobs[0].w && jobs[0].gw && jobs[1].w && jobs[1].gw))
+        goto done;
+    /* what rank 1 starts with, and the full batch's gradient from there, in one process */
+    ltc_linear *full = NULL;
+    ltc_manual_seed(101);
+    CHECK_OK(ltc_linear_new(&full, BIG_IN, BIG_OUT, 1));
+    CHECK("full batch backward", big_weights(full, w1, 0) && big_backward(full, 0, BIG_N) && big_weights(full, gw_full, 1));
+    ltc_linear_free(full);
+
+    int port = local_port(0, NULL);
+    pthread_t t[2];
+    for (int r = 0; r < 2; r++) {
+        jobs[r].rank = r;
+        jobs[r].port = port;
+        pthread_create(&t[r], NULL, big_rank, &jobs[r]);
+    }
+    for (int r = 0; r < 2; r++)
+        pthread_join(t[r], NULL);
+    for (int r = 0; r < 2; r++) {
+        if (jobs[r].init != LTC_OK || !jobs[r].ok)
+            fprintf(stderr, "rank %d: %s\n", r, jobs[r].error);
+        CHECK("8.8 MB tensors: every step of the rank worked (broadcast, average, replica check)",
+              jobs[r].init == LTC_OK && jobs[r].ok);
+    }
+    CHECK("8.8 MB broadcast from rank 1: both ranks hold rank 1's weights, bit for bit",
+          memcmp(jobs[0].w, w1, sizeof(float) * count) == 0 && memcmp(jobs[1].w, w1, sizeof(float) * count) == 0);
+    double diff = 0;
+    for (size_t i = 0; i < count; i++)
+        diff = fmax(diff, fabs(jobs[0].gw[i] - gw_full[i]) + fabs(jobs[1].gw[i] - gw_full[i]));
+    printf("8.8 MB all-reduce: averaged shard gradient vs full batch: max difference %.2e\n", diff);
+    CHECK("8.8 MB all-reduce: the averaged gradient equals the full batch's on both ranks", diff < 1e-6);
+done:
+    free(w1);
+    free(gw_full);
+    for (int r = 0; r < 2; r++) {
+        free(jobs[r].w);
+        free(jobs[r].gw);
+    }
+}
+
 int main(void) {
     test_env();
     test_group_of_one();
@@ -632,6 +742,7 @@ int main(void) {
     test_busy_port();
     test_launch_arguments();
     test_two_ranks();
+    test_large_tensors();
     test_disagreeing_world_size();
     test_dp_and_graph_arguments();
     return th_finish();

@@ -263,20 +263,67 @@ class StoreBackend : public Backend {
         return at::from_blob(bytes.data(), like.sizes(), at::TensorOptions().dtype(like.scalar_type()));
     }
 
-    // Publishes this rank's bytes under op/<seq>/<rank> (empty when !send), waits for every rank's,
-    // and returns them. After op s completes, op s-1's key is deleted: every rank has read it by then.
+    // A value the store's server takes in one piece: its libuv server refuses (and drops the
+    // connection of) any request over 8 MiB, so larger tensors go in chunks.
+    static constexpr size_t kChunk = size_t(4) << 20;
+
+    // Publishes this rank's bytes (none when !send) as op/<seq>/<rank>, waits for every rank's, and
+    // returns them. op/<seq>/<rank> holds 'd' and the bytes when they fit in one chunk, else 'c' and
+    // the number of chunks, which were set first as op/<seq>/<rank>/<i>. After op s completes, this
+    // rank's keys of op s-1 are deleted: every rank has read them by then.
     std::vector<std::vector<uint8_t>> exchange(const at::Tensor &t, bool send, const char *what) {
         const uint64_t s = seq_++;
         const std::string base = "op/" + std::to_string(s) + "/";
-        std::vector<uint8_t> mine;
+        std::vector<uint8_t> mine{'d'};
+        size_t chunks = 0;
         if (send) {
             at::Tensor c = t.detach().contiguous();
-            mine.assign((const uint8_t *)c.data_ptr(), (const uint8_t *)c.data_ptr() + c.nbytes());
+            const uint8_t *p = (const uint8_t *)c.data_ptr();
+            const size_t n = c.nbytes();
+            if (n <= kChunk) {
+                mine.insert(mine.end(), p, p + n);
+            } else {
+                for (size_t off = 0; off < n; off += kChunk, chunks++)
+                    store_->set(base + std::to_string(rank_) + "/" + std::to_string(chunks),
+                                std::vector<uint8_t>(p + off, p + std::min(n, off + kChunk)));
+                mine = bytes_of("c" + std::to_string(chunks));
+            }
         }
         store_->set(base + std::to_string(rank_), mine);
         std::vector<std::string> keys;
         for (int r = 0; r < world_; r++)
             keys.push_back(base + std::to_string(r));
+        wait_for(keys, s, what);
+        auto parts = store_->multiGet(keys);
+        for (int r = 0; r < world_; r++) {
+            std::vector<uint8_t> &part = parts[r];
+            TORCH_CHECK(!part.empty() && (part[0] == 'd' || part[0] == 'c'), "store collective: rank ", r,
+                        " sent a value of an unknown form");
+            if (part[0] == 'd') {
+                part.erase(part.begin());
+                continue;
+            }
+            const size_t n = std::stoul(text_of(part).substr(1));
+            std::vector<std::string> chunk_keys;
+            for (size_t i = 0; i < n; i++)
+                chunk_keys.push_back(base + std::to_string(r) + "/" + std::to_string(i));
+            part.clear();
+            for (auto &chunk : store_->multiGet(chunk_keys))
+                part.insert(part.end(), chunk.begin(), chunk.end());
+        }
+        if (s > 0) {
+            const std::string prev = "op/" + std::to_string(s - 1) + "/" + std::to_string(rank_);
+            for (size_t i = 0; i < prev_chunks_; i++)
+                store_->deleteKey(prev + "/" + std::to_string(i));
+            store_->deleteKey(prev);
+        }
+        prev_chunks_ = chunks;
+        return parts;
+    }
+
+    // Waits until every key is set, in slices (an abort ends it); past the timeout, throws a Failure
+    // naming the ranks whose key is missing.
+    void wait_for(const std::vector<std::string> &keys, uint64_t s, const char *what) {
         auto start = Clock::now();
         WaitProgress progress(rank_, timeout_.count() / 1000.0, start + timeout_);
         while (true) {
@@ -284,7 +331,7 @@ class StoreBackend : public Backend {
                 throw Failure{LTC_ERR_DISTRIBUTED, "aborted", {}};
             try {
                 store_->wait(keys, slice_);
-                break;
+                return;
             } catch (const c10::DistStoreError &) {
                 if (Clock::now() - start < timeout_) {
                     progress.tick([&] { return missing_text(keys) + " in " + what + " #" + std::to_string(s); });
@@ -304,16 +351,13 @@ class StoreBackend : public Backend {
             f.message = buf;
             throw f;
         }
-        auto parts = store_->multiGet(keys);
-        if (s > 0)
-            store_->deleteKey("op/" + std::to_string(s - 1) + "/" + std::to_string(rank_));
-        return parts;
     }
 
     c10::intrusive_ptr<c10d::Store> store_;
     int rank_, world_;
     milliseconds timeout_, slice_;
     uint64_t seq_ = 0;
+    size_t prev_chunks_ = 0;  // the chunks this rank set for the previous op (deleted after the next)
     std::atomic<bool> aborted_{false};
 };
 
