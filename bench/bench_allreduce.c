@@ -73,7 +73,20 @@ static int read_sweep(const char *path, sweep *s) {
     return n;
 }
 
-/* Runs argv with its standard output into path (stderr kept), up to timeout_s; its exit code, or -1. */
+/* 1 when the file at path has a line containing text. */
+static int file_has(const char *path, const char *text) {
+    FILE *f = fopen(path, "r");
+    char line[512];
+    int found = 0;
+    while (f && !found && fgets(line, sizeof line, f))
+        found = strstr(line, text) != NULL;
+    if (f)
+        fclose(f);
+    return found;
+}
+
+/* Runs argv with its standard output into path (stderr kept), up to timeout_s, then SIGTERM (which
+ * torchrun passes on to its workers) and SIGKILL 10 s later; its exit code, or -1. */
 static int run_to_file(char *const argv[], const char *path, double timeout_s) {
     posix_spawn_file_actions_t fa;
     pid_t pid;
@@ -86,15 +99,23 @@ static int run_to_file(char *const argv[], const char *path, double timeout_s) {
     if (rc != 0)
         return -1;
     const double t0 = bench_now_s();
-    int status = 0;
+    int status = 0, signalled = 0;
     pid_t got;
     while ((got = waitpid(pid, &status, WNOHANG)) == 0 || (got < 0 && errno == EINTR)) {
-        if (bench_now_s() - t0 > timeout_s) {
-            kill(pid, SIGKILL);
-            waitpid(pid, &status, 0);
-            return -1;
+        const double waited = bench_now_s() - t0;
+        if (waited > timeout_s + 10 * signalled) {
+            if (kill(pid, signalled ? SIGKILL : SIGTERM) != 0 && errno != ESRCH)
+                fprintf(stderr, "bench_allreduce: cannot stop %s (pid %d): %s\n", argv[0], (int)pid, strerror(errno));
+            if (signalled++)
+                break;
         }
         usleep(20000);
+    }
+    if (signalled) {
+        while (got == 0 && waitpid(pid, &status, 0) < 0 && errno == EINTR)
+            ;
+        fprintf(stderr, "bench_allreduce: %s ran past %.0f s and was stopped\n", argv[0], timeout_s);
+        return -1;
     }
     return got == pid && WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
@@ -119,12 +140,17 @@ static int worker(char **argv) {
     int rc = 0;
     if (env.rank == 0) {
         FILE *f = fopen(argv[2], "w");
-        for (size_t i = 0; f && i < ltc_cluster_report_sweep_count(rep); i++) {
+        for (size_t i = 0; f && i < ltc_cluster_report_sweep_count(rep) && rc == 0; i++) {
             ltc_cluster_bandwidth b;
-            if (ltc_cluster_report_sweep(&b, rep, i) == LTC_OK)
+            if (ltc_cluster_report_sweep(&b, rep, i) != LTC_OK) {
+                fprintf(stderr, "bench_allreduce: size %zu of the sweep: %s\n", i, ltc_last_error());
+                rc = 1;
+            } else {
                 fprintf(f, "%zu %.6f %.6f %.6f\n", b.bytes, b.time_us, b.algbw_gbps, b.busbw_gbps);
+            }
         }
-        if (!f || ferror(f) || fclose(f) != 0) {
+        const int bad = !f || ferror(f);
+        if ((f && fclose(f) != 0) || bad) {
             fprintf(stderr, "bench_allreduce: cannot write %s: %s\n", argv[2], strerror(errno));
             rc = 1;
         }
@@ -166,7 +192,11 @@ int main(int argc, char **argv) {
             rounds = (int)number(a, argv[++i], 1, MAXR);
         } else if (v && !strcmp(a, "--max-bytes")) {
             max_bytes = number(a, argv[++i], 8, 1ll << 30);
-        } else if (v && !strcmp(a, "--device") && (!strcmp(v, "cpu") || !strcmp(v, "cuda"))) {
+        } else if (v && !strcmp(a, "--device")) {
+            if (strcmp(v, "cpu") != 0 && strcmp(v, "cuda") != 0) {
+                fprintf(stderr, "bench_allreduce: --device %s is not valid: use cuda or cpu\n", v);
+                return 2;
+            }
             cuda = !strcmp(argv[++i], "cuda");
             device_given = 1;
         } else if (v && !strcmp(a, "--python")) {
@@ -199,14 +229,16 @@ int main(int argc, char **argv) {
     if (no_gpu)
         bench_report_note(rep, "no GPU: LibTorch sees none (check_cuda says why): ours ran on CPU ranks through the store, "
                                "without the peer");
-    setenv("NCCL_NVLS_ENABLE", "0", 1);
-    char tmp[] = "/tmp/ltc_bench_allreduce_XXXXXX", max_text[32], nproc_arg[48];
-    int fd = mkstemp(tmp);
-    if (fd < 0) {
-        fprintf(stderr, "bench_allreduce: cannot make a scratch file: %s\n", strerror(errno));
+    if (setenv("NCCL_NVLS_ENABLE", "0", 1) != 0) {
+        fprintf(stderr, "bench_allreduce: setenv NCCL_NVLS_ENABLE: %s\n", strerror(errno));
         return 1;
     }
-    close(fd);
+    char dir[] = "/tmp/ltc_bench_allreduce_XXXXXX", tmp[64], max_text[32], nproc_arg[48];
+    if (!mkdtemp(dir)) {
+        fprintf(stderr, "bench_allreduce: cannot make a scratch folder in /tmp: %s\n", strerror(errno));
+        return 1;
+    }
+    snprintf(tmp, sizeof tmp, "%s/sweep", dir); /* in a folder of our own: no one else's file or link */
     snprintf(max_text, sizeof max_text, "%lld", max_bytes);
     snprintf(nproc_arg, sizeof nproc_arg, "--nproc-per-node=%d", nproc);
     const char *wargv[] = {argv[0], "--worker", tmp, cuda ? "cuda" : "cpu", max_text, NULL};
@@ -216,7 +248,11 @@ int main(int argc, char **argv) {
     int have_peer = 0, rc = 0;
     for (int r = 0; r < rounds && rc == 0; r++) {
         int code = 0, failed = -1;
-        unlink(tmp);
+        if (unlink(tmp) != 0 && errno != ENOENT) {
+            fprintf(stderr, "bench_allreduce: cannot remove %s: %s\n", tmp, strerror(errno));
+            rc = 1;
+            break;
+        }
         fprintf(stderr, "bench_allreduce: round %d of %d\n", r + 1, rounds);
         if (ltc_launch_local(&code, &failed, nproc, wargv, cuda ? LTC_DEVICE_CUDA : LTC_DEVICE_CPU, 0, 120) != LTC_OK) {
             fprintf(stderr, "bench_allreduce: cannot start %d ranks: %s\n", nproc, ltc_last_error());
@@ -232,16 +268,20 @@ int main(int argc, char **argv) {
             break;
         if (want_python) {
             code = run_to_file(pargv, tmp, 600);
-            if (code != 0 || read_sweep(tmp, &peer[r]) == 0) {
-                bench_report_note(rep, "the Python peer (%s -m torch.distributed.run ... %s) failed with exit code %d: no "
-                                       "side-by-side figures", python, LTC_BENCH_PEER_ALLREDUCE_PY, code);
+            const char *why = code != 0 ? "failed" : !file_has(tmp, "data check: ok") ? "reported wrong values (its data check)"
+                            : read_sweep(tmp, &peer[r]) == 0 ? "wrote no sweep" : NULL;
+            if (why) {
+                bench_report_note(rep, "the Python peer (%s -m torch.distributed.run ... %s) %s (exit code %d): no "
+                                       "side-by-side figures", python, LTC_BENCH_PEER_ALLREDUCE_PY, why, code);
                 want_python = 0;
+                have_peer = 0;
             } else {
                 have_peer = r + 1;
             }
         }
     }
-    unlink(tmp);
+    if ((unlink(tmp) != 0 && errno != ENOENT) || rmdir(dir) != 0)
+        fprintf(stderr, "bench_allreduce: cannot remove the scratch folder %s: %s\n", dir, strerror(errno));
 
     static const bench_col cols[] = {
         {"bytes", "size", "B", 0, 0},           {"time_us", "ltc time", "us", 1, 0},

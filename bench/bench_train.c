@@ -427,6 +427,8 @@ static int run_ranks(char *const argv[], int nproc, double timeout_s) {
     pid_t pids[64];
     int rc = 0, started = 0;
     if (!envp || port == 0 || nproc < 1 || nproc > 64) {
+        fprintf(stderr, "bench_train: cannot start %d ranks of %s: %s\n", nproc, argv[0],
+                !envp ? "out of memory" : port == 0 ? "no free TCP port on 127.0.0.1" : "1 to 64 ranks only");
         free(envp);
         return -1;
     }
@@ -447,10 +449,13 @@ static int run_ranks(char *const argv[], int nproc, double timeout_s) {
         snprintf(vars[3], sizeof vars[3], "LOCAL_WORLD_SIZE=%d", nproc);
         snprintf(vars[4], sizeof vars[4], "MASTER_ADDR=127.0.0.1");
         snprintf(vars[5], sizeof vars[5], "MASTER_PORT=%d", port);
-        if (posix_spawnp(&pids[r], argv[0], NULL, NULL, argv, envp) != 0)
+        int err = posix_spawnp(&pids[r], argv[0], NULL, NULL, argv, envp);
+        if (err != 0) {
+            fprintf(stderr, "bench_train: cannot start rank %d of %s: %s\n", r, argv[0], strerror(err));
             rc = -1;
-        else
+        } else {
             started++;
+        }
     }
     free(envp);
     const double t0 = bench_now_s();
@@ -504,8 +509,8 @@ typedef struct run {
     /* per case (or peer), batch and round */
     bench_stats res[NCFG][MAXB][MAXR], py[NPEER][MAXB][MAXR];
     int have[NCFG][MAXB][MAXR], have_py[NPEER][MAXB][MAXR];
-    int python_ok, cpp_ok;
-    char torch_version[64], cpp_version[64], py_note[256], cpp_note[256];
+    int python_ok, cpp_ok, cpp_ddp_ok; /* the ddp peer apart: its failure leaves the others running */
+    char torch_version[64], cpp_version[64], py_note[256], cpp_note[256], cpp_ddp_note[256];
     /* the rounds combined */
     bench_stats fin[NCFG][MAXB], fin_py[NPEER][MAXB];
     int ok[NCFG][MAXB], ok_py[NPEER][MAXB];
@@ -574,10 +579,11 @@ static void take_peer_round(run *R, enum peer p, int r, int code) {
     bench_stats s[MAXB];
     read_results(R->tmp, NULL, R->batches, R->nb, s, h, cpp ? R->cpp_version : R->torch_version, sizeof R->cpp_version);
     if (code != 0) {
-        snprintf(cpp ? R->cpp_note : R->py_note, sizeof R->cpp_note, "the %s peer (%s, mode %s) failed with exit code %d: no %s figures",
-                 cpp ? "raw C++" : "Python", cpp ? LTC_BENCH_PEER_TRAIN_CPP : R->python, peer_mode[p], code,
-                 cpp ? "raw C++" : "Python");
-        *(cpp ? &R->cpp_ok : &R->python_ok) = 0;
+        const int ddp = p == CPP_DDP;
+        snprintf(ddp ? R->cpp_ddp_note : cpp ? R->cpp_note : R->py_note, sizeof R->cpp_note,
+                 "the %s peer (%s, mode %s) failed with exit code %d: no %s figures", cpp ? "raw C++" : "Python",
+                 cpp ? LTC_BENCH_PEER_TRAIN_CPP : R->python, peer_mode[p], code, ddp ? "raw C++ ddp" : cpp ? "raw C++" : "Python");
+        *(ddp ? &R->cpp_ddp_ok : cpp ? &R->cpp_ok : &R->python_ok) = 0;
     }
     for (int b = 0; b < R->nb; b++)
         R->py[p][b][r] = s[b], R->have_py[p][b][r] = h[b];
@@ -677,7 +683,7 @@ static int gpu_phase(run *R) {
         if (R->nproc >= 1 && ddp_round(R, r) != 0)
             return 1;
         for (int p = CPP_GPU; p <= CPP_DDP && R->cpp_ok && R->gpu; p++)
-            if (p != CPP_DDP || R->nproc >= 1)
+            if (p != CPP_DDP || (R->nproc >= 1 && R->cpp_ddp_ok))
                 take_peer_round(R, (enum peer)p, r, cpp_sweep((enum peer)p, R->threads_all, R->nproc, R->tmp));
         for (int p = PY_PLAIN; p <= PY_DDP && R->python_ok; p++)
             if ((p == PY_DDP && R->nproc >= 1) || (p != PY_DDP && R->gpu))
@@ -854,7 +860,7 @@ int main(int argc, char **argv) {
         R.nproc = strcmp(R.peer_device, "cpu") == 0 ? 2 : R.ngpu;
     R.threads_all = ltc_num_threads_get();
     R.python_ok = R.want_python;
-    R.cpp_ok = R.want_cpp;
+    R.cpp_ok = R.cpp_ddp_ok = R.want_cpp;
     snprintf(R.names[CPU1], sizeof R.names[CPU1], "CPU, 1 thread");
     snprintf(R.names[CPUALL], sizeof R.names[CPUALL], "CPU, %d threads", R.threads_all);
     snprintf(R.names[GPU_EAGER], sizeof R.names[GPU_EAGER], "1 GPU eager");
@@ -891,6 +897,8 @@ int main(int argc, char **argv) {
         bench_report_note(R.rep, "%s", R.py_note);
     if (R.cpp_note[0])
         bench_report_note(R.rep, "%s", R.cpp_note);
+    if (R.cpp_ddp_note[0])
+        bench_report_note(R.rep, "%s", R.cpp_ddp_note);
     if (R.torch_version[0])
         bench_report_note(R.rep, "Python peers: torch %s via %s (%s)", R.torch_version, R.python, LTC_BENCH_PEER_TRAIN_PY);
     if (R.cpp_version[0])

@@ -198,7 +198,9 @@ int run_ddp(const Options &o) {
     c10::cuda::CUDAGuard guard(device);
     c10d::TCPStoreOptions so;
     so.port = (uint16_t)port;
-    so.isServer = rank == 0;
+    // Under torchrun's c10d rendezvous its agent already hosts the store on MASTER_PORT.
+    const char *agent_store = std::getenv("TORCHELASTIC_USE_AGENT_STORE");
+    so.isServer = rank == 0 && !(agent_store && std::strcmp(agent_store, "True") == 0);
     so.numWorkers = world;
     so.waitWorkers = true;
     so.timeout = std::chrono::seconds(120);

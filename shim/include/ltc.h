@@ -363,8 +363,8 @@ LTC_API ltc_status ltc_sgd_zero_grad(ltc_sgd *sgd);
 /*! One update from the gradients now held, as torch::optim::SGD with dampening 0: m = momentum * m + g
  *  (m = g on a parameter's first step), p -= lr * m; parameters without a gradient are skipped. Runs as
  *  one fused kernel for all parameters (ATen's _fused_sgd_), except on the CPU with several intra-op
- *  threads for parameters under 32768 elements: there the per-tensor ops, as torch.optim.SGD does on the
- *  CPU (the fused kernel would start every thread for them). A gradient whose device, dtype or shape
+ *  threads when every parameter is under 32768 elements: there the per-tensor ops, as torch.optim.SGD
+ *  does on the CPU (the fused kernel would start every thread for them). A gradient whose device, dtype or shape
  *  differs from its parameter's -> LTC_ERR_INVALID_ARGUMENT, and nothing is updated. */
 LTC_API ltc_status ltc_sgd_step(ltc_sgd *sgd);
 
