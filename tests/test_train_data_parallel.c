@@ -405,19 +405,21 @@ static int weights(ltc_linear *lin, float w_out[OUT][IN]) {
     return ok;
 }
 
-/* Rank r's part of the gradient of the mean loss over rows [first, first+count). */
-static int shard_backward(ltc_linear *lin, int first, int count) {
-    int64_t xs[2] = {count, IN}, ys[2] = {count, OUT};
+/* The gradient of the mean loss over count rows of x (count x in) and y (count x out), into lin's. */
+static int rows_backward(ltc_linear *lin, const float *xv, const float *yv, int64_t count, int64_t in, int64_t out) {
+    int64_t xs[2] = {count, in}, ys[2] = {count, out};
     ltc_tensor *x = NULL, *y = NULL, *p = NULL, *loss = NULL;
-    int ok = ltc_tensor_from_data(&x, X[first], xs, 2, LTC_FLOAT32, CPU) == LTC_OK &&
-             ltc_tensor_from_data(&y, Y[first], ys, 2, LTC_FLOAT32, CPU) == LTC_OK &&
+    int ok = ltc_tensor_from_data(&x, xv, xs, 2, LTC_FLOAT32, CPU) == LTC_OK &&
+             ltc_tensor_from_data(&y, yv, ys, 2, LTC_FLOAT32, CPU) == LTC_OK &&
              ltc_linear_forward(&p, lin, x) == LTC_OK && ltc_mse_loss(&loss, p, y) == LTC_OK &&
              ltc_tensor_backward(loss) == LTC_OK;
-    ltc_tensor_free(x);
-    ltc_tensor_free(y);
-    ltc_tensor_free(p);
-    ltc_tensor_free(loss);
+    TH_FREE_TENSORS(x, y, p, loss);
     return ok;
+}
+
+/* Rank r's part of the gradient of the mean loss over rows [first, first+count). */
+static int shard_backward(ltc_linear *lin, int first, int count) {
+    return rows_backward(lin, X[first], Y[first], count, IN, OUT);
 }
 
 static void *rank_thread(void *arg) {
@@ -646,14 +648,7 @@ static int big_weights(ltc_linear *lin, float *w_out, int grad) {
 }
 
 static int big_backward(ltc_linear *lin, int first, int count) {
-    int64_t xs[2] = {count, BIG_IN}, ys[2] = {count, BIG_OUT};
-    ltc_tensor *x = NULL, *y = NULL, *p = NULL, *loss = NULL;
-    int ok = ltc_tensor_from_data(&x, big_x[first], xs, 2, LTC_FLOAT32, CPU) == LTC_OK &&
-             ltc_tensor_from_data(&y, big_y[first], ys, 2, LTC_FLOAT32, CPU) == LTC_OK &&
-             ltc_linear_forward(&p, lin, x) == LTC_OK && ltc_mse_loss(&loss, p, y) == LTC_OK &&
-             ltc_tensor_backward(loss) == LTC_OK;
-    TH_FREE_TENSORS(x, y, p, loss);
-    return ok;
+    return rows_backward(lin, big_x[first], big_y[first], count, BIG_IN, BIG_OUT);
 }
 
 static void *big_rank(void *arg) {
