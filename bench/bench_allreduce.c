@@ -6,20 +6,15 @@
  * round by round (A B A B ...), each a fresh set of ranks, one per GPU; a size's figure is the median
  * of its rounds' times. --device cpu runs ours on CPU ranks through the store (no peer): to try it
  * without a GPU. */
-#define _DEFAULT_SOURCE /* usleep */
+#define _DEFAULT_SOURCE /* mkdtemp */
 #include "harness.h"
 #include "ltc.h"
 
 #include <errno.h>
-#include <fcntl.h>
-#include <signal.h>
-#include <spawn.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
-extern char **environ;
 
 #ifndef LTC_BENCH_PEER_ALLREDUCE_PY
 #define LTC_BENCH_PEER_ALLREDUCE_PY "peer_allreduce.py"
@@ -83,41 +78,6 @@ static int file_has(const char *path, const char *text) {
     if (f)
         fclose(f);
     return found;
-}
-
-/* Runs argv with its standard output into path (stderr kept), up to timeout_s, then SIGTERM (which
- * torchrun passes on to its workers) and SIGKILL 10 s later; its exit code, or -1. */
-static int run_to_file(char *const argv[], const char *path, double timeout_s) {
-    posix_spawn_file_actions_t fa;
-    pid_t pid;
-    if (posix_spawn_file_actions_init(&fa) != 0)
-        return -1;
-    int rc = posix_spawn_file_actions_addopen(&fa, 1, path, O_WRONLY | O_CREAT | O_TRUNC, 0600) == 0
-                 ? posix_spawnp(&pid, argv[0], &fa, NULL, argv, environ)
-                 : -1;
-    posix_spawn_file_actions_destroy(&fa);
-    if (rc != 0)
-        return -1;
-    const double t0 = bench_now_s();
-    int status = 0, signalled = 0;
-    pid_t got;
-    while ((got = waitpid(pid, &status, WNOHANG)) == 0 || (got < 0 && errno == EINTR)) {
-        const double waited = bench_now_s() - t0;
-        if (waited > timeout_s + 10 * signalled) {
-            if (kill(pid, signalled ? SIGKILL : SIGTERM) != 0 && errno != ESRCH)
-                fprintf(stderr, "bench_allreduce: cannot stop %s (pid %d): %s\n", argv[0], (int)pid, strerror(errno));
-            if (signalled++)
-                break;
-        }
-        usleep(20000);
-    }
-    if (signalled) {
-        while (got == 0 && waitpid(pid, &status, 0) < 0 && errno == EINTR)
-            ;
-        fprintf(stderr, "bench_allreduce: %s ran past %.0f s and was stopped\n", argv[0], timeout_s);
-        return -1;
-    }
-    return got == pid && WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 
 /* A rank of ours, started by ltc_launch_local: bench_allreduce --worker FILE cuda|cpu MAX_BYTES. The
@@ -267,7 +227,7 @@ int main(int argc, char **argv) {
         if (rc != 0)
             break;
         if (want_python) {
-            code = run_to_file(pargv, tmp, 600);
+            code = bench_run(pargv, tmp, 600);
             const char *why = code != 0 ? "failed" : !file_has(tmp, "data check: ok") ? "reported wrong values (its data check)"
                             : read_sweep(tmp, &peer[r]) == 0 ? "wrote no sweep" : NULL;
             if (why) {

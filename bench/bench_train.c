@@ -348,24 +348,6 @@ static int ddp_worker(int argc, char **argv) {
 /* Other processes: our workers and the peers                                                      */
 /* ---------------------------------------------------------------------------------------------- */
 
-/* Runs argv, waits up to timeout_s (then kills it); returns its exit code, or -1. */
-static int run_process(char *const argv[], double timeout_s) {
-    pid_t pid;
-    if (posix_spawnp(&pid, argv[0], NULL, NULL, argv, environ) != 0)
-        return -1;
-    double t0 = bench_now_s();
-    int status = 0;
-    while (waitpid(pid, &status, WNOHANG) == 0) {
-        if (bench_now_s() - t0 > timeout_s) {
-            kill(pid, SIGKILL);
-            waitpid(pid, &status, 0);
-            return -1;
-        }
-        usleep(20000);
-    }
-    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-}
-
 static char g_batches_csv[1024];
 static char g_min_time[32];
 
@@ -384,7 +366,7 @@ static int cpu_sweep(const char *self, int threads, const bench_config *config, 
     }
     argv[8 + nb] = NULL;
     unlink(path);
-    return run_process(argv, 900);
+    return bench_run(argv, NULL, 900);
 }
 
 static int python_sweep(const char *python, enum peer p, int nproc, const char *device, const char *path) {
@@ -396,7 +378,7 @@ static int python_sweep(const char *python, enum peer p, int nproc, const char *
     char *ddp[] = {(char *)python, "-m", "torch.distributed.run", "--standalone", nproc_arg, LTC_BENCH_PEER_TRAIN_PY,
                    "--mode", "ddp", "--device", (char *)device, "--batches", g_batches_csv, "--min-time", g_min_time,
                    "--out", (char *)path, NULL};
-    return run_process(p == PY_DDP ? ddp : plain, 900);
+    return bench_run(p == PY_DDP ? ddp : plain, NULL, 900);
 }
 
 /* A TCP port free on 127.0.0.1 now (the kernel's choice), or 0. */
@@ -492,7 +474,7 @@ static int cpp_sweep(enum peer p, int threads, int nproc, const char *path) {
     const int cpu = p == CPP_CPU1 || p == CPP_CPUALL;
     char *argv[] = {LTC_BENCH_PEER_TRAIN_CPP, "--mode", (char *)peer_mode[p], "--device", cpu ? "cpu" : "cuda", "--threads", nthreads,
                     "--batches", g_batches_csv, "--min-time", g_min_time, "--out", (char *)path, NULL};
-    return p == CPP_DDP ? run_ranks(argv, nproc, 900) : run_process(argv, 900);
+    return p == CPP_DDP ? run_ranks(argv, nproc, 900) : bench_run(argv, NULL, 900);
 }
 
 /* ---------------------------------------------------------------------------------------------- */

@@ -5,8 +5,10 @@
 #include "ltc.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <spawn.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -300,6 +302,40 @@ static void peer_stop(bench_peer *peer, double grace_s) {
 void bench_peer_stop(bench_peer *peer) {
     if (peer)
         peer_stop(peer, 5);
+}
+
+int bench_run(char *const argv[], const char *out_path, double timeout_s) {
+    posix_spawn_file_actions_t fa;
+    pid_t pid;
+    int err = posix_spawn_file_actions_init(&fa);
+    if (err == 0 && out_path)
+        err = posix_spawn_file_actions_addopen(&fa, 1, out_path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    if (err == 0)
+        err = posix_spawnp(&pid, argv[0], &fa, NULL, argv, environ);
+    posix_spawn_file_actions_destroy(&fa);
+    if (err != 0) {
+        fprintf(stderr, "cannot run %s: %s\n", argv[0], strerror(err));
+        return -1;
+    }
+    const double t0 = bench_now_s();
+    int status = 0, signalled = 0;
+    pid_t got;
+    while ((got = waitpid(pid, &status, WNOHANG)) == 0 || (got < 0 && errno == EINTR)) {
+        if (bench_now_s() - t0 > timeout_s + 10 * signalled) {
+            if (kill(pid, signalled ? SIGKILL : SIGTERM) != 0 && errno != ESRCH)
+                fprintf(stderr, "cannot stop %s (pid %d): %s\n", argv[0], (int)pid, strerror(errno));
+            if (signalled++)
+                break;
+        }
+        usleep(20000);
+    }
+    if (signalled) {
+        while (got == 0 && waitpid(pid, &status, 0) < 0 && errno == EINTR)
+            ;
+        fprintf(stderr, "%s ran past %g s and was stopped\n", argv[0], timeout_s);
+        return -1;
+    }
+    return got == pid && WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 
 /* ---------------------------------------------------------------------------------------------- */

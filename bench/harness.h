@@ -71,6 +71,16 @@ double bench_stats_iqr_pct(const bench_stats *s);
 double bench_now_s(void);
 
 /* ---------------------------------------------------------------------------------------------- */
+/* Other programs                                                                                 */
+/* ---------------------------------------------------------------------------------------------- */
+
+/* Runs argv (argv[0] looked up in PATH) with its standard output into out_path (NULL: this one's),
+ * and waits up to timeout_s; past it, SIGTERM (which launchers such as torchrun pass on to their
+ * workers) and SIGKILL 10 s later, said on stderr. Returns its exit code; -1 if it could not start,
+ * a signal ended it, or it ran past timeout_s. */
+int bench_run(char *const argv[], const char *out_path, double timeout_s);
+
+/* ---------------------------------------------------------------------------------------------- */
 /* Peers: the same work in another process (Python, raw LibTorch C++), timed by itself             */
 /* ---------------------------------------------------------------------------------------------- */
 /* Protocol, one line each way: the peer warms up, then prints "ready <anything>". To each line

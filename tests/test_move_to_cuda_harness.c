@@ -4,7 +4,10 @@
 #include "harness.h"
 #include "testhelper.h"
 
+#include <stdlib.h>
+#include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 typedef struct counter {
     int runs, syncs, fail_at;
@@ -151,6 +154,31 @@ static int file_has(const char *path, const char *text) {
     return strstr(buf, text) != NULL;
 }
 
+/* bench_run: the exit code, the output into a file, a program that runs too long, one that is not there. */
+static void test_run(void) {
+    char *code3[] = {"sh", "-c", "exit 3", NULL};
+    CHECK("bench_run returns the exit code", bench_run(code3, NULL, 10) == 3);
+    char path[] = "/tmp/ltc_bench_run_XXXXXX";
+    int fd = mkstemp(path);
+    CHECK("a scratch file", fd >= 0);
+    if (fd >= 0)
+        close(fd);
+    char *echo[] = {"sh", "-c", "echo written", NULL}, text[32] = "";
+    CHECK("bench_run with an output file: 0", bench_run(echo, path, 10) == 0);
+    FILE *f = fopen(path, "r");
+    CHECK("... the output is in the file", f && fgets(text, sizeof text, f) && strcmp(text, "written\n") == 0);
+    if (f)
+        fclose(f);
+    unlink(path);
+    char *slow[] = {"sleep", "30", NULL};
+    double t0 = bench_now_s();
+    int rc = bench_run(slow, NULL, 0.2);
+    double took = bench_now_s() - t0;
+    CHECK("a program past its time: -1, stopped by SIGTERM within a second", rc == -1 && took < 1.5);
+    char *none[] = {"ltc-no-such-program", NULL};
+    CHECK("a program that is not there: -1", bench_run(none, NULL, 10) == -1);
+}
+
 static void test_report(void) {
     char goals[] = "/tmp/ltc_harness_goals_XXXXXX";
     int fd = mkstemp(goals);
@@ -226,6 +254,7 @@ int main(void) {
     test_stats();
     test_args();
     test_peers();
+    test_run();
     test_report();
     return th_finish();
 }
