@@ -32,6 +32,13 @@ if(CMAKE_SCRIPT_MODE_FILE)
   endif()
   ltc_check("... the 16 MiB size measured: ${big}" big MATCHES "\n16777216,[0-9]")
 
+  # --device cuda where LibTorch sees no GPU: named, with what to do (on a GPU machine it measures)
+  ltc_run(${EXE} --device cuda --nproc 1 --rounds 1 --max-bytes 8 --no-python)
+  if(NOT rc EQUAL 0)
+    ltc_check("--device cuda without a GPU: exit 1 saying so and naming --device cpu (${rc}: ${err})"
+              rc EQUAL 1 AND err MATCHES "--device cuda: LibTorch sees no GPU .check_cuda says why.. --device cpu runs it on CPU ranks")
+  endif()
+
   ltc_run(${EXE} --device cpu --rounds 0)
   ltc_check("--rounds 0: exit 2 naming it and the range (${rc}: ${err})" rc EQUAL 2 AND err MATCHES "--rounds 0 is not valid: use a whole number from 1 to 16")
   ltc_run(${EXE} --device cpu --max-bytes 4)
