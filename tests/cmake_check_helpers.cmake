@@ -1,14 +1,21 @@
 # The count of the suite's CMake check scripts (cmake -P), which end as the C tests do, with
-# "N passed, N failed" (include it once, at the top: it starts both at 0):
+# "N passed, N failed[, N skipped]" (include it once, at the top: it starts the counts at 0):
 #   ltc_check("what failed" COND...)  a check: passed when the if() condition COND holds, else failed with
 #                                     "FAIL: what failed"
 #   ltc_fail("what failed")           a failure alone (for the checks that count only what is wrong)
-#   ltc_finish("verdict" [SKIPPED n]) prints the count, then stops with FATAL_ERROR verdict if any failed
+#   ltc_skip("what" "why")            a case that cannot run on this machine: counted skipped, with
+#                                     "SKIP what: why" printed
+#   ltc_finish("verdict" [SKIPPED n]) prints the count (n more skipped), then stops with FATAL_ERROR
+#                                     verdict if any failed; if every case was skipped it prints
+#                                     "SKIP: ..." last, which the test's SKIP_REGULAR_EXPRESSION "SKIP: "
+#                                     turns into CTest's Skipped
 #   ltc_run(COMMAND...)               runs a command (120 s at most); sets rc, out and err in the caller
-# Called inside a function, they count in that function's scope: it passes passed and failed up itself.
+# Called inside a function, they count in that function's scope: it passes passed, failed and skipped up
+# itself.
 cmake_policy(VERSION 3.25) # IN_LIST and the rest in the conditions, whatever the includer set
 set(passed 0)
 set(failed 0)
+set(skipped 0)
 
 function(ltc_check _ltc_what)
   if(${ARGN})
@@ -27,15 +34,27 @@ function(ltc_fail _ltc_what)
   set(failed ${failed} PARENT_SCOPE)
 endfunction()
 
+function(ltc_skip _ltc_what _ltc_why)
+  math(EXPR skipped "${skipped}+1")
+  message("SKIP ${_ltc_what}: ${_ltc_why}")
+  set(skipped ${skipped} PARENT_SCOPE)
+endfunction()
+
 function(ltc_finish _ltc_verdict)
   cmake_parse_arguments(_LTC "" "SKIPPED" "" ${ARGN})
   if(_LTC_SKIPPED)
-    message("${passed} passed, ${failed} failed, ${_LTC_SKIPPED} skipped")
+    math(EXPR skipped "${skipped}+${_LTC_SKIPPED}")
+  endif()
+  if(skipped GREATER 0)
+    message("${passed} passed, ${failed} failed, ${skipped} skipped")
   else()
     message("${passed} passed, ${failed} failed")
   endif()
   if(failed GREATER 0)
     message(FATAL_ERROR "${_ltc_verdict}")
+  endif()
+  if(skipped GREATER 0 AND passed EQUAL 0)
+    message("SKIP: nothing could run here (the reasons are above)")
   endif()
 endfunction()
 

@@ -7,7 +7,7 @@
  *   ph_check_run(name, rc, want_rc, out, want_text)
  *                                         one check: the exit code and a piece of the output
  *   ph_start / ph_wait_for / ph_finish    a command in the background: wait for a line, signal it, reap it
- *   ph_torch_python_has(what, module)     whether TORCH_PYTHON imports module; else counts `what` skipped
+ *   ph_torch_python_has(what, module)     whether TORCH_PYTHON imports module; else SKIP(what, why)
  *   ph_make_dir(dir, n, prefix) / ph_remove_dir(dir)   a scratch folder under /tmp
  *   return ph_run_in_dir(dir, n, prefix, tests, count);  a main: the tests in a scratch folder, the count
  */
@@ -139,20 +139,19 @@ static inline int ph_finish(ph_job *j, double seconds, double *took) {
     return got > 0 && WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 
-/* 1 when TORCH_PYTHON (CMake sets it where it found a Python) imports module; otherwise prints why `what`
- * is skipped, counts one skip and returns 0. */
+/* 1 when TORCH_PYTHON (CMake sets it where it found a Python) imports module; otherwise the case `what` is
+ * skipped (SKIP, with the reason) and it returns 0. */
 static inline int ph_torch_python_has(const char *what, const char *module) {
 #ifdef TORCH_PYTHON
     char cmd[1024];
     snprintf(cmd, sizeof cmd, "'%s' -c 'import %s' >/dev/null 2>&1", TORCH_PYTHON, module);
     if (system(cmd) == 0)
         return 1;
-    printf("%s: %s has no torch: skipped\n", what, TORCH_PYTHON);
+    SKIP(what, "%s cannot import %s (no Python torch)", TORCH_PYTHON, module);
 #else
     (void)module;
-    printf("%s: no Python found at configure time: skipped\n", what);
+    SKIP(what, "no Python found at configure time (no Python torch)");
 #endif
-    th_skipped++;
     return 0;
 }
 

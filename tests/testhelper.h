@@ -3,7 +3,10 @@
  *   CHECK(name, expr)                 expr must be true
  *   CHECK_OK(call)                    call must return LTC_OK
  *   CHECK_FAILS(call, status, text)   call must return status, and ltc_last_error() must contain text
- *   return th_finish();               prints "N passed, N failed[, N skipped]"; exit 1 if any failed
+ *   SKIP(name, fmt, ...)              a case that cannot run here: counted skipped, "SKIP name: why" printed
+ *   th_need_gpus(name, n)             1 when n CUDA devices are visible; else SKIP(name, "needs n GPUs, k visible")
+ *   return th_finish();               prints "N passed, N failed[, N skipped]"; its code: 1 if any failed,
+ *                                     77 (CTest: skipped) if every case was skipped, else 0
  *   th_require_gpu();                 exits 77 (CTest: skipped) when no CUDA device is usable;
  *                                     with LTC_REQUIRE_GPU=1 set it fails instead
  *   TH_FREE_TENSORS(a, b, ...);       ltc_tensor_free on each (C only: a compound literal)
@@ -13,6 +16,7 @@
 
 #include "ltc.h"
 
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -48,6 +52,34 @@ static inline void th_report(int ok, const char *file, int line, const char *nam
         th_report(th_ok_, __FILE__, __LINE__, #call, th_d_);                                            \
     } while (0)
 
+/* One case that cannot run on this machine: counted as skipped, and the reason printed. */
+#if defined(__GNUC__)
+__attribute__((format(printf, 2, 3)))
+#endif
+static inline void th_skip(const char *name, const char *why, ...) {
+    th_skipped++;
+    va_list ap;
+    va_start(ap, why);
+    printf("SKIP %s: ", name);
+    vprintf(why, ap);
+    printf("\n");
+    va_end(ap);
+}
+
+#define SKIP(name, ...) th_skip((name), __VA_ARGS__)
+
+/* 1 when at least `need` CUDA devices are visible; otherwise the case `name` is skipped, saying how many
+ * it needs and how many there are. */
+static inline int th_need_gpus(const char *name, int need) {
+    int n = 0;
+    if (ltc_cuda_device_count(&n) != LTC_OK)
+        n = 0;
+    if (n >= need)
+        return 1;
+    SKIP(name, "needs %d GPU%s, %d visible", need, need == 1 ? "" : "s", n);
+    return 0;
+}
+
 static inline void th_free_tensors(ltc_tensor *const *t, size_t n) {
     for (size_t i = 0; i < n; i++)
         ltc_tensor_free(t[i]);
@@ -61,7 +93,9 @@ static inline int th_finish(void) {
         printf("%d passed, %d failed, %d skipped\n", th_passed, th_failed, th_skipped);
     else
         printf("%d passed, %d failed\n", th_passed, th_failed);
-    return th_failed ? 1 : 0;
+    if (th_failed)
+        return 1;
+    return th_skipped && !th_passed ? 77 : 0; /* nothing ran: CTest shows it skipped (SKIP_RETURN_CODE) */
 }
 
 static inline void th_require_gpu(void) {
@@ -72,8 +106,8 @@ static inline void th_require_gpu(void) {
         printf("LTC_REQUIRE_GPU=1 but no CUDA device is usable\n0 passed, 1 failed\n");
         exit(1);
     }
-    printf("no usable CUDA device: skipped (run check_cuda to see why)\n0 passed, 0 failed, 1 skipped\n");
-    exit(77);
+    SKIP("every case", "no usable CUDA device (run check_cuda to see why)");
+    exit(th_finish() == 1 ? 1 : 77);
 }
 
 #endif
