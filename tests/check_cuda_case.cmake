@@ -1,15 +1,87 @@
 # One check_cuda case: runs the program, checks its exit code and, with JSON, parses the report with
 # CMake's JSON parser and checks the cause, message, fix and facts.
-#   cmake -DEXE=check_cuda -DARGS="--quick --json" -DEXPECT_EXIT=5 [-DEXPECT_CAUSE=LTC_CAUSE_NO_DRIVER]
+#   cmake -DNAME=case -DEXE=check_cuda -DARGS="--quick --json" -DEXPECT_EXIT=5 [-DEXPECT_CAUSE=LTC_CAUSE_NO_DRIVER]
 #         [-DEXPECT_MESSAGE="a|b"] [-DEXPECT_FIX="text"] [-DEXPECT_FACTS="path=value|..."]
-#         [-DEXPECT_OUTPUT="text"] [-DSKIP_UNLESS_EXISTS=/dev/nvidiactl] [-DSKIP_IF_EXISTS=...] -P check_cuda_case.cmake
+#         [-DEXPECT_OUTPUT="text"] [-DNEEDS=gpu|no_gpu -DPROBE=ltc-cuda-probe] [-DAS_NOBODY=1] -P check_cuda_case.cmake
+# NEEDS names the real machine a case is for, decided when the case runs from the facts check_cuda itself
+# reads (not from /dev/nvidiactl, and not at configure time): the driver as ltc-cuda-probe finds it with
+# CUDA_VISIBLE_DEVICES removed, and the PCI bus in /sys. On another machine the case prints "SKIP: ..."
+# (CTest: Skipped); a gpu case fails instead when LTC_REQUIRE_GPU=1, as the GPU tests do.
+#   gpu     the driver loads, cuInit succeeds and it counts 1 or more GPUs
+#   no_gpu  the PCI bus lists devices, none of them NVIDIA's nor an AMD or Intel display controller, and
+#           libcuda.so.1 cannot be loaded: the machine of LTC_CAUSE_NO_GPU with the driver not loaded
+# For check_cuda_needs.cmake, which tests that decision: -DPCI_DEVICES=dir reads another PCI bus, and
+# -DDECIDE_ONLY=1 prints "APPLIES" instead of running the case.
 cmake_minimum_required(VERSION 3.25)
-if(DEFINED SKIP_UNLESS_EXISTS AND NOT EXISTS "${SKIP_UNLESS_EXISTS}")
-  message("SKIPPED: ${SKIP_UNLESS_EXISTS} does not exist (no GPU here)")
-  return()
+include(${CMAKE_CURRENT_LIST_DIR}/cmake_check_helpers.cmake)
+if(NOT DEFINED PCI_DEVICES)
+  set(PCI_DEVICES /sys/bus/pci/devices)
 endif()
-if(DEFINED SKIP_IF_EXISTS AND EXISTS "${SKIP_IF_EXISTS}")
-  message("SKIPPED: ${SKIP_IF_EXISTS} exists (this case is for a machine without a GPU driver)")
+
+# Why this case is not for this machine, into ${out_var} ("" when it is).
+function(machine_mismatch out_var)
+  execute_process(COMMAND ${CMAKE_COMMAND} -E env --unset=CUDA_VISIBLE_DEVICES ${PROBE}
+    RESULT_VARIABLE prc OUTPUT_VARIABLE probe ERROR_VARIABLE perr OUTPUT_STRIP_TRAILING_WHITESPACE TIMEOUT 60)
+  if(NOT prc EQUAL 0 OR NOT probe MATCHES "loaded=([0-9-]+) init=([0-9-]+) count=([0-9-]+)")
+    message(FATAL_ERROR "${PROBE} failed (${prc}): ${probe}${perr}")
+  endif()
+  set(loaded ${CMAKE_MATCH_1})
+  set(init ${CMAKE_MATCH_2})
+  set(count ${CMAKE_MATCH_3})
+  set(driver "ltc-cuda-probe, CUDA_VISIBLE_DEVICES removed: ${probe}")
+  set(why "")
+  if(NEEDS STREQUAL "gpu")
+    if(NOT (loaded EQUAL 1 AND init EQUAL 0 AND count GREATER 0))
+      set(why "needs a GPU the driver sees, and it sees none (${driver})")
+    endif()
+  elseif(NEEDS STREQUAL "no_gpu")
+    file(GLOB devices LIST_DIRECTORIES true ${PCI_DEVICES}/*)
+    set(nvidia "")
+    set(other "")
+    foreach(d IN LISTS devices)
+      set(vendor "")
+      set(class "")
+      if(EXISTS ${d}/vendor)
+        file(STRINGS ${d}/vendor vendor LIMIT_COUNT 1)
+      endif()
+      if(EXISTS ${d}/class)
+        file(STRINGS ${d}/class class LIMIT_COUNT 1)
+      endif()
+      get_filename_component(address ${d} NAME)
+      if(vendor STREQUAL "0x10de")
+        list(APPEND nvidia ${address})
+      elseif(class MATCHES "^0x03" AND vendor MATCHES "^0x(1002|8086)$")
+        list(APPEND other ${address})
+      endif()
+    endforeach()
+    if(NOT devices)
+      set(why "is for a machine whose PCI bus shows no NVIDIA GPU, and ${PCI_DEVICES} lists nothing here")
+    elseif(nvidia)
+      set(why "is for a machine without an NVIDIA GPU, and the PCI bus has one: ${nvidia}")
+    elseif(other)
+      set(why "is for a machine without a GPU, and the PCI bus has an AMD or Intel one: ${other}")
+    elseif(NOT loaded EQUAL 0)
+      set(why "is for a machine where no driver loads, and libcuda.so.1 loads here (${driver})")
+    endif()
+  else()
+    message(FATAL_ERROR "NEEDS=${NEEDS} is not valid: use gpu or no_gpu")
+  endif()
+  set(${out_var} "${why}" PARENT_SCOPE)
+endfunction()
+
+if(DEFINED NEEDS)
+  machine_mismatch(why)
+  if(NOT why STREQUAL "")
+    if(NEEDS STREQUAL "gpu" AND "$ENV{LTC_REQUIRE_GPU}" STREQUAL "1")
+      message(FATAL_ERROR "LTC_REQUIRE_GPU=1, but check_cuda_${NAME} ${why}")
+    endif()
+    ltc_skip("check_cuda_${NAME}" "${why}")
+    ltc_finish("")
+    return()
+  endif()
+endif()
+if(DECIDE_ONLY)
+  message("APPLIES")
   return()
 endif()
 separate_arguments(ARGS UNIX_COMMAND "${ARGS}")
@@ -19,7 +91,8 @@ if(AS_NOBODY)  # file permissions do not hold for root: run as nobody then
   if(uid STREQUAL "0")
     find_program(SETPRIV setpriv)
     if(NOT SETPRIV)
-      message("SKIPPED: running as root and setpriv is missing: cannot test a permission")
+      ltc_skip("check_cuda_${NAME}" "running as root and setpriv is missing: cannot test a permission")
+      ltc_finish("")
       return()
     endif()
     set(prefix ${SETPRIV} --reuid=65534 --regid=65534 --clear-groups)
@@ -27,7 +100,6 @@ if(AS_NOBODY)  # file permissions do not hold for root: run as nobody then
 endif()
 execute_process(COMMAND ${prefix} ${EXE} ${ARGS} RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err TIMEOUT 120)
 
-include(${CMAKE_CURRENT_LIST_DIR}/cmake_check_helpers.cmake)
 # record(OK_VAR "what failed"): counts a pass, or prints the failure.
 macro(record ok what)
   ltc_check("${what}" ${ok})
