@@ -1,11 +1,12 @@
 /* The cross-rank check with real CPU ranks on 127.0.0.1: check_cuda --nproc 2 (text and JSON), under
  * torchrun, ranks started by hand with a fake driver on one of them, two ranks on one GPU, a rank that
  * never joins; and the API itself (ltc_cluster_check, ltc_cluster_allreduce_proof on the CPU through the
- * store, with its bandwidth sweep; a rank that never comes to the proof). On a machine with a GPU driver
- * the check_cuda cases that expect "no driver" are skipped (the lead's GPU commands cover it there).
+ * store, with its bandwidth sweep; a rank that never comes to the proof). Every case runs on every machine:
+ * the check_cuda cases want a machine without an NVIDIA GPU or driver, and this program makes one of any
+ * machine (see become_machine_without_gpu); test_cluster_check_gpu is the GPU machine's half.
  *
  * This program is also its own rank: with LTC_TEST_CLUSTER_ROLE set it runs one rank of the API cases.
- * CHECK_CUDA_EXE, FAKE_CUDA_DIR and (when found) TORCH_PYTHON come from CMake. */
+ * CHECK_CUDA_EXE, FAKE_CUDA_DIR, NO_DRIVER_DIR, the sysroots and (when found) TORCH_PYTHON come from CMake. */
 #define _DEFAULT_SOURCE /* mkstemp, setenv, usleep */
 #include "net_helper.h"
 #include "proc_helper.h"
@@ -14,7 +15,6 @@
 
 #include <fcntl.h>
 #include <spawn.h>
-#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -34,8 +34,18 @@ static int is_launcher_variable(const char *e) {
     return strncmp(e, "TORCHELASTIC_", 13) == 0;
 }
 
-/* Starts exe with args and this environment (launcher variables removed) plus `extra` (NULL-terminated
- * "NAME=value"), stdout and stderr into the file out_path (NULL: /dev/null). Returns the pid, or -1. */
+/* Whether one of `extra`'s "NAME=value" sets the variable of e. */
+static int set_in(const char *e, const char *const *extra) {
+    size_t n = strcspn(e, "=");
+    for (const char *const *x = extra; x && *x; x++)
+        if (strncmp(*x, e, n + 1) == 0)
+            return 1;
+    return 0;
+}
+
+/* Starts exe with args and this environment (launcher variables and those that `extra` sets removed) plus
+ * `extra` (NULL-terminated "NAME=value"; the first of a name wins), stdout and stderr into the file
+ * out_path (NULL: /dev/null). Returns the pid, or -1. */
 static pid_t start(const char *exe, const char *const *args, const char *const *extra, const char *out_path) {
     const char *argv[32];
     int n = 0;
@@ -46,7 +56,7 @@ static pid_t start(const char *exe, const char *const *args, const char *const *
     const char *envp[512];
     int k = 0;
     for (char **e = environ; *e && k < 480; e++)
-        if (!is_launcher_variable(*e))
+        if (!is_launcher_variable(*e) && !set_in(*e, extra))
             envp[k++] = *e;
     for (const char *const *e = extra; e && *e && k < 510; e++)
         envp[k++] = *e;
@@ -148,7 +158,7 @@ static void expect_text(const char *name, const char *text) {
         fprintf(stderr, "  output:\n%.6000s\n", out);
 }
 
-/* The real cause on this machine, as one process sees it: every CPU rank here must report the same. */
+/* The cause on this (GPU-less) machine, as one process sees it: every CPU rank here must report the same. */
 static char real_cause[64], real_summary[160], real_fix[40];
 static int real_code;
 
@@ -165,7 +175,7 @@ static void find_real_cause(void) {
     ltc_diagnosis_free(d);
     const char *args[] = {"--quick", NULL};
     real_code = check_cuda(args, NULL, 60);
-    printf("the real cause here: %s, check_cuda exits %d\n", real_cause, real_code);
+    printf("the cause here (no NVIDIA GPU, no driver): %s, check_cuda exits %d\n", real_cause, real_code);
 }
 
 /* ---- check_cuda, as a user runs it ---------------------------------------------------------------- */
@@ -256,7 +266,7 @@ static int by_hand(int world, int started, const char *const *args, const char *
 }
 
 static void test_fake_driver_on_one_rank(void) {
-    char ld[4200];
+    char ld[4200]; /* the fake driver first, before the unloadable one */
     snprintf(ld, sizeof ld, "LD_LIBRARY_PATH=%s%s%s", FAKE_CUDA_DIR, getenv("LD_LIBRARY_PATH") ? ":" : "",
              getenv("LD_LIBRARY_PATH") ? getenv("LD_LIBRARY_PATH") : "");
     const char *const env[2][6] = {{NULL}, {ld, "LTC_FAKE_DRIVER_VERSION=12040", "LTC_DIAGNOSE_SYSROOT=" FAKE_SYSROOT, NULL}};
@@ -451,30 +461,47 @@ static void gpu_case(int nproc) {
 
 int main(void) {
     th_require_gpu();
-    int gpus = 0;
-    ltc_cuda_device_count(&gpus);
     gpu_case(1);
-    if (gpus >= 2)
+    if (th_need_gpus("check_cuda --nproc 2 on GPUs (NCCL proof and sweep)", 2))
         gpu_case(2);
     return th_finish();
 }
 #endif
 
 #ifndef CLUSTER_GPU
-int main(void) {
+/* The check_cuda cases expect every CPU rank to fail alike, with the cause of a machine that has no NVIDIA
+ * GPU. Any machine becomes one, as check_cuda's NO_DRIVER cases make it: files named like the driver's
+ * libraries but holding none, first on LD_LIBRARY_PATH (no driver loads, also where one is installed), and
+ * the prepared tree of a machine without an NVIDIA GPU on its PCI bus (LTC_DIAGNOSE_SYSROOT). This program
+ * runs itself again with both, so that its own ltc_diagnose and every rank it starts see that machine. */
+static void become_machine_without_gpu(char **argv) {
+    const char *root = getenv("LTC_DIAGNOSE_SYSROOT");
+    if (root && strcmp(root, NO_GPU_SYSROOT) == 0)
+        return;
+    const char *old = getenv("LD_LIBRARY_PATH");
+    char ld[4200];
+    snprintf(ld, sizeof ld, "%s%s%s", NO_DRIVER_DIR, old && *old ? ":" : "", old ? old : "");
+    if (setenv("LD_LIBRARY_PATH", ld, 1) != 0 || setenv("LTC_DIAGNOSE_SYSROOT", NO_GPU_SYSROOT, 1) != 0) {
+        perror("setenv");
+        exit(1);
+    }
+    execv("/proc/self/exe", argv);
+    perror("execv /proc/self/exe");
+    exit(1);
+}
+
+int main(int argc, char **argv) {
+    (void)argc;
     const char *role = getenv("LTC_TEST_CLUSTER_ROLE");
     if (role)
         return rank_main(role);
+    become_machine_without_gpu(argv);
+    printf("as a machine without an NVIDIA GPU or driver: LTC_DIAGNOSE_SYSROOT=%s, %s first on LD_LIBRARY_PATH\n",
+           NO_GPU_SYSROOT, NO_DRIVER_DIR);
     api_case("proof");
     api_case("skip");
     test_bad_options();
     test_rank_never_joins();
-    struct stat st;
-    if (stat("/dev/nvidiactl", &st) == 0) {
-        printf("a GPU driver is here: the no-driver cases of check_cuda are skipped\n");
-        th_skipped++;
-        return th_finish();
-    }
     find_real_cause();
     test_nproc_json();
     test_nproc_text();
