@@ -2,7 +2,8 @@
  * as test_train_data_parallel_cli (any machine: usage errors, launcher variables, CPU training with 1 and 2
  * ranks, the unreachable store, a busy port, Ctrl-C through --nproc) and, with TRAIN_DP_GPU defined, as
  * test_train_data_parallel_cli_gpu (exits 77 without a GPU): ddp on cuda:0, dp, and --graph each converge,
- * and --graph lands on the same weights as eager. TRAIN_DP_EXE is the program's path. */
+ * and --graph lands on the same weights as eager; with 2 GPUs, --nproc 2 (one process per GPU) too, else
+ * that case is counted skipped. TRAIN_DP_EXE is the program's path. */
 #define _DEFAULT_SOURCE /* popen, kill, clock_gettime */
 #include "net_helper.h"
 #include "train_dp_run.h"
@@ -174,6 +175,13 @@ int main(void) {
     expect("--steps 300 --mode dp", 0, "result: PASS");
     CHECK("dp over every GPU", strstr(out, "dp, 1 rank (launcher: none), every GPU from cuda:0") != NULL);
     expect("--steps 300 --nproc 1", 0, "result: PASS");
+    if (th_need_gpus("train_data_parallel --nproc 2: two processes, one per GPU, over NCCL", 2)) {
+        expect("--steps 300 --nproc 2", 0, "ddp, 2 ranks (launcher: ltc_launch_local), cuda:0, global batch 256 (128 per rank)");
+        CHECK("--nproc 2 on GPUs: replicas checked, PASS", strstr(out, "replicas identical") && strstr(out, "result: PASS"));
+        double two = distance();
+        printf("gpu: max |W - W*| with 1 rank %.4e, with 2 ranks %.4e\n", eager, two);
+        CHECK("--nproc 2 on GPUs lands where 1 rank does", two >= 0 && fabs(eager - two) < 1e-5);
+    }
     expect("--steps 300 --device cpu", 0, "result: PASS");
     return th_finish();
 }

@@ -1,7 +1,11 @@
 /* The data-parallel GPU paths (exits 77 without a GPU): a group of one over NCCL on cuda:0, nn.DataParallel
  * over every visible GPU, and the whole step captured as a CUDA graph (with and without the group), each
  * trained on the regression of train_common.h. Each must converge; the graph must land on eager's weights.
- * Runs on 2 or more GPUs are the subject of their own tests. */
+ * With 2 or more GPUs, two processes, one per GPU, over NCCL (this program launches itself as the ranks
+ * with ltc_launch_local): the broadcast, the averaged gradient and loss of two half batches against the
+ * full batch's, and identical replicas after training; with fewer it is counted skipped. */
+#define _DEFAULT_SOURCE /* setenv, mkdtemp */
+#include "proc_helper.h"
 #include "train_common.h"
 
 #include <arpa/inet.h>
@@ -30,19 +34,21 @@ static void make_data(void) {
         }
 }
 
-/* Trains `steps` steps in `mode` (with the group when dist is given); the learned weights go to w, b.
- * Returns max |learned - true|, or -1 on an error. */
-static double train(enum mode mode, ltc_dist *dist, int steps, float w[REG_OUT][REG_IN], float b[REG_OUT]) {
-    int64_t xs[2] = {REG_N, REG_IN}, ys[2] = {REG_N, REG_OUT};
+/* Trains `steps` steps in `mode` on `dev`, on the rows [first, first + n) of the batch (with the group when
+ * dist is given: the start broadcast from rank 0, each step's gradient averaged over the ranks); the
+ * learned weights go to w, b. Returns max |learned - true|, or -1 on an error. */
+static double train_rows(enum mode mode, ltc_dist *dist, ltc_device dev, int first, int n, int steps,
+                         float w[REG_OUT][REG_IN], float b[REG_OUT]) {
+    int64_t xs[2] = {n, REG_IN}, ys[2] = {n, REG_OUT};
     ltc_tensor *x = NULL, *y = NULL, *pred = NULL, *loss = NULL, *pw = NULL, *pb = NULL;
     ltc_linear *lin = NULL;
     ltc_sgd *opt = NULL;
     ltc_train_graph *graph = NULL;
     double err = -1;
     ltc_manual_seed(42);
-    if (ltc_tensor_from_data(&x, X, xs, 2, LTC_FLOAT32, GPU0) != LTC_OK ||
-        ltc_tensor_from_data(&y, Y, ys, 2, LTC_FLOAT32, GPU0) != LTC_OK || ltc_linear_new(&lin, REG_IN, REG_OUT, 1) != LTC_OK ||
-        ltc_linear_to(lin, GPU0) != LTC_OK || (dist && ltc_dist_broadcast_parameters(dist, lin, 0) != LTC_OK) ||
+    if (ltc_tensor_from_data(&x, X[first], xs, 2, LTC_FLOAT32, dev) != LTC_OK ||
+        ltc_tensor_from_data(&y, Y[first], ys, 2, LTC_FLOAT32, dev) != LTC_OK || ltc_linear_new(&lin, REG_IN, REG_OUT, 1) != LTC_OK ||
+        ltc_linear_to(lin, dev) != LTC_OK || (dist && ltc_dist_broadcast_parameters(dist, lin, 0) != LTC_OK) ||
         ltc_sgd_new(&opt, lin, 0.1, 0.9) != LTC_OK)
         goto done;
     for (int s = 0; s < steps; s++) {
@@ -70,9 +76,11 @@ static double train(enum mode mode, ltc_dist *dist, int steps, float w[REG_OUT][
         /* a batch of another shape is refused */
         ltc_tensor *small = NULL;
         int64_t ss[2] = {3, REG_IN};
-        CHECK_OK(ltc_tensor_zeros(&small, ss, 2, LTC_FLOAT32, GPU0));
-        CHECK_FAILS(ltc_train_graph_replay(graph, small, y), LTC_ERR_INVALID_ARGUMENT,
-                    "x is Float [3, 5] on cuda:0, but the graph was captured for Float [256, 5] on cuda:0");
+        CHECK_OK(ltc_tensor_zeros(&small, ss, 2, LTC_FLOAT32, dev));
+        char want[160];
+        snprintf(want, sizeof want, "x is Float [3, 5] on cuda:%d, but the graph was captured for Float [%d, 5] on cuda:%d",
+                 dev.index, n, dev.index);
+        CHECK_FAILS(ltc_train_graph_replay(graph, small, y), LTC_ERR_INVALID_ARGUMENT, want);
         ltc_tensor_free(small);
     }
     if (dist)
@@ -100,6 +108,11 @@ done:
     ltc_sgd_free(opt);
     ltc_linear_free(lin);
     return err;
+}
+
+/* train_rows on cuda:0 over the whole batch. */
+static double train(enum mode mode, ltc_dist *dist, int steps, float w[REG_OUT][REG_IN], float b[REG_OUT]) {
+    return train_rows(mode, dist, GPU0, 0, REG_N, steps, w, b);
 }
 
 static double max_diff(const float a[REG_OUT][REG_IN], const float b[REG_OUT][REG_IN]) {
@@ -273,10 +286,160 @@ static void test_graph_step_by_step(void) {
     }
 }
 
+/* ---- two processes, one per GPU, over NCCL ------------------------------------------------------------ */
+
+#define DDP_DIR_VAR "LTC_TEST_DDP_GPU_DIR" /* set: this process is a rank of the two-process case */
+
+/* What rank r holds before the broadcast: different on each rank. */
+static void start_weights(int r, float w[REG_OUT][REG_IN], float b[REG_OUT]) {
+    for (int o = 0; o < REG_OUT; o++) {
+        b[o] = (float)(0.1 * (r + 1) * cos(0.5 + o));
+        for (int i = 0; i < REG_IN; i++)
+            w[o][i] = (float)(0.1 * (r + 1) * sin(1.0 + o * REG_IN + i + 7 * r));
+    }
+}
+
+/* A new Linear on dev holding w, b (NULL on an error). */
+static ltc_linear *linear_with(ltc_device dev, const float w[REG_OUT][REG_IN], const float b[REG_OUT]) {
+    ltc_linear *lin = NULL;
+    if (ltc_linear_new(&lin, REG_IN, REG_OUT, 1) != LTC_OK || ltc_linear_to(lin, dev) != LTC_OK ||
+        ltc_linear_set_parameters(lin, &w[0][0], b) != LTC_OK) {
+        ltc_linear_free(lin);
+        return NULL;
+    }
+    return lin;
+}
+
+/* lin's weights (grad 0) or their gradients (grad 1) into w, b; 0 on an error. */
+static int read_params(const ltc_linear *lin, int grad, float w[REG_OUT][REG_IN], float b[REG_OUT]) {
+    ltc_tensor *pw = NULL, *pb = NULL, *gw = NULL, *gb = NULL;
+    int ok = ltc_linear_parameters(&pw, &pb, lin) == LTC_OK &&
+             (!grad || (ltc_tensor_grad(&gw, pw) == LTC_OK && ltc_tensor_grad(&gb, pb) == LTC_OK)) &&
+             ltc_tensor_copy_to_host(w, sizeof(float) * REG_OUT * REG_IN, grad ? gw : pw) == LTC_OK &&
+             ltc_tensor_copy_to_host(b, sizeof(float) * REG_OUT, grad ? gb : pb) == LTC_OK;
+    TH_FREE_TENSORS(pw, pb, gw, gb);
+    return ok;
+}
+
+/* Backward of the mean loss over the rows [first, first + n) into lin's gradients (then averaged over the
+ * group when dist is given), which go to gw, gb, and the loss to *loss; 0 on an error. */
+static int rows_gradient(ltc_linear *lin, ltc_dist *dist, ltc_device dev, int first, int n, float gw[REG_OUT][REG_IN],
+                         float gb[REG_OUT], double *loss) {
+    int64_t xs[2] = {n, REG_IN}, ys[2] = {n, REG_OUT};
+    ltc_tensor *x = NULL, *y = NULL, *pred = NULL, *l = NULL;
+    int ok = ltc_tensor_from_data(&x, X[first], xs, 2, LTC_FLOAT32, dev) == LTC_OK &&
+             ltc_tensor_from_data(&y, Y[first], ys, 2, LTC_FLOAT32, dev) == LTC_OK &&
+             ltc_linear_forward(&pred, lin, x) == LTC_OK && ltc_mse_loss(&l, pred, y) == LTC_OK &&
+             ltc_tensor_item(loss, l) == LTC_OK && ltc_tensor_backward(l) == LTC_OK &&
+             (!dist || ltc_dist_average_gradients(dist, lin) == LTC_OK) && read_params(lin, 1, gw, gb);
+    TH_FREE_TENSORS(x, y, pred, l);
+    return ok;
+}
+
+static double max_diff_all(const float a[REG_OUT][REG_IN], const float ab[REG_OUT], const float b[REG_OUT][REG_IN],
+                           const float bb[REG_OUT]) {
+    double d = max_diff(a, b);
+    for (int o = 0; o < REG_OUT; o++)
+        d = fmax(d, fabs(ab[o] - bb[o]));
+    return d;
+}
+
+/* One rank (started by ltc_launch_local): on cuda:LOCAL_RANK, its half of the batch. Its checks end with
+ * its own "rank r: N passed, N failed" and exit code; its trained weights go to <dir>/rank<r>.bin. */
+static int ddp_rank(const char *dir) {
+    ltc_dist_env env;
+    ltc_dist *d = NULL;
+    CHECK_OK(ltc_dist_env_from(&env, NULL));
+    ltc_device dev = {LTC_DEVICE_CUDA, env.local_rank};
+    CHECK_OK(ltc_dist_init(&d, &env, dev, 60));
+    if (!d)
+        return th_finish();
+    const int r = env.rank, half = REG_N / 2;
+    make_data();
+    float w_start[REG_OUT][REG_IN], b_start[REG_OUT], w1[REG_OUT][REG_IN], b1[REG_OUT];
+    start_weights(r, w_start, b_start);
+    start_weights(1, w1, b1);
+    /* the broadcast: every rank ends with rank 1's start */
+    ltc_linear *lin = linear_with(dev, w_start, b_start), *full = linear_with(dev, w1, b1), *alone = linear_with(dev, w1, b1);
+    CHECK("three modules on this rank's GPU", lin && full && alone);
+    float w[REG_OUT][REG_IN], b[REG_OUT];
+    CHECK_OK(ltc_dist_broadcast_parameters(d, lin, 1));
+    CHECK("broadcast from rank 1: this rank holds rank 1's start, bit for bit",
+          read_params(lin, 0, w, b) && memcmp(w, w1, sizeof w) == 0 && memcmp(b, b1, sizeof b) == 0);
+    /* the gradient of this rank's half, averaged, against the full batch's and the half's alone */
+    float gw[REG_OUT][REG_IN], gb[REG_OUT], fw[REG_OUT][REG_IN], fb[REG_OUT], hw[REG_OUT][REG_IN], hb[REG_OUT];
+    double loss = -1, loss_full = -2, loss_alone = -3, loss_mean = -4;
+    CHECK("the half batch's gradient, averaged over the ranks", rows_gradient(lin, d, dev, r * half, half, gw, gb, &loss));
+    CHECK("the full batch's gradient, in this process", rows_gradient(full, NULL, dev, 0, REG_N, fw, fb, &loss_full));
+    CHECK("the half batch's gradient alone", rows_gradient(alone, NULL, dev, r * half, half, hw, hb, &loss_alone));
+    double diff = max_diff_all(gw, gb, fw, fb), half_diff = max_diff_all(hw, hb, fw, fb);
+    printf("rank %d on cuda:%d: averaged gradient vs the full batch's: max difference %.2e (its half alone: %.2e)\n", r,
+           dev.index, diff, half_diff);
+    CHECK("the averaged gradient equals the full batch's", diff < 1e-5);
+    CHECK("(the half's alone does not)", half_diff > 1e-3);
+    CHECK_OK(ltc_dist_mean(&loss_mean, d, loss));
+    printf("rank %d: loss of its half %.6g, mean over the ranks %.6g, full batch %.6g\n", r, loss, loss_mean, loss_full);
+    CHECK("the mean of the halves' losses is the full batch's", fabs(loss_mean - loss_full) <= 1e-6 * (1 + loss_full));
+    CHECK_OK(ltc_dist_check_replicas(d, lin));
+    /* training: each step's gradient averaged over the two GPUs */
+    double e = train_rows(EAGER, d, dev, r * half, half, 300, w, b);
+    printf("rank %d: 300 steps on its half: max |learned - true| = %.2e\n", r, e);
+    CHECK("two processes, one per GPU, converge", e >= 0 && e < 1e-4);
+    char path[600];
+    snprintf(path, sizeof path, "%s/rank%d.bin", dir, r);
+    FILE *f = fopen(path, "wb");
+    CHECK("its weights written", f && fwrite(w, sizeof w, 1, f) == 1 && fwrite(b, sizeof b, 1, f) == 1 && fclose(f) == 0);
+    ltc_linear_free(lin);
+    ltc_linear_free(full);
+    ltc_linear_free(alone);
+    ltc_dist_free(d);
+    printf("rank %d: ", r);
+    return th_finish();
+}
+
+/* Two processes, one per GPU (needs 2): this program as both ranks, through ltc_launch_local. Their
+ * replicas must end identical, and where one process training on the whole batch ends (w_eager). */
+static void test_two_processes(const float w_eager[REG_OUT][REG_IN]) {
+    if (!th_need_gpus("ddp, two processes on cuda:0 and cuda:1 over NCCL", 2))
+        return;
+    char dir[64];
+    if (!ph_make_dir(dir, sizeof dir, "ltc_ddp_gpu")) {
+        CHECK("a scratch folder", 0);
+        return;
+    }
+    setenv(DDP_DIR_VAR, dir, 1);
+    const char *argv[] = {"test_train_data_parallel_gpu", NULL};
+    int code = -1, failed = -2;
+    CHECK_OK(ltc_launch_local(&code, &failed, 2, argv, LTC_DEVICE_CUDA, 0, 60));
+    unsetenv(DDP_DIR_VAR);
+    char what[160];
+    snprintf(what, sizeof what, "ddp, two processes: both ranks pass their checks (exit %d, rank %d failed)", code, failed);
+    CHECK(what, code == 0 && failed == -1);
+    float w[2][REG_OUT][REG_IN], b[2][REG_OUT];
+    int got = 1;
+    for (int r = 0; r < 2; r++) {
+        char path[600];
+        snprintf(path, sizeof path, "%s/rank%d.bin", dir, r);
+        FILE *f = fopen(path, "rb");
+        got = got && f && fread(w[r], sizeof w[r], 1, f) == 1 && fread(b[r], sizeof b[r], 1, f) == 1;
+        if (f)
+            fclose(f);
+    }
+    CHECK("ddp, two processes: both ranks' weights read", got);
+    CHECK("ddp, two processes: the replicas are identical, bit for bit",
+          got && memcmp(w[0], w[1], sizeof w[0]) == 0 && memcmp(b[0], b[1], sizeof b[0]) == 0);
+    printf("ddp, two processes: max |weights - one process's on the whole batch| = %.2e\n", got ? max_diff(w[0], w_eager) : -1.0);
+    CHECK("ddp, two processes: where one process on the whole batch lands", got && max_diff(w[0], w_eager) < 1e-5);
+    ph_remove_dir(dir);
+}
+
 int main(void) {
     (void)reg_train; /* train_common.h's own loops; this test needs the data and modes below */
     (void)sgd_against_formula;
     (void)grad_vs_formula;
+    const char *ddp_dir = getenv(DDP_DIR_VAR);
+    if (ddp_dir)
+        return ddp_rank(ddp_dir);
     th_require_gpu();
     int n = 0;
     CHECK_OK(ltc_cuda_device_count(&n));
@@ -286,6 +449,7 @@ int main(void) {
     double e = train(EAGER, NULL, 300, w_eager, b_eager);
     printf("eager on cuda:0: max |learned - true| = %.2e\n", e);
     CHECK("eager converges", e >= 0 && e < 1e-4);
+    test_two_processes(w_eager); /* before this process joins a group of its own */
 
     /* ddp, a group of one over NCCL on cuda:0 */
     ltc_dist_env env;

@@ -1,6 +1,7 @@
 # train_data_parallel: the data-parallel API on any machine (launcher variables, rendezvous, timeouts,
 # CPU collectives, gradient equivalence), its faults with real processes (lost ranks, Ctrl-C), the example
-# program run as a user would, and the GPU paths (ddp on cuda:0, dp, CUDA graphs; skipped without a GPU).
+# program run as a user would, and the GPU paths (ddp on cuda:0 and, with 2 GPUs, two processes on two GPUs,
+# dp, CUDA graphs; skipped without a GPU).
 # Network: 127.0.0.1 only. Each test bounds its own waits; CTest's TIMEOUT is the backstop.
 ltc_add_test(test_train_data_parallel SOURCES test_train_data_parallel.c LABELS cpu)
 target_link_libraries(test_train_data_parallel PRIVATE Threads::Threads m)
@@ -8,8 +9,9 @@ ltc_add_test(test_train_data_parallel_faults SOURCES test_train_data_parallel_fa
 target_link_libraries(test_train_data_parallel_faults PRIVATE Threads::Threads)
 ltc_add_test(test_train_data_parallel_gpu SOURCES test_train_data_parallel_gpu.c LABELS gpu)
 target_link_libraries(test_train_data_parallel_gpu PRIVATE Threads::Threads m)
-set_tests_properties(test_train_data_parallel test_train_data_parallel_faults test_train_data_parallel_gpu
-  PROPERTIES TIMEOUT 120)
+set_tests_properties(test_train_data_parallel test_train_data_parallel_faults PROPERTIES TIMEOUT 120)
+# with 2 GPUs it starts two more processes, one per GPU (LibTorch and NCCL each)
+set_tests_properties(test_train_data_parallel_gpu PROPERTIES TIMEOUT 300)
 
 # The Python beside this LibTorch (a pip wheel's venv), when there is one: torch.load reads our
 # checkpoints, and torchrun launches the example.
