@@ -43,7 +43,10 @@ typedef enum ltc_status {
     LTC_ERR_DISTRIBUTED = 6,      /* rendezvous, process group or collective failed */
     LTC_ERR_TIMEOUT = 7,          /* an operation did not finish within its timeout */
     LTC_ERR_UNSUPPORTED = 8,      /* this build or this LibTorch lacks the feature */
-    LTC_ERR_INTERNAL = 9          /* a bug in ltc; please report it with ltc_last_error() */
+    LTC_ERR_INTERNAL = 9,         /* a bug in ltc; please report it with ltc_last_error() */
+    LTC_ERR_IO = 10               /* the file system refused: a missing folder, no permission, a read-only
+                                     file system, a full disk, a folder where a file should be; the
+                                     message names the path and gives errno's text */
 } ltc_status;
 
 /*! A short constant name for a status, e.g. "LTC_ERR_INVALID_ARGUMENT"; "LTC_ERR_UNKNOWN" for a
@@ -379,19 +382,45 @@ LTC_API ltc_status ltc_sgd_step(ltc_sgd *sgd);
  *  momentum 0) and settings to path, atomically: to path.tmp.<pid>, fsync, rename over path, fsync of
  *  the folder; a crash at any point leaves the previous file whole. Parameters holding NaN or
  *  infinity -> LTC_ERR_INVALID_ARGUMENT and nothing written (a diverged run never overwrites a good
- *  checkpoint). opt made over another module -> LTC_ERR_INVALID_ARGUMENT. A file that cannot be
- *  created, written or renamed -> LTC_ERR_INVALID_ARGUMENT (create) or LTC_ERR_TORCH, naming it. */
+ *  checkpoint). opt made over another module -> LTC_ERR_INVALID_ARGUMENT. The file system refusing
+ *  (path is a folder, its folder is missing, no permission, a read-only file system, a full disk, a
+ *  failed write, fsync or rename) -> LTC_ERR_IO naming the file, with errno's text and what it means
+ *  there; the temporary file is removed and the previous checkpoint left as it was. */
 LTC_API ltc_status ltc_checkpoint_save(const char *path, const ltc_linear *linear, const ltc_sgd *opt, int64_t step,
                                        const char *settings);
 /*! Reads path and, only if everything fits, copies its parameters into linear (on linear's device)
  *  and its momentum buffers into opt (may be NULL: not restored), and sets *out_step to its step.
- *  Refused with LTC_ERR_INVALID_ARGUMENT naming the file, and nothing changed: a file that cannot be
- *  opened; a truncated or corrupt one (LibTorch cannot read it, or the digest over its contents does
- *  not match); another format; shapes other than linear's; another dtype; with opt, another lr or
- *  momentum; other settings (a key with another value, or present on one side only: the message
- *  names the key and both values). opt made over another module -> LTC_ERR_INVALID_ARGUMENT. */
+ *  A file that cannot be read (missing, a folder, no permission, a read error) -> LTC_ERR_IO naming
+ *  it, with errno's text. Refused with LTC_ERR_INVALID_ARGUMENT naming the file, and nothing changed:
+ *  a truncated or corrupt one (LibTorch cannot read it, or the digest over its contents does not
+ *  match); not an ltc checkpoint (another format, another object saved with torch.save, a TorchScript
+ *  module); shapes other than linear's; another dtype; with opt, another lr or momentum; other
+ *  settings (a key with another value, or present on one side only: the message names the key and
+ *  both values). opt made over another module -> LTC_ERR_INVALID_ARGUMENT. */
 LTC_API ltc_status ltc_checkpoint_load(int64_t *out_step, const char *path, ltc_linear *linear, ltc_sgd *opt,
                                        const char *settings);
+
+/* A claim on a checkpoint path for a whole run, so that two runs never write one file. */
+typedef struct ltc_checkpoint_lock ltc_checkpoint_lock;
+
+/*! Claims path for this process's checkpoints and checks, before any training, that saving there can
+ *  work. path a folder -> LTC_ERR_IO ("Is a directory"). It creates path.lock beside path: a missing
+ *  folder, no permission to create files there or a read-only file system -> LTC_ERR_IO naming it,
+ *  with errno's text. Then it locks path.lock (flock, exclusive): another process holding it ->
+ *  LTC_ERR_INVALID_ARGUMENT naming that process ("pid 4242 on host node1 since
+ *  2025-06-01T12:00:00Z") and nothing changed. Then it writes that line for this process and flushes
+ *  it: a full disk or quota -> LTC_ERR_IO. Last, it removes the temporary files path.tmp.<pid> that
+ *  ltc_checkpoint_save left in processes that died mid-save, when no process with that pid runs on
+ *  this host (a running one's file stays). The lock lasts until ltc_checkpoint_lock_free, or until
+ *  the process ends, however it ends (the kernel lets go; the path.lock a killed process leaves is
+ *  taken over by the next run); a program it execs does not inherit it. It is advisory:
+ *  ltc_checkpoint_save does not take it. On a network file system it holds as far as flock does
+ *  there (NFS: yes; Lustre: mounted with -o flock). *out is new, owned by the caller. path NULL or ""
+ *  -> LTC_ERR_INVALID_ARGUMENT. Thread-safe; a second lock on the same path, in this process too, is
+ *  refused as another process's would be. */
+LTC_API ltc_status ltc_checkpoint_lock_new(ltc_checkpoint_lock **out, const char *path);
+/*! Removes path.lock and lets go of the lock. NULL is a no-op. */
+LTC_API void ltc_checkpoint_lock_free(ltc_checkpoint_lock *lock);
 
 /* ------------------------------------------------------------------------------------------------ */
 /* Diagnosis: why CUDA is or is not usable (check_cuda)                                             */
