@@ -600,7 +600,10 @@ LTC_API ltc_status ltc_dist_env_from(ltc_dist_env *out, const char *const *envp)
  *  later: it never hangs.
  *  On LTC_OK every rank has been reaped: *out_exit_code is 0 if all exited 0, else the exit status of
  *  the first rank that failed (128+N if signal N killed it), and *out_failed_rank that rank (-1 if
- *  none). Other bad input (nproc < 1, argv NULL or empty, timeout_s not > 0) ->
+ *  none). One exception: when the first exited with 128+N (a program's way of saying that signal N
+ *  stopped it, or stopped its group), and another rank was killed by signal N that the launcher did
+ *  not send, that rank is named: it got the signal (a program that saves on SIGTERM and then dies by
+ *  it, as train_data_parallel does, is named so, and its peers exit 143). Other bad input (nproc < 1, argv NULL or empty, timeout_s not > 0) ->
  *  LTC_ERR_INVALID_ARGUMENT. Call from the main thread only: it installs signal handlers for its
  *  duration and restores them. Do not call it from a process that is itself a rank. */
 LTC_API ltc_status ltc_launch_local(int *out_exit_code, int *out_failed_rank, int nproc, const char *const *argv,
@@ -610,9 +613,13 @@ LTC_API ltc_status ltc_launch_local(int *out_exit_code, int *out_failed_rank, in
  *  LTC_ERR_INVALID_ARGUMENT) after a rank fails, as `torchrun --max-restarts` does: every rank is
  *  ended, then all start again with TORCHELASTIC_RESTART_COUNT one higher (and, with port 0, a new
  *  free port); a program that checkpoints resumes from its checkpoint there. A signal forwarded to the
- *  ranks (Ctrl-C, SIGTERM from a scheduler) is never followed by a restart. Each restart is announced
- *  on stderr ("ltc_launch_local: rank 1 was killed by signal 9 (SIGKILL); restarting all 2 ranks
- *  (restart 1 of 3)"). *out_exit_code and *out_failed_rank describe the last attempt; *out_restarts
+ *  ranks (Ctrl-C, SIGTERM from a scheduler) is never followed by a restart, nor is a rank's exit
+ *  status 2: by the convention of ltc's programs that is bad usage or a set-up that cannot work (an
+ *  unknown option, a checkpoint path that cannot be written or that another run holds), which a
+ *  restart would repeat; that is said on stderr ("ltc_launch_local: rank 0 exited with status 2 (bad
+ *  usage or set-up, which a restart repeats): no restart"). Each restart is announced on stderr
+ *  ("ltc_launch_local: rank 1 was killed by signal 9 (SIGKILL); restarting all 2 ranks (restart 1 of
+ *  3)"; a rank that exited 143 is "exited 143 after SIGTERM (128+15)"). *out_exit_code and *out_failed_rank describe the last attempt; *out_restarts
  *  (may be NULL) the restarts made. */
 LTC_API ltc_status ltc_launch_local_restarts(int *out_exit_code, int *out_failed_rank, int *out_restarts, int nproc,
                                              const char *const *argv, ltc_device_type device_type, int port,
