@@ -156,9 +156,15 @@ int main(int argc, char **argv) {
      *    restart them all after a failure if --max-restarts says so, wait. */
     if ((o.nproc > 1 || o.max_restarts > 0) && env.launcher == LTC_LAUNCHER_NONE) {
         int code = 0, failed_rank = -1, restarts = 0;
-        CHECK(ltc_launch_local_restarts(&code, &failed_rank, &restarts, o.nproc, (const char *const *)argv, dev.type,
-                                        o.port, o.timeout, o.max_restarts),
-              "start the local ranks");
+        ltc_status s = ltc_launch_local_restarts(&code, &failed_rank, &restarts, o.nproc, (const char *const *)argv,
+                                                 dev.type, o.port, o.timeout, o.max_restarts);
+        if (s == LTC_ERR_INVALID_ARGUMENT) { /* more ranks than GPUs, or than cores: nothing was started */
+            char nproc[16];
+            snprintf(nproc, sizeof nproc, "%d", o.nproc);
+            opt_invalid("--nproc", nproc, ltc_last_error());
+            return EXIT_USAGE;
+        }
+        CHECK(s, "start the local ranks");
         if (o.checkpoint && (code == 128 + SIGTERM || code == 128 + SIGINT))
             fprintf(stderr, "train_data_parallel: stopped by %s (exit code %d); --resume continues from the checkpoint\n",
                     code == 128 + SIGINT ? "SIGINT" : "SIGTERM", code);
