@@ -528,7 +528,37 @@ static void test_torchscript(void) {
 #endif
 }
 
+/* The tests' scratch folder (tests/proc_helper.h): in the working directory, not /tmp, and removed when
+ * a signal ends the test. The child makes one, says where, and waits to be ended. */
+static void child_scratch_wait(void) {
+    printf("scratch %s\n", g_dir);
+    fflush(stdout);
+    pause();
+}
+
+static void test_scratch_folder_on_signal(void) {
+    char cwd[512], cmd[800], where[600] = "";
+    CHECK("the scratch folder is in the working directory",
+          getcwd(cwd, sizeof cwd) && (access(cwd, W_OK) != 0 || strncmp(g_dir, cwd, strlen(cwd)) == 0));
+    snprintf(cmd, sizeof cmd, "exec '%s' --child scratch -", g_self);
+    ph_job j = ph_start(cmd, child_out, sizeof child_out);
+    int up = ph_wait_for(&j, "\n", 30);
+    const char *at = strstr(child_out, "scratch ");
+    if (up && at)
+        snprintf(where, sizeof where, "%.*s", (int)strcspn(at + 8, "\n"), at + 8);
+    CHECK("a test made its scratch folder", where[0] && access(where, F_OK) == 0);
+    if (j.pid > 0)
+        kill(j.pid, SIGTERM);
+    int rc = ph_finish(&j, 30, NULL);
+    CHECK("SIGTERM ended it (as a signal)", rc == -1);
+    CHECK("... and its scratch folder went with it", where[0] && access(where, F_OK) != 0);
+}
+
 int main(int argc, char **argv) {
+    if (argc == 4 && !strcmp(argv[1], "--child") && !strcmp(argv[2], "scratch")) {
+        static void (*const wait_only[])(void) = {child_scratch_wait};
+        return ph_run_in_dir(g_dir, sizeof g_dir, "ltc_ckpt_scratch", wait_only, 1);
+    }
     if (argc == 4 && !strcmp(argv[1], "--child")) {
         if (strcmp(argv[2], "hold"))
             return child_main(argv[2], argv[3]);
@@ -543,6 +573,6 @@ int main(int argc, char **argv) {
     g_self = argv[0];
     static void (*const tests[])(void) = {test_round_trip_and_resume, test_refusals, test_torch_load, test_io_errors,
                                           test_io_errors_mounted, test_io_errors_permission, test_lock,
-                                          test_stale_temporaries, test_torchscript};
+                                          test_stale_temporaries, test_torchscript, test_scratch_folder_on_signal};
     return ph_run_in_dir(g_dir, sizeof g_dir, "ltc_ckpt", tests, sizeof tests / sizeof *tests);
 }
