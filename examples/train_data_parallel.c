@@ -65,8 +65,10 @@ static ltc_checkpoint_lock *claim_checkpoint(const options *o, int rank, ltc_dis
                 ltc_status_string(s));
     if (dist)
         CHECK(ltc_dist_any(&failed, dist, failed), "ask the ranks whether rank 0 could claim the checkpoint");
-    if (failed)
+    if (failed) {
+        ltc_dist_free(dist); /* every rank leaves the group first: rank 0 keeps the store until they have */
         exit(close_stdout(EXIT_USAGE));
+    }
     return lock;
 }
 
@@ -95,19 +97,30 @@ static int start_step(const options *o, const ltc_dist_env *env, ltc_dist *dist,
         return 0;
     }
     if (!resume) {
-        fprintf(stderr, "error: checkpoint %s exists: pass --resume to continue from it, or remove it to start afresh\n",
-                o->checkpoint);
+        if (env->rank == 0)
+            fprintf(stderr, "error: checkpoint %s exists: pass --resume to continue from it, or remove it to start afresh\n",
+                    o->checkpoint);
         return -EXIT_USAGE;
     }
     int64_t step = 0;
     ltc_status s = ltc_checkpoint_load(&step, o->checkpoint, model, opt, settings); /* refuses another run's file */
-    if (s != LTC_OK) {
+    int failed = s != LTC_OK, zero_failed = env->rank == 0 && failed;
+    if (dist) { /* all stop if one cannot resume; rank 0 says why, another rank only when its reason is its own */
+        CHECK(ltc_dist_any(&zero_failed, dist, zero_failed), "ask the ranks whether rank 0 could resume");
+        CHECK(ltc_dist_any(&failed, dist, failed), "ask the ranks whether they could resume");
+    }
+    if (s != LTC_OK && env->rank == 0)
         fprintf(stderr, "error: cannot resume from checkpoint %s\n  %s [%s]\n", o->checkpoint, ltc_last_error(),
                 ltc_status_string(s));
-        return s == LTC_ERR_INVALID_ARGUMENT || s == LTC_ERR_IO ? -EXIT_USAGE : -EXIT_ERROR;
-    }
+    else if (s != LTC_OK && !zero_failed)
+        fprintf(stderr, "error: rank %d cannot resume from checkpoint %s\n  %s [%s]\n", env->rank, o->checkpoint,
+                ltc_last_error(), ltc_status_string(s));
+    if (failed) /* the file does not fit these options, or cannot be read: a restart would not help */
+        return s == LTC_OK || s == LTC_ERR_INVALID_ARGUMENT || s == LTC_ERR_IO ? -EXIT_USAGE : -EXIT_ERROR;
     if (step > o->steps) {
-        fprintf(stderr, "error: checkpoint %s is at step %lld, past --steps %d\n", o->checkpoint, (long long)step, o->steps);
+        if (env->rank == 0)
+            fprintf(stderr, "error: checkpoint %s is at step %lld, past --steps %d\n", o->checkpoint, (long long)step,
+                    o->steps);
         return -EXIT_USAGE;
     }
     if (env->rank == 0)
@@ -220,8 +233,9 @@ int main(int argc, char **argv) {
     if (o.checkpoint) {
         lock = claim_checkpoint(&o, rank, dist);
         first_step = start_step(&o, &env, dist, model, opt, settings);
-        if (first_step < 0) {
+        if (first_step < 0) { /* every rank refused it (they agree on what they see) */
             ltc_checkpoint_lock_free(lock);
+            ltc_dist_free(dist);
             return close_stdout(-first_step);
         }
         struct sigaction act;
