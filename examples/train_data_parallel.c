@@ -89,7 +89,7 @@ static int start_step(const options *o, const ltc_dist_env *env, ltc_dist *dist,
     if (anywhere && !everywhere) {
         fprintf(stderr, "error: rank %d %s checkpoint %s but another rank %s: put it on a file system every rank sees\n",
                 env->rank, here ? "sees" : "does not see", o->checkpoint, here ? "does not" : "does");
-        return -EXIT_ERROR;
+        return -EXIT_USAGE;
     }
     if (!here) {
         if (resume && env->rank == 0)
