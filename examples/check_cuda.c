@@ -19,12 +19,15 @@ static const char *usage =
     "usage: check_cuda [--quick] [--json] [--nproc N] [--timeout S]\n"
     "  --quick   skip the proofs by work (a matmul and a cuDNN convolution per GPU, an NCCL all-reduce)\n"
     "  --json    print the whole report as one JSON document\n"
-    "  --nproc N check N local ranks, 1 to 4096, as torchrun --no-python --nproc-per-node N check_cuda does\n"
-    "  --timeout S  under a launcher: how long to wait for a rank or a collective, seconds > 0 to 1e7 (default 60)\n"
+    "  --nproc N check N local ranks, 1 to 4096 and at most one per CPU core this process may use (at least\n"
+    "            2: each rank is a process with its own LibTorch), as torchrun --no-python --nproc-per-node N\n"
+    "            check_cuda does\n"
+    "  --timeout S  under a launcher: how long to wait for a rank or a collective, seconds, above 0 to 1e7\n"
+    "            (default 60)\n"
     "exit codes:\n"
     "  0  a GPU is usable\n"
     "  1  the check itself failed\n"
-    "  2  bad arguments\n"
+    "  2  bad arguments: an unknown one, a value out of its range, --nproc above the CPU cores\n"
     "  3  LibTorch is CPU-only\n"
     "  4  LibTorch's CUDA half (libtorch_cuda.so) is not loaded\n"
     "  5  no NVIDIA driver\n"
@@ -90,29 +93,25 @@ static int check_ranks(const ltc_dist_env *env, unsigned flags, int json, double
 
 int main(int argc, char **argv) {
     unsigned flags = 0;
-    int json = 0, nproc = 0;
+    int json = 0, nproc = 0, nproc_at = 0;
     double timeout = 60;
     for (int i = 1; i < argc; i++) {
-        char *end = NULL;
+        long n = 0;
         if (strcmp(argv[i], "--nproc") == 0 && i + 1 < argc) {
-            nproc = (int)strtol(argv[++i], &end, 10);
-            if (*end != '\0' || nproc < 1 || nproc > 4096) {
-                fprintf(stderr, "check_cuda: --nproc %s is not valid: use 1 to 4096\n", argv[i]);
+            if (!opt_whole(&n, "--nproc", argv[++i], 1, 4096, "1 to 4096, and at most one per CPU core"))
                 return 2;
-            }
+            nproc = (int)n;
+            nproc_at = i;
         } else if (strcmp(argv[i], "--timeout") == 0 && i + 1 < argc) {
-            timeout = strtod(argv[++i], &end);
-            if (*end != '\0' || !(timeout > 0 && timeout <= 1e7)) {
-                fprintf(stderr, "check_cuda: --timeout %s is not valid: use seconds, > 0 to 1e7\n", argv[i]);
+            if (!opt_real(&timeout, "--timeout", argv[++i], 0, 1e7, OPT_LO_OPEN, "seconds, above 0 to 1e7"))
                 return 2;
-            }
         } else if (strcmp(argv[i], "--quick") == 0) {
             flags |= LTC_DIAGNOSE_QUICK;
         } else if (strcmp(argv[i], "--json") == 0) {
             json = 1;
         } else if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
             fputs(usage, stdout);
-            return 0;
+            return close_stdout(0); /* > /dev/full: exit 1 */
         } else {
             fprintf(stderr, "check_cuda: unknown argument \"%s\"\n%s", argv[i], usage);
             return 2;
@@ -123,8 +122,14 @@ int main(int argc, char **argv) {
     CHECK(ltc_dist_env_from(&env, NULL), "read the launcher's variables");
     if (nproc > 0 && env.launcher == LTC_LAUNCHER_NONE) { /* become a launcher: N copies of this program */
         int code = 0, failed_rank = -1;
-        CHECK(ltc_launch_local(&code, &failed_rank, nproc, (const char *const *)argv, LTC_DEVICE_CPU, 0, timeout),
-              "start the ranks");
+        ltc_status s = ltc_launch_local(&code, &failed_rank, nproc, (const char *const *)argv, LTC_DEVICE_CPU, 0, timeout);
+        if (s == LTC_ERR_INVALID_ARGUMENT) { /* more ranks than this process may run: nothing was started */
+            char valid[600];
+            snprintf(valid, sizeof valid, "%s", ltc_last_error());
+            opt_invalid("--nproc", argv[nproc_at], valid);
+            return 2;
+        }
+        CHECK(s, "start the ranks");
         return code;
     }
     if (env.launcher != LTC_LAUNCHER_NONE)

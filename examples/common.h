@@ -6,6 +6,11 @@
  *   return close_stdout(code);
  *       at the end of main: flushes and closes stdout; if anything written to it was lost (a full disk,
  *       a closed pipe, > /dev/full) it says so and returns 1, else code.
+ *   opt_whole(&n, "--steps", text, 1, 1L << 30, "1 to 2^30")
+ *   opt_real(&x, "--lr", text, 0, INFINITY, OPT_LO_OPEN, "a finite number > 0")
+ *   opt_invalid("--mode", text, "use ddp or dp")
+ *       an option's value: 1 when it is valid, else "error: --steps 0 is not valid: use 1 to 2^30 (try
+ *       --help)" on stderr and 0. Give the range in the words --help uses for it.
  */
 #ifndef LTC_EXAMPLES_COMMON_H
 #define LTC_EXAMPLES_COMMON_H
@@ -13,6 +18,7 @@
 #include "ltc.h"
 
 #include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -43,6 +49,42 @@ static inline int close_stdout(int code) {
         return code;
     fprintf(stderr, "error: cannot write the output: %s\n",
             !closed && errno ? strerror(errno) : "a write to stdout failed");
+    return 1;
+}
+
+/* An option's value that is not valid: says so, with what would be (valid: "use 1 to 2^30"); 0. */
+static inline int opt_invalid(const char *opt, const char *text, const char *valid) {
+    fprintf(stderr, "error: %s %s is not valid: %s (try --help)\n", opt, text, valid);
+    return 0;
+}
+
+/* A whole number from lo to hi (range: those bounds as --help words them). */
+static inline int opt_whole(long *out, const char *opt, const char *text, long lo, long hi, const char *range) {
+    char *end = NULL;
+    errno = 0;
+    long v = strtol(text, &end, 10);
+    if (!*text || *end || errno || v < lo || v > hi) {
+        char valid[160];
+        snprintf(valid, sizeof valid, "use %s", range);
+        return opt_invalid(opt, text, valid);
+    }
+    *out = v;
+    return 1;
+}
+
+/* A finite real number from lo to hi; OPT_LO_OPEN, OPT_HI_OPEN: that bound itself is not valid. */
+enum { OPT_LO_OPEN = 1, OPT_HI_OPEN = 2 };
+static inline int opt_real(double *out, const char *opt, const char *text, double lo, double hi, int open,
+                           const char *range) {
+    char *end = NULL;
+    double v = strtod(text, &end);
+    int inside = (open & OPT_LO_OPEN ? v > lo : v >= lo) && (open & OPT_HI_OPEN ? v < hi : v <= hi);
+    if (!*text || *end || !isfinite(v) || !inside) {
+        char valid[160];
+        snprintf(valid, sizeof valid, "use %s", range);
+        return opt_invalid(opt, text, valid);
+    }
+    *out = v;
     return 1;
 }
 

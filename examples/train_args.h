@@ -7,7 +7,7 @@
 #ifndef LTC_EXAMPLES_TRAIN_ARGS_H
 #define LTC_EXAMPLES_TRAIN_ARGS_H
 
-#include "ltc.h"
+#include "common.h" /* opt_whole, opt_real, opt_invalid, close_stdout */
 
 #include <math.h>
 #include <stdint.h>
@@ -18,8 +18,19 @@
 enum { IN = 100, OUT = 10 };
 static const double TOLERANCE = 1e-2; /* max |learned - true| over W and b that counts as learned */
 
-/* Exit codes. */
-enum { EXIT_TRAINED = 0, EXIT_ERROR = 1, EXIT_USAGE = 2, EXIT_NOT_LEARNED = 3, EXIT_DIVERGED = 4, EXIT_PREEMPTED = 143 };
+/* Exit codes. 2 is also every set-up that cannot work, found before training (a checkpoint that cannot
+ * be used with these options, a checkpoint path that cannot be written or that another run holds): the
+ * same command would fail the same way, so --max-restarts makes no restart after it. */
+enum { EXIT_TRAINED = 0, EXIT_ERROR = 1, EXIT_USAGE = 2, EXIT_NOT_LEARNED = 3, EXIT_DIVERGED = 4 };
+
+/* The ranges, as --help states them and as an error about a value names them. */
+#define RANGE_COUNT "1 to 2^30"
+#define RANGE_RESTARTS "0 to 1000"
+#define RANGE_PORT "0 to 65535"
+#define RANGE_LR "a finite number above 0"
+#define RANGE_MOMENTUM "0 to below 1"
+#define RANGE_TIMEOUT "above 0 to 1e7"
+#define RANGE_SEED "0 to 2^31-1"
 
 static void usage(FILE *f) {
     fprintf(f,
@@ -28,33 +39,40 @@ static void usage(FILE *f) {
             "how far the learned weights are from W and b.\n"
             "  --mode ddp|dp    ddp (default): one process per GPU, gradients averaged over NCCL;\n"
             "                   dp: one process, the model replicated over every visible GPU (nn.DataParallel)\n"
-            "  --graph          capture the whole step as a CUDA graph and replay it (ddp on GPUs)\n"
+            "  --graph          capture the whole step as a CUDA graph and replay it (ddp on GPUs; not with --device cpu)\n"
             "  --device D       cuda (default when a GPU is usable: rank r takes cuda:<local rank r>), cuda:N, or cpu\n"
-            "  --nproc N        start N local ranks, 1 to 2^30, at most one per GPU, or one per core on the CPU\n"
+            "  --nproc N        start N local ranks, " RANGE_COUNT ", at most one per GPU, or one per core on the CPU\n"
             "                   (ddp; default 1, or as the launcher says)\n"
-            "  --max-restarts N with --nproc: restart all ranks up to N times after one fails, 0 to 1000 (default 0); with\n"
-            "                   --checkpoint they resume from it, as under torchrun --max-restarts\n"
-            "  --port P         MASTER_PORT for --nproc, 0 to 65535 (default 0: any free port)\n"
-            "  --steps N        training steps, 1 to 2^30 (default 500)\n"
-            "  --batch N        global batch, 1 to 2^30, split evenly over the ranks (default 256)\n"
-            "  --lr X           SGD learning rate, a finite number > 0 (default 0.1)\n"
-            "  --momentum X     SGD momentum, 0 to below 1 (default 0.9)\n"
-            "  --log-every K    print the loss, check it is finite and check the replicas every K steps, 1 to 2^30\n"
+            "  --max-restarts N with --nproc: restart all ranks up to N times after one fails, " RANGE_RESTARTS " (default 0);\n"
+            "                   with --checkpoint they resume from it, as under torchrun --max-restarts. No restart\n"
+            "                   after exit code 2: bad usage or a set-up that cannot work fails the same way again\n"
+            "  --port P         MASTER_PORT for --nproc, " RANGE_PORT " (default 0: any free port)\n"
+            "  --steps N        training steps, " RANGE_COUNT " (default 500)\n"
+            "  --batch N        global batch, " RANGE_COUNT ", split evenly over the ranks (default 256)\n"
+            "  --lr X           SGD learning rate, " RANGE_LR " (default 0.1)\n"
+            "  --momentum X     SGD momentum, " RANGE_MOMENTUM " (default 0.9)\n"
+            "  --log-every K    print the loss, check it is finite and check the replicas every K steps, " RANGE_COUNT "\n"
             "                   (default 100)\n"
-            "  --timeout S      seconds before a missing rank or store is an error, > 0 to 1e7 (default 300)\n"
-            "  --seed N         fixes W, b, the data and the initial weights, 0 to 2^31-1 (default 1)\n"
+            "  --timeout S      seconds before a missing rank or store is an error, " RANGE_TIMEOUT " (default 300)\n"
+            "  --seed N         fixes W, b, the data and the initial weights, " RANGE_SEED " (default 1)\n"
             "  --checkpoint P   rank 0 saves step, weights, momentum and settings to file P (atomically; torch.load\n"
-            "                   reads it); SIGTERM then ends the run after the current step with a checkpoint\n"
-            "  --checkpoint-every N  save every N steps, 1 to 2^30 (default: --log-every) and at the end\n"
+            "                   reads it). Checked before training: P not a folder, its folder writable, and no\n"
+            "                   other run using P (rank 0 holds the lock file P.lock for the run). SIGTERM or\n"
+            "                   SIGINT (Ctrl-C) then ends the run after the current step, with a checkpoint\n"
+            "  --checkpoint-every N  save every N steps, " RANGE_COUNT " (default: --log-every) and at the end\n"
             "  --resume         continue from --checkpoint P if it exists (a restarted rank always does); without\n"
-            "                   it an existing P is refused, never overwritten\n"
+            "                   it an existing P is refused, never overwritten; P must have been made with the\n"
+            "                   same --seed, --batch, --lr and --momentum\n"
             "Launcher variables: WORLD_SIZE (and its Slurm and Open MPI forms) 1 to 2^24; RANK 0 to WORLD_SIZE-1.\n"
             "Launchers: torchrun --no-python --nproc-per-node N train_data_parallel; srun -n N train_data_parallel;\n"
             "mpirun -n N train_data_parallel; or train_data_parallel --nproc N.\n"
-            "Exit codes: 0 trained, weights within %g of W and b; 1 an error (message on stderr); 2 bad usage or\n"
-            "launcher variable; 3 trained, but not within %g; 4 diverged: a NaN or infinite loss or weight (the\n"
-            "step is named); 143 stopped by SIGTERM after writing a checkpoint; with --nproc, the first failing\n"
-            "rank's code (128+N when signal N ended it, e.g. 130 after Ctrl-C).\n",
+            "Exit codes: 0 trained, weights within %g of W and b; 1 an error (message on stderr), or output that\n"
+            "could not be written; 2 bad usage, a bad launcher variable, or a set-up that cannot work, found\n"
+            "before training (a checkpoint P that is a folder, in a folder that cannot be written, held by\n"
+            "another run, or not made by a run with these settings): a restart repeats it, so none is made;\n"
+            "3 trained, but not within %g; 4 diverged: a NaN or infinite loss or weight (the step that found it\n"
+            "is named); 143 stopped by SIGTERM after writing a checkpoint (130: by SIGINT); with --nproc, the\n"
+            "first failing rank's code (128+N when signal N ended it, e.g. 130 after Ctrl-C).\n",
             TOLERANCE, TOLERANCE);
 }
 
@@ -67,58 +85,48 @@ typedef struct options {
     ltc_device device;
 } options;
 
-/* A whole number in [lo, hi], or a finite real number; 0 when v is not one. */
-static int whole(const char *v, long lo, long hi, long *out) {
-    char *end = NULL;
-    long x = strtol(v, &end, 10);
-    *out = x;
-    return *v && !*end && x >= lo && x <= hi;
-}
-
-static int real(const char *v, double *out) {
-    char *end = NULL;
-    *out = strtod(v, &end);
-    return *v && !*end && isfinite(*out);
-}
-
-/* One option with a value; 0 when the value is not valid. */
+/* One option with a value; 0 (having said why) when the value is not valid. */
 static int parse_value(options *o, const char *a, const char *v) {
     long n = 0;
-    int ok;
     if (!strcmp(a, "--mode")) {
-        ok = !strcmp(v, "ddp") || !strcmp(v, "dp");
         o->dp = !strcmp(v, "dp");
-    } else if (!strcmp(a, "--device")) {
-        ok = ltc_device_parse(&o->device, v) == LTC_OK;
-        o->device_given = 1;
-    } else if (!strcmp(a, "--lr")) {
-        ok = real(v, &o->lr) && o->lr > 0;
-    } else if (!strcmp(a, "--momentum")) {
-        ok = real(v, &o->momentum) && o->momentum >= 0 && o->momentum < 1;
-    } else if (!strcmp(a, "--timeout")) {
-        ok = real(v, &o->timeout) && o->timeout > 0 && o->timeout <= 1e7;
-    } else if (!strcmp(a, "--seed")) {
-        ok = whole(v, 0, 0x7fffffffL, &n);
-        o->seed = (unsigned long long)n;
-    } else if (!strcmp(a, "--port")) {
-        ok = whole(v, 0, 65535, &n);
-        o->port = (int)n;
-    } else if (!strcmp(a, "--max-restarts")) {
-        ok = whole(v, 0, 1000, &n);
-        o->max_restarts = (int)n;
-    } else if (!strcmp(a, "--checkpoint")) {
-        ok = *v != '\0';
-        o->checkpoint = v;
-    } else { /* --nproc, --steps, --batch, --log-every, --checkpoint-every: 1 or more */
-        ok = whole(v, 1, 1L << 30, &n);
-        int *field = !strcmp(a, "--nproc") ? &o->nproc : !strcmp(a, "--steps") ? &o->steps
-                   : !strcmp(a, "--batch") ? &o->batch : !strcmp(a, "--log-every") ? &o->log_every
-                   : &o->checkpoint_every;
-        *field = (int)n;
+        return !strcmp(v, "ddp") || o->dp || opt_invalid(a, v, "use ddp or dp");
     }
+    if (!strcmp(a, "--device")) {
+        o->device_given = 1;
+        return ltc_device_parse(&o->device, v) == LTC_OK || opt_invalid(a, v, "use cpu, cuda or cuda:N");
+    }
+    if (!strcmp(a, "--checkpoint")) {
+        o->checkpoint = v;
+        return *v != '\0' || opt_invalid(a, "\"\"", "give a file name");
+    }
+    if (!strcmp(a, "--lr"))
+        return opt_real(&o->lr, a, v, 0, INFINITY, OPT_LO_OPEN, RANGE_LR);
+    if (!strcmp(a, "--momentum"))
+        return opt_real(&o->momentum, a, v, 0, 1, OPT_HI_OPEN, RANGE_MOMENTUM);
+    if (!strcmp(a, "--timeout"))
+        return opt_real(&o->timeout, a, v, 0, 1e7, OPT_LO_OPEN, RANGE_TIMEOUT);
+    if (!strcmp(a, "--seed")) {
+        int ok = opt_whole(&n, a, v, 0, 0x7fffffffL, RANGE_SEED);
+        o->seed = (unsigned long long)n;
+        return ok;
+    }
+    if (!strcmp(a, "--port") || !strcmp(a, "--max-restarts")) {
+        int port = !strcmp(a, "--port");
+        int ok = opt_whole(&n, a, v, 0, port ? 65535 : 1000, port ? RANGE_PORT : RANGE_RESTARTS);
+        *(port ? &o->port : &o->max_restarts) = (int)n;
+        return ok;
+    }
+    /* --nproc, --steps, --batch, --log-every, --checkpoint-every: 1 or more */
+    int ok = opt_whole(&n, a, v, 1, 1L << 30, RANGE_COUNT);
+    int *field = !strcmp(a, "--nproc") ? &o->nproc : !strcmp(a, "--steps") ? &o->steps
+               : !strcmp(a, "--batch") ? &o->batch : !strcmp(a, "--log-every") ? &o->log_every
+               : &o->checkpoint_every;
+    *field = (int)n;
     return ok;
 }
 
+/* Reads the command line into o; 0 (with a message) for bad usage. --help prints the usage and exits. */
 static int parse_options(options *o, int argc, char **argv) {
     *o = (options){.nproc = 1, .steps = 500, .batch = 256, .log_every = 100, .lr = 0.1, .momentum = 0.9,
                    .timeout = 300, .seed = 1};
@@ -129,7 +137,7 @@ static int parse_options(options *o, int argc, char **argv) {
         const char *a = argv[i];
         if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
             usage(stdout);
-            exit(0);
+            exit(close_stdout(0)); /* > /dev/full: exit 1 */
         }
         if (!strcmp(a, "--graph") || !strcmp(a, "--resume")) {
             *(!strcmp(a, "--graph") ? &o->graph : &o->resume) = 1;
@@ -143,17 +151,18 @@ static int parse_options(options *o, int argc, char **argv) {
             return 0;
         }
         if (i + 1 >= argc) {
-            fprintf(stderr, "error: option %s needs a value\n", a);
+            fprintf(stderr, "error: option %s needs a value (try --help)\n", a);
             return 0;
         }
-        const char *v = argv[++i];
-        if (!parse_value(o, a, v)) {
-            fprintf(stderr, "error: %s %s is not valid (see --help for the values it takes)\n", a, v);
+        if (!parse_value(o, a, argv[++i]))
             return 0;
-        }
     }
     if (o->dp && (o->nproc > 1 || o->graph)) {
         fprintf(stderr, "error: --mode dp runs in one process on every GPU: it takes neither --nproc nor --graph\n");
+        return 0;
+    }
+    if (o->graph && o->device_given && o->device.type == LTC_DEVICE_CPU) {
+        fprintf(stderr, "error: --graph captures the step as a CUDA graph: it needs a GPU, not --device cpu\n");
         return 0;
     }
     if ((o->resume || o->checkpoint_every) && !o->checkpoint) {

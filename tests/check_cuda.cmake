@@ -186,6 +186,14 @@ set_tests_properties(check_cuda_needs PROPERTIES LABELS cpu TIMEOUT 120
 ltc_cuda_case(bad_argument EXIT 2 ARGS "--bogus" OUTPUT "unknown argument \"--bogus\"")
 ltc_cuda_case(help EXIT 0 ARGS "--help" OUTPUT "10 libltc or LibTorch cannot be loaded")
 ltc_cuda_case(help_ranges EXIT 0 ARGS "--help" OUTPUT "--nproc N check N local ranks, 1 to 4096")
+# more ranks than this process may run (one per CPU core): bad usage, naming the bound; a value out of range
+ltc_cuda_case(nproc_past_cores EXIT 2 ARGS "--nproc 4096" OUTPUT "error: --nproc 4096 is not valid: 4096 CPU ranks asked for, but this process may use")
+ltc_cuda_case(nproc_range EXIT 2 ARGS "--nproc 0" OUTPUT "error: --nproc 0 is not valid: use 1 to 4096, and at most one per CPU core (try --help)")
+# --help into a full disk: the lost output is an error, exit 1 (docs/conventions.md)
+add_test(NAME check_cuda_help_write_error COMMAND sh -c
+  "[ -w /dev/full ] || { echo 'SKIP: no /dev/full'; exit 0; }; out=$(\"$0\" --help 2>&1 >/dev/full); rc=$?; [ $rc -eq 1 ] && case $out in *'cannot write the output: No space left on device'*) exit 0 ;; esac; echo \"exit $rc, wanted 1: $out\"; exit 1"
+  $<TARGET_FILE:check_cuda>)
+set_tests_properties(check_cuda_help_write_error PROPERTIES LABELS cpu SKIP_REGULAR_EXPRESSION "SKIP: ")
 
 # --- each driver cause, by fault injection
 ltc_cuda_case(fake_stub_34 FAKE EXIT 6 CAUSE LTC_CAUSE_STUB_DRIVER ENV "LTC_FAKE_CUINIT=set:34"

@@ -8,8 +8,9 @@
  *                                         one check: the exit code and a piece of the output
  *   ph_start / ph_wait_for / ph_finish    a command in the background: wait for a line, signal it, reap it
  *   ph_torch_python_has(what, module)     whether TORCH_PYTHON imports module; else SKIP(what, why)
- *   ph_make_dir(dir, n, prefix) / ph_remove_dir(dir)   a scratch folder under /tmp
- *   return ph_run_in_dir(dir, n, prefix, tests, count);  a main: the tests in a scratch folder, the count
+ *   ph_make_dir(dir, n, prefix) / ph_remove_dir(dir)   a scratch folder (in the working directory, else /tmp)
+ *   return ph_run_in_dir(dir, n, prefix, tests, count);  a main: the tests in a scratch folder (removed also
+ *                                         when a signal ends the test), the count
  */
 #ifndef LTC_TEST_PROC_HELPER_H
 #define LTC_TEST_PROC_HELPER_H
@@ -155,9 +156,13 @@ static inline int ph_torch_python_has(const char *what, const char *module) {
     return 0;
 }
 
-/* A fresh folder /tmp/<prefix>_XXXXXX into dir (n bytes); 0 (having said why) if none could be made. */
+/* A fresh folder <prefix>_XXXXXX into dir (n bytes): in the working directory when it is writable (under
+ * CTest, the test's build folder: a test killed outright leaves nothing in /tmp), else in /tmp; 0 (having
+ * said why) if none could be made. */
 static inline int ph_make_dir(char *dir, size_t n, const char *prefix) {
-    snprintf(dir, n, "/tmp/%s_XXXXXX", prefix);
+    char cwd[512];
+    const char *base = getcwd(cwd, sizeof cwd) && access(cwd, W_OK) == 0 && strlen(cwd) < 200 ? cwd : "/tmp";
+    snprintf(dir, n, "%s/%s_XXXXXX", base, prefix);
     if (!mkdtemp(dir)) {
         perror("mkdtemp");
         return 0;
@@ -173,11 +178,37 @@ static inline void ph_remove_dir(const char *dir) {
         fprintf(stderr, "could not remove %s\n", dir);
 }
 
+/* The scratch folder of ph_run_in_dir, removed when SIGINT, SIGTERM or SIGHUP ends the test (Ctrl-C on
+ * ctest, its timeout): with async-signal-safe calls only, then the signal ends the test as it would. */
+static const char *ph_scratch = NULL;
+static inline void ph_on_signal(int sig) {
+    pid_t pid = fork();
+    if (pid == 0) {
+        char *const args[] = {(char *)"rm", (char *)"-rf", (char *)ph_scratch, NULL};
+        char *const env[] = {NULL};
+        execve("/bin/rm", args, env);
+        _exit(127);
+    }
+    if (pid > 0)
+        waitpid(pid, NULL, 0);
+    signal(sig, SIG_DFL);
+    raise(sig);
+}
+
 /* A test program's main: makes the scratch folder dir (see ph_make_dir), runs each of the count tests,
- * removes the folder and returns th_finish()'s code (1 when no folder could be made). */
+ * removes the folder (also when a signal ends the test) and returns th_finish()'s code (1 when no folder
+ * could be made). */
 static inline int ph_run_in_dir(char *dir, size_t n, const char *prefix, void (*const *tests)(void), size_t count) {
     if (!ph_make_dir(dir, n, prefix))
         return 1;
+    ph_scratch = dir;
+    struct sigaction act;
+    memset(&act, 0, sizeof act);
+    act.sa_handler = ph_on_signal;
+    sigemptyset(&act.sa_mask);
+    sigaction(SIGINT, &act, NULL);
+    sigaction(SIGTERM, &act, NULL);
+    sigaction(SIGHUP, &act, NULL);
     for (size_t i = 0; i < count; i++)
         tests[i]();
     ph_remove_dir(dir);

@@ -133,10 +133,10 @@ static void row_ltc_status_string(void) {
     static const char *const names[] = {"LTC_OK",          "LTC_ERR_INVALID_ARGUMENT", "LTC_ERR_CUDA_UNAVAILABLE",
                                         "LTC_ERR_DEVICE",  "LTC_ERR_OUT_OF_MEMORY",    "LTC_ERR_TORCH",
                                         "LTC_ERR_DISTRIBUTED", "LTC_ERR_TIMEOUT",      "LTC_ERR_UNSUPPORTED",
-                                        "LTC_ERR_INTERNAL"};
-    for (int i = 0; i < 10; i++)
+                                        "LTC_ERR_INTERNAL", "LTC_ERR_IO"};
+    for (int i = 0; i < 11; i++)
         CHECK(names[i], strcmp(ltc_status_string((ltc_status)i), names[i]) == 0);
-    const int unknown[] = {-1, 10, 1234, INT_MIN, INT_MAX};
+    const int unknown[] = {-1, 11, 1234, INT_MIN, INT_MAX};
     for (size_t i = 0; i < sizeof unknown / sizeof *unknown; i++)
         CHECK("an unlisted status is LTC_ERR_UNKNOWN", strcmp(ltc_status_string((ltc_status)unknown[i]), "LTC_ERR_UNKNOWN") == 0);
 }
@@ -1239,8 +1239,12 @@ static void row_ltc_checkpoint_save(void) {
     FAILS(ltc_checkpoint_save("/tmp/x.pt", m, NULL, 0, "seed"), LTC_ERR_INVALID_ARGUMENT, "settings item \"seed\" is not valid");
     FAILS(ltc_checkpoint_save("/tmp/x.pt", m, NULL, 0, "a=1 a=2"), LTC_ERR_INVALID_ARGUMENT, "settings key \"a\" appears twice");
     FAILS(ltc_checkpoint_save("/tmp/x.pt", m, opt, 0, NULL), LTC_ERR_INVALID_ARGUMENT, "opt was made over another module");
-    FAILS(ltc_checkpoint_save("/nonexistent-dir/x.pt", m, NULL, 0, NULL), LTC_ERR_INVALID_ARGUMENT,
+    /* the file system's refusals: LTC_ERR_IO, naming the path, with errno's text */
+    FAILS(ltc_checkpoint_save("/nonexistent-dir/x.pt", m, NULL, 0, NULL), LTC_ERR_IO,
           "cannot create /nonexistent-dir/x.pt.tmp.");
+    CHECK("... a missing folder, named", strstr(ltc_last_error(), "No such file or directory (its folder /nonexistent-dir does not exist"));
+    FAILS(ltc_checkpoint_save("/", m, NULL, 0, NULL), LTC_ERR_IO, "cannot use /: Is a directory");
+    FAILS(ltc_checkpoint_save("/dev/null/x.pt", m, NULL, 0, NULL), LTC_ERR_IO, "Not a directory (a part of /dev/null is a file");
     ltc_sgd_free(opt);
     ltc_linear_free(other);
     ltc_linear_free(m);
@@ -1257,13 +1261,30 @@ static void row_ltc_checkpoint_load(void) {
     FAILS(ltc_checkpoint_load(&step, "", m, NULL, NULL), LTC_ERR_INVALID_ARGUMENT, "path is empty");
     FAILS(ltc_checkpoint_load(&step, "/tmp/x.pt", m, NULL, "=1"), LTC_ERR_INVALID_ARGUMENT, "settings item \"=1\" is not valid");
     FAILS(ltc_checkpoint_load(&step, "/tmp/x.pt", m, opt, NULL), LTC_ERR_INVALID_ARGUMENT, "opt was made over another module");
-    FAILS(ltc_checkpoint_load(&step, "/nonexistent-dir/x.pt", m, NULL, NULL), LTC_ERR_INVALID_ARGUMENT,
-          "cannot open checkpoint /nonexistent-dir/x.pt");
+    FAILS(ltc_checkpoint_load(&step, "/nonexistent-dir/x.pt", m, NULL, NULL), LTC_ERR_IO,
+          "cannot open checkpoint /nonexistent-dir/x.pt: No such file or directory");
+    FAILS(ltc_checkpoint_load(&step, "/", m, NULL, NULL), LTC_ERR_IO, "cannot read checkpoint /: Is a directory");
+    FAILS(ltc_checkpoint_load(&step, "/dev/null/x.pt", m, NULL, NULL), LTC_ERR_IO, "Not a directory");
     CHECK("out untouched on failure", step == 42);
     ltc_sgd_free(opt);
     ltc_linear_free(other);
     ltc_linear_free(m);
 }
+
+static void row_ltc_checkpoint_lock_new(void) {
+    ltc_checkpoint_lock *lock = GARBAGE(ltc_checkpoint_lock);
+    FAILS(ltc_checkpoint_lock_new(NULL, "/tmp/x.pt"), LTC_ERR_INVALID_ARGUMENT, "'out' is NULL");
+    FAILS(ltc_checkpoint_lock_new(&lock, NULL), LTC_ERR_INVALID_ARGUMENT, "'path' is NULL");
+    CHECK_NULLED(lock);
+    FAILS(ltc_checkpoint_lock_new(&lock, ""), LTC_ERR_INVALID_ARGUMENT, "path is empty");
+    FAILS(ltc_checkpoint_lock_new(&lock, "/"), LTC_ERR_IO, "cannot use /: Is a directory (/ is a folder: pass a file name");
+    FAILS(ltc_checkpoint_lock_new(&lock, "/nonexistent-dir/x.pt"), LTC_ERR_IO,
+          "cannot create the lock file /nonexistent-dir/x.pt.lock: No such file or directory (its folder /nonexistent-dir does not exist");
+    FAILS(ltc_checkpoint_lock_new(&lock, "/dev/null/x.pt"), LTC_ERR_IO, "Not a directory");
+    CHECK_NULLED(lock);
+}
+
+static void row_ltc_checkpoint_lock_free(void) { NO_OP(ltc_checkpoint_lock_free(NULL)); }
 
 /* The cross-rank check: its argument checks fail before any store is opened; the rows' contents, the
  * proof and the sweep are tested with real ranks in test_cluster_check. */
@@ -1369,6 +1390,7 @@ static const struct row {
     ROW(ltc_dist_mean), ROW(ltc_data_parallel_forward), ROW(ltc_train_graph_new), ROW(ltc_train_graph_replay),
     ROW(ltc_train_graph_inputs), ROW(ltc_train_graph_loss), ROW(ltc_train_graph_free),
     ROW(ltc_launch_local_restarts), ROW(ltc_dist_any), ROW(ltc_checkpoint_save), ROW(ltc_checkpoint_load),
+    ROW(ltc_checkpoint_lock_new), ROW(ltc_checkpoint_lock_free),
     ROW(ltc_rank_state_name), ROW(ltc_cluster_check), ROW(ltc_cluster_allreduce_proof), ROW(ltc_cluster_report_free),
     ROW(ltc_cluster_report_ready), ROW(ltc_cluster_report_rank_count), ROW(ltc_cluster_report_rank),
     ROW(ltc_cluster_report_sweep_count), ROW(ltc_cluster_report_sweep), ROW(ltc_cluster_report_json),

@@ -17,7 +17,7 @@ static void test_status(void) {
     CHECK("pinned values", LTC_OK == 0 && LTC_ERR_INVALID_ARGUMENT == 1 && LTC_ERR_CUDA_UNAVAILABLE == 2 &&
                                LTC_ERR_DEVICE == 3 && LTC_ERR_OUT_OF_MEMORY == 4 && LTC_ERR_TORCH == 5 &&
                                LTC_ERR_DISTRIBUTED == 6 && LTC_ERR_TIMEOUT == 7 && LTC_ERR_UNSUPPORTED == 8 &&
-                               LTC_ERR_INTERNAL == 9);
+                               LTC_ERR_INTERNAL == 9 && LTC_ERR_IO == 10);
     CHECK("last error never NULL", ltc_last_error() != NULL);
 }
 

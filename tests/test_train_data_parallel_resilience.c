@@ -1,12 +1,19 @@
 /* train_data_parallel off a single machine's happy path, on CPU ranks, run as a user would:
- *   divergence    a NaN loss ends the run naming the step, exit 4 (never PASS, never 0)
+ *   divergence    a NaN loss ends the run naming the step whose check found it and the check before,
+ *                 exit 4 (never PASS, never 0)
  *   identity      ranks on one GPU refused naming its UUID, different GPUs accepted whatever their
  *                 ordinals, a CPU rank among GPU ranks refused naming each rank's device
  *                 (LTC_TEST_GPU_IDENTITY sets what the CPU ranks report)
- *   bounds        --nproc on the CPU past the cores; a waiting rank says whom it waits for
+ *   bounds        --nproc on the CPU past the cores (exit 2); a waiting rank says whom it waits for
  *   checkpoints   resume ends bit-identical to an uninterrupted run; an existing file is not
- *                 overwritten without --resume; other settings and corrupt files refused, untouched
- *   preemption    SIGTERM to the launcher: the ranks finish the step, save, exit 143 within seconds
+ *                 overwritten without --resume; other settings (--seed, --batch, --lr, --momentum) and
+ *                 corrupt files refused with exit 2, untouched; a folder as the path refused at once
+ *   set-up        checked before training, exit 2 and no restart: a missing folder, a read-only file
+ *                 system (in a mount namespace of its own, where one can be made), a path another run
+ *                 holds (named); stale temporary files of dead saves removed at start
+ *   preemption    SIGTERM to the launcher: the ranks finish the step, save, exit 143 within seconds;
+ *                 SIGTERM to one rank: named, by the ranks and by the launcher, which restarts the
+ *                 group (--max-restarts) to the uninterrupted run's weights; SIGINT saves too
  *   fast failure  a rank killed by a signal: the others end at once, naming it and the signal
  *   no orphans    the launcher killed with SIGKILL: no rank is left
  *   restarts      --max-restarts and torchrun --max-restarts (TORCH_PYTHON): a rank killed mid-run, the
@@ -122,11 +129,14 @@ static int same_weights(const char *a, const char *b, int64_t *step_a) {
 /* ---------------------------------------------------------------------------------------------- */
 
 static void test_divergence(void) {
-    dp_expect("", "--device cpu --lr 100 --steps 200", 4, "the training diverged: the loss is nan (lr 100");
-    CHECK("names the step", strstr(out, "error: step 100: ") != NULL);
+    dp_expect("", "--device cpu --lr 100 --steps 200", 4,
+              "error: the training diverged: the loss is nan at step 100, found by the check there; at step 0, the check "
+              "before, it was finite (checks: every --log-every 100 steps, and the last step); lr 100: a smaller --lr");
     CHECK("no PASS", strstr(out, "PASS") == NULL);
-    dp_expect("", "--device cpu --lr 100 --steps 200 --nproc 2", 4, "error: step 100: the training diverged");
+    dp_expect("", "--device cpu --lr 100 --steps 200 --nproc 2", 4, "the loss is nan at step 100, found by the check there");
     CHECK("no PASS with 2 ranks", strstr(out, "PASS") == NULL);
+    /* the last step's check: said as such, with the check before it */
+    dp_expect("", "--device cpu --lr 50 --steps 50", 4, "the loss is nan at step 49, found by the check there; at step 0, the check before");
 }
 
 static void test_identity(void) {
@@ -143,7 +153,7 @@ static void test_identity(void) {
 }
 
 static void test_bounds(void) {
-    dp_expect("", "--device cpu --nproc 64", 1, "64 CPU ranks asked for, but this process may use ");
+    dp_expect("", "--device cpu --nproc 64", 2, "error: --nproc 64 is not valid: 64 CPU ranks asked for, but this process may use ");
     CHECK("names the bound", strstr(out, "use at most ") != NULL);
     /* a rank waiting for another says so every few seconds */
     char vars[160], want[200];
@@ -184,12 +194,16 @@ static void test_checkpoints(void) {
     dp_expect("", args, 3, "result: FAIL");
     snprintf(args, sizeof args, "--device cpu --steps 600 --checkpoint %s --resume", p);
     dp_expect("", args, 0, "result: PASS");
-    /* another run's settings, refused naming the file and the mismatch */
-    snprintf(args, sizeof args, "%s --checkpoint %s --resume --batch 128", REF_ARGS, p);
-    dp_expect("", args, 1, "batch=256 in the file, batch=128 in this run");
-    CHECK("names the file", strstr(out, p) != NULL);
-    snprintf(args, sizeof args, "%s --checkpoint %s --resume --lr 0.05", REF_ARGS, p);
-    dp_expect("", args, 1, "lr=0.1 in the file, lr=0.05 in this run");
+    /* another run's settings, refused naming the file and the mismatch: usage (2), as the other conflicts */
+    static const char *const conflicts[][2] = {{"--batch 128", "batch=256 in the file, batch=128 in this run"},
+                                               {"--seed 2", "seed=1 in the file, seed=2 in this run"},
+                                               {"--lr 0.05", "lr=0.1 in the file, lr=0.05 in this run"},
+                                               {"--momentum 0.5", "momentum=0.9 in the file, momentum=0.5 in this run"}};
+    for (size_t i = 0; i < sizeof conflicts / sizeof *conflicts; i++) {
+        snprintf(args, sizeof args, "%s --checkpoint %s --resume %s", REF_ARGS, p, conflicts[i][0]);
+        dp_expect("", args, 2, conflicts[i][1]);
+        CHECK("names the file", strstr(out, p) != NULL);
+    }
     /* corrupt: refused, and left as it was */
     path_of(bad, sizeof bad, "bad.pt");
     FILE *f = fopen(bad, "w");
@@ -198,10 +212,112 @@ static void test_checkpoints(void) {
         fclose(f);
     }
     snprintf(args, sizeof args, "%s --checkpoint %s --resume", REF_ARGS, bad);
-    dp_expect("", args, 1, "is truncated or corrupt");
+    dp_expect("", args, 2, "is truncated or corrupt");
     struct stat st;
     CHECK("the corrupt file is not overwritten", stat(bad, &st) == 0 && st.st_size == 16);
     dp_expect("", "--device cpu --resume", 2, "--resume needs --checkpoint PATH");
+    /* a folder as the path: said at once, with or without --resume, before any step */
+    for (int resume = 0; resume < 2; resume++) {
+        snprintf(args, sizeof args, "--device cpu --nproc 2 --checkpoint %s%s", g_dir, resume ? " --resume" : "");
+        dp_expect("", args, 2, "Is a directory");
+        CHECK("... a folder: it says to name a file in it", strstr(out, "is a folder: pass a file name") != NULL);
+        CHECK("... at once: no step taken", strstr(out, "step     0") == NULL);
+    }
+}
+
+/* The example alone (no launcher), through a shell that reports how it ended ("exit status 143": 128+N
+ * when signal N ended it); *pid: the example's own. */
+static ph_job dp_start_alone(const char *args, pid_t *pid) {
+    char cmd[4096];
+    snprintf(cmd, sizeof cmd, "exec " DP_CLEAR " sh -c '\"$0\" \"$@\"; echo \"exit status $?\"' '%s' %s", TRAIN_DP_EXE, args);
+    ph_job j = ph_start(cmd, out, sizeof out);
+    *pid = -1;
+    for (double t0 = ph_now_s(); *pid < 0 && j.pid > 0 && ph_now_s() - t0 < 10; usleep(20000)) {
+        pid_t kids[4];
+        if (children_of(j.pid, kids, 4) == 1)
+            *pid = kids[0];
+    }
+    return j;
+}
+
+/* Checked before training, exit 2 and no restart: a restart cannot fix these. */
+static void test_setup(void) {
+    char args[1024], p[400], t[420];
+    double t0 = ph_now_s();
+    dp_expect("", "--device cpu --nproc 2 --max-restarts 3 --checkpoint /nonexistent-dir/x.pt", 2,
+              "its folder /nonexistent-dir does not exist");
+    CHECK("missing folder: no step taken", strstr(out, "step     0") == NULL);
+    CHECK("missing folder: no restart, and says why",
+          strstr(out, "restarting") == NULL && strstr(out, "exited with status 2 (bad usage or set-up, which a restart repeats): no restart"));
+    CHECK("missing folder: no C++ backtrace", strstr(out, "frame #") == NULL);
+    printf("setup: refused in %.1f s\n", ph_now_s() - t0);
+    /* a read-only file system, in a mount namespace of this test's own */
+    static const char *const ways[] = {"unshare -rm", "unshare -m"};
+    const char *unshare = NULL;
+    for (size_t i = 0; i < 2 && !unshare; i++) {
+        snprintf(args, sizeof args, "%s sh -c 'mount -t tmpfs none /mnt' 2>&1", ways[i]);
+        if (ph_run(args, out, sizeof out) == 0)
+            unshare = ways[i];
+    }
+    if (unshare) {
+        path_of(p, sizeof p, "ro");
+        mkdir(p, 0755);
+        char cmd[4096];
+        snprintf(cmd, sizeof cmd,
+                 DP_CLEAR " %s sh -c 'mount -t tmpfs -o ro none \"$1\" && exec \"$0\" --device cpu --nproc 2 --max-restarts 3 "
+                          "--checkpoint-every 5000 --steps 10000 --checkpoint \"$1\"/x.ckpt' '%s' '%s' 2>&1",
+                 unshare, TRAIN_DP_EXE, p);
+        int rc = ph_run(cmd, out, sizeof out);
+        ph_check_run("a read-only file system: refused before training", rc, 2, out,
+                     "Read-only file system (");
+        CHECK("read-only: no step taken, no restart", strstr(out, "step     0") == NULL && strstr(out, "restarting") == NULL);
+        CHECK("read-only: no C++ backtrace", strstr(out, "frame #") == NULL);
+    } else {
+        printf("read-only file system: no mount namespace can be made here (unshare): skipped\n");
+        th_skipped++;
+    }
+    /* two runs on one path: the second refused, naming the first */
+    path_of(p, sizeof p, "shared.pt");
+    pid_t first = -1;
+    snprintf(args, sizeof args, "--device cpu --steps 100000000 --log-every 50 --checkpoint-every 100000 --checkpoint %s", p);
+    ph_job j = dp_start_alone(args, &first);
+    ph_report(ph_wait_for(&j, "step     0", 60), "the first run trains", "\"step 0\" within 60 s", out);
+    static char first_out[1 << 16];
+    char want[600];
+    snprintf(want, sizeof want, "checkpoint %s is in use by another run (pid %d on host ", p, (int)first);
+    char cmd[1200];
+    snprintf(cmd, sizeof cmd, DP_CLEAR " '%s' --device cpu --seed 2 --steps 200 --checkpoint %s 2>&1", TRAIN_DP_EXE, p);
+    int rc = ph_run(cmd, first_out, sizeof first_out);
+    ph_check_run("a second run on the same checkpoint", rc, 2, first_out, want);
+    /* the first one stops on SIGINT (Ctrl-C) with a checkpoint, as on SIGTERM */
+    if (first > 0)
+        kill(first, SIGINT);
+    ph_finish(&j, 30, NULL);
+    CHECK("SIGINT: exit status 130", strstr(out, "exit status 130") != NULL);
+    CHECK("SIGINT: stopped after the step, with a checkpoint", strstr(out, "train_data_parallel: SIGINT: stopped after step"));
+    ltc_linear *m = NULL;
+    int64_t step = -1;
+    CHECK_OK(ltc_linear_new(&m, 100, 10, 1));
+    CHECK_OK(ltc_checkpoint_load(&step, p, m, NULL, "seed=1 batch=256"));
+    CHECK("SIGINT: the checkpoint holds the step it stopped at", step > 0);
+    ltc_linear_free(m);
+    snprintf(t, sizeof t, "%s.lock", p);
+    CHECK("the lock file goes with its run", access(t, F_OK) != 0);
+    /* a temporary file of a save that died is removed at start */
+    pid_t gone = fork();
+    if (gone == 0)
+        _exit(0);
+    waitpid(gone, NULL, 0);
+    path_of(p, sizeof p, "stale.pt");
+    snprintf(t, sizeof t, "%s.tmp.%d", p, (int)gone);
+    FILE *f = fopen(t, "w");
+    if (f) {
+        fputs("half a checkpoint", f);
+        fclose(f);
+    }
+    snprintf(args, sizeof args, "--device cpu --steps 20 --checkpoint %s", p);
+    dp_expect("", args, 3, "result: FAIL");
+    CHECK("a dead save's temporary file is removed at start", access(t, F_OK) != 0);
 }
 
 static void test_sigterm(void) {
@@ -212,7 +328,8 @@ static void test_sigterm(void) {
     int rc = dp_signal_after(args, "step    50", SIGTERM, "sigterm", &took);
     CHECK("SIGTERM: exit 143", rc == 143);
     CHECK("within seconds", took < 5);
-    CHECK("the ranks finished the step and saved", strstr(out, "SIGTERM: stopped after step") && strstr(out, "stopped by SIGTERM (exit code 143)"));
+    CHECK("the ranks finished the step and saved",
+          strstr(out, "SIGTERM reached every rank: stopped after step") && strstr(out, "stopped by SIGTERM (exit code 143)"));
     ltc_linear *m = NULL;
     int64_t step = -1;
     CHECK_OK(ltc_linear_new(&m, 100, 10, 1));
@@ -221,6 +338,34 @@ static void test_sigterm(void) {
     ltc_linear_free(m);
     if (rc != 143)
         fprintf(stderr, "  output:\n%s\n", out);
+}
+
+/* SIGTERM to one rank only (kill, not scancel): the ranks stop together after the step with a
+ * checkpoint, name the rank it reached, and so does the launcher, which restarts the group. */
+static void test_sigterm_one_rank(void) {
+    for (int r = 1; r >= 0; r--) {
+        char args[1024], p[400], want[200], name[32];
+        snprintf(name, sizeof name, "sigterm-rank%d.pt", r);
+        path_of(p, sizeof p, name);
+        snprintf(args, sizeof args, "%s --checkpoint %s --checkpoint-every 25 --max-restarts 1", REF_ARGS, p);
+        ph_job j = dp_start(args);
+        int sent = ph_wait_for(&j, "step   100", 120);
+        pid_t pid = sent ? find_rank(j.pid, r) : -1;
+        if (pid > 0)
+            kill(pid, SIGTERM);
+        CHECK("SIGTERM sent to one rank", pid > 0);
+        int rc = ph_finish(&j, 120, NULL);
+        snprintf(want, sizeof want, "train_data_parallel: SIGTERM reached rank %d: stopped after step", r);
+        CHECK(want, strstr(out, want) != NULL);
+        snprintf(want, sizeof want, "ltc_launch_local: rank %d was killed by signal 15 (SIGTERM); restarting all 2 ranks (restart 1 of 1)", r);
+        CHECK(want, strstr(out, want) != NULL);
+        CHECK("resumed, and passed", rc == 0 && strstr(out, "resumed from") && strstr(out, "result: PASS"));
+        int64_t step = 0;
+        if (r == 1)
+            CHECK("final weights equal the uninterrupted run's", same_weights(p, g_ref, &step));
+        if (rc != 0 || !strstr(out, "resumed from"))
+            fprintf(stderr, "  output:\n%s\n", out);
+    }
 }
 
 static void test_fast_failure_and_orphans(void) {
@@ -314,7 +459,7 @@ static void test_torchrun_restarts(void) {
 
 int main(void) {
     static void (*const tests[])(void) = {test_divergence, test_identity, test_bounds, test_checkpoints,
-                                          test_sigterm, test_fast_failure_and_orphans, test_restarts,
-                                          test_torchrun_restarts};
+                                          test_setup, test_sigterm, test_sigterm_one_rank,
+                                          test_fast_failure_and_orphans, test_restarts, test_torchrun_restarts};
     return ph_run_in_dir(g_dir, sizeof g_dir, "ltc_dp_resilience", tests, sizeof tests / sizeof *tests);
 }

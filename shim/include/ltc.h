@@ -43,7 +43,10 @@ typedef enum ltc_status {
     LTC_ERR_DISTRIBUTED = 6,      /* rendezvous, process group or collective failed */
     LTC_ERR_TIMEOUT = 7,          /* an operation did not finish within its timeout */
     LTC_ERR_UNSUPPORTED = 8,      /* this build or this LibTorch lacks the feature */
-    LTC_ERR_INTERNAL = 9          /* a bug in ltc; please report it with ltc_last_error() */
+    LTC_ERR_INTERNAL = 9,         /* a bug in ltc; please report it with ltc_last_error() */
+    LTC_ERR_IO = 10               /* the file system refused: a missing folder, no permission, a read-only
+                                     file system, a full disk, a folder where a file should be; the
+                                     message names the path and gives errno's text */
 } ltc_status;
 
 /*! A short constant name for a status, e.g. "LTC_ERR_INVALID_ARGUMENT"; "LTC_ERR_UNKNOWN" for a
@@ -379,19 +382,45 @@ LTC_API ltc_status ltc_sgd_step(ltc_sgd *sgd);
  *  momentum 0) and settings to path, atomically: to path.tmp.<pid>, fsync, rename over path, fsync of
  *  the folder; a crash at any point leaves the previous file whole. Parameters holding NaN or
  *  infinity -> LTC_ERR_INVALID_ARGUMENT and nothing written (a diverged run never overwrites a good
- *  checkpoint). opt made over another module -> LTC_ERR_INVALID_ARGUMENT. A file that cannot be
- *  created, written or renamed -> LTC_ERR_INVALID_ARGUMENT (create) or LTC_ERR_TORCH, naming it. */
+ *  checkpoint). opt made over another module -> LTC_ERR_INVALID_ARGUMENT. The file system refusing
+ *  (path is a folder, its folder is missing, no permission, a read-only file system, a full disk, a
+ *  failed write, fsync or rename) -> LTC_ERR_IO naming the file, with errno's text and what it means
+ *  there; the temporary file is removed and the previous checkpoint left as it was. */
 LTC_API ltc_status ltc_checkpoint_save(const char *path, const ltc_linear *linear, const ltc_sgd *opt, int64_t step,
                                        const char *settings);
 /*! Reads path and, only if everything fits, copies its parameters into linear (on linear's device)
  *  and its momentum buffers into opt (may be NULL: not restored), and sets *out_step to its step.
- *  Refused with LTC_ERR_INVALID_ARGUMENT naming the file, and nothing changed: a file that cannot be
- *  opened; a truncated or corrupt one (LibTorch cannot read it, or the digest over its contents does
- *  not match); another format; shapes other than linear's; another dtype; with opt, another lr or
- *  momentum; other settings (a key with another value, or present on one side only: the message
- *  names the key and both values). opt made over another module -> LTC_ERR_INVALID_ARGUMENT. */
+ *  A file that cannot be read (missing, a folder, no permission, a read error) -> LTC_ERR_IO naming
+ *  it, with errno's text. Refused with LTC_ERR_INVALID_ARGUMENT naming the file, and nothing changed:
+ *  a truncated or corrupt one (LibTorch cannot read it, or the digest over its contents does not
+ *  match); not an ltc checkpoint (another format, another object saved with torch.save, a TorchScript
+ *  module); shapes other than linear's; another dtype; with opt, another lr or momentum; other
+ *  settings (a key with another value, or present on one side only: the message names the key and
+ *  both values). opt made over another module -> LTC_ERR_INVALID_ARGUMENT. */
 LTC_API ltc_status ltc_checkpoint_load(int64_t *out_step, const char *path, ltc_linear *linear, ltc_sgd *opt,
                                        const char *settings);
+
+/* A claim on a checkpoint path for a whole run, so that two runs never write one file. */
+typedef struct ltc_checkpoint_lock ltc_checkpoint_lock;
+
+/*! Claims path for this process's checkpoints and checks, before any training, that saving there can
+ *  work. path a folder -> LTC_ERR_IO ("Is a directory"). It creates path.lock beside path: a missing
+ *  folder, no permission to create files there or a read-only file system -> LTC_ERR_IO naming it,
+ *  with errno's text. Then it locks path.lock (flock, exclusive): another process holding it ->
+ *  LTC_ERR_INVALID_ARGUMENT naming that process ("pid 4242 on host node1 since
+ *  2025-06-01T12:00:00Z") and nothing changed. Then it writes that line for this process and flushes
+ *  it: a full disk or quota -> LTC_ERR_IO. Last, it removes the temporary files path.tmp.<pid> that
+ *  ltc_checkpoint_save left in processes that died mid-save, when no process with that pid runs on
+ *  this host (a running one's file stays). The lock lasts until ltc_checkpoint_lock_free, or until
+ *  the process ends, however it ends (the kernel lets go; the path.lock a killed process leaves is
+ *  taken over by the next run); a program it execs does not inherit it. It is advisory:
+ *  ltc_checkpoint_save does not take it. On a network file system it holds as far as flock does
+ *  there (NFS: yes; Lustre: mounted with -o flock). *out is new, owned by the caller. path NULL or ""
+ *  -> LTC_ERR_INVALID_ARGUMENT. Thread-safe; a second lock on the same path, in this process too, is
+ *  refused as another process's would be. */
+LTC_API ltc_status ltc_checkpoint_lock_new(ltc_checkpoint_lock **out, const char *path);
+/*! Removes path.lock and lets go of the lock. NULL is a no-op. */
+LTC_API void ltc_checkpoint_lock_free(ltc_checkpoint_lock *lock);
 
 /* ------------------------------------------------------------------------------------------------ */
 /* Diagnosis: why CUDA is or is not usable (check_cuda)                                             */
@@ -571,7 +600,10 @@ LTC_API ltc_status ltc_dist_env_from(ltc_dist_env *out, const char *const *envp)
  *  later: it never hangs.
  *  On LTC_OK every rank has been reaped: *out_exit_code is 0 if all exited 0, else the exit status of
  *  the first rank that failed (128+N if signal N killed it), and *out_failed_rank that rank (-1 if
- *  none). Other bad input (nproc < 1, argv NULL or empty, timeout_s not > 0) ->
+ *  none). One exception: when the first exited with 128+N (a program's way of saying that signal N
+ *  stopped it, or stopped its group), and another rank was killed by signal N that the launcher did
+ *  not send, that rank is named: it got the signal (a program that saves on SIGTERM and then dies by
+ *  it, as train_data_parallel does, is named so, and its peers exit 143). Other bad input (nproc < 1, argv NULL or empty, timeout_s not > 0) ->
  *  LTC_ERR_INVALID_ARGUMENT. Call from the main thread only: it installs signal handlers for its
  *  duration and restores them. Do not call it from a process that is itself a rank. */
 LTC_API ltc_status ltc_launch_local(int *out_exit_code, int *out_failed_rank, int nproc, const char *const *argv,
@@ -581,9 +613,13 @@ LTC_API ltc_status ltc_launch_local(int *out_exit_code, int *out_failed_rank, in
  *  LTC_ERR_INVALID_ARGUMENT) after a rank fails, as `torchrun --max-restarts` does: every rank is
  *  ended, then all start again with TORCHELASTIC_RESTART_COUNT one higher (and, with port 0, a new
  *  free port); a program that checkpoints resumes from its checkpoint there. A signal forwarded to the
- *  ranks (Ctrl-C, SIGTERM from a scheduler) is never followed by a restart. Each restart is announced
- *  on stderr ("ltc_launch_local: rank 1 was killed by signal 9 (SIGKILL); restarting all 2 ranks
- *  (restart 1 of 3)"). *out_exit_code and *out_failed_rank describe the last attempt; *out_restarts
+ *  ranks (Ctrl-C, SIGTERM from a scheduler) is never followed by a restart, nor is a rank's exit
+ *  status 2: by the convention of ltc's programs that is bad usage or a set-up that cannot work (an
+ *  unknown option, a checkpoint path that cannot be written or that another run holds), which a
+ *  restart would repeat; that is said on stderr ("ltc_launch_local: rank 0 exited with status 2 (bad
+ *  usage or set-up, which a restart repeats): no restart"). Each restart is announced on stderr
+ *  ("ltc_launch_local: rank 1 was killed by signal 9 (SIGKILL); restarting all 2 ranks (restart 1 of
+ *  3)"; a rank that exited 143 is "exited 143 after SIGTERM (128+15)"). *out_exit_code and *out_failed_rank describe the last attempt; *out_restarts
  *  (may be NULL) the restarts made. */
 LTC_API ltc_status ltc_launch_local_restarts(int *out_exit_code, int *out_failed_rank, int *out_restarts, int nproc,
                                              const char *const *argv, ltc_device_type device_type, int port,

@@ -4,6 +4,7 @@
 #include "internal.hpp"
 
 #include <ATen/core/Dict.h>
+#include <caffe2/serialize/in_memory_adapter.h>
 #include <caffe2/serialize/inline_container.h>
 #include <torch/csrc/jit/serialization/export.h>
 #include <torch/csrc/jit/serialization/pickle.h>
@@ -14,9 +15,13 @@
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <csignal>
 #include <cstring>
+#include <ctime>
+#include <dirent.h>
 #include <fcntl.h>
 #include <map>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -94,13 +99,61 @@ std::string number_text(double v) {
     return buf;
 }
 
+// The folder a path's file lives in: "." for "x", "/" for "/x".
+std::string folder_of(const std::string &path) {
+    size_t slash = path.rfind('/');
+    return slash == std::string::npos ? "." : slash == 0 ? "/" : path.substr(0, slash);
+}
+
+// What errno err means for a file in folder dir, in words a user can act on ("" when strerror says it).
+std::string io_hint(int err, const std::string &path, const std::string &dir) {
+    struct stat st;
+    switch (err) {
+    case ENOENT:
+        if (stat(dir.c_str(), &st) != 0)
+            return "its folder " + dir + " does not exist: create it, or pass another path";
+        return "";
+    case ENOTDIR: return "a part of " + dir + " is a file, not a folder";
+    case EISDIR: return path + " is a folder: pass a file name, e.g. " + path + "/checkpoint.pt";
+    case EROFS: return dir + " is on a read-only file system: pass a path on a writable one";
+    case ENOSPC: return "the file system holding " + dir + " is full: free some space, or pass a path on another one";
+    case EDQUOT: return "the disk quota for " + dir + " is used up";
+    case EACCES:
+    case EPERM: return "this process (uid " + std::to_string(getuid()) + ") lacks the permission: check those of " + dir;
+    default: return "";
+    }
+}
+
+// A file-system call that failed with errno err: LTC_ERR_IO, "fn: cannot <what> <target>: <strerror> (hint)".
+// path: the file the caller asked for (its folder gives the hint).
+// note: said after the hint, in the same parentheses.
+ltc_status io_fail(const char *fn, const char *what, const std::string &target, int err, const std::string &path,
+                   const char *note = "") {
+    std::string more = io_hint(err, path, folder_of(path));
+    if (*note)
+        more += (more.empty() ? "" : "; ") + std::string(note);
+    return fail(LTC_ERR_IO, "%s: cannot %s %s: %s%s%s%s", fn, what, target.c_str(), strerror(err), more.empty() ? "" : " (",
+                more.c_str(), more.empty() ? "" : ")");
+}
+
+// A path that names a folder: LTC_ERR_IO at once, before anything is written or read.
+ltc_status refuse_folder(const char *fn, const std::string &path) {
+    struct stat st;
+    if (stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode))
+        return io_fail(fn, "use", path, EISDIR, path);
+    return LTC_OK;
+}
+
 // Writes bytes to path through path.tmp.<pid>: write, fsync, rename, fsync of the folder. A crash at
 // any point leaves either the old file or the new one, whole.
 ltc_status write_atomically(const std::string &path, const std::vector<char> &bytes) {
+    const char *fn = "ltc_checkpoint_save";
+    const char *intact = "the previous checkpoint, if any, is intact";
+    LTC_RETURN_IF_ERROR(refuse_folder(fn, path));
     std::string tmp = path + ".tmp." + std::to_string(getpid());
     int fd = open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     if (fd < 0)
-        return fail(LTC_ERR_INVALID_ARGUMENT, "ltc_checkpoint_save: cannot create %s: %s", tmp.c_str(), strerror(errno));
+        return io_fail(fn, "create", tmp, errno, path, intact);
     size_t done = 0;
     while (done < bytes.size()) {
         ssize_t n = write(fd, bytes.data() + done, bytes.size() - done);
@@ -110,40 +163,49 @@ ltc_status write_atomically(const std::string &path, const std::vector<char> &by
             int err = n < 0 ? errno : EIO;
             close(fd);
             unlink(tmp.c_str());
-            return fail(LTC_ERR_TORCH, "ltc_checkpoint_save: cannot write %s: %s (the previous checkpoint, if any, is intact)",
-                        tmp.c_str(), strerror(err));
+            return io_fail(fn, "write", tmp, err, path, intact);
         }
         done += (size_t)n;
     }
-    if (fsync(fd) != 0 || close(fd) != 0) {
+    if (fsync(fd) != 0) {
+        int err = errno;
+        close(fd);
+        unlink(tmp.c_str());
+        return io_fail(fn, "flush to disk", tmp, err, path, intact);
+    }
+    if (close(fd) != 0) {
         int err = errno;
         unlink(tmp.c_str());
-        return fail(LTC_ERR_TORCH, "ltc_checkpoint_save: cannot flush %s to disk: %s (the previous checkpoint is intact)",
-                    tmp.c_str(), strerror(err));
+        return io_fail(fn, "close", tmp, err, path, intact);
     }
     if (rename(tmp.c_str(), path.c_str()) != 0) {
         int err = errno;
         unlink(tmp.c_str());
-        return fail(LTC_ERR_TORCH, "ltc_checkpoint_save: cannot rename %s to %s: %s", tmp.c_str(), path.c_str(), strerror(err));
+        return io_fail(fn, ("rename " + tmp + " to").c_str(), path, err, path, intact);
     }
-    size_t slash = path.rfind('/');
-    std::string dir = slash == std::string::npos ? "." : slash == 0 ? "/" : path.substr(0, slash);
+    std::string dir = folder_of(path);
     int dfd = open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (dfd < 0)
-        return fail(LTC_ERR_TORCH, "ltc_checkpoint_save: wrote %s but cannot open its folder %s to flush it: %s", path.c_str(),
-                    dir.c_str(), strerror(errno));
+        return io_fail(fn, ("flush the folder of " + path + ", written but perhaps not yet on disk: open").c_str(), dir,
+                       errno, path);
     int rc = fsync(dfd), err = errno;
     close(dfd);
     if (rc != 0)
-        return fail(LTC_ERR_TORCH, "ltc_checkpoint_save: wrote %s but cannot flush its folder %s: %s", path.c_str(), dir.c_str(),
-                    strerror(err));
+        return io_fail(fn, ("flush the folder of " + path + ", written but perhaps not yet on disk: fsync").c_str(), dir,
+                       err, path);
     return LTC_OK;
 }
 
 ltc_status read_whole(std::vector<char> *out, const std::string &path) {
+    const char *fn = "ltc_checkpoint_load";
     int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
     if (fd < 0)
-        return fail(LTC_ERR_INVALID_ARGUMENT, "ltc_checkpoint_load: cannot open checkpoint %s: %s", path.c_str(), strerror(errno));
+        return io_fail(fn, "open checkpoint", path, errno, path);
+    struct stat st;
+    if (fstat(fd, &st) == 0 && S_ISDIR(st.st_mode)) {
+        close(fd);
+        return io_fail(fn, "read checkpoint", path, EISDIR, path);
+    }
     out->clear();
     char buf[1 << 16];
     while (true) {
@@ -153,7 +215,7 @@ ltc_status read_whole(std::vector<char> *out, const std::string &path) {
         if (n < 0) {
             int err = errno;
             close(fd);
-            return fail(LTC_ERR_INVALID_ARGUMENT, "ltc_checkpoint_load: cannot read checkpoint %s: %s", path.c_str(), strerror(err));
+            return io_fail(fn, "read checkpoint", path, err, path);
         }
         if (n == 0)
             break;
@@ -273,7 +335,26 @@ struct Loaded {
     std::string dtype, settings;
 };
 
+// A TorchScript archive (torch.jit.save): the zip torch.save writes, plus the module's code and constants.
+bool is_torchscript(const std::vector<char> &bytes) {
+    try {
+        caffe2::serialize::PyTorchStreamReader reader(
+            std::make_shared<caffe2::serialize::MemoryReadAdapter>(bytes.data(), (off_t)bytes.size()));
+        if (reader.hasRecord("constants.pkl"))
+            return true;
+        for (const auto &r : reader.getAllRecords())
+            if (r.rfind("code/", 0) == 0)
+                return true;
+    } catch (...) {  // not a zip at all: pickle_load says why
+    }
+    return false;
+}
+
 ltc_status decode(Loaded *out, const std::string &path, const std::vector<char> &bytes) {
+    if (is_torchscript(bytes))
+        return fail(LTC_ERR_INVALID_ARGUMENT,
+                    "checkpoint %s is a TorchScript module (torch.jit.save), not an ltc checkpoint (a dict with format \"%s\")",
+                    path.c_str(), kFormat);
     c10::IValue v;
     try {
         v = torch::jit::pickle_load(bytes);
@@ -403,6 +484,129 @@ ltc_status ltc_checkpoint_load(int64_t *out_step, const char *path, ltc_linear *
         return LTC_OK;
     }
     LTC_CATCH
+}
+
+}  // extern "C"
+
+// ltc_checkpoint_lock_new / _free: a flock on path.lock, held for a run.
+struct ltc_checkpoint_lock {
+    int fd = -1;
+    std::string lock_path;
+};
+
+namespace {
+
+std::string host_name() {
+    char h[256] = "";
+    if (gethostname(h, sizeof h - 1) != 0)
+        return "?";
+    h[sizeof h - 1] = '\0';
+    return h;
+}
+
+// Removes path.tmp.<pid> files whose pid runs no process here: left by a save its process did not live
+// to finish. Best effort: a file that cannot be removed stays.
+void remove_stale_temporaries(const std::string &path) {
+    const std::string dir = folder_of(path);
+    size_t slash = path.rfind('/');
+    const std::string prefix = (slash == std::string::npos ? path : path.substr(slash + 1)) + ".tmp.";
+    DIR *d = opendir(dir.c_str());
+    if (!d)
+        return;
+    while (struct dirent *e = readdir(d)) {
+        const char *name = e->d_name;
+        if (strncmp(name, prefix.c_str(), prefix.size()) != 0)
+            continue;
+        const char *digits = name + prefix.size();
+        size_t n = strspn(digits, "0123456789");
+        if (n == 0 || n > 9 || digits[n] != '\0')
+            continue;
+        pid_t pid = (pid_t)atol(digits);
+        if (pid <= 0 || pid == getpid() || kill(pid, 0) == 0 || errno != ESRCH)
+            continue;  // running (or not ours to judge): its file stays
+        unlink((dir + "/" + name).c_str());
+    }
+    closedir(d);
+}
+
+}  // namespace
+
+extern "C" {
+
+ltc_status ltc_checkpoint_lock_new(ltc_checkpoint_lock **out, const char *path) {
+    LTC_CHECK_OUT(out);
+    LTC_CHECK_NOT_NULL(path);
+    const char *fn = "ltc_checkpoint_lock_new";
+    if (!path[0])
+        return fail(LTC_ERR_INVALID_ARGUMENT, "%s: path is empty: pass a file name", fn);
+    LTC_TRY {
+        const std::string p = path, lock_path = p + ".lock";
+        LTC_RETURN_IF_ERROR(refuse_folder(fn, p));
+        // Open and lock; if the file we locked is no longer the one at lock_path (its holder removed
+        // it as we opened it), try again on the new one.
+        int fd = -1;
+        for (int attempt = 0; fd < 0; attempt++) {
+            fd = open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+            if (fd < 0)
+                return io_fail(fn, "create the lock file", lock_path, errno, p);
+            if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+                int err = errno;
+                char holder[256] = "";
+                ssize_t n = err == EWOULDBLOCK ? pread(fd, holder, sizeof holder - 1, 0) : -1;
+                close(fd);
+                if (err != EWOULDBLOCK)
+                    return io_fail(fn, "lock", lock_path, err, p);
+                holder[n > 0 ? n : 0] = '\0';
+                holder[strcspn(holder, "\n")] = '\0';
+                return fail(LTC_ERR_INVALID_ARGUMENT,
+                            "%s: checkpoint %s is in use by another run (%s; it holds %s): wait for it to end, or pass "
+                            "another path",
+                            fn, path, holder[0] ? holder : "its owner has not written its name yet", lock_path.c_str());
+            }
+            struct stat mine, now;
+            if (fstat(fd, &mine) != 0 || stat(lock_path.c_str(), &now) != 0 || mine.st_ino != now.st_ino ||
+                mine.st_dev != now.st_dev) {
+                close(fd);
+                fd = -1;
+                if (attempt >= 100)
+                    return fail(LTC_ERR_IO, "%s: cannot lock %s: it keeps being removed and made again", fn,
+                                lock_path.c_str());
+            }
+        }
+        // Ours: say whose it is. A full disk or quota shows here, before any training.
+        char line[512];
+        time_t t = time(nullptr);
+        struct tm utc;
+        char when[32] = "?";
+        if (gmtime_r(&t, &utc))
+            strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", &utc);
+        int len = snprintf(line, sizeof line, "pid %d on host %s since %s\n", (int)getpid(), host_name().c_str(), when);
+        errno = 0;
+        if (ftruncate(fd, 0) != 0 || pwrite(fd, line, (size_t)len, 0) != len || fsync(fd) != 0) {
+            int err = errno ? errno : EIO;
+            unlink(lock_path.c_str());
+            close(fd);
+            return io_fail(fn, "write the lock file", lock_path, err, p);
+        }
+        remove_stale_temporaries(p);
+        ltc_checkpoint_lock *lock = new ltc_checkpoint_lock;
+        lock->fd = fd;
+        lock->lock_path = lock_path;
+        *out = lock;
+        return LTC_OK;
+    }
+    LTC_CATCH
+}
+
+void ltc_checkpoint_lock_free(ltc_checkpoint_lock *lock) {
+    if (!lock)
+        return;
+    struct stat mine, now;  // remove the file only while it is still ours, then let go
+    if (fstat(lock->fd, &mine) == 0 && stat(lock->lock_path.c_str(), &now) == 0 && mine.st_ino == now.st_ino &&
+        mine.st_dev == now.st_dev)
+        unlink(lock->lock_path.c_str());
+    close(lock->fd);
+    delete lock;
 }
 
 }  // extern "C"

@@ -259,6 +259,7 @@ const char *ltc_status_string(ltc_status status) {
     case LTC_ERR_TIMEOUT: return "LTC_ERR_TIMEOUT";
     case LTC_ERR_UNSUPPORTED: return "LTC_ERR_UNSUPPORTED";
     case LTC_ERR_INTERNAL: return "LTC_ERR_INTERNAL";
+    case LTC_ERR_IO: return "LTC_ERR_IO";
     }
     return "LTC_ERR_UNKNOWN";
 }

@@ -25,6 +25,10 @@ using namespace ltc::dist;
 
 namespace {
 
+// By the convention of ltc's programs (docs/conventions.md), exit status 2 is bad usage or a set-up that
+// cannot work (a checkpoint path that cannot be written, or that another run holds): no restart.
+constexpr int kExitUsage = 2;
+
 volatile sig_atomic_t g_signal_count = 0;
 volatile sig_atomic_t g_last_signal = 0;
 
@@ -154,9 +158,30 @@ ltc_status spawn_rank(pid_t *out, int rank, int nproc, const char *const *argv, 
     return LTC_OK;
 }
 
+// A rank that failed: its exit code (128+N for signal N), and how it ended.
+struct RankEnd {
+    int rank = -1, code = 0;
+    int signal = 0;             // the signal that killed it; 0: it exited
+    bool sent_by_us = false;    // the launcher had signalled the ranks before it ended
+};
+
 struct Attempt {
-    int code = 0, rank = -1;  // the first failing rank and its exit code
-    bool interrupted = false; // a signal reached the launcher: no restart
+    std::vector<RankEnd> failures; // in the order the launcher saw them end
+    bool interrupted = false;      // a signal reached the launcher: no restart
+
+    // The rank to name: the first that failed, unless it exited 128+N (a program's way of saying that
+    // signal N stopped it, or stopped its group) while another rank was killed by signal N from outside
+    // the launcher: that one got the signal, the others only stopped with it.
+    RankEnd first() const {
+        if (failures.empty())
+            return RankEnd{};
+        const RankEnd &f = failures.front();
+        if (f.signal == 0 && f.code > 128)
+            for (const RankEnd &g : failures)
+                if (g.signal == f.code - 128 && !g.sent_by_us)
+                    return g;
+        return f;
+    }
 };
 
 // One run of the whole group: start every rank, watch them, end them all once one fails.
@@ -182,7 +207,7 @@ ltc_status run_group(Attempt *out, int nproc, const char *const *argv, const std
     // Reap. After the first failure (or a forwarded signal), the survivors get a grace period to exit on
     // their own, then SIGTERM, then SIGKILL.
     int live = nproc, seen_signals = g_signal_count;
-    bool deadline_set = false, termed = false, killed = false;
+    bool deadline_set = false, termed = false, killed = false, signalled = false;
     Clock::time_point term_at{}, kill_at{};
     while (live > 0) {
         for (int r = 0; r < nproc; r++) {
@@ -197,13 +222,10 @@ ltc_status run_group(Attempt *out, int nproc, const char *const *argv, const std
             live--;
             if (code == 0)
                 continue;
-            if (out->rank < 0) {
-                out->rank = r;
-                out->code = code;
-            }
+            bool by_signal = got > 0 && WIFSIGNALED(st);
+            out->failures.push_back(RankEnd{r, code, by_signal ? WTERMSIG(st) : 0, signalled});
             // Tell the others now, through the store (rank 0 hosts it: if rank 0 died, they see that).
             if (!out->interrupted && r != 0 && pids[0] > 0) {
-                bool by_signal = got > 0 && WIFSIGNALED(st);
                 set_heartbeat_from_outside("127.0.0.1", port, restart, r,
                                            by_signal ? "signal " + std::to_string(WTERMSIG(st)) : "exit " + std::to_string(code),
                                            std::chrono::milliseconds(1000));
@@ -214,21 +236,21 @@ ltc_status run_group(Attempt *out, int nproc, const char *const *argv, const std
         int sigs = g_signal_count;
         if (sigs != seen_signals) {
             seen_signals = sigs;
-            out->interrupted = true;
+            out->interrupted = signalled = true;
             signal_all(pids, g_last_signal);
         }
-        if (!deadline_set && (out->rank >= 0 || out->interrupted)) {
+        if (!deadline_set && (!out->failures.empty() || out->interrupted)) {
             deadline_set = true;
             double grace = out->interrupted ? 10.0 : timeout_s + 5.0;
             term_at = Clock::now() + duration_of(grace);
             kill_at = term_at + std::chrono::seconds(5);
         }
         if (deadline_set && !termed && Clock::now() >= term_at) {
-            termed = true;
+            termed = signalled = true;
             signal_all(pids, SIGTERM);
         }
         if (deadline_set && !killed && Clock::now() >= kill_at) {
-            killed = true;
+            killed = signalled = true;
             signal_all(pids, SIGKILL);
         }
         usleep(20000);
@@ -236,8 +258,16 @@ ltc_status run_group(Attempt *out, int nproc, const char *const *argv, const std
     return LTC_OK;
 }
 
-std::string code_text(int code) {
-    return code > 128 ? "was killed by " + signal_text(code - 128) : "exited with status " + std::to_string(code);
+// "was killed by signal 9 (SIGKILL)"; "exited 143 after SIGTERM (128+15)"; "exited with status 3".
+std::string end_text(const RankEnd &f) {
+    if (f.signal)
+        return "was killed by " + signal_text(f.signal);
+    std::string sig = f.code > 128 && f.code < 128 + 65 ? signal_text(f.code - 128) : "";
+    size_t open = sig.find('(');
+    if (open != std::string::npos)  // "signal 15 (SIGTERM)" -> "SIGTERM"
+        return "exited " + std::to_string(f.code) + " after " + sig.substr(open + 1, sig.size() - open - 2) + " (128+" +
+               std::to_string(f.code - 128) + ")";
+    return "exited with status " + std::to_string(f.code);
 }
 
 }  // namespace
@@ -280,13 +310,22 @@ ltc_status launch_local(LaunchResult *out, int nproc, const char *const *argv, l
         st = run_group(&a, nproc, argv, base, port, restart, timeout_s);
         if (st != LTC_OK)
             break;
-        res.exit_code = a.code;
-        res.failed_rank = a.rank;
+        const RankEnd f = a.first();
+        res.exit_code = f.code;
+        res.failed_rank = f.rank;
         res.restarts = restart;
-        if (a.rank < 0 || a.interrupted || restart >= max_restarts || g_signal_count > 0)
+        if (f.rank < 0 || a.interrupted || restart >= max_restarts || g_signal_count > 0)
             break;
-        fprintf(stderr, "ltc_launch_local: rank %d %s; restarting all %d ranks (restart %d of %d)\n", a.rank,
-                code_text(a.code).c_str(), nproc, restart + 1, max_restarts);
+        if (f.signal == 0 && f.code == kExitUsage) {  // the same command would fail the same way
+            fprintf(stderr,
+                    "ltc_launch_local: rank %d exited with status %d (bad usage or set-up, which a restart repeats): "
+                    "no restart\n",
+                    f.rank, f.code);
+            fflush(stderr);
+            break;
+        }
+        fprintf(stderr, "ltc_launch_local: rank %d %s; restarting all %d ranks (restart %d of %d)\n", f.rank,
+                end_text(f).c_str(), nproc, restart + 1, max_restarts);
         fflush(stderr);
         if (port_asked == 0) {  // a fresh port: the old store's may linger in TIME_WAIT
             port = 0;

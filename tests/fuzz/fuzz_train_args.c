@@ -3,7 +3,8 @@
  * per line. Whatever it holds, parse_options refuses it, or accepts it with every value inside what the
  * README's table and the calls it feeds document: --nproc/--steps/--batch/--log-every 1 or more, --port
  * 0..65535, --lr a finite number > 0 and --momentum in [0, 1) (ltc_sgd_new), --timeout a finite number of
- * seconds > 0 (ltc_dist_init, ltc_launch_local), --mode dp without --nproc above 1 or --graph. */
+ * seconds > 0 (ltc_dist_init, ltc_launch_local), --mode dp without --nproc above 1 or --graph, --graph
+ * not with --device cpu. */
 #define FUZZ_EXAMPLE "../../examples/train_data_parallel.c"
 #include "fuzz_example.h"
 
@@ -27,6 +28,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         FUZZ_ASSERT(isfinite(o.timeout) && o.timeout > 0,
                     "--timeout accepted as %g: ltc_dist_init refuses it, so this is bad usage (exit 2)", o.timeout);
         FUZZ_ASSERT(!(o.dp && (o.nproc > 1 || o.graph)), "--mode dp with --nproc %d --graph %d", o.nproc, o.graph);
+        FUZZ_ASSERT(!(o.graph && o.device_given && o.device.type == LTC_DEVICE_CPU), "--graph with --device cpu");
         if (o.device_given)
             FUZZ_ASSERT(o.device.type == LTC_DEVICE_CPU || o.device.type == LTC_DEVICE_CUDA, "device type %d",
                         (int)o.device.type);

@@ -71,6 +71,20 @@ if(MODE STREQUAL "fakes")
          ENV ${at} FAKE_CHECK_CUDA=7 FAKE_TRAIN_DATA_PARALLEL=3)
   expect("an example not built" 1 "summary: FAILED: ${WORK}/empty/examples/check_cuda was not built"
          ENV LTC_BUILD_DIR=${WORK}/empty)
+  # scripts/test refuses what it does not know, at once, before it sets up or builds anything (with a
+  # preset that does not exist, a refusal that did not come fails at the configure step instead of
+  # running the suite)
+  get_filename_component(scripts ${SCRIPT} DIRECTORY)
+  foreach(bad "--bogus" "-R" "-R x --bogus" "-j 2 bogus")
+    separate_arguments(args UNIX_COMMAND "${bad}")
+    execute_process(COMMAND bash ${scripts}/test --preset ltc-no-such-preset ${args} RESULT_VARIABLE rc
+                    OUTPUT_VARIABLE out ERROR_VARIABLE err TIMEOUT 60)
+    set(ok 0)
+    if(rc EQUAL 2 AND err MATCHES "^scripts/test: " AND NOT err MATCHES "configure")
+      set(ok 1)
+    endif()
+    ltc_check("scripts/test ${bad}: exit ${rc}, wanted 2 with scripts/test's own message: ${out}${err}" ok)
+  endforeach()
 elseif(MODE STREQUAL "no-gpu")
   expect("the real examples, every GPU hidden" 3
          "summary: NO GPU: ltc works (move_to_cuda and train_data_parallel passed on the CPU), but no GPU is usable here: "
@@ -90,4 +104,4 @@ elseif(MODE STREQUAL "gpu")
 else()
   message(FATAL_ERROR "MODE must be fakes, no-gpu or gpu")
 endif()
-ltc_finish("scripts/run does not say what it should")
+ltc_finish("scripts/run or scripts/test does not say what it should")
