@@ -38,6 +38,7 @@ static const char *usage =
     "  10 libltc or LibTorch cannot be loaded (a missing library, an undefined symbol, a wrong architecture)\n"
     "  11 the GPU is there but taken or failing: busy, memory held by others, lost, ECC errors\n"
     "  12 the ranks do not fit together: one did not join or died, two share a GPU, versions differ\n"
+    "  13 LibTorch rejects a PYTORCH_* setting (PYTORCH_CUDA_ALLOC_CONF, ...): correct or unset it\n"
     "under a launcher the code is the worst rank's (the highest)\n";
 
 /* One exit code per kind of cause, so a CI job can branch on it. */
@@ -62,6 +63,7 @@ static int exit_code(ltc_cause cause) {
     case LTC_CAUSE_GPU_BUSY:
     case LTC_CAUSE_GPU_MEMORY_TAKEN:
     case LTC_CAUSE_GPU_LOST: return 11;
+    case LTC_CAUSE_TORCH_SETTING: return 13;
     default: return 6; /* the driver-level causes, LibTorch mismatched */
     }
 }

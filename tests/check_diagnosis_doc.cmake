@@ -1,11 +1,17 @@
 # Every cause of ltc.h has its row in docs/diagnosis.md, and the test each row names exists.
 #   cmake -DHEADER=ltc.h -DDOC=docs/diagnosis.md -DTESTS=tests/check_cuda.cmake -P check_diagnosis_doc.cmake
+# The tests are looked for in every .cmake file beside TESTS (a check_cuda case may live in another one).
 cmake_minimum_required(VERSION 3.25)
 include(${CMAKE_CURRENT_LIST_DIR}/cmake_check_helpers.cmake)
 file(READ ${HEADER} header)
 file(READ ${DOC} doc)
-file(READ ${TESTS} tests)
 get_filename_component(testdir ${TESTS} DIRECTORY)
+file(GLOB test_files ${testdir}/*.cmake)
+set(tests)
+foreach(f IN LISTS test_files)
+  file(READ ${f} one)
+  string(APPEND tests "${one}")
+endforeach()
 string(REGEX MATCH "typedef enum ltc_cause {[^}]*}" enum "${header}")
 string(REGEX MATCHALL "LTC_CAUSE_[A-Z_]+ =" causes "${enum}")
 foreach(c IN LISTS causes)

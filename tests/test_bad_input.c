@@ -723,15 +723,15 @@ static void row_ltc_diagnosis_text(void) { CHECK("NULL gives \"\"", strcmp(ltc_d
 
 static void row_ltc_cause_name(void) {
     CHECK("known", strcmp(ltc_cause_name(LTC_CAUSE_NO_DRIVER), "LTC_CAUSE_NO_DRIVER") == 0);
-    const int unknown[] = {-2, LTC_CAUSE_SUSPECT_VARIABLE + 1, 999, INT_MIN, INT_MAX};
+    const int unknown[] = {-2, LTC_CAUSE_TORCH_SETTING + 1, 999, INT_MIN, INT_MAX};
     for (size_t i = 0; i < sizeof unknown / sizeof *unknown; i++)
         CHECK("an unlisted cause is LTC_CAUSE_UNKNOWN", strcmp(ltc_cause_name((ltc_cause)unknown[i]), "LTC_CAUSE_UNKNOWN") == 0);
 }
 
 static void row_ltc_cause_summary(void) {
-    for (int c = LTC_CAUSE_INVALID; c <= LTC_CAUSE_SUSPECT_VARIABLE; c++)
+    for (int c = LTC_CAUSE_INVALID; c <= LTC_CAUSE_TORCH_SETTING; c++)
         CHECK("each cause has words", ltc_cause_summary((ltc_cause)c) && *ltc_cause_summary((ltc_cause)c));
-    const int unknown[] = {-2, LTC_CAUSE_SUSPECT_VARIABLE + 1, 999, INT_MIN, INT_MAX};
+    const int unknown[] = {-2, LTC_CAUSE_TORCH_SETTING + 1, 999, INT_MIN, INT_MAX};
     for (size_t i = 0; i < sizeof unknown / sizeof *unknown; i++)
         CHECK("an unlisted cause still gives a static string", ltc_cause_summary((ltc_cause)unknown[i]) != NULL);
 }

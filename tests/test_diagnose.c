@@ -74,11 +74,12 @@ int main(void) {
                                  strcmp(ltc_cause_summary((ltc_cause)999), "unknown cause") == 0);
     CHECK("pinned cause values", LTC_CAUSE_NONE == 0 && LTC_CAUSE_NO_DRIVER == 3 && LTC_CAUSE_VISIBLE_DEVICES == 13 &&
                                      LTC_CAUSE_DUPLICATE_LIBRARY == 19 && LTC_CAUSE_LIBRARY_LOAD == 20 &&
-                                     LTC_CAUSE_GPU_LOST == 31 && LTC_CAUSE_SUSPECT_VARIABLE == 32 && LTC_CAUSE_INVALID == -1);
+                                     LTC_CAUSE_GPU_LOST == 31 && LTC_CAUSE_SUSPECT_VARIABLE == 32 && LTC_CAUSE_TORCH_SETTING == 33 &&
+                                     LTC_CAUSE_INVALID == -1);
     CHECK("new cause names", strcmp(ltc_cause_name(LTC_CAUSE_BATCH_NO_GPU), "LTC_CAUSE_BATCH_NO_GPU") == 0 &&
                                  strcmp(ltc_cause_name(LTC_CAUSE_INVALID), "LTC_CAUSE_INVALID") == 0 &&
                                  strcmp(ltc_cause_summary(LTC_CAUSE_CONTAINER_NO_GPU), "container without GPU access") == 0);
-    for (int c = 0; c <= LTC_CAUSE_SUSPECT_VARIABLE; c++) {
+    for (int c = 0; c <= LTC_CAUSE_TORCH_SETTING; c++) {
         char what[64];
         snprintf(what, sizeof what, "cause %d has a name and a summary", c);
         CHECK(what, strcmp(ltc_cause_name((ltc_cause)c), "LTC_CAUSE_UNKNOWN") != 0 &&

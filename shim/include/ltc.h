@@ -470,8 +470,11 @@ typedef enum ltc_cause {
     LTC_CAUSE_MIG = 29,                  /* MIG mode with no instance CUDA can use */
     LTC_CAUSE_GPU_MEMORY_TAKEN = 30,     /* GPU memory held by other processes (2) */
     LTC_CAUSE_GPU_LOST = 31,             /* GPU lost (NVML) or uncorrectable ECC errors (214) */
-    LTC_CAUSE_SUSPECT_VARIABLE = 32      /* a set variable steers the library whose proof failed (NCCL_*,
+    LTC_CAUSE_SUSPECT_VARIABLE = 32,     /* a set variable steers the library whose proof failed (NCCL_*,
                                             CUDNN_*, CUBLAS_*, CUDA_*): a warning, never the verdict */
+    LTC_CAUSE_TORCH_SETTING = 33         /* LibTorch rejects a PYTORCH_* setting: an allocator setting
+                                            (PYTORCH_CUDA_ALLOC_CONF, PYTORCH_ALLOC_CONF) it cannot parse makes
+                                            every CUDA allocation fail; a flag it ignores is a warning */
 } ltc_cause;
 
 typedef enum ltc_severity { LTC_SEVERITY_INFO = 0, LTC_SEVERITY_WARNING = 1, LTC_SEVERITY_ERROR = 2 } ltc_severity;
@@ -495,7 +498,9 @@ typedef struct ltc_finding {
  *  handle owned by the caller (ltc_diagnosis_free). flags: 0 or LTC_DIAGNOSE_* or'ed; other bits ->
  *  LTC_ERR_INVALID_ARGUMENT. A GPU problem is a result, not an error: the call returns LTC_OK with the
  *  cause in the report. It loads libcuda.so.1 itself to read the driver's raw codes, and compares
- *  CUDA_VISIBLE_DEVICES settings in a child process, so the caller's process is not altered. Takes
+ *  CUDA_VISIBLE_DEVICES settings in a child process, so the caller's process is not altered. When an
+ *  allocator setting is set (PYTORCH_CUDA_ALLOC_CONF, PYTORCH_ALLOC_CONF), it is read through LibTorch's
+ *  own parser, as LibTorch's first CUDA allocation (and a proof by work) reads it. Takes
  *  about 1 s with the proofs by work. Thread-safe: several threads may diagnose at once (their proofs by
  *  work take turns). */
 LTC_API ltc_status ltc_diagnose(ltc_diagnosis **out, unsigned flags);

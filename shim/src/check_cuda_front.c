@@ -4,7 +4,9 @@
  * a library of another architecture), the program would otherwise never reach main: the loader prints one
  * line and exits 127. Here the front reads dlerror(), explains it (loadcheck.c: the library at fault, the
  * copy the loader picked and why, what the program was built against, the fix) and exits 10,
- * LTC_CAUSE_LIBRARY_LOAD.
+ * LTC_CAUSE_LIBRARY_LOAD. LibTorch's CUDA half also reads PYTORCH_CUDA_ALLOC_CONF while it loads, and a
+ * value it cannot walk aborts the process inside dlopen: with that variable set, a child process tries the
+ * load first, and the front names the setting (exit 13, LTC_CAUSE_TORCH_SETTING).
  *
  * Test-only: LTC_CHECK_CUDA_LIBRARY=<path> loads that library instead of libcheck_cuda_main.so (the
  * fault-injection tests point it at libraries built to fail; docs/diagnosis.md). */
@@ -13,10 +15,13 @@
 #include "loadcheck.h"
 
 #include <dlfcn.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #ifndef LTC_FRONT_MAIN_LIBRARY
@@ -29,7 +34,7 @@
 #define LTC_FRONT_TORCH_VERSION ""
 #endif
 
-enum { EXIT_LIBRARY_LOAD = 10 };
+enum { EXIT_LIBRARY_LOAD = 10, EXIT_TORCH_SETTING = 13 };
 
 static void json_string(FILE *f, const char *s) {
     fputc('"', f);
@@ -46,12 +51,14 @@ static void json_string(FILE *f, const char *s) {
     fputc('"', f);
 }
 
-static void report(const ltc_loadcheck *lc, const char *lib, const char *err, int json) {
-    const char *summary = "LibTorch or libltc cannot be loaded";
+/* The verdict when the load failed (LTC_CAUSE_LIBRARY_LOAD) or aborted (LTC_CAUSE_TORCH_SETTING). */
+static void report(ltc_cause cause, const ltc_loadcheck *lc, const char *lib, const char *err, int json) {
+    const char *code = cause == LTC_CAUSE_TORCH_SETTING ? "LTC_CAUSE_TORCH_SETTING" : "LTC_CAUSE_LIBRARY_LOAD";
+    const char *summary = cause == LTC_CAUSE_TORCH_SETTING ? "a PyTorch setting that LibTorch rejects" : "LibTorch or libltc cannot be loaded";
     if (json) {
         printf("{\n  \"ltc_version\": ");
         json_string(stdout, LTC_VERSION_STRING);
-        printf(",\n  \"usable\": false,\n  \"cause\": {\n    \"code\": \"LTC_CAUSE_LIBRARY_LOAD\",\n    \"summary\": ");
+        printf(",\n  \"usable\": false,\n  \"cause\": {\n    \"code\": \"%s\",\n    \"summary\": ", code);
         json_string(stdout, summary);
         printf(",\n    \"message\": ");
         json_string(stdout, lc->message);
@@ -71,8 +78,9 @@ static void report(const ltc_loadcheck *lc, const char *lib, const char *err, in
             else
                 printf("null");
         }
-        printf("\n  },\n  \"findings\": [\n    {\n      \"code\": \"LTC_CAUSE_LIBRARY_LOAD\",\n      \"severity\": \"error\",\n"
-               "      \"message\": ");
+        printf("\n  },\n  \"findings\": [\n    {\n      \"code\": \"%s\",\n      \"severity\": \"error\",\n"
+               "      \"message\": ",
+               code);
         json_string(stdout, lc->message);
         printf(",\n      \"fix\": ");
         json_string(stdout, lc->fix);
@@ -81,13 +89,81 @@ static void report(const ltc_loadcheck *lc, const char *lib, const char *err, in
         printf("\n    }\n  ]\n}\n");
         return;
     }
-    printf("GPU usable: NO: %s [LTC_CAUSE_LIBRARY_LOAD]\n  %s\n  fix: %s\n\n", summary, lc->message, lc->fix);
+    printf("GPU usable: NO: %s [%s]\n  %s\n  fix: %s\n\n", summary, code, lc->message, lc->fix);
     printf("loader       %s\n", err);
     if (lc->picked[0])
         printf("picked       %s\n             because: %s\n", lc->picked, lc->picked_how);
     printf("built against %s%s%s\n", LTC_FRONT_BUILT_AGAINST[0] ? LTC_FRONT_BUILT_AGAINST : "(unknown)",
            LTC_FRONT_TORCH_VERSION[0] ? ", LibTorch " : "", LTC_FRONT_TORCH_VERSION);
     printf("evidence     %s\n", lc->evidence);
+}
+
+/* LibTorch's CUDA half reads PYTORCH_CUDA_ALLOC_CONF (else PYTORCH_ALLOC_CONF) while it loads, to pick its
+ * allocator; a value it cannot walk (a key without ':' and a value) throws from that static initializer,
+ * and the process aborts inside dlopen. With one of them set, a child process loads `lib` first. When it
+ * aborts with LibTorch's allocator-settings text, *lc says so (the variable, its value, LibTorch's words
+ * and the fix) and 1 is returned; else 0, and the front loads `lib` itself. */
+static int load_aborts(const char *lib, ltc_loadcheck *lc, char *err, size_t err_cap) {
+    const char *var = getenv("PYTORCH_CUDA_ALLOC_CONF") ? "PYTORCH_CUDA_ALLOC_CONF" : getenv("PYTORCH_ALLOC_CONF") ? "PYTORCH_ALLOC_CONF" : NULL;
+    int fds[2];
+    if (!var || pipe(fds) != 0)
+        return 0;
+    fflush(stdout);
+    fflush(stderr);
+    pid_t pid = fork();
+    if (pid < 0) {
+        close(fds[0]);
+        close(fds[1]);
+        return 0;
+    }
+    if (pid == 0) {
+        int null = open("/dev/null", O_WRONLY);
+        if (null >= 0)
+            dup2(null, 1);
+        dup2(fds[1], 2);
+        close(fds[0]);
+        close(fds[1]);
+        _exit(dlopen(lib, RTLD_NOW | RTLD_GLOBAL) ? 0 : 1);
+    }
+    close(fds[1]);
+    static char text[16384];
+    size_t n = 0;
+    for (;;) {  /* all of it, or the child could block on a full pipe; what does not fit is dropped */
+        char chunk[4096];
+        ssize_t got = read(fds[0], chunk, sizeof chunk);
+        if (got < 0 && errno == EINTR)
+            continue;
+        if (got <= 0)
+            break;
+        size_t take = (size_t)got < sizeof text - 1 - n ? (size_t)got : sizeof text - 1 - n;
+        memcpy(text + n, chunk, take);
+        n += take;
+    }
+    text[n] = '\0';
+    close(fds[0]);
+    int status = 0;
+    while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+    }
+    if (!WIFSIGNALED(status) || (!strstr(text, "AllocatorConfig") && !strstr(text, "ConfigTokenizer")))
+        return 0;
+    /* "terminate called after throwing an instance of 'c10::Error'\n  what():  <LibTorch's text>\n..." */
+    const char *what = strstr(text, "what():");
+    what = what ? what + 7 + strspn(what + 7, " ") : text;
+    int len = (int)strcspn(what, "\n");
+    snprintf(err, err_cap, "the load aborted (signal %d): %.*s", WTERMSIG(status), len, what);
+    snprintf(lc->kind, sizeof lc->kind, "aborted");
+    snprintf(lc->library, sizeof lc->library, "libc10_cuda.so");
+    snprintf(lc->message, sizeof lc->message,
+             "LibTorch rejects %s=\"%s\": its CUDA half aborts every program while it loads: %.*s", var, getenv(var), len, what);
+    snprintf(lc->fix, sizeof lc->fix,
+             "unset %s, or correct it: LibTorch reads it as key:value pairs separated by commas (a list in brackets: key:[a:b,c:d]), "
+             "and every key needs ':' and a value "
+             "(https://docs.pytorch.org/docs/stable/notes/cuda.html#optimizing-memory-usage-with-pytorch-cuda-alloc-conf)",
+             var);
+    /* the first line ("terminate called after throwing ...") and LibTorch's: not its C++ backtrace */
+    snprintf(lc->evidence, sizeof lc->evidence, "dlopen(%s) in a child process with %s=\"%s\": signal %d (%s): %.*s: %.*s", lib, var,
+             getenv(var), WTERMSIG(status), strsignal(WTERMSIG(status)), (int)strcspn(text, "\n"), text, len, what);
+    return 1;
 }
 
 int main(int argc, char **argv) {
@@ -111,6 +187,14 @@ int main(int argc, char **argv) {
             *slash = '\0';
         snprintf(lib, sizeof lib, "%s/%s", exe, LTC_FRONT_MAIN_LIBRARY);
     }
+    ltc_loadcheck *aborted = calloc(1, sizeof *aborted);
+    char abort_err[4096];
+    if (aborted && load_aborts(lib, aborted, abort_err, sizeof abort_err)) {
+        report(LTC_CAUSE_TORCH_SETTING, aborted, lib, abort_err, json);
+        free(aborted);
+        return EXIT_TORCH_SETTING;
+    }
+    free(aborted);
     /* RTLD_NOW: every symbol now, so that a mixed installation fails here, explained, not later in a call;
      * RTLD_GLOBAL: LibTorch's libraries visible to each other's lookups, as in a program linked with them */
     void *h = dlopen(lib, RTLD_NOW | RTLD_GLOBAL);
@@ -124,7 +208,7 @@ int main(int argc, char **argv) {
             return EXIT_LIBRARY_LOAD;
         }
         ltc_loadcheck_explain(lc, lib, err, LTC_FRONT_BUILT_AGAINST);
-        report(lc, lib, err, json);
+        report(LTC_CAUSE_LIBRARY_LOAD, lc, lib, err, json);
         free(lc);
         return EXIT_LIBRARY_LOAD;
     }

@@ -197,6 +197,7 @@ static void nvml_device(void *h, unsigned index, ltc_nvml_device *d) {
     NVML(nvmlDeviceGetTotalEccErrors, (nvmlDevice_t, int, int, unsigned long long *));
     NVML(nvmlDeviceGetComputeRunningProcesses_v3, (nvmlDevice_t, unsigned *, nvml_process *));
     NVML(nvmlDeviceGetComputeRunningProcesses_v2, (nvmlDevice_t, unsigned *, nvml_process *));
+    NVML(nvmlSystemGetProcessName, (unsigned, char *, unsigned));
     d->compute_mode = d->mig_current = d->mig_pending = -1;
     d->ecc_uncorrected = -1;
     d->procs_rc = -1;
@@ -236,6 +237,10 @@ static void nvml_device(void *h, unsigned index, ltc_nvml_device *d) {
             for (unsigned i = 0; i < n && d->nprocs < LTC_NVML_MAX_PROCS; i++) {
                 d->procs[d->nprocs].pid = list[i].pid;
                 d->procs[d->nprocs].used_bytes = list[i].used;
+                char *name = d->procs[d->nprocs].name;
+                if (!nvmlSystemGetProcessName || nvmlSystemGetProcessName(list[i].pid, name, (unsigned)sizeof d->procs[0].name) != 0)
+                    name[0] = '\0';
+                name[sizeof d->procs[0].name - 1] = '\0';
                 d->nprocs++;
             }
     }

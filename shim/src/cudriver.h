@@ -47,6 +47,7 @@ const char *ltc_cudrv_error_name(const ltc_cudrv *drv, int code, char *buf, size
 typedef struct ltc_nvml_proc {
     unsigned pid;
     unsigned long long used_bytes; /* ~0ull when NVML cannot say */
+    char name[96];                 /* nvmlSystemGetProcessName (often a path); "" when NVML cannot say */
 } ltc_nvml_proc;
 
 typedef struct ltc_nvml_device {

@@ -76,8 +76,19 @@ std::string join(const std::vector<std::string> &v, const char *sep) {
 }
 
 void Ctx::add(ltc_cause code, ltc_severity s, std::string msg, std::string fix, std::string ev) {
-    findings.push_back(Finding{code, s, std::move(msg), std::move(fix), std::move(ev)});
-    if (s == LTC_SEVERITY_ERROR && primary == SIZE_MAX)
+    add(Finding{code, s, std::move(msg), std::move(fix), std::move(ev)});
+}
+
+void Ctx::add(Finding f) {
+    // a message is one line: a multi-line text (LibTorch's CUDA errors run to five) keeps its first line
+    // there, and the whole of it goes to the evidence
+    if (f.message.find('\n') != std::string::npos) {
+        if (f.evidence.find(f.message) == std::string::npos)
+            f.evidence = f.message + (f.evidence.empty() ? "" : "\n" + f.evidence);
+        f.message = first_line(f.message);
+    }
+    findings.push_back(std::move(f));
+    if (findings.back().severity == LTC_SEVERITY_ERROR && primary == SIZE_MAX)
         primary = findings.size() - 1;
 }
 
@@ -120,6 +131,7 @@ void run(ltc_diagnosis *d, unsigned flags) {
         if (drv.init_rc == 0 && drv.count > 0 && n.state == "no access")
             c.add(LTC_CAUSE_DEVICE_NODES, LTC_SEVERITY_WARNING, fmt("%s exists but this user cannot open it", n.path.c_str()),
                   "add the user to the group owning the node (often 'video'), or fix the container's device mapping", n.path);
+    judge_settings(c);                // the PYTORCH_* settings LibTorch reads
     judge_libtorch_view(c);           // LibTorch's own count
     run_devices_and_proofs(c);        // 5. each device, 6. proofs by work
     collect_libraries(c);             // 7. what loaded
@@ -241,6 +253,7 @@ const char *ltc_cause_name(ltc_cause c) {
     case LTC_CAUSE_GPU_MEMORY_TAKEN: return "LTC_CAUSE_GPU_MEMORY_TAKEN";
     case LTC_CAUSE_GPU_LOST: return "LTC_CAUSE_GPU_LOST";
     case LTC_CAUSE_SUSPECT_VARIABLE: return "LTC_CAUSE_SUSPECT_VARIABLE";
+    case LTC_CAUSE_TORCH_SETTING: return "LTC_CAUSE_TORCH_SETTING";
     case LTC_CAUSE_INVALID: return "LTC_CAUSE_INVALID";
     }
     return "LTC_CAUSE_UNKNOWN";
@@ -281,6 +294,7 @@ const char *ltc_cause_summary(ltc_cause c) {
     case LTC_CAUSE_GPU_MEMORY_TAKEN: return "GPU memory held by other processes";
     case LTC_CAUSE_GPU_LOST: return "GPU lost or ECC errors";
     case LTC_CAUSE_SUSPECT_VARIABLE: return "a variable steers the failing library";
+    case LTC_CAUSE_TORCH_SETTING: return "a PyTorch setting that LibTorch rejects";
     case LTC_CAUSE_INVALID: return "no diagnosis";
     }
     return "unknown cause";

@@ -1,5 +1,5 @@
 // 1. The LibTorch build: compiled with CUDA or CPU-only, the CUDA runtime, cuDNN and NCCL it was built
-// with and loads, and its arch list.
+// with and loads, its arch list, and the PYTORCH_* settings it reads (diagnose_errors.hpp lists them).
 //
 // No diagnosis file may call into libtorch_cuda or libc10_cuda by name: they are also built into a test
 // library linked with --as-needed, where libtorch_cuda is dropped, and must then diagnose exactly that.
@@ -8,8 +8,13 @@
 
 #include <ATen/Version.h>
 #include <ATen/detail/CUDAHooksInterface.h>
+#include <c10/core/AllocatorConfig.h>
 
+#include <algorithm>
 #include <dlfcn.h>
+#include <unordered_set>
+
+extern char **environ;
 
 namespace ltc_diag {
 
@@ -78,6 +83,56 @@ void judge_build(Ctx &c) {
                   version_text(b.bi.cudnn_version).c_str()),
               "use the cuDNN bundled with LibTorch: remove other cuDNN copies from LD_LIBRARY_PATH",
               fmt("versionRuntimeCuDNN %ld, versionCuDNN %d", b.cudnn_runtime, b.bi.cudnn_version));
+}
+
+std::vector<std::string> accepted_alloc_keys() {
+    // LibTorch's own set: AcceleratorAllocatorConfig::getKeys(), to which the CUDA half adds its keys while
+    // it loads. That function is inline, and inline functions are hidden in libltc: called here, it would
+    // read a set of libltc's own that nothing fills. The set LibTorch fills is libc10's unique object,
+    // looked up by its name (with its guard, set once it is constructed); none found: an empty list.
+    using Keys = std::unordered_set<std::string>;
+    const auto *guard = (const unsigned char *)dlsym(
+        RTLD_DEFAULT, "_ZGVZN3c1016CachingAllocator26AcceleratorAllocatorConfig14getMutableKeysB5cxx11EvE4keys");
+    const auto *keys =
+        (const Keys *)dlsym(RTLD_DEFAULT, "_ZZN3c1016CachingAllocator26AcceleratorAllocatorConfig14getMutableKeysB5cxx11EvE4keys");
+    if (!guard || !keys || !__atomic_load_n(guard, __ATOMIC_ACQUIRE))
+        return {};
+    std::vector<std::string> v(keys->begin(), keys->end());
+    std::sort(v.begin(), v.end());
+    return v;
+}
+
+void judge_settings(Ctx &c) {
+    J &sj = c.root.set("torch_settings", J::obj());
+    bool set = false;
+    for (const char *v : alloc_conf_variables) {
+        const char *value = getenv(v);
+        sj.set(v, value ? J::str(value) : J::null());
+        set |= value != nullptr;
+    }
+    // The allocator settings through LibTorch's own parser, as its first CUDA allocation reads them (the
+    // same variables, the same order). Only when one is set: then nothing is read earlier than it would be
+    // otherwise, and a rejected value is read again, and rejected again, by every allocation.
+    if (set && c.b.cuda_built) {
+        std::string error;
+        try {
+            c10::CachingAllocator::AcceleratorAllocatorConfig::instance();
+        } catch (const std::exception &e) {
+            error = ltc::what_of(e);
+        }
+        Finding f;
+        if (!error.empty() && rejected_setting(error, environ, accepted_alloc_keys(),
+                                               "LibTorch's allocator settings, read up front (AcceleratorAllocatorConfig)", &f, true)) {
+            if (c.failed())
+                f.severity = LTC_SEVERITY_WARNING;  // a cause was found before; this one is named too
+            c.alloc_rejected = true;
+            c.add(f);
+        }
+    }
+    for (const char *v : flag_variables)
+        sj.set(v, getenv(v) ? J::str(getenv(v)) : J::null());
+    for (const Finding &f : ignored_flags(environ))
+        c.add(f);
 }
 
 std::vector<Arch> parse_arch_list(const std::string &config) {

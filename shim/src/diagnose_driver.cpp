@@ -63,14 +63,34 @@ const char *compute_mode_name(int m) {
     return "unknown";
 }
 
-// "PID 4242 (70.0 GiB), PID 4243 (1.0 GiB)" without this process
+std::string mib_text(unsigned long long bytes) { return fmt("%llu MiB", bytes >> 20); }
+
+// "PID 4242 (python3, 70000 MiB), PID 4243 (1000 MiB)": the GPU's compute processes but this one, with
+// their names (NVML's, else /proc/<pid>/comm) and the memory each holds
 std::string procs_text(const ltc_nvml_device &dv) {
     std::vector<std::string> v;
-    for (int i = 0; i < dv.nprocs; i++)
-        if (dv.procs[i].pid != (unsigned)getpid())
-            v.push_back(dv.procs[i].used_bytes == ~0ull ? fmt("PID %u", dv.procs[i].pid)
-                                                        : fmt("PID %u (%s)", dv.procs[i].pid, gib_text(dv.procs[i].used_bytes).c_str()));
+    for (int i = 0; i < dv.nprocs; i++) {
+        const ltc_nvml_proc &p = dv.procs[i];
+        if (p.pid == (unsigned)getpid())
+            continue;
+        std::string name = p.name[0] ? base_of(p.name) : read_first_line(sys_path(fmt("/proc/%u/comm", p.pid).c_str()));
+        std::vector<std::string> what;
+        if (!name.empty())
+            what.push_back(name);
+        if (p.used_bytes != ~0ull)
+            what.push_back(mib_text(p.used_bytes));
+        v.push_back(fmt("PID %u", p.pid) + (what.empty() ? "" : " (" + join(what, ", ") + ")"));
+    }
     return join(v, ", ");
+}
+
+// "GPU 0 has 100 MiB free of 81920 MiB, held by PID 4242 (python3, 70000 MiB)"; "" when NVML cannot say
+std::string memory_text(int i, const ltc_nvml_device &dv) {
+    if (!dv.memory_known)
+        return "";
+    std::string others = procs_text(dv);
+    return fmt("GPU %d has %s free of %s", i, mib_text(dv.memory_free).c_str(), mib_text(dv.memory_total).c_str()) +
+           (others.empty() ? "" : ", held by " + others);
 }
 
 const ltc_nvml *nvml_ok(const Ctx &c) {
@@ -146,15 +166,12 @@ bool explain_gpu_state(Ctx &c, int code) {
         return true;
     }
     if (code == 2) {
-        std::string held;
-        for (int i = 0; n && i < n->ndev; i++) {
-            const ltc_nvml_device &dv = n->dev[i];
-            if (dv.memory_known)
-                held += fmt("%sGPU %d: %s free of %s%s%s", held.empty() ? "" : "; ", i, gib_text(dv.memory_free).c_str(),
-                            gib_text(dv.memory_total).c_str(), dv.nprocs ? ", held by " : "", procs_text(dv).c_str());
-        }
+        std::vector<std::string> held;
+        for (int i = 0; n && i < n->ndev; i++)
+            if (!memory_text(i, n->dev[i]).empty())
+                held.push_back(memory_text(i, n->dev[i]));
         c.add(LTC_CAUSE_GPU_MEMORY_TAKEN, LTC_SEVERITY_ERROR,
-              "the GPU is out of memory before this program used any (CUDA error 2)" + (held.empty() ? std::string() : ": " + held),
+              "the GPU is out of memory before this program used any (CUDA error 2)" + (held.empty() ? "" : ": " + join(held, "; ")),
               "end the processes that hold it (nvidia-smi lists them), or pick a free GPU with CUDA_VISIBLE_DEVICES", ev);
         return true;
     }
@@ -398,11 +415,8 @@ void note_gpu_state(Ctx &c) {
             c.add(LTC_CAUSE_GPU_BUSY, dv.compute_mode == 2 ? LTC_SEVERITY_WARNING : LTC_SEVERITY_INFO,
                   fmt("GPU %d (%s) is in %s compute mode", i, dv.name, compute_mode_name(dv.compute_mode)),
                   dv.compute_mode == 2 ? fmt("sudo nvidia-smi -i %d -c DEFAULT", i) : "", fmt("NVML compute mode %d", dv.compute_mode));
-        std::string others = procs_text(dv);
-        if (dv.memory_known && dv.memory_total && dv.memory_free * 20 < dv.memory_total && !others.empty())
-            c.add(LTC_CAUSE_GPU_MEMORY_TAKEN, LTC_SEVERITY_WARNING,
-                  fmt("GPU %d has %s free of %s: other processes hold it: %s", i, gib_text(dv.memory_free).c_str(),
-                      gib_text(dv.memory_total).c_str(), others.c_str()),
+        if (dv.memory_known && dv.memory_total && dv.memory_free * 20 < dv.memory_total && !procs_text(dv).empty())
+            c.add(LTC_CAUSE_GPU_MEMORY_TAKEN, LTC_SEVERITY_WARNING, memory_text(i, dv),
                   "end those processes, or pick another GPU with CUDA_VISIBLE_DEVICES", "NVML memory info and compute processes");
         if (dv.ecc_uncorrected > 0)
             c.add(LTC_CAUSE_GPU_LOST, LTC_SEVERITY_WARNING,
@@ -413,6 +427,19 @@ void note_gpu_state(Ctx &c) {
 }
 
 }  // namespace
+
+std::string memory_holders(const Ctx &c, int cuda_index) {
+    const ltc_nvml *n = nvml_ok(c);
+    const ltc_cudrv &drv = *c.d.drv;
+    if (!n || cuda_index < 0 || cuda_index >= drv.ndev)
+        return "";
+    // CUDA's ordinals follow CUDA_VISIBLE_DEVICES, NVML's do not: match by UUID where both say one
+    const char *uuid = drv.dev[cuda_index].uuid;
+    for (int i = 0; i < n->ndev; i++)
+        if (uuid[0] && strcmp(uuid, n->dev[i].uuid) == 0)
+            return memory_text(i, n->dev[i]);
+    return !uuid[0] && cuda_index < n->ndev && !c.e.vis.set ? memory_text(cuda_index, n->dev[cuda_index]) : "";
+}
 
 void judge_driver(Ctx &c) {
     const ltc_cudrv &drv = *c.d.drv;

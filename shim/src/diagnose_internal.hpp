@@ -8,6 +8,8 @@
 //   diagnose_proofs.cpp       5-6. each device, proofs by work, the variables that steer a failing library
 //   diagnose_libraries.cpp    7. every CUDA-related library in the link map, duplicates
 //   diagnose_advice.cpp       the driver-floor and LibTorch-build table
+//   diagnose_errors.cpp       LibTorch's error texts read: the cause a proof's error names, the PYTORCH_*
+//                                settings LibTorch rejects, the first-line rule for messages
 //   diagnose_report.cpp       the verdict, the JSON document and the text
 //   diagnose_json.cpp         the JSON writer
 //   diagnose.cpp              the public functions
@@ -19,6 +21,7 @@
 
 #include "cudriver.h"
 #include "diagnose_advice.hpp"
+#include "diagnose_errors.hpp"
 #include "diagnose_json.hpp"
 
 #include <chrono>
@@ -51,12 +54,6 @@ std::string join(const std::vector<std::string> &v, const char *sep);
 // Test-only: LTC_DIAGNOSE_SYSROOT=<dir> makes every probe of /dev, /proc, /sys and the container and WSL
 // marker files read <dir>/dev, <dir>/proc, ... instead (docs/diagnosis.md). sys_path("/dev/nvidiactl").
 std::string sys_path(const char *abs);
-
-struct Finding {
-    ltc_cause code;
-    ltc_severity severity;
-    std::string message, fix, evidence;
-};
 
 // CUDA_VISIBLE_DEVICES parsed with PyTorch's rules (torch/cuda/__init__.py, _parse_visible_devices).
 struct Visibility {
@@ -160,10 +157,12 @@ struct Ctx {
     int torch_count = 0;
     std::string torch_warning;
     int usable_devices = 0;
+    bool alloc_rejected = false;  // LibTorch rejects the allocator settings: every CUDA allocation would fail
     Proof nccl;
     std::vector<Lib> libs;
 
     void add(ltc_cause c, ltc_severity s, std::string msg, std::string fix, std::string ev);
+    void add(Finding f);  // a multi-line message keeps its first line; the whole text goes to the evidence
     bool failed() const { return primary != SIZE_MAX; }
     ltc_cause cause() const { return failed() ? findings[primary].code : LTC_CAUSE_NONE; }
 };
@@ -179,6 +178,7 @@ void probe_environment(Ctx &c);      // PCI, containers, WSL, batch jobs, module
 void judge_driver(Ctx &c);           // the driver's codes read with the environment: the cause and the fix
 void write_driver_json(Ctx &c);
 void write_environment_json(Ctx &c);
+void judge_settings(Ctx &c);         // the PYTORCH_* settings LibTorch reads, through its own parser
 void judge_libtorch_view(Ctx &c);    // LibTorch's own device count against the driver's
 void run_devices_and_proofs(Ctx &c); // each device, the arch list, the proofs by work
 void collect_libraries(Ctx &c);      // the link map
@@ -190,6 +190,12 @@ ChildProbe run_child_probe();
 std::vector<Arch> parse_arch_list(const std::string &config);
 bool arch_covers(const std::vector<Arch> &archs, int major, int minor);
 std::string arch_list_text(const std::vector<Arch> &archs);
+// Who holds the memory of cuda:<cuda_index>, from NVML: "GPU 0 has 3 MiB free of 81559 MiB, held by PID 4242
+// (python3, 81000 MiB)"; "" when NVML was not read or cannot say.
+std::string memory_holders(const Ctx &c, int cuda_index);
+// The allocator-settings keys this LibTorch accepts, sorted (its own list: the device-generic keys and
+// those the CUDA half registers).
+std::vector<std::string> accepted_alloc_keys();
 // Names every set variable that steers `lib` as a suspect (a warning finding each) and returns the text to
 // append to the failing finding's fix ("" when none is set).
 std::string name_suspects(Ctx &c, ltc_advice::Library lib, const char *what);

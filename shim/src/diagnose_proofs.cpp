@@ -41,22 +41,6 @@ namespace {
 // not set up twice at once on the same GPUs.
 std::mutex proofs_mutex;
 
-ltc_cause cause_from_error_text(const std::string &m, ltc_cause fallback) {
-    if (m.find("no kernel image") != std::string::npos || m.find("NO_BINARY_FOR_GPU") != std::string::npos)
-        return LTC_CAUSE_ARCH_NOT_SUPPORTED;
-    if (m.find("PTX") != std::string::npos)
-        return LTC_CAUSE_PTX_TOO_NEW;
-    if (m.find("busy or unavailable") != std::string::npos)
-        return LTC_CAUSE_GPU_BUSY;
-    if (m.find("uncorrectable ECC") != std::string::npos || m.find("GPU is lost") != std::string::npos)
-        return LTC_CAUSE_GPU_LOST;
-    if (m.find("out of memory") != std::string::npos)
-        return LTC_CAUSE_GPU_MEMORY_TAKEN;
-    if (m.find("CUDNN") != std::string::npos || m.find("cuDNN") != std::string::npos)
-        return LTC_CAUSE_CUDNN;
-    return fallback;
-}
-
 // A proof by work on cuda:<index>, checked against the CPU: on_cpu() makes the inputs and the expected
 // result, on_gpu(device) the same work on the GPU, timed (its copy back to the CPU waits for the kernel).
 // `what` names the work in the message when the two differ by 1e-3 or more.
@@ -208,6 +192,7 @@ void run_devices_and_proofs(Ctx &c) {
         }
     }
     const std::vector<Arch> &archs = c.b.archs;
+    const std::vector<std::string> keys = accepted_alloc_keys();
     std::unique_lock<std::mutex> turn(proofs_mutex, std::defer_lock);
     if (!c.quick && c.torch_count > 0)
         turn.lock();
@@ -231,7 +216,7 @@ void run_devices_and_proofs(Ctx &c) {
                       "TORCH_CUDA_ARCH_LIST=\"%d.%d\"); cu126 builds keep sm_50 to sm_90, cu130 builds cover sm_75 and newer",
                       dv.major, dv.minor, dv.major, dv.minor),
                   "arch list: " + arch_list_text(archs));
-        } else if (i < c.torch_count && !c.quick) {
+        } else if (i < c.torch_count && !c.quick && !c.alloc_rejected) {  // rejected settings: they would only fail
             mm = proof_matmul(i);
             if (mm.ok && b.bi.cudnn_version)
                 conv = proof_cudnn(i);
@@ -241,25 +226,17 @@ void run_devices_and_proofs(Ctx &c) {
         J &proofs = dj.set("proofs", J::obj());
         proofs.set("matmul", mm.to_json());
         proofs.set("cudnn_conv", conv.to_json());
-        if (mm.ran && !mm.ok) {
-            ltc_cause cause = cause_from_error_text(mm.error, LTC_CAUSE_PROOF_FAILED);
-            std::string suspects = cause == LTC_CAUSE_PROOF_FAILED ? name_suspects(c, ltc_advice::Library::Cublas, "CUDA and cuBLAS") : "";
-            c.add(cause, LTC_SEVERITY_ERROR, fmt("a 64x64 matmul on cuda:%d failed: %s", i, mm.error.c_str()),
-                  cause == LTC_CAUSE_ARCH_NOT_SUPPORTED ? fmt("use a LibTorch built for sm_%d%d", dv.major, dv.minor)
-                  : cause == LTC_CAUSE_GPU_BUSY ? "another process holds the GPU in exclusive-process mode (nvidia-smi shows it): "
-                                                  "use another GPU, or sudo nvidia-smi -c DEFAULT"
-                  : cause == LTC_CAUSE_GPU_MEMORY_TAKEN ? "other processes hold the GPU's memory (nvidia-smi lists them): end them or pick another GPU"
-                  : cause == LTC_CAUSE_GPU_LOST ? "reset the GPU (sudo nvidia-smi -r) or reboot; replace it if it happens again"
-                                                : "run with CUDA_LAUNCH_BLOCKING=1 for the failing call; check dmesg for Xid errors" + suspects,
-                  mm.error);
-        }
-        if (conv.ran && !conv.ok) {
-            std::string suspects = name_suspects(c, ltc_advice::Library::Cudnn, "cuDNN");
-            c.add(LTC_CAUSE_CUDNN, LTC_SEVERITY_ERROR, fmt("a cuDNN convolution on cuda:%d failed: %s", i, conv.error.c_str()),
-                  suspects.empty() ? "use the cuDNN bundled with LibTorch; remove other cuDNN copies from LD_LIBRARY_PATH"
-                                   : "unset the variables named here and run again" + suspects,
-                  conv.error);
-        }
+        auto failed = [&](const Proof &p, const char *what, ltc_cause fallback, ltc_advice::Library lib, const char *lib_name) {
+            ProofFailure f{fmt("%s on cuda:%d", what, i), p.error, fallback, fmt("sm_%d%d", dv.major, dv.minor),
+                           memory_holders(c, i), "", keys};
+            if (proof_cause(f, environ) == fallback)
+                f.suspects = name_suspects(c, lib, lib_name);
+            c.add(proof_failure(f, environ));
+        };
+        if (mm.ran && !mm.ok)
+            failed(mm, "a 64x64 matmul", LTC_CAUSE_PROOF_FAILED, ltc_advice::Library::Cublas, "CUDA and cuBLAS");
+        if (conv.ran && !conv.ok)
+            failed(conv, "a cuDNN convolution", LTC_CAUSE_CUDNN, ltc_advice::Library::Cudnn, "cuDNN");
     }
     if (drv.ndev > 0 && c.usable_devices == 0 && !c.failed() && !archs.empty()) {
         // every device uncovered: that is the verdict
@@ -279,9 +256,11 @@ void run_devices_and_proofs(Ctx &c) {
                               : other_nccl ? "use the NCCL bundled with LibTorch: remove other libnccl copies from LD_LIBRARY_PATH"
                                            : "run with NCCL_DEBUG=INFO for NCCL's own account of the failure";
             c.add(LTC_CAUSE_NCCL, LTC_SEVERITY_ERROR,
-                  fmt("an NCCL all-reduce over %d GPU%s failed: %s", c.torch_count, c.torch_count == 1 ? "" : "s", c.nccl.error.c_str()),
+                  fmt("an NCCL all-reduce over %d GPU%s failed: %s", c.torch_count, c.torch_count == 1 ? "" : "s",
+                      first_line(c.nccl.error).c_str()),
                   fix + suspects,
-                  fmt("NCCL built %s, loaded %s", version_text(b.bi.nccl_version).c_str(), version_text(b.nccl_runtime).c_str()));
+                  fmt("NCCL built %s, loaded %s; %s", version_text(b.bi.nccl_version).c_str(), version_text(b.nccl_runtime).c_str(),
+                      c.nccl.error.c_str()));
         }
     }
     J &nj = c.root.set("nccl_allreduce", c.nccl.to_json());

@@ -44,12 +44,12 @@ void write_text(const Ctx &c, const Finding *pf, bool usable, std::string &t) {
                 continue;
             bool ok = pr.items[1].second.s == "true";
             t += fmt("             %-11s %s", kv.first.c_str(), ok ? "ok" : "FAILED");
-            t += ok ? fmt(" (%s ms)\n", pr.items[2].second.s.c_str()) : ": " + pr.items[3].second.s + "\n";
+            t += ok ? fmt(" (%s ms)\n", pr.items[2].second.s.c_str()) : ": " + first_line(pr.items[3].second.s) + "\n";
         }
     }
     if (c.nccl.ran)
         t += fmt("nccl         all-reduce over %d device%s: %s\n", c.torch_count, c.torch_count == 1 ? "" : "s",
-                 c.nccl.ok ? fmt("ok (%.3f ms)", c.nccl.ms).c_str() : ("FAILED: " + c.nccl.error).c_str());
+                 c.nccl.ok ? fmt("ok (%.3f ms)", c.nccl.ms).c_str() : ("FAILED: " + first_line(c.nccl.error)).c_str());
     std::vector<std::string> nodes;
     for (const auto &n : e.nodes)
         nodes.push_back(n.path + " " + n.state);
@@ -73,7 +73,12 @@ void write_text(const Ctx &c, const Finding *pf, bool usable, std::string &t) {
         any_other = true;
         t += fmt("  [%s] %s\n", severity_name(f.severity), f.message.c_str());
     }
-    t += "evidence     " + pf->evidence + "\n";
+    std::string ev = pf->evidence;  // LibTorch's whole text, its lines under the first
+    while (!ev.empty() && (ev.back() == '\n' || ev.back() == ' '))
+        ev.pop_back();
+    for (size_t at = 0; (at = ev.find('\n', at)) != std::string::npos; at += 14)
+        ev.insert(at + 1, 13, ' ');
+    t += "evidence     " + ev + "\n";
     t += "libraries\n";
     for (const auto &l : c.libs)
         t += fmt("  %-26s %s%s\n", l.name.c_str(), l.real.c_str(), l.from_ld_library_path ? "  (LD_LIBRARY_PATH)" : "");
