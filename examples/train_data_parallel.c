@@ -92,6 +92,7 @@ static int start_step(const options *o, const ltc_dist_env *env, ltc_dist *dist,
 }
 
 int main(int argc, char **argv) {
+    quiet_libtorch_log();
     options o;
     if (!parse_options(&o, argc, argv))
         return EXIT_USAGE;

@@ -85,7 +85,7 @@ typedef struct ltc_build_info {
 LTC_API ltc_status ltc_build_info_get(ltc_build_info *out);
 
 /* ------------------------------------------------------------------------------------------------ */
-/* Runtime settings: random seed and CPU threads                                                    */
+/* Runtime settings: random seed, CPU threads, LibTorch's log level                                 */
 /* ------------------------------------------------------------------------------------------------ */
 
 /*! Seeds LibTorch's global generators (CPU and every CUDA device), as torch::manual_seed. Process-wide;
@@ -101,6 +101,35 @@ LTC_API void ltc_manual_seed(uint64_t seed);
 LTC_API ltc_status ltc_num_threads_set(int n);
 /*! The current intra-op thread count (>= 1). Never fails. Thread-safe. */
 LTC_API int ltc_num_threads_get(void);
+
+/* LibTorch's own log lines on stderr: c10's LOG(...) and TORCH_WARN, and c10d's "[c10d]" warnings
+ * (some with a C++ backtrace of "frame #" lines, e.g. for every broken or silent connection to a
+ * rendezvous store). The values are TORCH_CPP_LOG_LEVEL's, and pinned. */
+typedef enum ltc_log_level {
+    LTC_LOG_INFO = 0,
+    LTC_LOG_WARNING = 1, /* LibTorch's default */
+    LTC_LOG_ERROR = 2,
+    LTC_LOG_FATAL = 3    /* only the last line before an abort */
+} ltc_log_level;
+
+/*! Prints LibTorch's log lines of `level` and above only, dropping the rest, as TORCH_CPP_LOG_LEVEL
+ *  does under Python (c10's FLAGS_caffe2_log_level). ltc's own messages (ltc_last_error(), the
+ *  "ltc: rank R waits for ..." lines) do not depend on it. Process-wide, as LibTorch's setting is;
+ *  libltc itself never changes it: a program chooses. level outside LTC_LOG_INFO..LTC_LOG_FATAL ->
+ *  LTC_ERR_INVALID_ARGUMENT naming it, and nothing changes. Call it at start-up: a line being logged
+ *  on another thread at that moment may see either level. */
+LTC_API ltc_status ltc_log_level_set(ltc_log_level level);
+/*! The level in force (a level set outside ltc below LTC_LOG_INFO reads as LTC_LOG_INFO, above
+ *  LTC_LOG_FATAL as LTC_LOG_FATAL). Never fails. */
+LTC_API ltc_log_level ltc_log_level_get(void);
+/*! A program's own default, with the user's last word: sets the level from the environment variable
+ *  TORCH_CPP_LOG_LEVEL when it is set and not empty (INFO, WARNING, ERROR, FATAL or 0 to 3, in any
+ *  case, as PyTorch reads it), else to `fallback`. LibTorch reads TORCH_CPP_LOG_LEVEL only when Python
+ *  starts it; in a C or C++ program the variable does nothing until this call. TORCH_CPP_LOG_LEVEL
+ *  with another value -> LTC_ERR_INVALID_ARGUMENT naming it and the valid values (the level is then
+ *  `fallback`); fallback out of range -> LTC_ERR_INVALID_ARGUMENT, nothing changes. Reads the
+ *  environment, never writes it. Threads: as ltc_log_level_set. */
+LTC_API ltc_status ltc_log_level_init(ltc_log_level fallback);
 
 /* ------------------------------------------------------------------------------------------------ */
 /* Devices                                                                                          */
