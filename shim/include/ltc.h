@@ -627,6 +627,15 @@ typedef struct ltc_dist ltc_dist;
  *  have joined. Then the communicator on `device`: cuda:N -> c10d's ProcessGroupNCCL on that GPU;
  *  cpu -> a simple all-reduce through the store itself (for tests and the CPU fallback: correct,
  *  not fast). A watchdog thread then beats a heartbeat through the store and watches the others'.
+ *  Liveness across nodes: rank 0 also listens on a free port of its own (every address), and every
+ *  other rank keeps one TCP connection to it, carrying a byte each heartbeat both ways (a thread on
+ *  each rank). A process that ends, however it ends, has that connection closed by its kernel: the
+ *  others name it within a second or two on any node ("rank 1 is lost: its process on host n2 ended
+ *  without leaving the group: ..."), whatever timeout_s is. A process alive but silent (frozen, or
+ *  its node cut off by a network partition) is named after timeout_s, on both sides of a partition
+ *  ("rank 0 is lost: nothing heard from it for 60.0 s ..."). Every call to the store is bounded by
+ *  timeout_s as well (c10d's own receive after a wait is not). A rank that cannot reach rank 0's port
+ *  says so once on stderr and goes on, a death on another node then named after the timeout.
  *  timeout_s (> 0, at most 1e7) bounds every wait: the store not reachable within it -> LTC_ERR_TIMEOUT
  *  naming the address; a rank missing at the rendezvous -> LTC_ERR_TIMEOUT naming it; the port
  *  already in use on rank 0 -> LTC_ERR_DISTRIBUTED naming it. At the rendezvous the ranks exchange
@@ -651,7 +660,9 @@ typedef struct ltc_dist ltc_dist;
  *    failure) tells the other ranks its exit status and ends with _exit(status), because LibTorch's
  *    static destructors would otherwise run under the group's still-running watchdog and NCCL
  *    threads (a crash or a hang behind an aborted communicator). A process that frees its groups
- *    exits normally. LibTorch's log level is left as it is (set TORCH_CPP_LOG_LEVEL to quiet c10d).
+ *    exits normally. LibTorch's log level is left as it is: c10d logs each broken or silent store
+ *    connection as a warning, often with a C++ backtrace; ltc_log_level_init(LTC_LOG_ERROR) or
+ *    ltc_log_level_set keeps those out, as the example programs do.
  *  Threads: one group per thread; its calls must come from one thread at a time. */
 LTC_API ltc_status ltc_dist_init(ltc_dist **out, const ltc_dist_env *env, ltc_device device, double timeout_s);
 
