@@ -7,6 +7,7 @@
 #include <torch/csrc/distributed/c10d/PrefixStore.hpp>
 
 #include <algorithm>
+#include <cctype>
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
@@ -185,7 +186,10 @@ void register_group(ltc_dist *d) {
 std::string store_lost_text(const ltc_dist *d, const std::string &err) {
     char buf[768];
     // A receive or a send that waited the whole timeout (bounded_client): no answer, not a broken line.
-    if (err.find("Socket Timeout") != std::string::npos || err.find("timed out") != std::string::npos) {
+    std::string lower = err;
+    for (char &c : lower)
+        c = (char)tolower((unsigned char)c);
+    if (lower.find("timeout") != std::string::npos || lower.find("timed out") != std::string::npos) {
         const double t = d->timeout.count() / 1000.0;
         if (d->env.external_store || d->hosts_store)
             snprintf(buf, sizeof buf,
