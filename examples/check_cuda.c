@@ -94,6 +94,7 @@ static int check_ranks(const ltc_dist_env *env, unsigned flags, int json, double
 }
 
 int main(int argc, char **argv) {
+    quiet_libtorch_log();
     unsigned flags = 0;
     int json = 0, nproc = 0, nproc_at = 0;
     double timeout = 60;

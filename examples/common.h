@@ -3,6 +3,8 @@
  *   CHECK(ltc_call(...), "what it does, in words");
  *       on failure prints "error: cannot <what it does>", then ltc_last_error() and the status, and
  *       exits 1. CHECK(ltc_call(...)) alone names the function instead of the words.
+ *   quiet_libtorch_log();
+ *       at the start of main: LibTorch's own log lines, errors only (TORCH_CPP_LOG_LEVEL overrides).
  *   return close_stdout(code);
  *       at the end of main: flushes and closes stdout; if anything written to it was lost (a full disk,
  *       a closed pipe, > /dev/full) it says so and returns 1, else code.
@@ -40,6 +42,15 @@ static inline void check_failed(ltc_status status, const char *call, const char 
         if (check_status_ != LTC_OK)                                                               \
             check_failed(check_status_, #call, what);                                              \
     } while (0)
+
+/* c10d's warnings repeat, with C++ backtraces, what the program's own error line says (a lost rank, a
+ * silent store). A bad TORCH_CPP_LOG_LEVEL is bad usage: exit 2. */
+static inline void quiet_libtorch_log(void) {
+    if (ltc_log_level_init(LTC_LOG_ERROR) != LTC_OK) {
+        fprintf(stderr, "error: %s\n", ltc_last_error());
+        exit(2);
+    }
+}
 
 static inline int close_stdout(int code) {
     int lost = ferror(stdout); /* an earlier write failed */

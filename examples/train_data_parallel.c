@@ -152,6 +152,7 @@ static int stop_reason(char *text, size_t n, ltc_dist *dist, int rank, int world
 }
 
 int main(int argc, char **argv) {
+    quiet_libtorch_log();
     options o;
     if (!parse_options(&o, argc, argv))
         return EXIT_USAGE;

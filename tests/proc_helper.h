@@ -7,6 +7,7 @@
  *   ph_check_run(name, rc, want_rc, out, want_text)
  *                                         one check: the exit code and a piece of the output
  *   ph_start / ph_wait_for / ph_finish    a command in the background: wait for a line, signal it, reap it
+ *   ph_start_with(cmd, out, cap, prepare, arg)   ph_start, with prepare(arg) run in the child first
  *   ph_torch_python_has(what, module)     whether TORCH_PYTHON imports module; else SKIP(what, why)
  *   ph_make_dir(dir, n, prefix) / ph_remove_dir(dir)   a scratch folder (in the working directory, else /tmp)
  *   return ph_run_in_dir(dir, n, prefix, tests, count);  a main: the tests in a scratch folder (removed also
@@ -67,8 +68,9 @@ typedef struct ph_job {
     size_t cap, n;
 } ph_job;
 
-/* Starts `sh -c cmdline`; pid -1 if it could not. */
-static inline ph_job ph_start(const char *cmdline, char *out, size_t cap) {
+/* Starts `sh -c cmdline`, calling prepare(arg) in the child first when prepare is not NULL (e.g. to enter
+ * namespaces; a child whose prepare returns non-zero exits 126); pid -1 if it could not. */
+static inline ph_job ph_start_with(const char *cmdline, char *out, size_t cap, int (*prepare)(void *), void *arg) {
     ph_job j = {-1, -1, out, cap, 0};
     out[0] = '\0';
     int fds[2];
@@ -80,6 +82,8 @@ static inline ph_job ph_start(const char *cmdline, char *out, size_t cap) {
         dup2(fds[1], 2);
         close(fds[0]);
         close(fds[1]);
+        if (prepare && prepare(arg) != 0)
+            _exit(126);
         execl("/bin/sh", "sh", "-c", cmdline, (char *)NULL);
         _exit(127);
     }
@@ -91,6 +95,11 @@ static inline ph_job ph_start(const char *cmdline, char *out, size_t cap) {
     j.pid = pid;
     j.fd = fds[0];
     return j;
+}
+
+/* Starts `sh -c cmdline`; pid -1 if it could not. */
+static inline ph_job ph_start(const char *cmdline, char *out, size_t cap) {
+    return ph_start_with(cmdline, out, cap, NULL, NULL);
 }
 
 /* Reads what the job prints within timeout_ms: 1 read some, 0 nothing came, -1 its output ended (or the

@@ -500,6 +500,65 @@ static void row_ltc_num_threads_get(void) {
     CHECK("restored", ltc_num_threads_get() == before);
 }
 
+static void row_ltc_log_level_set(void) {
+    const ltc_log_level before = ltc_log_level_get();
+    const int bad[] = {-1, 4, INT_MIN, INT_MAX};
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        char want[64];
+        snprintf(want, sizeof want, "level %d is not valid: use LTC_LOG_INFO (0)", bad[i]);
+        FAILS(ltc_log_level_set((ltc_log_level)bad[i]), LTC_ERR_INVALID_ARGUMENT, want);
+    }
+    CHECK("a refused level changes nothing", ltc_log_level_get() == before);
+}
+
+static void row_ltc_log_level_get(void) {
+    const ltc_log_level before = ltc_log_level_get();
+    CHECK("a level, 0 to 3", before >= LTC_LOG_INFO && before <= LTC_LOG_FATAL);
+    for (int v = LTC_LOG_FATAL; v >= LTC_LOG_INFO; v--) {
+        CHECK_OK(ltc_log_level_set((ltc_log_level)v));
+        CHECK("reads back what was set", ltc_log_level_get() == (ltc_log_level)v);
+    }
+    CHECK_OK(ltc_log_level_set(before)); /* the library state this row changed, restored */
+}
+
+/* TORCH_CPP_LOG_LEVEL as PyTorch reads it, else the fallback; the variable and the level restored. */
+static void row_ltc_log_level_init(void) {
+    const ltc_log_level before = ltc_log_level_get();
+    const char *was = getenv("TORCH_CPP_LOG_LEVEL");
+    char *saved = was ? strdup(was) : NULL;
+    const struct {
+        const char *value; /* NULL: unset */
+        ltc_log_level want;
+    } good[] = {{NULL, LTC_LOG_ERROR}, {"", LTC_LOG_ERROR}, {"INFO", LTC_LOG_INFO}, {"warning", LTC_LOG_WARNING},
+                {"Fatal", LTC_LOG_FATAL}, {"0", LTC_LOG_INFO}, {"3", LTC_LOG_FATAL}};
+    for (size_t i = 0; i < sizeof good / sizeof *good; i++) {
+        if (good[i].value)
+            setenv("TORCH_CPP_LOG_LEVEL", good[i].value, 1);
+        else
+            unsetenv("TORCH_CPP_LOG_LEVEL");
+        CHECK_OK(ltc_log_level_set(LTC_LOG_WARNING));
+        CHECK_OK(ltc_log_level_init(LTC_LOG_ERROR));
+        CHECK("TORCH_CPP_LOG_LEVEL, else the fallback", ltc_log_level_get() == good[i].want);
+    }
+    const char *bad[] = {"4", "-1", "DEBUG", "error ", "00"};
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        setenv("TORCH_CPP_LOG_LEVEL", bad[i], 1);
+        CHECK_OK(ltc_log_level_set(LTC_LOG_INFO));
+        char want[96];
+        snprintf(want, sizeof want, "TORCH_CPP_LOG_LEVEL=\"%s\" is not valid: use INFO, WARNING, ERROR or FATAL", bad[i]);
+        FAILS(ltc_log_level_init(LTC_LOG_ERROR), LTC_ERR_INVALID_ARGUMENT, want);
+        CHECK("a bad TORCH_CPP_LOG_LEVEL leaves the fallback", ltc_log_level_get() == LTC_LOG_ERROR);
+    }
+    unsetenv("TORCH_CPP_LOG_LEVEL");
+    CHECK_OK(ltc_log_level_set(LTC_LOG_WARNING));
+    FAILS(ltc_log_level_init((ltc_log_level)7), LTC_ERR_INVALID_ARGUMENT, "level 7 is not valid");
+    CHECK("a bad fallback changes nothing", ltc_log_level_get() == LTC_LOG_WARNING);
+    if (saved)
+        setenv("TORCH_CPP_LOG_LEVEL", saved, 1);
+    free(saved);
+    CHECK_OK(ltc_log_level_set(before));
+}
+
 static void row_ltc_linear_new(void) {
     ltc_linear *m = GARBAGE(ltc_linear);
     FAILS(ltc_linear_new(NULL, 4, 2, 1), LTC_ERR_INVALID_ARGUMENT, "'out' is NULL");
@@ -1376,6 +1435,7 @@ static const struct row {
     ROW(ltc_tensor_size), ROW(ltc_tensor_numel), ROW(ltc_tensor_nbytes), ROW(ltc_tensor_dtype), ROW(ltc_tensor_device),
     ROW(ltc_tensor_to), ROW(ltc_tensor_copy_to_host), ROW(ltc_tensor_item), ROW(ltc_tensor_grad),
     ROW(ltc_tensor_backward), ROW(ltc_manual_seed), ROW(ltc_num_threads_set), ROW(ltc_num_threads_get),
+    ROW(ltc_log_level_set), ROW(ltc_log_level_get), ROW(ltc_log_level_init),
     ROW(ltc_linear_new), ROW(ltc_linear_free), ROW(ltc_linear_to), ROW(ltc_linear_forward), ROW(ltc_linear_parameters),
     ROW(ltc_linear_set_parameters), ROW(ltc_mse_loss), ROW(ltc_sgd_new), ROW(ltc_sgd_free), ROW(ltc_sgd_zero_grad),
     ROW(ltc_sgd_step), ROW(ltc_diagnose), ROW(ltc_diagnosis_free), ROW(ltc_diagnosis_usable), ROW(ltc_diagnosis_cause),

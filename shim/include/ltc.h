@@ -88,7 +88,7 @@ typedef struct ltc_build_info {
 LTC_API ltc_status ltc_build_info_get(ltc_build_info *out);
 
 /* ------------------------------------------------------------------------------------------------ */
-/* Runtime settings: random seed and CPU threads                                                    */
+/* Runtime settings: random seed, CPU threads, LibTorch's log level                                 */
 /* ------------------------------------------------------------------------------------------------ */
 
 /*! Seeds LibTorch's global generators (CPU and every CUDA device), as torch::manual_seed. Process-wide;
@@ -104,6 +104,35 @@ LTC_API void ltc_manual_seed(uint64_t seed);
 LTC_API ltc_status ltc_num_threads_set(int n);
 /*! The current intra-op thread count (>= 1). Never fails. Thread-safe. */
 LTC_API int ltc_num_threads_get(void);
+
+/* LibTorch's own log lines on stderr: c10's LOG(...) and TORCH_WARN, and c10d's "[c10d]" warnings
+ * (some with a C++ backtrace of "frame #" lines, e.g. for every broken or silent connection to a
+ * rendezvous store). The values are TORCH_CPP_LOG_LEVEL's, and pinned. */
+typedef enum ltc_log_level {
+    LTC_LOG_INFO = 0,
+    LTC_LOG_WARNING = 1, /* LibTorch's default */
+    LTC_LOG_ERROR = 2,
+    LTC_LOG_FATAL = 3    /* only the last line before an abort */
+} ltc_log_level;
+
+/*! Prints LibTorch's log lines of `level` and above only, dropping the rest, as TORCH_CPP_LOG_LEVEL
+ *  does under Python (c10's FLAGS_caffe2_log_level). ltc's own messages (ltc_last_error(), the
+ *  "ltc: rank R waits for ..." lines) do not depend on it. Process-wide, as LibTorch's setting is;
+ *  libltc itself never changes it: a program chooses. level outside LTC_LOG_INFO..LTC_LOG_FATAL ->
+ *  LTC_ERR_INVALID_ARGUMENT naming it, and nothing changes. Call it at start-up: a line being logged
+ *  on another thread at that moment may see either level. */
+LTC_API ltc_status ltc_log_level_set(ltc_log_level level);
+/*! The level in force (a level set outside ltc below LTC_LOG_INFO reads as LTC_LOG_INFO, above
+ *  LTC_LOG_FATAL as LTC_LOG_FATAL). Never fails. */
+LTC_API ltc_log_level ltc_log_level_get(void);
+/*! A program's own default, with the user's last word: sets the level from the environment variable
+ *  TORCH_CPP_LOG_LEVEL when it is set and not empty (INFO, WARNING, ERROR, FATAL or 0 to 3, in any
+ *  case, as PyTorch reads it), else to `fallback`. LibTorch reads TORCH_CPP_LOG_LEVEL only when Python
+ *  starts it; in a C or C++ program the variable does nothing until this call. TORCH_CPP_LOG_LEVEL
+ *  with another value -> LTC_ERR_INVALID_ARGUMENT naming it and the valid values (the level is then
+ *  `fallback`); fallback out of range -> LTC_ERR_INVALID_ARGUMENT, nothing changes. Reads the
+ *  environment, never writes it. Threads: as ltc_log_level_set. */
+LTC_API ltc_status ltc_log_level_init(ltc_log_level fallback);
 
 /* ------------------------------------------------------------------------------------------------ */
 /* Devices                                                                                          */
@@ -639,6 +668,15 @@ typedef struct ltc_dist ltc_dist;
  *  have joined. Then the communicator on `device`: cuda:N -> c10d's ProcessGroupNCCL on that GPU;
  *  cpu -> a simple all-reduce through the store itself (for tests and the CPU fallback: correct,
  *  not fast). A watchdog thread then beats a heartbeat through the store and watches the others'.
+ *  Liveness across nodes: rank 0 also listens on a free port of its own (every address), and every
+ *  other rank keeps one TCP connection to it, carrying a byte each heartbeat both ways (a thread on
+ *  each rank). A process that ends, however it ends, has that connection closed by its kernel: the
+ *  others name it within a second or two on any node ("rank 1 is lost: its process on host n2 ended
+ *  without leaving the group: ..."), whatever timeout_s is. A process alive but silent (frozen, or
+ *  its node cut off by a network partition) is named after timeout_s, on both sides of a partition
+ *  ("rank 0 is lost: nothing heard from it for 60.0 s ..."). Every call to the store is bounded by
+ *  timeout_s as well (c10d's own receive after a wait is not). A rank that cannot reach rank 0's port
+ *  says so once on stderr and goes on, a death on another node then named after the timeout.
  *  timeout_s (> 0, at most 1e7) bounds every wait: the store not reachable within it -> LTC_ERR_TIMEOUT
  *  naming the address; a rank missing at the rendezvous -> LTC_ERR_TIMEOUT naming it; the port
  *  already in use on rank 0 -> LTC_ERR_DISTRIBUTED naming it. At the rendezvous the ranks exchange
@@ -663,7 +701,9 @@ typedef struct ltc_dist ltc_dist;
  *    failure) tells the other ranks its exit status and ends with _exit(status), because LibTorch's
  *    static destructors would otherwise run under the group's still-running watchdog and NCCL
  *    threads (a crash or a hang behind an aborted communicator). A process that frees its groups
- *    exits normally. LibTorch's log level is left as it is (set TORCH_CPP_LOG_LEVEL to quiet c10d).
+ *    exits normally. LibTorch's log level is left as it is: c10d logs each broken or silent store
+ *    connection as a warning, often with a C++ backtrace; ltc_log_level_init(LTC_LOG_ERROR) or
+ *    ltc_log_level_set keeps those out, as the example programs do.
  *  Threads: one group per thread; its calls must come from one thread at a time. */
 LTC_API ltc_status ltc_dist_init(ltc_dist **out, const ltc_dist_env *env, ltc_device device, double timeout_s);
 

@@ -1,11 +1,13 @@
-// Versions, status codes, per-thread errors, build information, devices, dtypes.
+// Versions, status codes, per-thread errors, build information, devices, dtypes, runtime settings.
 #include "internal.hpp"
 
 #include <c10/util/Exception.h>
+#include <c10/util/Logging.h>
 #include <torch/headeronly/version.h>
 #include <torch/cuda.h>
 #include <torch/utils.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <climits>
 #include <cstdarg>
@@ -14,6 +16,7 @@
 #include <cstring>
 #include <mutex>
 #include <new>
+#include <strings.h>
 
 namespace {
 thread_local std::string last_error;
@@ -361,6 +364,37 @@ int ltc_num_threads_get(void) {
     } catch (...) {
         return 1;
     }
+}
+
+// c10's level: FLAGS_caffe2_log_level (0 INFO .. 3 FATAL), read by LOG(...) and c10d's C10D_WARNING.
+ltc_status ltc_log_level_set(ltc_log_level level) {
+    const int v = ltc::enum_int(level);
+    if (v < LTC_LOG_INFO || v > LTC_LOG_FATAL)
+        return ltc::fail(LTC_ERR_INVALID_ARGUMENT,
+                         "ltc_log_level_set: level %d is not valid: use LTC_LOG_INFO (0), LTC_LOG_WARNING (1), LTC_LOG_ERROR "
+                         "(2) or LTC_LOG_FATAL (3)",
+                         v);
+    FLAGS_caffe2_log_level = v;
+    return LTC_OK;
+}
+
+ltc_log_level ltc_log_level_get(void) {
+    const int v = FLAGS_caffe2_log_level;
+    return (ltc_log_level)std::clamp(v, (int)LTC_LOG_INFO, (int)LTC_LOG_FATAL);
+}
+
+ltc_status ltc_log_level_init(ltc_log_level fallback) {
+    LTC_RETURN_IF_ERROR(ltc_log_level_set(fallback));
+    const char *env = getenv("TORCH_CPP_LOG_LEVEL");
+    if (!env || !*env)
+        return LTC_OK;
+    static const char *const names[] = {"INFO", "WARNING", "ERROR", "FATAL"};
+    for (int v = LTC_LOG_INFO; v <= LTC_LOG_FATAL; v++)
+        if (strcasecmp(env, names[v]) == 0 || (env[0] == '0' + v && env[1] == '\0'))
+            return ltc_log_level_set((ltc_log_level)v);
+    return ltc::fail(LTC_ERR_INVALID_ARGUMENT,
+                     "TORCH_CPP_LOG_LEVEL=\"%.32s\" is not valid: use INFO, WARNING, ERROR or FATAL (or 0 to 3), or unset it",
+                     env);
 }
 
 const char *ltc_dtype_name(ltc_dtype dtype) {

@@ -9,6 +9,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <sys/socket.h>
 
 using ltc::fail;
 using namespace ltc::dist;
@@ -49,7 +50,10 @@ ltc_status allreduce_scalar(double *out, ltc_dist *d, double value, Op op, const
 // Store, rendezvous, watchdog, communicator: the group d describes, joined by the deadline.
 ltc_status connect_group(ltc_dist *d, Clock::time_point deadline, double timeout_s) {
     LTC_RETURN_IF_ERROR(open_store(d, deadline, timeout_s));
+    if (d->env.rank == 0 && d->env.world_size > 1)
+        LTC_RETURN_IF_ERROR(live_listen(d));
     LTC_RETURN_IF_ERROR(join(d, deadline, timeout_s));
+    live_connect(d, deadline);
     start_watchdog(d);
     register_group(d);
     const ltc_dist_env &env = d->env;
@@ -59,7 +63,11 @@ ltc_status connect_group(ltc_dist *d, Clock::time_point deadline, double timeout
         b = make_nccl_backend(c10::make_intrusive<c10d::PrefixStore>("nccl", d->store), env.rank, env.world_size, d->device,
                               pg_timeout);
     } else {
-        b = make_store_backend(d->store, env.rank, env.world_size, d->timeout, d->beat);
+        // Its abort shuts the main connection down, so that a call blocked on it returns at once.
+        b = make_store_backend(d->store, env.rank, env.world_size, d->timeout, d->beat, [fds = d->tcp_fds] {
+            for (int fd : fds)
+                shutdown(fd, SHUT_RDWR);
+        });
     }
     std::lock_guard<std::mutex> lk(d->mu);
     d->backend = std::move(b);
@@ -182,6 +190,9 @@ ltc_status ltc_dist_init(ltc_dist **out, const ltc_dist_env *env, ltc_device dev
         d->hosts_store = env->rank == 0 && !env->external_store;
         d->peer_value.assign(env->world_size, "0");
         d->peer_changed.assign(env->world_size, start);
+        d->peer_closed.assign(env->world_size, Clock::time_point{});
+        d->peer_host.assign(env->world_size, "");
+        d->live_fd.assign(env->rank == 0 ? env->world_size : 1, -1);
 
         ltc_status st = LTC_OK;
         try {

@@ -5,7 +5,6 @@
 #include "dist_check.hpp"
 
 #include <c10/util/Exception.h>
-#include <c10/util/Logging.h>
 #include <torch/csrc/distributed/c10d/PrefixStore.hpp>
 
 #include <atomic>
@@ -351,10 +350,6 @@ ltc_status ltc_cluster_check(ltc_cluster_report **out, const ltc_dist_env *env, 
         return fail(LTC_ERR_INVALID_ARGUMENT, "ltc_cluster_check: flags 0x%x are not valid: use 0 or LTC_DIAGNOSE_* or'ed", flags);
     LTC_RETURN_IF_ERROR(ltc::dist::check_timeout(__func__, timeout_s));
     LTC_TRY {
-        // c10d logs every broken connection with a C++ backtrace (rank 0 closing the store is one); the
-        // report and ltc_last_error() say what matters. As ltc_dist_init does.
-        if (!getenv("TORCH_CPP_LOG_LEVEL") && FLAGS_caffe2_log_level < 3)
-            FLAGS_caffe2_log_level = 3;
         auto *r = new ltc_cluster_report();
         r->env = *env;
         r->flags = flags;

@@ -1,16 +1,20 @@
 // The process group: rendezvous (world size, device type and GPU identity checked across ranks), the
-// heartbeat watchdog that names a lost rank, the group's failure state, and teardown.
+// heartbeat watchdog that names a lost rank (with dist_live.cpp's connections: a death at once, a
+// silence at the timeout), the group's failure state, and teardown.
 #include "dist_internal.hpp"
 
 #include <c10/util/Exception.h>
 #include <torch/csrc/distributed/c10d/PrefixStore.hpp>
 
 #include <algorithm>
+#include <cctype>
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <fcntl.h>
 #include <map>
+#include <sys/socket.h>
 #include <unistd.h>
 
 using ltc::fail;
@@ -39,6 +43,8 @@ void exit_hook(int status, void *) {
     if (open.empty())
         return;
     for (ltc_dist *d : open) {
+        if (d->store_lost.load())
+            continue;  // a silent store would hold the exit
         try {
             d->wd_store->set(heartbeat_key(d->env.rank), bytes_of("exit " + std::to_string(status)));
         } catch (...) {
@@ -179,6 +185,25 @@ void register_group(ltc_dist *d) {
 
 std::string store_lost_text(const ltc_dist *d, const std::string &err) {
     char buf[768];
+    // A receive or a send that waited the whole timeout (bounded_client): no answer, not a broken line.
+    std::string lower = err;
+    for (char &c : lower)
+        c = (char)tolower((unsigned char)c);
+    if (lower.find("timeout") != std::string::npos || lower.find("timed out") != std::string::npos) {
+        const double t = d->timeout.count() / 1000.0;
+        if (d->env.external_store || d->hosts_store)
+            snprintf(buf, sizeof buf,
+                     "the rendezvous store at %s:%d, which %s hosts, did not answer within the timeout of %.1f s: its "
+                     "host is down or cut off from this one (a network partition), or frozen",
+                     d->env.master_addr, d->env.master_port, d->hosts_store ? "this rank" : "the launcher", t);
+        else
+            snprintf(buf, sizeof buf,
+                     "rank 0 is lost: the rendezvous store at %s:%d, which rank 0 hosts, did not answer within the "
+                     "timeout of %.1f s: rank 0's node is down or cut off from this one (a network partition), or rank 0 "
+                     "is frozen",
+                     d->env.master_addr, d->env.master_port, t);
+        return buf;
+    }
     if (d->env.external_store || d->hosts_store)
         snprintf(buf, sizeof buf, "lost the connection to the rendezvous store at %s:%d, which %s hosts (%s)",
                  d->env.master_addr, d->env.master_port, d->hosts_store ? "this rank" : "the launcher", err.c_str());
@@ -205,6 +230,12 @@ void declare_failure(ltc_dist *d, std::unique_lock<std::mutex> &lk, ltc_status s
     lk.lock();
 }
 
+void declare_store_lost(ltc_dist *d, std::unique_lock<std::mutex> &lk, const std::string &err) {
+    if (!d->failed.load())
+        d->store_lost.store(true);
+    declare_failure(d, lk, LTC_ERR_DISTRIBUTED, store_lost_text(d, err));
+}
+
 // What a peer's heartbeat says; "" while it is alive and beating.
 std::string peer_verdict(const ltc_dist *d, int r, double *stale_s) {
     const std::string &v = d->peer_value[r];
@@ -215,8 +246,19 @@ std::string peer_verdict(const ltc_dist *d, int r, double *stale_s) {
         return "its process was killed by " + signal_text(atoi(v.c_str() + 7)) + " (its launcher saw it)";
     if (v == "failed")
         return "it failed and left the group (its own output says why)";
+    if (v == "closed")
+        return "its process" + (d->peer_host[r].empty() ? std::string() : " on host " + d->peer_host[r]) +
+               " ended without leaving the group: killed, or crashed (its connection to the group closed; its own "
+               "output or its node's log says how)";
     return "";
 }
+
+namespace {
+
+// A rank that left on purpose: its connection closing says nothing.
+bool has_left(const std::string &v) { return v == "left" || v == "exit 0"; }
+
+}  // namespace
 
 void watchdog_main(ltc_dist *d) {
     const int world = d->env.world_size, me = d->env.rank;
@@ -229,9 +271,14 @@ void watchdog_main(ltc_dist *d) {
         }
     const double timeout_s = d->timeout.count() / 1000.0;
     const double grace_s = timeout_s + 10.0;
+    // After a connection closes, how long a better word may take to arrive in the heartbeat: the exit
+    // hook's "exit N" (sent before the process ends, but on another connection), the local launcher's
+    // "signal N" (written once it has reaped the process).
+    const double closed_grace_s = d->env.launcher == LTC_LAUNCHER_LOCAL ? 2.0 : 1.0;
     int64_t n = 0;
     std::unique_lock<std::mutex> lk(d->mu);
     while (!d->stop) {
+        milliseconds wait = d->beat;
         if (!d->failed.load()) {
             lk.unlock();
             std::vector<std::vector<uint8_t>> values;
@@ -249,7 +296,7 @@ void watchdog_main(ltc_dist *d) {
             if (d->stop)
                 break;
             if (!err.empty()) {
-                declare_failure(d, lk, LTC_ERR_DISTRIBUTED, store_lost_text(d, err));
+                declare_store_lost(d, lk, err);
             } else {
                 auto now = Clock::now();
                 for (size_t i = 0; i < ranks.size() && !d->failed.load(); i++) {
@@ -261,14 +308,49 @@ void watchdog_main(ltc_dist *d) {
                     }
                     double stale = 0;
                     std::string verdict = peer_verdict(d, r, &stale);
-                    if (verdict.empty() && v != "left" && v != "exit 0" && stale > timeout_s) {
+                    if (!verdict.empty() || has_left(v))
+                        ;
+                    else if (d->peer_closed[r] != Clock::time_point{}) {
+                        // Its connection closed and its heartbeat has no word yet: its process ended. Say so in
+                        // the store (unless a word came meanwhile), for every rank to read.
+                        const double since = seconds_since(d->peer_closed[r]);
+                        if (since < closed_grace_s) {
+                            wait = std::min(wait, std::chrono::duration_cast<milliseconds>(duration_of(closed_grace_s - since)) +
+                                                      milliseconds(1));
+                            continue;
+                        }
+                        lk.unlock();
+                        try {
+                            v = text_of(d->wd_store->compareSet(heartbeat_key(r), values[i], bytes_of("closed")));
+                        } catch (const std::exception &e) {
+                            err = what_of(e);
+                        } catch (...) {
+                            err = "unknown error";
+                        }
+                        lk.lock();
+                        if (d->stop)
+                            break;
+                        if (!err.empty()) {
+                            declare_store_lost(d, lk, err);
+                            break;
+                        }
+                        d->peer_value[r] = v;
+                        verdict = peer_verdict(d, r, &stale);
+                    } else if (stale > timeout_s) {
                         char buf[256];
-                        snprintf(buf, sizeof buf, "its heartbeat stopped %.1f s ago (timeout %.1f s): the process died or is frozen",
+                        snprintf(buf, sizeof buf,
+                                 "its heartbeat stopped %.1f s ago (timeout %.1f s): the process died or is frozen, or "
+                                 "its node is down or cut off (a network partition)",
                                  stale, timeout_s);
                         verdict = buf;
                     }
-                    if (!verdict.empty())
+                    if (!verdict.empty()) {
                         declare_failure(d, lk, LTC_ERR_DISTRIBUTED, "rank " + std::to_string(r) + " is lost: " + verdict);
+                        if (me == 0 && d->wake[1] >= 0) {  // the others read the store now
+                            d->nudge = true;
+                            (void)!write(d->wake[1], "x", 1);
+                        }
+                    }
                 }
             }
         } else if (!d->observed.load() && seconds_since(d->failed_at) > grace_s) {
@@ -278,27 +360,44 @@ void watchdog_main(ltc_dist *d) {
             fflush(nullptr);
             _exit(1);
         }
-        d->cv.wait_for(lk, d->beat);
+        d->cv.wait_for(lk, wait, [d] { return d->stop || d->live_event; });
+        d->live_event = false;
     }
+    d->wd_done = true;
+    d->cv.notify_all();
 }
 
 void start_watchdog(ltc_dist *d) {
-    d->wd_tcp = c10::static_intrusive_pointer_cast<c10d::TCPStore>(d->tcp->clone());
+    if (pipe2(d->wake, O_CLOEXEC | O_NONBLOCK) != 0)
+        d->wake[0] = d->wake[1] = -1;  // the liveness thread's poll then ends at its next beat
+    d->wd_tcp = bounded_client([&] { return c10::static_intrusive_pointer_cast<c10d::TCPStore>(d->tcp->clone()); },
+                               d->timeout, &d->wd_fds);
     d->wd_store = c10::make_intrusive<c10d::PrefixStore>(store_prefix(d->env.restart), d->wd_tcp);
     auto now = Clock::now();
     for (auto &t : d->peer_changed)
         t = now;
     d->watchdog = std::thread(watchdog_main, d);
+    if (d->env.world_size > 1)
+        d->live = std::thread(live_main, d);
 }
 
 static void stop_watchdog(ltc_dist *d) {
-    {
-        std::lock_guard<std::mutex> lk(d->mu);
-        d->stop = true;
-    }
+    if (!d->watchdog.joinable())
+        return;
+    std::unique_lock<std::mutex> lk(d->mu);
+    d->stop = true;
     d->cv.notify_all();
-    if (d->watchdog.joinable())
-        d->watchdog.join();
+    if (d->wake[1] >= 0)
+        (void)!write(d->wake[1], "x", 1);
+    // A watchdog blocked in a store call on a silent connection (a partition) would hold this thread up
+    // to its bound: past a few beats, cut its connection (it is the watchdog's own).
+    if (!d->cv.wait_for(lk, std::max(4 * d->beat, milliseconds(1000)), [d] { return d->wd_done; }))
+        for (int fd : d->wd_fds)
+            shutdown(fd, SHUT_RDWR);
+    lk.unlock();
+    d->watchdog.join();
+    if (d->live.joinable())
+        d->live.join();
 }
 
 // Tears down a group that never finished joining, or one being freed.
@@ -313,7 +412,7 @@ void destroy(ltc_dist *d, bool graceful) {
         else
             d->backend->abort();
     }
-    if (d->store) {
+    if (d->store && !d->store_lost.load()) {
         try {
             if (graceful) {
                 d->store->set(heartbeat_key(d->env.rank), bytes_of("left"));
@@ -341,6 +440,7 @@ void destroy(ltc_dist *d, bool graceful) {
             progress.tick([&] { return "every rank to leave the group (this rank hosts the store)"; });
         }
     }
+    live_close(d);  // last: the others read a closed connection after this rank's word in the store
     delete d;
 }
 
@@ -353,8 +453,8 @@ ltc_status join(ltc_dist *d, Clock::time_point deadline, double timeout_s) {
     std::string device, gpu;
     reported_identity(d, &device, &gpu);
     char me[512];
-    snprintf(me, sizeof me, "world=%d pid=%d device=%s gpu=%s host=%s", world, (int)getpid(), device.c_str(), gpu.c_str(),
-             host.c_str());
+    snprintf(me, sizeof me, "world=%d pid=%d device=%s gpu=%s host=%s%s", world, (int)getpid(), device.c_str(),
+             gpu.c_str(), host.c_str(), live_record(d).c_str());
     d->store->set(heartbeat_key(env.rank), bytes_of("0"));
     d->store->set("join/" + std::to_string(env.rank), bytes_of(me));
     std::vector<std::string> keys;
@@ -394,6 +494,9 @@ ltc_status join(ltc_dist *d, Clock::time_point deadline, double timeout_s) {
         if (members[r].world != world)
             return fail(LTC_ERR_DISTRIBUTED, "rank %d joined with a world size of %d but rank %d has %d (%s): the ranks disagree on WORLD_SIZE",
                         r, members[r].world, env.rank, world, v.c_str());
+        d->peer_host[r] = members[r].host;
+        if (r == 0 && env.rank != 0)
+            for_each_field(v, ' ', [d](const std::string &k, const std::string &val) { live_read_record(d, k, val); });
     }
     std::string bad = check_devices(members);
     if (!bad.empty())
@@ -416,7 +519,10 @@ std::string describe_missing(ltc_dist *d, const Failure &f, ltc_status *status) 
         if (verdict.empty() && (v == "left" || v == "exit 0"))
             verdict = "it has already left the group (it made fewer collective calls than this rank)";
         if (verdict.empty() && stale > 3 * beat_s + 0.5) {
-            snprintf(buf, sizeof buf, "its heartbeat stopped %.1f s ago: the process died or is frozen", stale);
+            snprintf(buf, sizeof buf,
+                     "its heartbeat stopped %.1f s ago: the process died or is frozen, or its node is down or cut off (a "
+                     "network partition)",
+                     stale);
             verdict = buf;
         }
         if (!verdict.empty()) {
@@ -460,7 +566,11 @@ ltc_status run_op(ltc_dist *d, const char *what, const std::function<void()> &f)
     } catch (const c10::DistNetworkError &e) {
         if (d->failed.load())
             return report(d);
-        return record(d, LTC_ERR_DISTRIBUTED, store_lost_text(d, e.what_without_backtrace()));
+        {
+            std::unique_lock<std::mutex> lk(d->mu);
+            declare_store_lost(d, lk, e.what_without_backtrace());
+        }
+        return report(d);
     } catch (...) {
         if (d->failed.load())
             return report(d);

@@ -4,6 +4,7 @@
 //   dist_store.cpp   the store: reaching it, opening it, the collectives through it (StoreBackend),
 //                    progress lines while waiting, writing a rank's heartbeat from outside the group
 //   dist_group.cpp   the group: rendezvous (identity checks), heartbeat watchdog, failures, teardown
+//   dist_live.cpp    liveness across nodes: a connection per rank to rank 0, whose closing is a death
 //   dist_api.cpp     the C API (ltc_dist_*)
 //   dist_nccl.cpp    ProcessGroupNCCL and the GPU identity (dist_nonccl.cpp without CUDA)
 //   graph.cpp        a captured step that all-reduces
@@ -56,9 +57,12 @@ class Backend {
 };
 
 // Collectives through the store itself (CPU tensors): each rank publishes its part under a key, and
-// reads everyone's. Waits in slices of `slice` so that abort() is noticed.
+// reads everyone's. Waits in slices of `slice` so that abort() is noticed; abort() also calls cut(), which
+// makes a call blocked on the store's connection return at once (the store stays alive as long as the
+// backend: cut() may act on its sockets).
 std::unique_ptr<Backend> make_store_backend(c10::intrusive_ptr<c10d::Store> store, int rank, int world,
-                                            std::chrono::milliseconds timeout, std::chrono::milliseconds slice);
+                                            std::chrono::milliseconds timeout, std::chrono::milliseconds slice,
+                                            std::function<void()> cut);
 
 // 1 when this libltc was built with ProcessGroupNCCL (dist_nccl.cpp), else 0 (dist_nonccl.cpp).
 bool have_nccl();
@@ -79,20 +83,43 @@ struct ltc_dist {
     c10::intrusive_ptr<c10d::Store> store;      // tcp under the job's prefix
     c10::intrusive_ptr<c10d::TCPStore> wd_tcp;  // the watchdog's own connection
     c10::intrusive_ptr<c10d::Store> wd_store;
+    std::vector<int> tcp_fds, wd_fds;  // their sockets (bounded_client): owned by c10d, never closed here
     std::shared_ptr<ltc::dist::Backend> backend;  // shared with an abort running on the side
+
+    // Liveness (dist_live.cpp). Rank 0 listens; every other rank holds one connection to it. The sockets
+    // are the liveness thread's while it runs (before: the joining thread's; after: the freeing thread's).
+    std::thread live;
+    int live_listen = -1;     // rank 0
+    int live_port = 0;        // rank 0's listening port (its own, or read from its rendezvous record)
+    std::string live_addr;    // where the others reach it; "" for MASTER_ADDR
+    std::string live_key;     // rank 0's nonce: a connection's first line must carry it
+    std::vector<int> live_fd;  // rank 0: rank r's connection; other ranks: [0], theirs to rank 0; -1 none
+    std::vector<ltc::dist::Clock::time_point> live_heard;  // when each connection last carried a byte
+    struct Pending {
+        int fd;
+        ltc::dist::Clock::time_point since;
+        std::string line;
+    };
+    std::vector<Pending> live_pending;  // rank 0: accepted, first line not read yet
+    int wake[2] = {-1, -1};             // a pipe that wakes the liveness thread's poll
 
     // Watchdog state, under mu.
     std::mutex mu;
-    std::condition_variable cv;
+    std::condition_variable cv;  // stop, live_event or wd_done changed
     std::thread watchdog;
-    bool stop = false;
+    bool stop = false, wd_done = false;
+    bool live_event = false;  // the liveness thread saw a connection close, or a nudge: the watchdog looks now
+    bool nudge = false;       // rank 0's watchdog asks the liveness thread to nudge every rank
     std::vector<std::string> peer_value;            // last heartbeat value seen per rank
     std::vector<ltc::dist::Clock::time_point> peer_changed;  // when it last changed
+    std::vector<ltc::dist::Clock::time_point> peer_closed;   // when its liveness connection closed ({}: open)
+    std::vector<std::string> peer_host;              // from the rendezvous
     ltc_status fail_status = LTC_OK;
     std::string fail_message;
     ltc::dist::Clock::time_point failed_at{};
 
     std::atomic<bool> failed{false};
+    std::atomic<bool> store_lost{false};  // the failure is the store's silence or loss: write nothing more to it
     std::atomic<bool> observed{false};  // the owner's thread has been told about the failure
 
     at::Tensor flat;  // the flat gradient buffer, reused
@@ -145,8 +172,18 @@ void for_each_field(const std::string &text, char sep,
 bool port_in_use(const std::string &message);
 // Connects to host:port with plain sockets until the deadline; fails naming the address.
 ltc_status reach(const ltc_dist_env &env, Clock::time_point deadline, double timeout_s);
+// One try at connecting to host:port over plain TCP (each address for at most 1 s, never past the deadline).
+// 1: connected, *fd is the socket (blocking, close-on-exec); 0: not now, *err says why; -1: host does not
+// resolve, *err says why.
+int connect_once(int *fd, std::string *err, const char *host, int port, Clock::time_point deadline);
 // Hosts (rank 0 without an external store) or reaches the store; fills d->tcp, d->store.
 ltc_status open_store(ltc_dist *d, Clock::time_point deadline, double timeout_s);
+// A TCPStore client made by make(), whose connection never blocks a receive or a send longer than `limit`:
+// c10d's own receive after a timed-out wait has no bound, so a store cut off by a network partition would
+// hold the calling thread until TCP gives up (many minutes). c10d keeps the socket private, so it is found
+// as the socket make() opened to the store's port (by /proc/self/fd before and after); *fds gets it.
+c10::intrusive_ptr<c10d::TCPStore> bounded_client(const std::function<c10::intrusive_ptr<c10d::TCPStore>()> &make,
+                                                  std::chrono::milliseconds limit, std::vector<int> *fds);
 // From outside the group (the launcher): sets the heartbeat of `rank` to `value` in the store at
 // addr:port under store_prefix(restart). Gives up silently after `timeout` (the store may be gone).
 void set_heartbeat_from_outside(const std::string &addr, int port, int restart, int rank, const std::string &value,
@@ -167,6 +204,28 @@ class WaitProgress {
 // "GPU-<uuid>" as nvidia-smi writes it, else "pci-<domain:bus:device.0>", else "" (unknown).
 std::string gpu_identity(int index);
 
+// ---- liveness across nodes (dist_live.cpp) ----
+// Rank 0 (world > 1): listens on a free port, on every address; fills live_listen, live_port, live_key
+// and, with a store it does not host, live_addr (its address toward the store). Fails naming the error.
+ltc_status live_listen(ltc_dist *d);
+// The fields rank 0 adds to its rendezvous record (" live_port=P live_key=K[ live_addr=A]"), and their
+// reading by the others (sets live_port, live_key, live_addr).
+std::string live_record(const ltc_dist *d);
+void live_read_record(ltc_dist *d, const std::string &key, const std::string &value);
+// Other ranks: connects to rank 0 and introduces itself, by the deadline (at least 2 s). Without a
+// connection the rank still works: it says so on stderr (a death on another node is then named by the
+// heartbeat timeout only).
+void live_connect(ltc_dist *d, Clock::time_point deadline);
+// The liveness thread (started by start_watchdog when world > 1; ends when d->stop is set and the wake
+// pipe written). Rank 0 accepts the connections; every connection carries a byte each beat both ways. A
+// connection that closes: d->peer_closed[r] and d->live_event set, the watchdog notified (it writes the
+// verdict). A connection silent for the whole timeout: the rank at its other end is declared lost. A nudge
+// from rank 0: d->live_event. d->nudge (set by rank 0's watchdog, which then writes the wake pipe): this
+// thread nudges every rank.
+void live_main(ltc_dist *d);
+// Closes every liveness socket and the wake pipe (the liveness thread has stopped).
+void live_close(ltc_dist *d);
+
 // ---- the group (dist_group.cpp) ----
 // "signal 9 (SIGKILL)"
 std::string signal_text(int sig);
@@ -184,6 +243,8 @@ void declare_failure(ltc_dist *d, std::unique_lock<std::mutex> &lk, ltc_status s
 // What a peer's heartbeat says; "" while it is alive and beating. Call with d->mu held.
 std::string peer_verdict(const ltc_dist *d, int r, double *stale_s);
 std::string store_lost_text(const ltc_dist *d, const std::string &err);
+// declare_failure for the store itself (err: what the store call threw); marks store_lost.
+void declare_store_lost(ltc_dist *d, std::unique_lock<std::mutex> &lk, const std::string &err);
 // The group's failure as this thread's error.
 ltc_status report(ltc_dist *d);
 ltc_status record(ltc_dist *d, ltc_status status, const std::string &msg);

@@ -10,10 +10,13 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <dirent.h>
 #include <fcntl.h>
 #include <netdb.h>
+#include <netinet/in.h>
 #include <poll.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 using ltc::fail;
@@ -111,66 +114,140 @@ void set_heartbeat_from_outside(const std::string &addr, int port, int restart, 
     }
 }
 
+int connect_once(int *fd, std::string *err, const char *host, int port, Clock::time_point deadline) {
+    *fd = -1;
+    char service[16];
+    snprintf(service, sizeof service, "%d", port);
+    addrinfo hints{}, *res = nullptr;
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_STREAM;
+    int gai = getaddrinfo(host, service, &hints, &res);
+    if (gai != 0) {
+        *err = gai_strerror(gai);
+        return gai == EAI_AGAIN ? 0 : -1;
+    }
+    *err = "no answer";
+    for (addrinfo *a = res; a && *fd < 0; a = a->ai_next) {
+        int s = socket(a->ai_family, a->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, a->ai_protocol);
+        if (s < 0) {
+            *err = strerror(errno);
+            continue;
+        }
+        int rc = connect(s, a->ai_addr, a->ai_addrlen);
+        if (rc != 0 && errno == EINPROGRESS) {
+            auto left = std::chrono::duration_cast<milliseconds>(deadline - Clock::now()).count();
+            pollfd p{s, POLLOUT, 0};
+            rc = poll(&p, 1, (int)std::max<long long>(1, std::min<long long>(left, 1000)));
+            int e = 0;
+            socklen_t len = sizeof e;
+            if (rc == 1 && getsockopt(s, SOL_SOCKET, SO_ERROR, &e, &len) == 0 && e == 0)
+                rc = 0;
+            else {
+                errno = rc == 0 ? ETIMEDOUT : e;
+                rc = -1;
+            }
+        }
+        int flags = rc == 0 ? fcntl(s, F_GETFL) : -1;
+        if (flags >= 0 && fcntl(s, F_SETFL, flags & ~O_NONBLOCK) == 0) {
+            *fd = s;
+            break;
+        }
+        *err = strerror(errno);
+        close(s);
+    }
+    freeaddrinfo(res);
+    return *fd >= 0 ? 1 : 0;
+}
+
 // Connects to host:port with plain sockets until the deadline, so that an unreachable store fails on
 // time and with the address in the message (TCPStore's own retries overshoot their timeout).
 ltc_status reach(const ltc_dist_env &env, Clock::time_point deadline, double timeout_s) {
-    char port[16];
-    snprintf(port, sizeof port, "%d", env.master_port);
-    std::string last = "no answer";
+    std::string last;
     WaitProgress progress(env.rank, timeout_s, deadline);
     while (true) {
-        addrinfo hints{}, *res = nullptr;
-        hints.ai_family = AF_UNSPEC;
-        hints.ai_socktype = SOCK_STREAM;
-        int gai = getaddrinfo(env.master_addr, port, &hints, &res);
-        if (gai != 0 && gai != EAI_AGAIN)
-            return fail(LTC_ERR_DISTRIBUTED, "rank %d cannot resolve MASTER_ADDR \"%s\": %s", env.rank, env.master_addr,
-                        gai_strerror(gai));
-        for (addrinfo *a = res; a; a = a->ai_next) {
-            int fd = socket(a->ai_family, a->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, a->ai_protocol);
-            if (fd < 0)
-                continue;
-            int rc = connect(fd, a->ai_addr, a->ai_addrlen);
-            if (rc != 0 && errno == EINPROGRESS) {
-                auto left = std::chrono::duration_cast<milliseconds>(deadline - Clock::now()).count();
-                pollfd p{fd, POLLOUT, 0};
-                rc = poll(&p, 1, (int)std::max<long long>(1, std::min<long long>(left, 1000)));
-                int err = 0;
-                socklen_t len = sizeof err;
-                if (rc == 1 && getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) == 0 && err == 0)
-                    rc = 0;
-                else {
-                    errno = rc == 0 ? ETIMEDOUT : err;
-                    rc = -1;
-                }
-            }
-            if (rc == 0) {
-                close(fd);
-                freeaddrinfo(res);
-                return LTC_OK;
-            }
-            last = strerror(errno);
+        int fd = -1;
+        int rc = connect_once(&fd, &last, env.master_addr, env.master_port, deadline);
+        if (rc == 1) {
             close(fd);
+            return LTC_OK;
         }
-        if (res)
-            freeaddrinfo(res);
+        if (rc < 0)
+            return fail(LTC_ERR_DISTRIBUTED, "rank %d cannot resolve MASTER_ADDR \"%s\": %s", env.rank, env.master_addr,
+                        last.c_str());
         if (Clock::now() >= deadline)
             return fail(LTC_ERR_TIMEOUT,
                         "rank %d of %d cannot reach the rendezvous store at %s:%d (MASTER_ADDR:MASTER_PORT) within the "
                         "timeout of %.1f s: %s; is rank 0 running, and is the address right?",
                         env.rank, env.world_size, env.master_addr, env.master_port, timeout_s, last.c_str());
         progress.tick([&] {
-            return std::string("the rendezvous store at ") + env.master_addr + ":" + port + " (" + last + ")";
+            return std::string("the rendezvous store at ") + env.master_addr + ":" + std::to_string(env.master_port) +
+                   " (" + last + ")";
         });
         usleep(100000);
     }
+}
+
+namespace {
+
+// The sockets this process has open (the numbers in /proc/self/fd that are sockets).
+std::vector<int> open_sockets() {
+    std::vector<int> out;
+    DIR *dir = opendir("/proc/self/fd");
+    if (!dir)
+        return out;
+    while (dirent *e = readdir(dir)) {
+        char *end = nullptr;
+        long fd = strtol(e->d_name, &end, 10);
+        struct stat st;
+        if (*end == '\0' && end != e->d_name && fd != dirfd(dir) && fstat((int)fd, &st) == 0 && S_ISSOCK(st.st_mode))
+            out.push_back((int)fd);
+    }
+    closedir(dir);
+    std::sort(out.begin(), out.end());
+    return out;
+}
+
+int port_of(const sockaddr_storage &a) {
+    if (a.ss_family == AF_INET)
+        return ntohs(((const sockaddr_in *)&a)->sin_port);
+    if (a.ss_family == AF_INET6)
+        return ntohs(((const sockaddr_in6 *)&a)->sin6_port);
+    return -1;
+}
+
+}  // namespace
+
+c10::intrusive_ptr<c10d::TCPStore> bounded_client(const std::function<c10::intrusive_ptr<c10d::TCPStore>()> &make,
+                                                  milliseconds limit, std::vector<int> *fds) {
+    const std::vector<int> before = open_sockets();
+    auto tcp = make();
+    const int port = tcp->getPort();
+    fds->clear();
+    for (int fd : open_sockets()) {
+        if (std::binary_search(before.begin(), before.end(), fd))
+            continue;
+        sockaddr_storage peer{}, local{};
+        socklen_t pl = sizeof peer, ll = sizeof local;
+        // A client's connection: to the store's port, from another (the server's side is from the port).
+        if (getpeername(fd, (sockaddr *)&peer, &pl) != 0 || getsockname(fd, (sockaddr *)&local, &ll) != 0 ||
+            port_of(peer) != port || port_of(local) == port)
+            continue;
+        timeval tv{};
+        tv.tv_sec = (time_t)(limit.count() / 1000);
+        tv.tv_usec = (suseconds_t)(limit.count() % 1000) * 1000;
+        if (setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv) == 0 &&
+            setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv) == 0)
+            fds->push_back(fd);
+    }
+    return tcp;
 }
 
 ltc_status open_store(ltc_dist *d, Clock::time_point deadline, double timeout_s) {
     const ltc_dist_env &env = d->env;
     if (d->hosts_store) {
         try {
-            d->tcp = tcp_store(env.master_addr, env.master_port, d->timeout, true);
+            d->tcp = bounded_client([&] { return tcp_store(env.master_addr, env.master_port, d->timeout, true); },
+                                    d->timeout, &d->tcp_fds);
         } catch (const c10::Error &e) {
             std::string m = e.what_without_backtrace();
             if (port_in_use(m))
@@ -185,7 +262,8 @@ ltc_status open_store(ltc_dist *d, Clock::time_point deadline, double timeout_s)
     } else {
         LTC_RETURN_IF_ERROR(reach(env, deadline, timeout_s));
         try {
-            d->tcp = tcp_store(env.master_addr, env.master_port, left_until(deadline), false);
+            d->tcp = bounded_client([&] { return tcp_store(env.master_addr, env.master_port, left_until(deadline), false); },
+                                    d->timeout, &d->tcp_fds);
         } catch (const c10::Error &e) {
             return fail(LTC_ERR_TIMEOUT, "rank %d cannot connect to the rendezvous store at %s:%d (MASTER_ADDR:MASTER_PORT): %s",
                         env.rank, env.master_addr, env.master_port, e.what_without_backtrace());
@@ -201,8 +279,9 @@ namespace {
 
 class StoreBackend : public Backend {
   public:
-    StoreBackend(c10::intrusive_ptr<c10d::Store> store, int rank, int world, milliseconds timeout, milliseconds slice)
-        : store_(std::move(store)), rank_(rank), world_(world), timeout_(timeout), slice_(slice) {}
+    StoreBackend(c10::intrusive_ptr<c10d::Store> store, int rank, int world, milliseconds timeout, milliseconds slice,
+                 std::function<void()> cut)
+        : store_(std::move(store)), rank_(rank), world_(world), timeout_(timeout), slice_(slice), cut_(std::move(cut)) {}
 
     const char *name() const override { return "store"; }
 
@@ -243,7 +322,11 @@ class StoreBackend : public Backend {
             out.narrow(0, r * n, n).copy_(view(parts[r], in).reshape(-1));
     }
 
-    void abort() noexcept override { aborted_.store(true); }
+    void abort() noexcept override {
+        aborted_.store(true);
+        if (cut_)
+            cut_();
+    }
     void shutdown() noexcept override {}
 
   private:
@@ -356,6 +439,7 @@ class StoreBackend : public Backend {
     c10::intrusive_ptr<c10d::Store> store_;
     int rank_, world_;
     milliseconds timeout_, slice_;
+    std::function<void()> cut_;
     uint64_t seq_ = 0;
     size_t prev_chunks_ = 0;  // the chunks this rank set for the previous op (deleted after the next)
     std::atomic<bool> aborted_{false};
@@ -364,7 +448,7 @@ class StoreBackend : public Backend {
 }  // namespace
 
 std::unique_ptr<Backend> make_store_backend(c10::intrusive_ptr<c10d::Store> store, int rank, int world,
-                                            milliseconds timeout, milliseconds slice) {
-    return std::make_unique<StoreBackend>(std::move(store), rank, world, timeout, slice);
+                                            milliseconds timeout, milliseconds slice, std::function<void()> cut) {
+    return std::make_unique<StoreBackend>(std::move(store), rank, world, timeout, slice, std::move(cut));
 }
 }  // namespace ltc::dist
