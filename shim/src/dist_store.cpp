@@ -430,7 +430,7 @@ class StoreBackend : public Backend {
                 who += (who.empty() ? "" : ", ") + std::to_string(r);
             char buf[256];
             snprintf(buf, sizeof buf, "%s #%llu timed out after %.1f s waiting for rank%s %s", what, (unsigned long long)s,
-                     seconds_since(start), f.missing.size() == 1 ? "" : "s", who.c_str());
+                     std::chrono::duration<double>(timeout_).count(), f.missing.size() == 1 ? "" : "s", who.c_str());
             f.message = buf;
             throw f;
         }
