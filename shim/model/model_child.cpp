@@ -26,10 +26,11 @@ namespace {
 
 const int kProbeTimeoutS = 300;  // a large package on a slow disk; a hang is killed after this
 
-// The folder of libltc itself.
+// The folder of libltc itself: of this (hidden) function, which, unlike an exported one, no other copy of
+// libltc in the process can stand in for.
 std::string library_dir() {
     Dl_info info;
-    if (!dladdr((void *)&ltc_model_load, &info) || !info.dli_fname)
+    if (!dladdr((void *)&library_dir, &info) || !info.dli_fname)
         return ".";
     std::string lib = info.dli_fname;
     size_t slash = lib.rfind('/');
@@ -135,12 +136,15 @@ ltc_status load_in_child(const std::string &path, const std::string &model_name,
     if (!ended)
         return ltc::fail(LTC_ERR_TIMEOUT, "%s did not finish loading in a child process within %d s (killed)",
                          path.c_str(), kProbeTimeoutS);
-    if (WIFSIGNALED(status))
+    if (WIFSIGNALED(status)) {
+        std::string said = last_line(out);
+        said = said.empty() ? "" : " Its last output: \"" + said + "\".";
         return ltc::fail(LTC_ERR_INVALID_ARGUMENT,
                          "loading %s crashed the child process that tried it first (signal %d, %s), so it would crash "
-                         "this one; nothing was loaded here. Its last output: \"%s\". ltc's docs/model.md lists the "
-                         "known causes (a private libstdc++, another torch, another CPU or GPU)",
-                         path.c_str(), WTERMSIG(status), signal_name(WTERMSIG(status)), last_line(out).c_str());
+                         "this one; nothing was loaded here.%s ltc's docs/model.md lists the known causes (a private "
+                         "libstdc++, another torch, another CPU or GPU)",
+                         path.c_str(), WTERMSIG(status), signal_name(WTERMSIG(status)), said.c_str());
+    }
     if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
         return LTC_OK;
     // The probe exits 10 + the status of its ltc_model_load, with the message as its last line.

@@ -108,7 +108,7 @@ ltc_status package_read(Package &pkg, Zip &zip, const std::string &path, const s
     const char *p = path.c_str();
     std::string why = zip_open(zip, path);
     if (!why.empty())
-        return ltc::fail(LTC_ERR_INVALID_ARGUMENT, "%s %s (%s)", p, why.c_str(), kNotAPackage);
+        return ltc::fail(LTC_ERR_INVALID_ARGUMENT, "%s %s; %s", p, why.c_str(), kNotAPackage);
     if (zip.entries.empty())
         return ltc::fail(LTC_ERR_INVALID_ARGUMENT, "%s is not a .pt2 package: the zip archive is empty (%s)", p,
                          kNotAPackage);
