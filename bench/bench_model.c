@@ -44,6 +44,7 @@ static const char usage[] =
     "could not be made, or an output that could not be written; 2 bad usage\n";
 
 enum { MAXB = 8, MAXROUNDS = 100 };
+static const ltc_device CPU = {LTC_DEVICE_CPU, 0}, GPU0 = {LTC_DEVICE_CUDA, 0};
 
 typedef struct settings {
     bench_config config;
@@ -173,7 +174,7 @@ static const bench_col first_cols[] = {
  * (medians), NAN without Python. 0, or 1 on an error. */
 static int first_case(bench_table *tab, bench_report *rep, const settings *s, const char *self, const char *package,
                       ltc_device dev, double *ratio) {
-    char devtext[32], out[1200];
+    char devtext[32], out[2300];
     ltc_device_format(devtext, sizeof devtext, dev);
     snprintf(out, sizeof out, "%s.first-run", package);
     char *argv[2][8] = {{(char *)self, "--first-run", (char *)package, devtext, "1", NULL},
@@ -309,26 +310,29 @@ int main(int argc, char **argv) {
         "model", "an exported model (.pt2) run from C through ltc against Python's aoti_load_package(path)(x)", &args.config);
     if (!rep)
         return 1;
-    bench_table *ft = bench_report_table(rep, "first_run", "first run: load and first call at batch 1, a fresh process "
-                                                           "each, alternated; medians", 7, first_cols);
+    /* First runs on every device, then the steady state: each table prints as its rows come. */
+    int bad = 0;
+    char package[2][1100] = {"", ""};
+    double load_ratio[2] = {NAN, NAN}, b1_ratio[2] = {NAN, NAN};
+    for (int d = 0; d < 2; d++)
+        if ((s.devices & (1 << d)) && package_for(package[d], sizeof package[d], &s, d ? "cuda" : "cpu", rep) != 0) {
+            package[d][0] = '\0';
+            bad = 1;
+        }
+    bench_table *ft = s.first_runs ? bench_report_table(rep, "first_run", "first run: load and first call at batch "
+                                                        "1, a fresh process each, alternated; medians", 7, first_cols) : NULL;
+    for (int d = 0; d < 2 && ft; d++)
+        if (package[d][0])
+            bad |= first_case(ft, rep, &s, self, package[d], d ? GPU0 : CPU, &load_ratio[d]);
     bench_table *st = bench_report_table(rep, "steady", "steady state: one call, synchronized; rounds alternated, "
                                                         "median of the round medians", 9, steady_cols);
-    int bad = 0;
-    double load_ratio[2] = {NAN, NAN}, b1_ratio[2] = {NAN, NAN};
-    for (int d = 0; d < 2; d++) {
-        char package[1100];
-        ltc_device dev = d ? (ltc_device){LTC_DEVICE_CUDA, 0} : (ltc_device){LTC_DEVICE_CPU, 0};
-        if (!(s.devices & (1 << d)) || (bad |= package_for(package, sizeof package, &s, d ? "cuda" : "cpu", rep)))
-            continue;
-        if (s.first_runs > 0)
-            bad |= first_case(ft, rep, &s, self, package, dev, &load_ratio[d]);
-        for (int b = 0; b < s.nbatch; b++) {
+    for (int d = 0; d < 2; d++)
+        for (int b = 0; b < s.nbatch && package[d][0]; b++) {
             bench_stats r[3];
-            bad |= steady_case(st, rep, &s, package, dev, s.batches[b], r);
+            bad |= steady_case(st, rep, &s, package[d], d ? GPU0 : CPU, s.batches[b], r);
             if (s.batches[b] == 1)
                 b1_ratio[d] = r[2].median_s / r[0].median_s;
         }
-    }
     bench_report_note(rep, "package: the MLP of examples/export_model.py (Linear 64-256, ReLU, Linear 256-10), batch "
                            "dynamic; Python: %s", s.want_python ? s.python : "none (--no-python)");
     bench_report_metric(rep, "cpu_b1_python_over_ltc", b1_ratio[0], "x", "CPU, batch 1: Python time / ltc time");

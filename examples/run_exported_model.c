@@ -127,7 +127,7 @@ static int make_input(ltc_tensor **out, const ltc_model *m, int i, const options
         CHECK(ltc_tensor_from_data(out, io.dtype == LTC_FLOAT32 ? (void *)f : (void *)v, io.shape, io.ndim, io.dtype, dev),
               "make the input from --input");
     else
-        fprintf(stderr, "error: --input must give %lld numbers, comma-separated, for the one input %s%s\n",
+        fprintf(stderr, "error: --input must give %lld numbers, comma-separated, for input 0 (%s)%s\n",
                 (long long)numel, io.name, ltc_model_input_count(m) != 1 ? ": it is for models of one input" : "");
     free(v);
     free(f);
@@ -181,7 +181,7 @@ int main(int argc, char **argv) {
     CHECK(ltc_model_device(&dev, m), "read the model's device");
     ltc_device_format(where, sizeof where, dev);
     const char *torch = ltc_model_metadata(m, "ltc.torch_version");
-    printf("model %s of %s, on %s, loaded in %.1f ms (exported with torch %s)\n", o.model ? o.model : "model", o.package,
+    printf("model \"%s\" of %s, on %s, loaded in %.1f ms (exported with torch %s)\n", o.model ? o.model : "model", o.package,
            where, load_ms, torch ? torch : "unrecorded");
     int n_in = ltc_model_input_count(m), n_out = ltc_model_output_count(m);
     ltc_model_io io;

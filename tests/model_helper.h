@@ -5,11 +5,13 @@
  *   mh_path("crash.pt2")           MODEL_DIR/crash.pt2 (a static buffer: use it before the next call)
  *   mh_extracted("mlp_cpu")        how many /tmp/XXXXXX folders of ours hold <that>/data/aotinductor/
  *   mh_read_file(path, &size)      the whole file, malloc'ed (NULL if it cannot be read)
+ *   mh_cli(args, rc, text)         examples/run_exported_model with args (RUN_EXPORTED_MODEL, set by
+ *                                  tests/model.cmake): its exit code is rc and its output holds text
  */
 #ifndef LTC_TEST_MODEL_HELPER_H
 #define LTC_TEST_MODEL_HELPER_H
 
-#include "testhelper.h"
+#include "proc_helper.h"
 
 #include <dirent.h>
 #include <sys/stat.h>
@@ -20,6 +22,9 @@
 #endif
 #ifndef MODEL_PYTHON
 #define MODEL_PYTHON ""
+#endif
+#ifndef RUN_EXPORTED_MODEL
+#define RUN_EXPORTED_MODEL "run_exported_model"
 #endif
 
 static inline const char *mh_path(const char *name) {
@@ -42,6 +47,14 @@ static inline char *mh_read_file(const char *path, size_t *size) {
     if (f)
         fclose(f);
     return buf;
+}
+
+static inline void mh_cli(const char *args, int want_rc, const char *want_text) {
+    char cmd[8192], out[16384];
+    snprintf(cmd, sizeof cmd, "cd '%s' && '%s' 2>&1 %s", MODEL_DIR, RUN_EXPORTED_MODEL, args);
+    int rc = ph_run(cmd, out, sizeof out);
+    snprintf(cmd, sizeof cmd, "run_exported_model %.200s", args);
+    ph_check_run(cmd, rc, want_rc, out, want_text);
 }
 
 /* Exits 77 unless tests/model_fixtures.py wrote MODEL_DIR/<tag>.ok; says why (its .skip, or no Python). */

@@ -150,6 +150,23 @@ static void without_metadata(void) {
     ltc_model_free(m);
 }
 
+/* The example on the real package: its outputs, --input, and what it says of a package without a record. */
+static void example(void) {
+    char args[2048], zeros[64 * 2 + 1] = "";
+    snprintf(args, sizeof args, "%s --batch 3 --print 2", package);
+    mh_cli(args, 0, "output 0 linear_1: float32 [3, 10]:");
+    for (int i = 0; i < 64; i++)
+        strcat(zeros, i ? ",0" : "0");
+    snprintf(args, sizeof args, "%s --input %s", package, zeros);
+    mh_cli(args, 0, "  input  0 input: float32 [-1, 64]\n  output 0 linear_1: float32 [-1, 10]\nran in ");
+    snprintf(args, sizeof args, "%s --input 1,2", package);
+    mh_cli(args, 5, "error: --input must give 64 numbers, comma-separated, for input 0 (input)");
+    snprintf(args, sizeof args, "%s --model other", package);
+    mh_cli(args, 3, "holds no model \"other\": it holds \"model\"");
+    mh_cli(nometa, 5, "the package records no float32 or float64 dtype and shape for it (unknown); export it with "
+                      "examples/export_model.py");
+}
+
 int main(void) {
     mh_require_fixture("export_" MODEL_DEVICE);
     if (!strcmp(MODEL_DEVICE, "cuda"))
@@ -175,6 +192,8 @@ int main(void) {
         same_as_python(m, 37, "loaded after a load in a child process");
     ltc_model_free(m);
     without_metadata();
+    if (dev.type == LTC_DEVICE_CPU)
+        example();
     CHECK("no extraction folder is left", mh_extracted(prefix) == extracted);
     return th_finish();
 }

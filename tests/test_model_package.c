@@ -139,6 +139,27 @@ static void probe_missing(void) {
     CHECK("the scratch folder is removed", system(cmd) == 0);
 }
 
+/* The example as a user meets these packages: each refusal is exit 3 (4: a CUDA package without a GPU). */
+static void example(void) {
+    mh_cli("static_libstdcxx.pt2", 3, "error: cannot load the model\n  static_libstdcxx.pt2 cannot be loaded here: its "
+                                      "model .so (compiled by /opt/gcc/bin/g++");
+    mh_cli("not_a_zip.pt2 --check", 3, "not_a_zip.pt2 is not a .pt2 package: not a zip archive");
+    mh_cli("crash.pt2 --check", 3, "crashed the child process that tried it first (signal 11, SIGSEGV");
+    if (ltc_cuda_is_available())
+        mh_cli("cuda_cc10.pt2", 3, "its kernels cannot run there");
+    else
+        mh_cli("cuda_cc10.pt2", 4, "but no GPU is usable here");
+    mh_cli("--help", 0, "exit codes: 0 ran; 1 an unexpected error, or the output could not be written; 2 bad usage;\n"
+                        "  3 the package cannot be loaded here");
+    mh_cli("--help >/dev/full", 1, "error: cannot write the output: No space left on device");
+    mh_cli("", 2, "run_exported_model: no PACKAGE given (try --help)");
+    mh_cli("a.pt2 b.pt2", 2, "more than one PACKAGE given");
+    mh_cli("a.pt2 --batch 0", 2, "--batch 0 is not valid: use a whole number from 1 to 1048576 (try --help)");
+    mh_cli("a.pt2 --device-index -2", 2, "--device-index -2 is not valid: use a whole number from -1 to 1023");
+    mh_cli("a.pt2 --seed", 2, "no value after \"--seed\"");
+    mh_cli("a.pt2 --frobnicate", 2, "unknown option \"--frobnicate\"");
+}
+
 int main(void) {
     mh_require_fixture("fakes");
     int extracted = mh_extracted("fake"); /* a crashed run of something else may have left some */
@@ -148,5 +169,6 @@ int main(void) {
     CHECK("nothing was extracted by the refusals", mh_extracted("fake") == extracted);
     crash_in_child();
     probe_missing();
+    example();
     return th_finish();
 }
