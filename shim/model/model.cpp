@@ -164,7 +164,7 @@ ltc_status ltc_model_load(ltc_model **out, const char *path, const ltc_model_opt
             LTC_RETURN_IF_ERROR(ltc_pt2::load_in_child(path, name, m->device, o.runners));
         {
             std::lock_guard<std::mutex> lock(load_mutex);
-            int index = m->device.is_cuda() ? m->device.index() : (o.device_index >= 0 ? o.device_index : -1);
+            int index = m->device.is_cuda() ? m->device.index() : -1;
             m->loader = std::make_unique<torch::inductor::AOTIModelPackageLoader>(
                 path, name, o.runners == 0, (size_t)std::max(o.runners, 1), (c10::DeviceIndex)index);
         }
@@ -283,6 +283,10 @@ const char *ltc_model_metadata(const ltc_model *model, const char *key) {
     if (!model || !key)
         return ltc::fail(LTC_ERR_INVALID_ARGUMENT, "ltc_model_metadata: argument '%s' is NULL", model ? "key" : "model"),
                nullptr;
-    auto it = model->metadata.find(key);
-    return it == model->metadata.end() ? nullptr : it->second.c_str();
+    try {
+        auto it = model->metadata.find(key);
+        return it == model->metadata.end() ? nullptr : it->second.c_str();
+    } catch (...) {
+        return ltc::handle_exception(), nullptr;
+    }
 }

@@ -64,7 +64,8 @@ typedef struct ltc_model_options {
  *  Then, with options->check_in_child, a child process loads it: a crash there -> LTC_ERR_INVALID_ARGUMENT
  *  naming the signal. LibTorch's own errors pass through (LTC_ERR_TORCH). Bad options (version,
  *  device_index, runners, check_in_child out of range) and a NULL out or path -> LTC_ERR_INVALID_ARGUMENT.
- *  LibTorch extracts the package to a folder /tmp/XXXXXX, removed by ltc_model_free. Loads take turns
+ *  LibTorch extracts the package to a folder /tmp/XXXXXX, removed by ltc_model_free (an error inside
+ *  LibTorch's loader, after the checks passed, leaves it: its constructor does not). Loads take turns
  *  (LibTorch's loader is not thread-safe); thread-safe otherwise. */
 LTC_API ltc_status ltc_model_load(ltc_model **out, const char *path, const ltc_model_options *options);
 
