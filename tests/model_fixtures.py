@@ -8,7 +8,8 @@
   model_fixtures.py export DIR --device cpu|cuda --cxx CXX     (run with a Python that has torch)
       the MLP of examples/export_model.py, exported for real, with inputs and the outputs Python's
       torch._inductor.aoti_load_package gives for them, as raw little-endian float32 files:
-      mlp_DEVICE.pt2, io_DEVICE_bBATCH.in/.out, and mlp_DEVICE_nometa.pt2 (the same without ltc.* keys)
+      mlp_DEVICE.pt2, io_DEVICE_bBATCH.in/.out, and mlp_DEVICE_nometa.pt2 (the same without ltc.* keys);
+      on the CPU also mlp_cpu_static.pt2, compiled through a wrapper that links libstdc++ statically
 
 Each mode writes DIR/<mode>.ok when done, or DIR/<mode>.skip with the reason (no torch, no GPU, no
 compiler) and exits 0: the C tests read those and skip naming the reason. Any other failure exits 1.
@@ -159,7 +160,25 @@ def export(out, device, cxx):
             with open(os.path.join(out, f"io_{device}_b{b}.{ext}"), "wb") as f:
                 f.write(bytes(t.contiguous().view(torch.uint8).flatten().tolist()))
     without_ltc_keys(package, os.path.join(out, f"mlp_{device}_nometa.pt2"))
+    if device == "cpu":
+        export_static(out, cxx)
     return None
+
+
+def export_static(out, cxx):
+    """The MLP exported for real through a compiler that links libstdc++ statically into shared libraries
+    (as a toolchain wrapper whose lib folder holds only libstdc++.a does): mlp_cpu_static.pt2, or
+    mlp_cpu_static.skip saying why it could not be made."""
+    wrapper = os.path.join(out, "static-libstdcxx-g++")
+    with open(wrapper, "w") as f:
+        f.write(f'#!/bin/sh\ncase " $* " in *" -shared "*) exec "{cxx}" "$@" -static-libstdc++;; esac\nexec "{cxx}" "$@"\n')
+    os.chmod(wrapper, 0o755)
+    package = os.path.join(out, "mlp_cpu_static.pt2")
+    rc = subprocess.run([sys.executable, os.path.join(EXAMPLES, "export_model.py"), "--out", package, "--cxx",
+                         wrapper, "--max-batch", "4096"]).returncode
+    if rc != 0:
+        with open(os.path.join(out, "mlp_cpu_static.skip"), "w") as f:
+            f.write(f"export_model.py --cxx {wrapper} exited {rc} (no libstdc++.a for -static-libstdc++?)\n")
 
 
 def main():
@@ -171,7 +190,8 @@ def main():
     cxx, device = opts.get("--cxx", "g++"), opts.get("--device", "cpu")
     tag = mode if mode == "fakes" else f"export_{device}"
     os.makedirs(out, exist_ok=True)
-    for f in (tag + ".ok", tag + ".skip"):
+    stale = (tag + ".ok", tag + ".skip") + (("mlp_cpu_static.pt2", "mlp_cpu_static.skip") if tag == "export_cpu" else ())
+    for f in stale:
         if os.path.exists(os.path.join(out, f)):
             os.remove(os.path.join(out, f))
     if not shutil.which(cxx):

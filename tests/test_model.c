@@ -167,6 +167,23 @@ static void example(void) {
                       "examples/export_model.py");
 }
 
+/* A package Inductor compiled for real with a compiler that links libstdc++ statically: refused with the
+ * fix (Python's own aoti_load_package fails or crashes on it). */
+static void static_libstdcxx(void) {
+    size_t n = 0;
+    char *why = mh_read_file(mh_path("mlp_cpu_static.skip"), &n);
+    if (why) {
+        printf("the package with a static libstdc++ was not made: %s", why);
+        th_skipped++;
+        free(why);
+        return;
+    }
+    ltc_model *m = NULL;
+    CHECK_FAILS(ltc_model_load(&m, mh_path("mlp_cpu_static.pt2"), NULL), LTC_ERR_INVALID_ARGUMENT,
+                "static-libstdcxx-g++, its compile command says) carries its own copy of libstdc++, linked statically");
+    CHECK("nothing loaded", m == NULL);
+}
+
 int main(void) {
     mh_require_fixture("export_" MODEL_DEVICE);
     if (!strcmp(MODEL_DEVICE, "cuda"))
@@ -192,8 +209,10 @@ int main(void) {
         same_as_python(m, 37, "loaded after a load in a child process");
     ltc_model_free(m);
     without_metadata();
-    if (dev.type == LTC_DEVICE_CPU)
+    if (dev.type == LTC_DEVICE_CPU) {
         example();
+        static_libstdcxx();
+    }
     CHECK("no extraction folder is left", mh_extracted(prefix) == extracted);
     return th_finish();
 }
