@@ -1,7 +1,7 @@
 /* model_helper.h: what the model tests share: the packages tests/model_fixtures.py made for this run
  * (MODEL_DIR, set by tests/model.cmake), and LibTorch's extraction folders in /tmp.
  *
- *   mh_require_fixture("fakes")    exits 77 (skipped, saying why) unless the fixture made its packages
+ *   mh_require_fixture("fakes", 0) exits 77 (skipped, saying why) unless the fixture made its packages
  *   mh_path("crash.pt2")           MODEL_DIR/crash.pt2 (a static buffer: use it before the next call)
  *   mh_extracted("mlp_cpu")        how many /tmp/XXXXXX folders of ours hold <that>/data/aotinductor/
  *   mh_read_file(path, &size)      the whole file, malloc'ed (NULL if it cannot be read)
@@ -57,8 +57,9 @@ static inline void mh_cli(const char *args, int want_rc, const char *want_text) 
     ph_check_run(cmd, rc, want_rc, out, want_text);
 }
 
-/* Exits 77 unless tests/model_fixtures.py wrote MODEL_DIR/<tag>.ok; says why (its .skip, or no Python). */
-static inline void mh_require_fixture(const char *tag) {
+/* Exits 77 unless tests/model_fixtures.py wrote MODEL_DIR/<tag>.ok; says why (its .skip, or no Python).
+ * required: a GPU test under LTC_REQUIRE_GPU=1 (the gpu preset), where a missing package fails instead. */
+static inline void mh_require_fixture(const char *tag, int required) {
     char name[64];
     size_t n = 0;
     snprintf(name, sizeof name, "%s.ok", tag);
@@ -74,6 +75,10 @@ static inline void mh_require_fixture(const char *tag) {
     else
         printf("the %s packages are not in %s: run the test through ctest, which makes them first\n", tag, MODEL_DIR);
     free(why);
+    if (required) {
+        printf("LTC_REQUIRE_GPU=1: the packages must be made\n0 passed, 1 failed\n");
+        exit(1);
+    }
     printf("0 passed, 0 failed, 1 skipped\n");
     exit(77);
 }

@@ -161,7 +161,7 @@ static void example(void) {
 }
 
 int main(void) {
-    mh_require_fixture("fakes");
+    mh_require_fixture("fakes", 0);
     int extracted = mh_extracted("fake"); /* a crashed run of something else may have left some */
     not_packages();
     other_builds();
