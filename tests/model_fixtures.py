@@ -159,6 +159,7 @@ def export(out, device, cxx):
         for ext, t in (("in", x), ("out", y)):  # the bytes, through a uint8 view (numpy may be absent)
             with open(os.path.join(out, f"io_{device}_b{b}.{ext}"), "wb") as f:
                 f.write(bytes(t.contiguous().view(torch.uint8).flatten().tolist()))
+    del compiled  # its loader removes the folder it extracted to; left to the interpreter's exit, it stays
     without_ltc_keys(package, os.path.join(out, f"mlp_{device}_nometa.pt2"))
     if device == "cpu":
         export_static(out, cxx)
