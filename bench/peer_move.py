@@ -13,19 +13,10 @@ import time
 import torch
 
 
-def main():
-    device = sys.argv[1] if len(sys.argv) > 1 else "cuda:0"
-    x = torch.randn(100, 100)
-
-    def once():
-        t0 = time.perf_counter()
-        y = x.to(device)  # the line measured
-        torch.cuda.synchronize(device)
-        t = time.perf_counter() - t0
-        del y
-        return t
-
-    for _ in range(50):
+def serve(once, warmup=50):
+    """The peer protocol of bench/harness.h around once() (one synced run; returns its seconds): warm up,
+    say "ready", then answer each "run <min_time_s>" with the statistics of enough runs."""
+    for _ in range(warmup):
         once()
     print("ready torch", torch.__version__, flush=True)
     for line in sys.stdin:
@@ -46,6 +37,21 @@ def main():
         q = [v[int(h)] + (h - int(h)) * (v[int(h) + 1] - v[int(h)]) if int(h) + 1 < len(v) else v[-1]
              for h in ((len(v) - 1) * 0.25, (len(v) - 1) * 0.75)]
         print(len(times), statistics.median(times), min(times), max(times), q[0], q[1], flush=True)
+
+
+def main():
+    device = sys.argv[1] if len(sys.argv) > 1 else "cuda:0"
+    x = torch.randn(100, 100)
+
+    def once():
+        t0 = time.perf_counter()
+        y = x.to(device)  # the line measured
+        torch.cuda.synchronize(device)
+        t = time.perf_counter() - t0
+        del y
+        return t
+
+    serve(once)
 
 
 if __name__ == "__main__":

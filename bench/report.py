@@ -30,7 +30,7 @@ import shutil
 import subprocess
 import sys
 
-KNOWN = ["cold_start", "transfer", "train"]
+KNOWN = ["cold_start", "transfer", "train", "model"]
 HERE = os.path.dirname(os.path.abspath(__file__))
 
 # A figure is too noisy to trust when its spread is wider than these.

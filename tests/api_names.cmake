@@ -1,7 +1,15 @@
-# ltc_api_names(OUT_VAR HEADER): every function declared LTC_API in the header, in order.
-# Used by the tests that must cover the whole public API (docs/api.md, the bad-input table).
+# ltc_api_names(OUT_VAR HEADER): every function declared LTC_API in the header, in order, and in the
+# headers it includes as "ltc/<part>.h" (its parts), each where it is included.
+# Used by the tests that must cover the whole public API (exports, docs/api.md, the bad-input table).
 function(ltc_api_names outvar header)
   file(READ "${header}" text)
+  get_filename_component(dir "${header}" DIRECTORY)
+  string(REGEX MATCHALL "#include \"ltc/[a-z0-9_]+\\.h\"" parts "${text}")
+  foreach(p IN LISTS parts)
+    string(REGEX REPLACE "#include \"(ltc/[a-z0-9_]+\\.h)\"" "\\1" file "${p}")
+    file(READ "${dir}/${file}" part)
+    string(REPLACE "${p}" "${part}" text "${text}")
+  endforeach()
   string(REGEX MATCHALL "LTC_API[^;(]*[ *](ltc_[a-z0-9_]+)\\(" decls "${text}")
   set(names "")
   foreach(d IN LISTS decls)

@@ -254,12 +254,13 @@ echo measured]=])
   file(READ ${o}/runs.tsv runs)
   ltc_check("... it is not listed ok (${runs})" runs MATCHES "bench_lazy\tfailed: exited 0 but wrote no or an empty lazy.csv lazy.json lazy.md")
   ltc_check("... the other one is" runs MATCHES "bench_fine\tok\t0\t")
-  ltc_check("... the known ones not built" runs MATCHES "bench_train\tnot built" AND runs MATCHES "bench_allreduce\tnot built")
+  ltc_check("... the known ones not built" runs MATCHES "bench_train\tnot built" AND runs MATCHES "bench_allreduce\tnot built"
+            AND runs MATCHES "bench_model\tnot built")
   ltc_check("the goals judged against kept in the report" EXISTS ${o}/goals)
   file(READ ${o}/meta.txt meta)
   ltc_check("meta: no Python" meta MATCHES "python: none \\(--no-python\\)")
   file(READ ${o}/summary.md md)
-  ltc_check("the summary from the run" md MATCHES "Result: 1 of 6 benchmarks ran and exited 0. 1 failed or did not run. 4 not built" AND md MATCHES "### bench_fine\n\nthe fine table")
+  ltc_check("the summary from the run" md MATCHES "Result: 1 of 7 benchmarks ran and exited 0. 1 failed or did not run. 5 not built" AND md MATCHES "### bench_fine\n\nthe fine table")
 
   # 9. usage errors: named, exit 2, nothing run
   run(-- ${SRC}/scripts/plot)

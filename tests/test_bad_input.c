@@ -1421,6 +1421,79 @@ static void row_ltc_cluster_report_sweep(void) {
 static void row_ltc_cluster_report_json(void) { CHECK("NULL gives \"\"", strcmp(ltc_cluster_report_json(NULL), "") == 0); }
 static void row_ltc_cluster_report_text(void) { CHECK("NULL gives \"\"", strcmp(ltc_cluster_report_text(NULL), "") == 0); }
 
+
+/* ---------------------------------------------------------------------------------------------- */
+/* Models (ltc/model.h): the rows need no package; tests/test_model*.c run real and broken ones   */
+/* ---------------------------------------------------------------------------------------------- */
+
+static void row_ltc_model_load(void) {
+    ltc_model *m = GARBAGE(ltc_model);
+    ltc_model_options o = LTC_MODEL_OPTIONS_INIT;
+    FAILS(ltc_model_load(NULL, "x.pt2", NULL), LTC_ERR_INVALID_ARGUMENT, "'out' is NULL");
+    FAILS(ltc_model_load(&m, NULL, NULL), LTC_ERR_INVALID_ARGUMENT, "'path' is NULL");
+    CHECK_NULLED(m);
+    FAILS(ltc_model_load(&m, "/no/such/model.pt2", NULL), LTC_ERR_INVALID_ARGUMENT,
+          "/no/such/model.pt2 cannot be opened: No such file or directory");
+    const struct { unsigned version; int device_index, runners, check_in_child; const char *name, *text; } bad[] = {
+        {0, -1, 0, 0, NULL, "ltc_model_options.version 0 is not known: use LTC_MODEL_OPTIONS_INIT"},
+        {2, -1, 0, 0, NULL, "ltc_model_options.version 2 is not known"},
+        {UINT_MAX, -1, 0, 0, NULL, "ltc_model_options.version 4294967295 is not known"},
+        {1, -2, 0, 0, NULL, "ltc_model_options.device_index -2 is not valid: use -1 (the current GPU) or 0 and up"},
+        {1, INT_MIN, 0, 0, NULL, "ltc_model_options.device_index -2147483648 is not valid"},
+        {1, -1, -1, 0, NULL, "ltc_model_options.runners -1 is not valid: use 0 to 64"},
+        {1, -1, LTC_MODEL_RUNNERS_MAX + 1, 0, NULL, "ltc_model_options.runners 65 is not valid"},
+        {1, -1, 0, 2, NULL, "ltc_model_options.check_in_child 2 is not valid: use 0 or 1"},
+        {1, -1, 0, -1, NULL, "ltc_model_options.check_in_child -1 is not valid"},
+        {1, -1, 0, 0, "", "ltc_model_options.model_name is \"\": use NULL for \"model\", or a name"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        o = (ltc_model_options){bad[i].version, bad[i].name, bad[i].device_index, bad[i].runners, bad[i].check_in_child};
+        m = GARBAGE(ltc_model);
+        FAILS(ltc_model_load(&m, "/no/such/model.pt2", &o), LTC_ERR_INVALID_ARGUMENT, bad[i].text);
+        CHECK_NULLED(m);
+    }
+}
+
+static void row_ltc_model_free(void) { NO_OP(ltc_model_free(NULL)); }
+
+static void row_ltc_model_run(void) {
+    ltc_tensor *out[1] = {GARBAGE(ltc_tensor)};
+    FAILS(ltc_model_run(out, 1, NULL, NULL, 0), LTC_ERR_INVALID_ARGUMENT, "'model' is NULL");
+    CHECK("outputs set to NULL on failure", out[0] == NULL);
+    FAILS(ltc_model_run(NULL, 0, NULL, NULL, 0), LTC_ERR_INVALID_ARGUMENT, "'model' is NULL");
+}
+
+static void row_ltc_model_input_count(void) {
+    RETURNS_SENTINEL(ltc_model_input_count(NULL), -1, "'model' is NULL");
+}
+
+static void row_ltc_model_output_count(void) {
+    RETURNS_SENTINEL(ltc_model_output_count(NULL), -1, "'model' is NULL");
+}
+
+static void row_ltc_model_input(void) {
+    ltc_model_io io;
+    FAILS(ltc_model_input(NULL, NULL, 0), LTC_ERR_INVALID_ARGUMENT, "'out' is NULL");
+    FAILS(ltc_model_input(&io, NULL, 0), LTC_ERR_INVALID_ARGUMENT, "'model' is NULL");
+}
+
+static void row_ltc_model_output(void) {
+    ltc_model_io io;
+    FAILS(ltc_model_output(NULL, NULL, 0), LTC_ERR_INVALID_ARGUMENT, "'out' is NULL");
+    FAILS(ltc_model_output(&io, NULL, -1), LTC_ERR_INVALID_ARGUMENT, "'model' is NULL");
+}
+
+static void row_ltc_model_device(void) {
+    ltc_device d;
+    FAILS(ltc_model_device(NULL, NULL), LTC_ERR_INVALID_ARGUMENT, "'out' is NULL");
+    FAILS(ltc_model_device(&d, NULL), LTC_ERR_INVALID_ARGUMENT, "'model' is NULL");
+}
+
+static void row_ltc_model_metadata(void) {
+    RETURNS_SENTINEL(ltc_model_metadata(NULL, "AOTI_DEVICE_KEY"), NULL, "'model' is NULL");
+    RETURNS_SENTINEL(ltc_model_metadata(NULL, NULL), NULL, "'model' is NULL");
+}
+
 /* ---------------------------------------------------------------------------------------------- */
 
 #define ROW(f) {#f, row_##f}
@@ -1455,6 +1528,10 @@ static const struct row {
     ROW(ltc_cluster_report_ready), ROW(ltc_cluster_report_rank_count), ROW(ltc_cluster_report_rank),
     ROW(ltc_cluster_report_sweep_count), ROW(ltc_cluster_report_sweep), ROW(ltc_cluster_report_json),
     ROW(ltc_cluster_report_text),
+    /* models */
+    ROW(ltc_model_load), ROW(ltc_model_free), ROW(ltc_model_run), ROW(ltc_model_input_count),
+    ROW(ltc_model_output_count), ROW(ltc_model_input), ROW(ltc_model_output), ROW(ltc_model_device),
+    ROW(ltc_model_metadata),
 };
 #define NROWS (sizeof rows / sizeof *rows)
 

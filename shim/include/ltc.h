@@ -890,4 +890,6 @@ LTC_API void ltc_train_graph_free(ltc_train_graph *graph);
 }
 #endif
 
+#include "ltc/model.h" /* exported models */
+
 #endif /* LTC_H */
