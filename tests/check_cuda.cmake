@@ -5,8 +5,8 @@
 ltc_add_test(test_diagnose SOURCES test_diagnose.c LABELS cpu)
 target_link_libraries(test_diagnose PRIVATE Threads::Threads)
 # The advice table on its own (standard C++, no LibTorch): driver floors, builds, pip commands, suspects.
-add_executable(test_diagnose_advice test_diagnose_advice.cpp ${PROJECT_SOURCE_DIR}/shim/src/diagnose_advice.cpp)
-target_include_directories(test_diagnose_advice PRIVATE ${PROJECT_SOURCE_DIR}/shim/src ${CMAKE_CURRENT_SOURCE_DIR})
+add_executable(test_diagnose_advice test_diagnose_advice.cpp ${PROJECT_SOURCE_DIR}/shim/diagnose/diagnose_advice.cpp)
+target_include_directories(test_diagnose_advice PRIVATE ${PROJECT_SOURCE_DIR}/shim/diagnose ${CMAKE_CURRENT_SOURCE_DIR})
 target_compile_options(test_diagnose_advice PRIVATE ${LTC_WARNINGS})
 add_test(NAME test_diagnose_advice COMMAND test_diagnose_advice)
 set_tests_properties(test_diagnose_advice PROPERTIES LABELS cpu)
@@ -329,7 +329,7 @@ ltc_cuda_case(load_wrong_arch EXIT 10 CAUSE LTC_CAUSE_LIBRARY_LOAD
   FACTS "loader.kind=wrong_architecture")
 
 # --- the catalogue: a row in docs/diagnosis.md for every cause of ltc.h
-add_test(NAME test_diagnosis_doc COMMAND ${CMAKE_COMMAND} -DHEADER=${PROJECT_SOURCE_DIR}/shim/include/ltc.h
+add_test(NAME test_diagnosis_doc COMMAND ${CMAKE_COMMAND} -DHEADER=${PROJECT_SOURCE_DIR}/shim/include/ltc/diagnose.h
   -DDOC=${PROJECT_SOURCE_DIR}/docs/diagnosis.md -DTESTS=${CMAKE_CURRENT_SOURCE_DIR}/check_cuda.cmake
   -P ${CMAKE_CURRENT_SOURCE_DIR}/check_diagnosis_doc.cmake)
 set_tests_properties(test_diagnosis_doc PROPERTIES LABELS cpu)
@@ -345,11 +345,13 @@ endif()
 # --- LibTorch's CUDA half dropped by the linker: the classic failure, reproduced on purpose. This library
 # is the shim's core linked by hand, as a Makefile would, with --as-needed: libtorch_cuda.so is dropped.
 if(LTC_TORCH_HAS_CUDA)
-  set(src ${PROJECT_SOURCE_DIR}/shim/src)
-  add_library(ltc_asneeded SHARED ${src}/core.cpp ${src}/tensor.cpp ${src}/nn.cpp ${src}/cuda.cpp
+  set(core ${PROJECT_SOURCE_DIR}/shim/core)
+  set(src ${PROJECT_SOURCE_DIR}/shim/diagnose)
+  add_library(ltc_asneeded SHARED ${core}/core.cpp ${core}/tensor.cpp ${core}/nn.cpp ${core}/cuda.cpp
     ${src}/diagnose.cpp ${src}/diagnose_build.cpp ${src}/diagnose_loader.cpp ${src}/diagnose_driver.cpp
     ${src}/diagnose_environment.cpp ${src}/diagnose_proofs.cpp ${src}/diagnose_libraries.cpp ${src}/diagnose_advice.cpp
     ${src}/diagnose_report.cpp ${src}/diagnose_json.cpp ${src}/cudriver.c)
+  target_include_directories(ltc_asneeded PRIVATE ${core} ${src})
   # Its "built against" is made up (compiled in, as shim/CMakeLists.txt does for libltc): the diagnosis must
   # name the LibTorch loaded against it (LTC_CAUSE_LIBTORCH_MISMATCH, checked by test_diagnose_unlinked).
   set_property(SOURCE ${src}/diagnose_loader.cpp TARGET_DIRECTORY ltc_asneeded APPEND PROPERTY COMPILE_DEFINITIONS

@@ -1,16 +1,16 @@
-# How the diagnosis reads LibTorch's errors (shim/src/diagnose_errors.cpp): on its own with LibTorch 2.11's
+# How the diagnosis reads LibTorch's errors (shim/diagnose/diagnose_errors.cpp): on its own with LibTorch 2.11's
 # exact texts (test_diagnose_errors), through check_cuda with the PYTORCH_* settings LibTorch rejects
 # (check_cuda_setting_*), and on a GPU, where the proofs by work meet them (test_diagnose_gpu_faults).
 
 # The reader on its own (standard C++, no LibTorch), as test_diagnose_advice does with the advice table.
-add_executable(test_diagnose_errors test_diagnose_errors.cpp ${PROJECT_SOURCE_DIR}/shim/src/diagnose_errors.cpp)
-target_include_directories(test_diagnose_errors PRIVATE ${PROJECT_SOURCE_DIR}/shim/src ${PROJECT_SOURCE_DIR}/shim/include)
+add_executable(test_diagnose_errors test_diagnose_errors.cpp ${PROJECT_SOURCE_DIR}/shim/diagnose/diagnose_errors.cpp)
+target_include_directories(test_diagnose_errors PRIVATE ${PROJECT_SOURCE_DIR}/shim/diagnose ${PROJECT_SOURCE_DIR}/shim/include)
 target_compile_options(test_diagnose_errors PRIVATE ${LTC_WARNINGS})
 add_test(NAME test_diagnose_errors COMMAND test_diagnose_errors)
 set_tests_properties(test_diagnose_errors PROPERTIES LABELS cpu)
 
 if(TARGET ltc_asneeded)  # the shim's core linked by hand (check_cuda.cmake) needs it too
-  target_sources(ltc_asneeded PRIVATE ${PROJECT_SOURCE_DIR}/shim/src/diagnose_errors.cpp)
+  target_sources(ltc_asneeded PRIVATE ${PROJECT_SOURCE_DIR}/shim/diagnose/diagnose_errors.cpp)
 endif()
 
 if(NOT TARGET check_cuda)

@@ -321,7 +321,7 @@ static void test_rank_never_joins(void) {
  * at once instead of waiting out the timeout. */
 static void test_rank_dies(void) {
     const char *args[] = {"--nproc", "2", "--quick", "--timeout", "40", NULL};
-    const char *extra[] = {"LD_PRELOAD=" DIE_PRELOAD, "LTC_TEST_DIE_RANK=1", NULL};
+    const char *extra[] = {"LD_PRELOAD=" TEST_SEAMS " " DIE_PRELOAD, "LTC_TEST_DIE_RANK=1", NULL};
     double t0 = ph_now_s();
     int code = check_cuda(args, extra, 120);
     double took = ph_now_s() - t0;

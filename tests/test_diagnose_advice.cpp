@@ -1,4 +1,4 @@
-// The advice table (shim/src/diagnose_advice.cpp) on its own: driver floors per CUDA release, the LibTorch
+// The advice table (shim/diagnose/diagnose_advice.cpp) on its own: driver floors per CUDA release, the LibTorch
 // build that runs on a driver, the exact pip command, and the variables named as suspects.
 #include "diagnose_advice.hpp"
 

@@ -1,4 +1,4 @@
-// How the diagnosis reads LibTorch's error texts (shim/src/diagnose_errors.cpp), on its own, with LibTorch
+// How the diagnosis reads LibTorch's error texts (shim/diagnose/diagnose_errors.cpp), on its own, with LibTorch
 // 2.11's exact texts: the proofs by work that produce them need a GPU, this test does not. A failed
 // proof's text with the environment becomes a finding: a PYTORCH_* setting LibTorch rejects is named as
 // such (the variable, its value, LibTorch's words, the fix), and a five-line CUDA error keeps only its

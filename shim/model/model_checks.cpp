@@ -2,7 +2,7 @@
 // names the package, what it needs, what is here, and the fix. docs/model.md has one row per check.
 #include "model_internal.hpp"
 
-#include "../src/cudriver.h"
+#include "cudriver.h"
 
 #include <c10/core/impl/DeviceGuardImplInterface.h>
 #include <torch/headeronly/version.h>

@@ -10,7 +10,7 @@
 //   model_probe.c      ltc-model-probe, the child process's program
 #pragma once
 
-#include "../src/internal.hpp"
+#include "internal.hpp"
 
 #include <cstdint>
 #include <map>

@@ -1,4 +1,4 @@
-// The diagnosis's JSON writer (shim/src/diagnose_json.cpp, compiled here on its own): whatever tree of
+// The diagnosis's JSON writer (shim/diagnose/diagnose_json.cpp, compiled here on its own): whatever tree of
 // values it is given, with any bytes in its strings and any
 // double in its numbers, its output must be one valid JSON document (RFC 8259, strict UTF-8), every
 // string that was valid UTF-8 must read back unchanged, and flattening it for ltc_diagnosis_get must not

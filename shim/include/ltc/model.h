@@ -1,13 +1,13 @@
 /*
  * ltc/model.h: exported models. Runs a model trained in Python from C: a .pt2 package written by
  * torch._inductor.aoti_compile_and_package (AOTInductor), loaded through LibTorch's own
- * AOTIModelPackageLoader. Part of the ltc API: included by ltc.h (it includes ltc.h itself when it comes
- * first). docs/model.md says how to export a package, what is checked before loading, and why.
+ * AOTIModelPackageLoader. Part of the ltc API: include ltc.h (the umbrella), or this header alone.
+ * docs/model.md says how to export a package, what is checked before loading, and why.
  */
 #ifndef LTC_MODEL_H
 #define LTC_MODEL_H
 
-#include "ltc.h"
+#include "ltc/core.h"
 
 #ifdef __cplusplus
 extern "C" {

@@ -97,6 +97,17 @@ const std::string &cuda_init_warning() noexcept;
 
 }  // namespace ltc
 
+// Test seams. libltc asks ltc_test_seam(NAME) for a value a test injects (LTC_DIAGNOSE_SYSROOT,
+// LTC_TEST_GPU_IDENTITY: docs/testing.md). Only the test suite's own library, tests/test_seams.c,
+// preloaded into the tests' processes, defines it; anywhere else the weak reference stays NULL, and the
+// shipped library has no test-only behaviour switched by the environment.
+extern "C" const char *ltc_test_seam(const char *name) __attribute__((weak, visibility("default")));
+namespace ltc {
+inline const char *test_seam(const char *name) noexcept {
+    return ltc_test_seam ? ltc_test_seam(name) : nullptr;
+}
+}  // namespace ltc
+
 // Every entry point's body: LTC_TRY { ... } LTC_CATCH
 #define LTC_TRY try
 #define LTC_CATCH                          \

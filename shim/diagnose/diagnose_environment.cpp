@@ -22,7 +22,7 @@ extern char **environ;
 namespace ltc_diag {
 
 std::string sys_path(const char *abs) {
-    const char *root = getenv("LTC_DIAGNOSE_SYSROOT");
+    const char *root = ltc::test_seam("LTC_DIAGNOSE_SYSROOT");
     return root && *root ? std::string(root) + abs : std::string(abs);
 }
 
@@ -145,7 +145,7 @@ void check_nodes(EnvFacts &e, bool open_them) {
 
 void probe_environment(Ctx &c) {
     EnvFacts &e = c.e;
-    if (const char *r = getenv("LTC_DIAGNOSE_SYSROOT"))
+    if (const char *r = ltc::test_seam("LTC_DIAGNOSE_SYSROOT"))
         e.sysroot = r;
     scan_pci(e);
     e.container = detect_container();

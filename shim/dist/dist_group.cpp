@@ -88,13 +88,13 @@ Member parse_member(const std::string &v) {
     return m;
 }
 
-// The device and GPU identity this rank reports. LTC_TEST_GPU_IDENTITY (tests only) overrides them:
+// The device and GPU identity this rank reports. The test seam LTC_TEST_GPU_IDENTITY overrides them:
 // a space-separated list, item r for rank r, each "cpu" or "cuda:N/ID" (e.g. "cuda:0/GPU-aa cuda:0/GPU-bb"),
 // so that CPU ranks can exercise the checks below; the communicator still follows the real device.
 void reported_identity(const ltc_dist *d, std::string *device, std::string *gpu) {
     *device = d->device.str();
     *gpu = d->device.is_cuda() ? gpu_identity(d->device.index()) : "";
-    const char *test = getenv("LTC_TEST_GPU_IDENTITY");
+    const char *test = ltc::test_seam("LTC_TEST_GPU_IDENTITY");
     if (!test)
         return;
     std::vector<std::string> items;

@@ -51,7 +51,7 @@ const char *severity_name(ltc_severity s);
 std::string gib_text(size_t bytes);
 std::string join(const std::vector<std::string> &v, const char *sep);
 
-// Test-only: LTC_DIAGNOSE_SYSROOT=<dir> makes every probe of /dev, /proc, /sys and the container and WSL
+// The test seam LTC_DIAGNOSE_SYSROOT=<dir> (ltc::test_seam) makes every probe of /dev, /proc, /sys and the container and WSL
 // marker files read <dir>/dev, <dir>/proc, ... instead (docs/diagnosis.md). sys_path("/dev/nvidiactl").
 std::string sys_path(const char *abs);
 

@@ -1,4 +1,4 @@
-/* check_cuda's front: a small pure-C program that loads the real check_cuda (examples/check_cuda.c,
+/* check_cuda's front: a small pure-C program that loads the real check_cuda (check_cuda.c beside it,
  * built as libcheck_cuda_main.so, which links libltc and with it LibTorch) with dlopen, and runs it. When
  * that load fails (a missing library, an undefined symbol from two LibTorch or CUDA installations mixed,
  * a library of another architecture), the program would otherwise never reach main: the loader prints one

@@ -3,7 +3,7 @@
  * The usual Python check, torch.cuda.is_available(), says yes or no and hides why. This one asks
  * libltc for a diagnosis (ltc_diagnose) and prints the verdict, the one cause and its fix first, then
  * the evidence. Copy it as the start of any program that must know whether it got the GPU. (Here it is
- * built as a module that check_cuda's front, shim/src/check_cuda_front.c, loads: the front still runs,
+ * built as a module that check_cuda's front, check_cuda/front.c beside it, loads: the front still runs,
  * and explains, when libltc or LibTorch cannot be loaded. As your own program, build it as it is.)
  * Under a launcher (torchrun, srun, mpirun) or with --nproc N, every rank checks its own GPU, then all
  * of them prove an NCCL all-reduce together, and rank 0 prints one table for all (ltc_cluster_check).
@@ -59,7 +59,7 @@ static int exit_code(ltc_cause cause) {
     case LTC_CAUSE_CUDNN:
     case LTC_CAUSE_NCCL:
     case LTC_CAUSE_PROOF_FAILED: return 9;
-    case LTC_CAUSE_LIBRARY_LOAD: return 10; /* only when the program starts at all: see check_cuda_front.c */
+    case LTC_CAUSE_LIBRARY_LOAD: return 10; /* only when the program starts at all: see front.c */
     case LTC_CAUSE_GPU_BUSY:
     case LTC_CAUSE_GPU_MEMORY_TAKEN:
     case LTC_CAUSE_GPU_LOST: return 11;

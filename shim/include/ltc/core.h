@@ -1,0 +1,487 @@
+/*
+ * ltc/core.h: the core of the ltc API: status codes and errors, versions, runtime settings, devices,
+ * tensors, CUDA queries and events, nn, optim, checkpoints and CUDA graphs.
+ * Part of the ltc API: include ltc.h (the umbrella), or this header alone. Conventions: see ltc.h.
+ */
+#ifndef LTC_CORE_H
+#define LTC_CORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(LTC_BUILDING)
+#  define LTC_API __attribute__((visibility("default")))
+#else
+#  define LTC_API
+#endif
+
+/* ------------------------------------------------------------------------------------------------ */
+/* Status codes and errors (values pinned: never renumbered)                                        */
+/* ------------------------------------------------------------------------------------------------ */
+
+typedef enum ltc_status {
+    LTC_OK = 0,
+    LTC_ERR_INVALID_ARGUMENT = 1, /* a NULL handle, a bad size, shape, dtype, string or index */
+    LTC_ERR_CUDA_UNAVAILABLE = 2, /* CUDA asked for, but LibTorch cannot use a GPU here */
+    LTC_ERR_DEVICE = 3,           /* the GPU or its driver reported an error */
+    LTC_ERR_OUT_OF_MEMORY = 4,    /* host or device memory exhausted; the process can go on */
+    LTC_ERR_TORCH = 5,            /* LibTorch raised an error not covered above */
+    LTC_ERR_DISTRIBUTED = 6,      /* rendezvous, process group or collective failed */
+    LTC_ERR_TIMEOUT = 7,          /* an operation did not finish within its timeout */
+    LTC_ERR_UNSUPPORTED = 8,      /* this build or this LibTorch lacks the feature */
+    LTC_ERR_INTERNAL = 9,         /* a bug in ltc; please report it with ltc_last_error() */
+    LTC_ERR_IO = 10               /* the file system refused: a missing folder, no permission, a read-only
+                                     file system, a full disk, a folder where a file should be; the
+                                     message names the path and gives errno's text */
+} ltc_status;
+
+/*! A short constant name for a status, e.g. "LTC_ERR_INVALID_ARGUMENT"; "LTC_ERR_UNKNOWN" for a
+ *  value not listed above. Static storage, never NULL. Thread-safe. */
+LTC_API const char *ltc_status_string(ltc_status status);
+
+/*! The message of the last failed ltc call on this thread ("" if none failed yet): LibTorch's message
+ *  without its C++ backtrace, or ours. Never NULL. Borrowed: valid until the next failing ltc call on
+ *  this thread. Per thread. */
+LTC_API const char *ltc_last_error(void);
+
+/* ------------------------------------------------------------------------------------------------ */
+/* Versions and build information                                                                   */
+/* ------------------------------------------------------------------------------------------------ */
+
+#define LTC_VERSION_MAJOR 0
+#define LTC_VERSION_MINOR 1
+#define LTC_VERSION_PATCH 0
+#define LTC_VERSION_NUMBER (LTC_VERSION_MAJOR * 10000 + LTC_VERSION_MINOR * 100 + LTC_VERSION_PATCH)
+#define LTC_VERSION_STRING "0.1.0"
+
+/*! The library's version as "MAJOR.MINOR.PATCH"; static storage, never NULL. Thread-safe.
+ *  assert(ltc_version_number() == LTC_VERSION_NUMBER) catches a header/library mismatch. */
+LTC_API const char *ltc_version(void);
+/*! LTC_VERSION_NUMBER of the library actually loaded. Thread-safe. */
+LTC_API int ltc_version_number(void);
+
+typedef struct ltc_build_info {
+    const char *torch_version; /* LibTorch's version, e.g. "2.11.0"; static storage */
+    int cuda_built;            /* 1 if LibTorch was built with CUDA and its CUDA half is loaded */
+    int cuda_runtime_version;  /* CUDA runtime LibTorch was built with, e.g. 13000 for 13.0; 0 if none */
+    int cudnn_version;         /* cuDNN LibTorch was built with, e.g. 91900 for 9.19.0; 0 if none */
+    int nccl_version;          /* NCCL LibTorch was built with, e.g. 22809 for 2.28.9; 0 if none */
+    int distributed;           /* 1 if this libltc has the NCCL data-parallel part */
+} ltc_build_info;
+
+/*! Fills *out with what LibTorch and libltc were built with. Never touches a GPU. Thread-safe.
+ *  Bad input: out NULL -> LTC_ERR_INVALID_ARGUMENT. */
+LTC_API ltc_status ltc_build_info_get(ltc_build_info *out);
+
+/* ------------------------------------------------------------------------------------------------ */
+/* Runtime settings: random seed, CPU threads, LibTorch's log level                                 */
+/* ------------------------------------------------------------------------------------------------ */
+
+/*! Seeds LibTorch's global generators (CPU and every CUDA device), as torch::manual_seed. Process-wide;
+ *  never fails. */
+LTC_API void ltc_manual_seed(uint64_t seed);
+
+#define LTC_NUM_THREADS_MAX 1024
+
+/*! Intra-op CPU threads LibTorch uses, as torch::set_num_threads. n from 1 to LTC_NUM_THREADS_MAX,
+ *  else LTC_ERR_INVALID_ARGUMENT naming n and the range (each thread is a real OS thread with its own
+ *  stack: far more threads than cores only slows LibTorch down). Process-wide; call it before work
+ *  starts on other threads. */
+LTC_API ltc_status ltc_num_threads_set(int n);
+/*! The current intra-op thread count (>= 1). Never fails. Thread-safe. */
+LTC_API int ltc_num_threads_get(void);
+
+/* LibTorch's own log lines on stderr: c10's LOG(...) and TORCH_WARN, and c10d's "[c10d]" warnings
+ * (some with a C++ backtrace of "frame #" lines, e.g. for every broken or silent connection to a
+ * rendezvous store). The values are TORCH_CPP_LOG_LEVEL's, and pinned. */
+typedef enum ltc_log_level {
+    LTC_LOG_INFO = 0,
+    LTC_LOG_WARNING = 1, /* LibTorch's default */
+    LTC_LOG_ERROR = 2,
+    LTC_LOG_FATAL = 3    /* only the last line before an abort */
+} ltc_log_level;
+
+/*! Prints LibTorch's log lines of `level` and above only, dropping the rest, as TORCH_CPP_LOG_LEVEL
+ *  does under Python (c10's FLAGS_caffe2_log_level). ltc's own messages (ltc_last_error(), the
+ *  "ltc: rank R waits for ..." lines) do not depend on it. Process-wide, as LibTorch's setting is;
+ *  libltc itself never changes it: a program chooses. level outside LTC_LOG_INFO..LTC_LOG_FATAL ->
+ *  LTC_ERR_INVALID_ARGUMENT naming it, and nothing changes. Call it at start-up: a line being logged
+ *  on another thread at that moment may see either level. */
+LTC_API ltc_status ltc_log_level_set(ltc_log_level level);
+/*! The level in force (a level set outside ltc below LTC_LOG_INFO reads as LTC_LOG_INFO, above
+ *  LTC_LOG_FATAL as LTC_LOG_FATAL). Never fails. */
+LTC_API ltc_log_level ltc_log_level_get(void);
+/*! A program's own default, with the user's last word: sets the level from the environment variable
+ *  TORCH_CPP_LOG_LEVEL when it is set and not empty (INFO, WARNING, ERROR, FATAL or 0 to 3, in any
+ *  case, as PyTorch reads it), else to `fallback`. LibTorch reads TORCH_CPP_LOG_LEVEL only when Python
+ *  starts it; in a C or C++ program the variable does nothing until this call. TORCH_CPP_LOG_LEVEL
+ *  with another value -> LTC_ERR_INVALID_ARGUMENT naming it and the valid values (the level is then
+ *  `fallback`); fallback out of range -> LTC_ERR_INVALID_ARGUMENT, nothing changes. Reads the
+ *  environment, never writes it. Threads: as ltc_log_level_set. */
+LTC_API ltc_status ltc_log_level_init(ltc_log_level fallback);
+
+/* ------------------------------------------------------------------------------------------------ */
+/* Devices                                                                                          */
+/* ------------------------------------------------------------------------------------------------ */
+
+typedef enum ltc_device_type { LTC_DEVICE_CPU = 0, LTC_DEVICE_CUDA = 1 } ltc_device_type;
+
+/* A device value: CPU (index 0), or CUDA with an index (0-based; -1 means the current CUDA device). */
+typedef struct ltc_device {
+    ltc_device_type type;
+    int index;
+} ltc_device;
+
+/*! Parses "cpu", "cuda" (index -1, the current device) or "cuda:N" (N a decimal 0..INT_MAX) into *out.
+ *  Anything else ("cuda:", "cuda:-1", "cuda:1x", "gpu", "CUDA:0") -> LTC_ERR_INVALID_ARGUMENT with a
+ *  message naming the string. Does not check that the device exists. Thread-safe. */
+LTC_API ltc_status ltc_device_parse(ltc_device *out, const char *text);
+
+/*! Writes "cpu", "cuda" or "cuda:N" into buf (NUL-terminated, truncated to size). Returns the length
+ *  of the full text, like snprintf; -1 for a device type not listed above. Thread-safe. */
+LTC_API int ltc_device_format(char *buf, size_t size, ltc_device device);
+
+/*! 1 if LibTorch can use at least one CUDA device in this process, else 0. Never fails; cached by
+ *  LibTorch for the life of the process. Thread-safe. (ltc_diagnose() says why not.) */
+LTC_API int ltc_cuda_is_available(void);
+
+/*! Number of CUDA devices LibTorch sees (0 when none, or without CUDA). Thread-safe.
+ *  Bad input: out NULL -> LTC_ERR_INVALID_ARGUMENT. */
+LTC_API ltc_status ltc_cuda_device_count(int *out);
+
+/*! Waits for all work queued on CUDA device `index` (-1: the current device).
+ *  Errors: no CUDA -> LTC_ERR_CUDA_UNAVAILABLE; index out of range -> LTC_ERR_INVALID_ARGUMENT. */
+LTC_API ltc_status ltc_cuda_synchronize(int index);
+
+/* ------------------------------------------------------------------------------------------------ */
+/* Tensors                                                                                          */
+/* ------------------------------------------------------------------------------------------------ */
+
+/* Our own numbering, pinned; not c10's. */
+typedef enum ltc_dtype {
+    LTC_FLOAT32 = 0,
+    LTC_FLOAT64 = 1,
+    LTC_INT32 = 2,
+    LTC_INT64 = 3
+} ltc_dtype;
+
+#define LTC_MAX_DIMS 8
+
+/*! "float32", "float64", "int32", "int64"; "unknown" for a value not listed (never NULL). Static
+ *  storage. Thread-safe. */
+LTC_API const char *ltc_dtype_name(ltc_dtype dtype);
+/*! Bytes per element (4 or 8); 0 for a value not listed. Thread-safe. */
+LTC_API size_t ltc_dtype_size(ltc_dtype dtype);
+/*! Parses a name above (also "float", "double", "int", "long") into *out; anything else ->
+ *  LTC_ERR_INVALID_ARGUMENT naming the string. Thread-safe. */
+LTC_API ltc_status ltc_dtype_parse(ltc_dtype *out, const char *text);
+
+typedef struct ltc_tensor ltc_tensor;
+
+/* Creation. shape has ndim entries, 0 <= ndim <= LTC_MAX_DIMS, each entry >= 1 (0-sized tensors are
+ * refused so that mistakes show). On success *out is a new tensor owned by the caller (ltc_tensor_free).
+ * Errors: NULL out/shape with ndim > 0, a bad ndim or size, a dtype not listed -> INVALID_ARGUMENT;
+ * a CUDA device without CUDA -> CUDA_UNAVAILABLE; index past the device count -> INVALID_ARGUMENT;
+ * memory -> OUT_OF_MEMORY. */
+LTC_API ltc_status ltc_tensor_zeros(ltc_tensor **out, const int64_t *shape, int ndim, ltc_dtype dtype,
+                                    ltc_device device);
+LTC_API ltc_status ltc_tensor_ones(ltc_tensor **out, const int64_t *shape, int ndim, ltc_dtype dtype,
+                                   ltc_device device);
+/*! Standard normal values from a generator seeded with `seed` alone (the global seed is untouched), drawn
+ *  on the CPU and then moved, so the values are the same on every device. Floating dtypes only. */
+LTC_API ltc_status ltc_tensor_randn(ltc_tensor **out, const int64_t *shape, int ndim, ltc_dtype dtype,
+                                    ltc_device device, uint64_t seed);
+/*! Copies numel * ltc_dtype_size(dtype) bytes from data (C order) into a new tensor on device. */
+LTC_API ltc_status ltc_tensor_from_data(ltc_tensor **out, const void *data, const int64_t *shape, int ndim,
+                                        ltc_dtype dtype, ltc_device device);
+
+/*! Releases the handle; the memory goes when no other handle or module shares it. NULL is a no-op. */
+LTC_API void ltc_tensor_free(ltc_tensor *tensor);
+
+/* Queries. Infallible on a valid handle; on NULL (or a dim out of range) they return the value noted and
+ * set ltc_last_error(). Thread-safe on distinct handles. */
+LTC_API int ltc_tensor_ndim(const ltc_tensor *tensor);                /* -1 on NULL */
+LTC_API int64_t ltc_tensor_size(const ltc_tensor *tensor, int dim);   /* -1 on NULL or bad dim; dim<0 counts from the end */
+LTC_API int64_t ltc_tensor_numel(const ltc_tensor *tensor);           /* -1 on NULL */
+LTC_API size_t ltc_tensor_nbytes(const ltc_tensor *tensor);           /* 0 on NULL */
+LTC_API ltc_dtype ltc_tensor_dtype(const ltc_tensor *tensor);         /* (ltc_dtype)-1 on NULL */
+LTC_API ltc_device ltc_tensor_device(const ltc_tensor *tensor);       /* {LTC_DEVICE_CPU, -1} on NULL */
+
+/*! A copy of src on device (always a copy, even on the same device). With non_blocking != 0 the copy
+ *  may still be running when this returns, for pinned host memory or device to host; wait with
+ *  ltc_cuda_synchronize() before reading. *out is new, owned by the caller. Device errors as at creation. */
+LTC_API ltc_status ltc_tensor_to(ltc_tensor **out, const ltc_tensor *src, ltc_device device, int non_blocking);
+
+/*! Copies the tensor's values (C order) into dst, which must hold exactly ltc_tensor_nbytes() bytes:
+ *  size must equal it, else LTC_ERR_INVALID_ARGUMENT naming both numbers. Blocks until the data is there. */
+LTC_API ltc_status ltc_tensor_copy_to_host(void *dst, size_t size, const ltc_tensor *tensor);
+
+/*! The value of a one-element tensor as a double. More than one element -> LTC_ERR_INVALID_ARGUMENT. */
+LTC_API ltc_status ltc_tensor_item(double *out, const ltc_tensor *tensor);
+
+/*! The gradient LibTorch accumulated for a tensor that requires one (a module parameter).
+ *  *out is a new handle sharing the gradient's memory; none yet -> LTC_ERR_INVALID_ARGUMENT. */
+LTC_API ltc_status ltc_tensor_grad(ltc_tensor **out, const ltc_tensor *tensor);
+
+/*! Runs LibTorch's autograd from a one-element tensor (a loss): gradients accumulate into the
+ *  parameters that produced it, and the graph is freed (a second backward through it fails, as in
+ *  LibTorch). A tensor with more than one element or no graph -> LTC_ERR_INVALID_ARGUMENT.
+ *  Threads: as the tensors it reaches. */
+LTC_API ltc_status ltc_tensor_backward(ltc_tensor *loss);
+
+/* Host memory comes in two kinds. Pageable memory (what malloc and every tensor created above get) can
+ * be swapped out, so the GPU cannot read it directly: the driver copies it through a staging buffer,
+ * and the copy is always blocking. Pinned (page-locked) memory is read by the GPU's DMA engine
+ * directly: at full link speed, and without blocking the host when asked. Pinning itself costs time
+ * (a system call and a copy), so pin once and reuse. */
+
+/*! A new tensor whose values are not initialised (nothing is written: the cheapest way to get a
+ *  destination for ltc_tensor_copy), as torch::empty. pinned != 0 puts it in pinned host memory:
+ *  device must then be the CPU and a GPU must be usable. *out is new, owned by the caller
+ *  (ltc_tensor_free). Thread-safe.
+ *  Errors: as ltc_tensor_zeros (shape, dtype, device, memory); pinned with a CUDA device ->
+ *  LTC_ERR_INVALID_ARGUMENT; pinned without a usable GPU -> LTC_ERR_CUDA_UNAVAILABLE. */
+LTC_API ltc_status ltc_tensor_empty(ltc_tensor **out, const int64_t *shape, int ndim, ltc_dtype dtype,
+                                    ltc_device device, int pinned);
+
+/*! A copy of host tensor src in pinned host memory, as Tensor.pin_memory(). The time this takes is
+ *  the cost of pinning. LibTorch caches pinned blocks: after ltc_tensor_free the block is kept for
+ *  the next pinned tensor of a similar size. *out is new, owned by the caller. Thread-safe.
+ *  Errors: src NULL or on a GPU -> LTC_ERR_INVALID_ARGUMENT; no usable GPU -> LTC_ERR_CUDA_UNAVAILABLE;
+ *  memory -> LTC_ERR_OUT_OF_MEMORY. */
+LTC_API ltc_status ltc_tensor_pin_memory(ltc_tensor **out, const ltc_tensor *src);
+
+/*! *out = 1 if the tensor lives in pinned host memory, else 0 (always 0 for a GPU tensor, and where
+ *  no GPU is usable). Thread-safe. Errors: out or tensor NULL -> LTC_ERR_INVALID_ARGUMENT. */
+LTC_API ltc_status ltc_tensor_is_pinned(int *out, const ltc_tensor *tensor);
+
+/*! Copies src's values into dst's memory, between any two devices: host to GPU, GPU to host, GPU to
+ *  GPU (directly where ltc_cuda_peer_access allows, else through the host), host to host. dst and src
+ *  must have the same shape and dtype (no broadcasting, no conversion).
+ *  non_blocking == 0: dst holds the values when this returns. non_blocking != 0: the copy is queued on
+ *  the current CUDA stream and this may return before it is done (for pinned host memory, and between
+ *  GPUs; pageable host memory always blocks); until ltc_cuda_synchronize() on the GPU(s) involved (or an
+ *  ltc_event recorded after the copy completes), do not read dst nor change src.
+ *  Threads: dst must not be used by another thread during the call.
+ *  Errors: NULL -> LTC_ERR_INVALID_ARGUMENT; a shape or dtype mismatch -> LTC_ERR_INVALID_ARGUMENT
+ *  naming both tensors; a GPU error -> LTC_ERR_DEVICE. */
+LTC_API ltc_status ltc_tensor_copy(ltc_tensor *dst, const ltc_tensor *src, int non_blocking);
+
+/* ------------------------------------------------------------------------------------------------ */
+/* CUDA: peer access, the PCIe link, events                                                         */
+/* ------------------------------------------------------------------------------------------------ */
+
+/*! *out = 1 if GPU `device` can access GPU `peer`'s memory directly (peer to peer over NVLink or
+ *  PCIe): LibTorch then enables it for this process and copies between them skip host memory; 0 if
+ *  such copies are staged through the host. 1 when device == peer. Thread-safe.
+ *  Errors: out NULL, or an index below 0 -> LTC_ERR_INVALID_ARGUMENT; no usable GPU ->
+ *  LTC_ERR_CUDA_UNAVAILABLE; an index past the device count -> LTC_ERR_INVALID_ARGUMENT naming the
+ *  count; a driver error -> LTC_ERR_DEVICE. */
+LTC_API ltc_status ltc_cuda_peer_access(int *out, int device, int peer);
+
+/* A GPU and the PCIe link between it and the host, as the driver and Linux (sysfs) report them. */
+typedef struct ltc_cuda_link_info {
+    char name[256];          /* the GPU's name, e.g. "NVIDIA H100 80GB HBM3" */
+    char pci_bus_id[32];     /* "0000:18:00.0" (domain:bus:device.function) */
+    size_t total_memory;     /* bytes of GPU memory */
+    int driver_version;      /* the newest CUDA the driver supports, e.g. 13000 for 13.0 */
+    int pcie_gen;            /* PCIe generation the link runs at now (it may idle lower); 0 if unknown */
+    int pcie_width;          /* lanes it runs at now; 0 if unknown */
+    int pcie_max_gen;        /* the best both ends of the link support; 0 if unknown */
+    int pcie_max_width;      /* likewise, lanes; 0 if unknown */
+    double pcie_max_gbps;    /* theoretical rate per direction at pcie_max_gen x pcie_max_width, in GB/s
+                                (1e9 bytes/s) after line encoding (Gen5 x16: 63.0); 0 if unknown */
+} ltc_cuda_link_info;
+
+/*! Fills *out for CUDA device `device` (0 and up). The PCIe fields are 0 where sysfs is not readable
+ *  (some containers). Thread-safe.
+ *  Errors: out NULL or device below 0 -> LTC_ERR_INVALID_ARGUMENT; no usable GPU ->
+ *  LTC_ERR_CUDA_UNAVAILABLE; device past the count -> LTC_ERR_INVALID_ARGUMENT; a driver error ->
+ *  LTC_ERR_DEVICE. */
+LTC_API ltc_status ltc_cuda_link_info_get(ltc_cuda_link_info *out, int device);
+
+/* CUDA events time GPU work on the GPU's own clock (resolution about 0.5 us) without stalling the host:
+ * record one before the work and one after, then ask for the time between them. */
+typedef struct ltc_event ltc_event;
+
+/*! A new timing event for CUDA device `device` (-1: the current one). *out is new, owned by the
+ *  caller (ltc_event_free). Thread-safe.
+ *  Errors: out NULL or device below -1 -> LTC_ERR_INVALID_ARGUMENT; no usable GPU ->
+ *  LTC_ERR_CUDA_UNAVAILABLE; device past the count -> LTC_ERR_INVALID_ARGUMENT. */
+LTC_API ltc_status ltc_event_new(ltc_event **out, int device);
+/*! NULL is a no-op. Freeing an event still pending on the GPU is safe. */
+LTC_API void ltc_event_free(ltc_event *event);
+/*! Records the event on its device's current stream (of the calling thread): it completes when the
+ *  work queued there before it has. May be recorded again. Errors: NULL -> LTC_ERR_INVALID_ARGUMENT. */
+LTC_API ltc_status ltc_event_record(ltc_event *event);
+/*! Blocks until the event's recorded work has completed. Never recorded -> LTC_ERR_INVALID_ARGUMENT. */
+LTC_API ltc_status ltc_event_synchronize(const ltc_event *event);
+/*! *out = 1 if the recorded work has completed, 0 if it is still running; never blocks.
+ *  Never recorded -> LTC_ERR_INVALID_ARGUMENT. */
+LTC_API ltc_status ltc_event_query(int *out, const ltc_event *event);
+/*! *out = milliseconds of GPU time from start to end; waits for end to complete first. Both must
+ *  have been recorded, on the same device, else LTC_ERR_INVALID_ARGUMENT. */
+LTC_API ltc_status ltc_event_elapsed_ms(double *out, const ltc_event *start, const ltc_event *end);
+
+/* ------------------------------------------------------------------------------------------------ */
+/* nn: Linear, MSE loss, DataParallel                                                               */
+/* ------------------------------------------------------------------------------------------------ */
+
+/* nn.Linear: y = x W^T + b, W of shape [out_features, in_features], initialised as PyTorch does from the
+ * global generator (ltc_manual_seed first for repeatable weights). float32, on the CPU until moved. */
+typedef struct ltc_linear ltc_linear;
+
+/*! New module owned by the caller (ltc_linear_free). in_features, out_features >= 1; has_bias 0 or 1. */
+LTC_API ltc_status ltc_linear_new(ltc_linear **out, int64_t in_features, int64_t out_features, int has_bias);
+/*! NULL is a no-op. Parameter handles obtained earlier stay valid. */
+LTC_API void ltc_linear_free(ltc_linear *linear);
+/*! Moves the parameters (and any gradients) to device, in place. Device errors as at tensor creation. */
+LTC_API ltc_status ltc_linear_to(ltc_linear *linear, ltc_device device);
+/*! y = linear(x), with x of shape [batch, in_features] (or [in_features]) on the module's device, float32.
+ *  *out is new, owned by the caller, and records the graph for ltc_tensor_backward(). A shape, dtype or
+ *  device mismatch -> LTC_ERR_INVALID_ARGUMENT naming both sides. */
+LTC_API ltc_status ltc_linear_forward(ltc_tensor **out, ltc_linear *linear, const ltc_tensor *x);
+/*! New handles sharing the parameters' memory: *out_weight [out, in], *out_bias [out] (NULL when the
+ *  module has no bias; either out pointer may be NULL if not wanted). Owned by the caller. */
+LTC_API ltc_status ltc_linear_parameters(ltc_tensor **out_weight, ltc_tensor **out_bias, const ltc_linear *linear);
+/*! Overwrites the parameters from host buffers (weight: out*in floats, C order; bias: out floats, or NULL
+ *  to leave it). Useful for repeatable starts and tests. */
+LTC_API ltc_status ltc_linear_set_parameters(ltc_linear *linear, const float *weight, const float *bias);
+
+/*! Mean squared error, mean over all elements: a new one-element tensor owned by the caller. input and
+ *  target must have the same shape, dtype and device (no broadcasting), else LTC_ERR_INVALID_ARGUMENT. */
+LTC_API ltc_status ltc_mse_loss(ltc_tensor **out, const ltc_tensor *input, const ltc_tensor *target);
+
+/*! nn.DataParallel in one process: y = linear(x) with the module replicated on every device listed
+ *  (devices NULL and ndevices 0: every visible GPU), x split along dim 0 across them, the outputs
+ *  gathered on the first device; backward through *out sums the replicas' gradients into the
+ *  module's own parameters (torch::nn::parallel::data_parallel). The module and x must be on the first
+ *  device. Without any visible GPU, devices NULL and the module and x on the CPU, it is plain
+ *  ltc_linear_forward, as nn.DataParallel is. *out is new, owned by the caller. Asking for GPUs where
+ *  LibTorch sees none -> LTC_ERR_CUDA_UNAVAILABLE saying why; a device index out of
+ *  range, a duplicate, ndevices < 0 or > 0 with devices NULL, or a mismatch as in ltc_linear_forward ->
+ *  LTC_ERR_INVALID_ARGUMENT. Threads: as ltc_linear_forward. */
+LTC_API ltc_status ltc_data_parallel_forward(ltc_tensor **out, ltc_linear *linear, const ltc_tensor *x,
+                                             const int *devices, int ndevices);
+
+/* ------------------------------------------------------------------------------------------------ */
+/* optim: SGD                                                                                       */
+/* ------------------------------------------------------------------------------------------------ */
+
+/* SGD over one module's parameters, as torch::optim::SGD (no dampening, no weight decay). */
+typedef struct ltc_sgd ltc_sgd;
+
+/*! lr > 0 and finite, 0 <= momentum < 1, else LTC_ERR_INVALID_ARGUMENT. The optimizer keeps the module's
+ *  parameters alive; free it before or after the module, either order. *out owned by the caller. */
+LTC_API ltc_status ltc_sgd_new(ltc_sgd **out, ltc_linear *linear, double lr, double momentum);
+/*! NULL is a no-op. */
+LTC_API void ltc_sgd_free(ltc_sgd *sgd);
+/*! Sets every parameter's gradient to zero (drops it, as set_to_none=True). */
+LTC_API ltc_status ltc_sgd_zero_grad(ltc_sgd *sgd);
+/*! One update from the gradients now held, as torch::optim::SGD with dampening 0: m = momentum * m + g
+ *  (m = g on a parameter's first step), p -= lr * m; parameters without a gradient are skipped. Runs as
+ *  one fused kernel for all parameters (ATen's _fused_sgd_), except on the CPU with several intra-op
+ *  threads when every parameter is under 32768 elements: there the per-tensor ops, as torch.optim.SGD
+ *  does on the CPU (the fused kernel would start every thread for them). A gradient whose device, dtype or shape
+ *  differs from its parameter's -> LTC_ERR_INVALID_ARGUMENT, and nothing is updated. */
+LTC_API ltc_status ltc_sgd_step(ltc_sgd *sgd);
+
+/* Checkpoints: a module, its optimizer's momentum buffers, the step and the run's settings in one file,
+ * in LibTorch's own format (the zip torch.save writes: Python's torch.load(path) reads it, as a dict
+ * with "step", "weight", "bias", "momentum_buffer.weight", "momentum_buffer.bias" (None before the
+ * first step), "lr", "momentum", "dtype", "settings", "format" and "digest").
+ * settings: NULL or space-separated key=value items ("seed=1 batch=256"), keys unique, no spaces
+ * inside; a bad one -> LTC_ERR_INVALID_ARGUMENT naming it. Threads: as the module and optimizer. */
+
+/*! Writes step (>= 0), linear's parameters, opt's momentum buffers (opt may be NULL: none, lr and
+ *  momentum 0) and settings to path, atomically: to path.tmp.<pid>, fsync, rename over path, fsync of
+ *  the folder; a crash at any point leaves the previous file whole. Parameters holding NaN or
+ *  infinity -> LTC_ERR_INVALID_ARGUMENT and nothing written (a diverged run never overwrites a good
+ *  checkpoint). opt made over another module -> LTC_ERR_INVALID_ARGUMENT. The file system refusing
+ *  (path is a folder, its folder is missing, no permission, a read-only file system, a full disk, a
+ *  failed write, fsync or rename) -> LTC_ERR_IO naming the file, with errno's text and what it means
+ *  there; the temporary file is removed and the previous checkpoint left as it was. */
+LTC_API ltc_status ltc_checkpoint_save(const char *path, const ltc_linear *linear, const ltc_sgd *opt, int64_t step,
+                                       const char *settings);
+/*! Reads path and, only if everything fits, copies its parameters into linear (on linear's device)
+ *  and its momentum buffers into opt (may be NULL: not restored), and sets *out_step to its step.
+ *  A file that cannot be read (missing, a folder, no permission, a read error) -> LTC_ERR_IO naming
+ *  it, with errno's text. Refused with LTC_ERR_INVALID_ARGUMENT naming the file, and nothing changed:
+ *  a truncated or corrupt one (LibTorch cannot read it, or the digest over its contents does not
+ *  match); not an ltc checkpoint (another format, another object saved with torch.save, a TorchScript
+ *  module); shapes other than linear's; another dtype; with opt, another lr or momentum; other
+ *  settings (a key with another value, or present on one side only: the message names the key and
+ *  both values). opt made over another module -> LTC_ERR_INVALID_ARGUMENT. */
+LTC_API ltc_status ltc_checkpoint_load(int64_t *out_step, const char *path, ltc_linear *linear, ltc_sgd *opt,
+                                       const char *settings);
+
+/* A claim on a checkpoint path for a whole run, so that two runs never write one file. */
+typedef struct ltc_checkpoint_lock ltc_checkpoint_lock;
+
+/*! Claims path for this process's checkpoints and checks, before any training, that saving there can
+ *  work. path a folder -> LTC_ERR_IO ("Is a directory"). It creates path.lock beside path: a missing
+ *  folder, no permission to create files there or a read-only file system -> LTC_ERR_IO naming it,
+ *  with errno's text. Then it locks path.lock (flock, exclusive): another process holding it ->
+ *  LTC_ERR_INVALID_ARGUMENT naming that process ("pid 4242 on host node1 since
+ *  2025-06-01T12:00:00Z") and nothing changed. Then it writes that line for this process and flushes
+ *  it: a full disk or quota -> LTC_ERR_IO. Last, it removes the temporary files path.tmp.<pid> that
+ *  ltc_checkpoint_save left in processes that died mid-save, when no process with that pid runs on
+ *  this host (a running one's file stays). The lock lasts until ltc_checkpoint_lock_free, or until
+ *  the process ends, however it ends (the kernel lets go; the path.lock a killed process leaves is
+ *  taken over by the next run); a program it execs does not inherit it. It is advisory:
+ *  ltc_checkpoint_save does not take it. On a network file system it holds as far as flock does
+ *  there (NFS: yes; Lustre: mounted with -o flock). *out is new, owned by the caller. path NULL or ""
+ *  -> LTC_ERR_INVALID_ARGUMENT. Thread-safe; a second lock on the same path, in this process too, is
+ *  refused as another process's would be. */
+LTC_API ltc_status ltc_checkpoint_lock_new(ltc_checkpoint_lock **out, const char *path);
+/*! Removes path.lock and lets go of the lock. NULL is a no-op. */
+LTC_API void ltc_checkpoint_lock_free(ltc_checkpoint_lock *lock);
+
+/* ------------------------------------------------------------------------------------------------ */
+/* Graphs: one training step captured as a CUDA graph                                               */
+/* ------------------------------------------------------------------------------------------------ */
+
+/* One whole training step captured as a CUDA graph (at::cuda::CUDAGraph) and replayed: forward, MSE
+ * loss, backward, with a group the gradient average (NCCL inside the graph), and the SGD step. */
+/* The process group of ltc/dist.h (declared there); NULL for one GPU. */
+typedef struct ltc_dist ltc_dist;
+typedef struct ltc_train_graph ltc_train_graph;
+
+/*! Captures the step of `linear` and `opt` (the ltc_sgd made over linear) on batches shaped like
+ *  x [batch, in] and y [batch, out], float32 on the module's GPU; dist may be NULL (one GPU) or the
+ *  module's group, whose ranks must all call this at the same point. First three warm-up steps run on
+ *  a side stream on x and y (CUDA and NCCL set themselves up), then the parameters are restored and the
+ *  momentum buffers zeroed (as fresh, unless opt had stepped before: then restored too), so that the
+ *  first replay is the step eager code would take. The graph reads its own copies of x and y (see
+ *  ltc_train_graph_inputs). The backward captured is LibTorch's autograd. Keeps pointers to linear, opt and dist: free the graph first.
+ *  *out new, owned by the caller. Errors: a module on the CPU, shapes or devices that differ, an opt
+ *  made over another module -> LTC_ERR_INVALID_ARGUMENT; a libltc without CUDA -> LTC_ERR_UNSUPPORTED;
+ *  capture failures -> LTC_ERR_DEVICE or LTC_ERR_TORCH with CUDA's message; group failures as for the
+ *  collectives. */
+LTC_API ltc_status ltc_train_graph_new(ltc_train_graph **out, ltc_linear *linear, ltc_sgd *opt, ltc_dist *dist,
+                                       const ltc_tensor *x, const ltc_tensor *y);
+/*! Copies x and y (same shapes, dtype and device as at capture, else LTC_ERR_INVALID_ARGUMENT) into
+ *  the graph's inputs and replays one step, queued on the current stream. Given the graph's own inputs
+ *  (ltc_train_graph_inputs), nothing is copied. With a group: its failures. */
+LTC_API ltc_status ltc_train_graph_replay(ltc_train_graph *graph, const ltc_tensor *x, const ltc_tensor *y);
+/*! New handles on the graph's input tensors, copies of the capture's x and y that every replay reads:
+ *  fill them (ltc_tensor_copy) and replay with them, and the replay copies nothing. Either out may be
+ *  NULL. Both handles are owned by the caller; each keeps its tensor alive after the graph is freed.
+ *  graph NULL -> LTC_ERR_INVALID_ARGUMENT; a libltc without CUDA -> LTC_ERR_UNSUPPORTED (outs NULL). */
+LTC_API ltc_status ltc_train_graph_inputs(ltc_tensor **out_x, ltc_tensor **out_y, const ltc_train_graph *graph);
+/*! The loss of the latest replay: *out is a new handle on the graph's loss tensor, which the next replay
+ *  overwrites (read it with ltc_tensor_item before replaying again). */
+LTC_API ltc_status ltc_train_graph_loss(ltc_tensor **out, const ltc_train_graph *graph);
+/*! NULL is a no-op. */
+LTC_API void ltc_train_graph_free(ltc_train_graph *graph);
+
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* LTC_CORE_H */
