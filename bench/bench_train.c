@@ -109,7 +109,7 @@ static int step(void *p) {
     int bad = ltc_sgd_zero_grad(c->opt) != LTC_OK ||
               (c->dp ? ltc_data_parallel_forward(&pred, c->model, c->x, NULL, 0) : ltc_linear_forward(&pred, c->model, c->x)) != LTC_OK ||
               ltc_mse_loss(&loss, pred, c->y) != LTC_OK || ltc_tensor_backward(loss) != LTC_OK ||
-              (c->dist && ltc_dist_average_gradients(c->dist, c->model) != LTC_OK) || ltc_sgd_step(c->opt) != LTC_OK;
+              (c->dist && ltc_dist_average_gradients_linear(c->dist, c->model) != LTC_OK) || ltc_sgd_step(c->opt) != LTC_OK;
     ltc_tensor_free(pred);
     ltc_tensor_free(loss);
     return bad;
@@ -141,7 +141,7 @@ static int make_case(step_ctx *c, enum cfg k, int64_t rows, ltc_device dev, ltc_
     c->sync_dev = dev.type == LTC_DEVICE_CUDA ? dev.index : -1;
     ltc_manual_seed(1);
     if (ltc_linear_new(&c->model, IN, OUT, 1) != LTC_OK || ltc_linear_to(c->model, dev) != LTC_OK ||
-        (dist && ltc_dist_broadcast_parameters(dist, c->model, 0) != LTC_OK) ||
+        (dist && ltc_dist_broadcast_parameters_linear(dist, c->model, 0) != LTC_OK) ||
         ltc_sgd_new(&c->opt, c->model, 0.1, 0.9) != LTC_OK || ltc_tensor_randn(&c->x, xs, 2, LTC_FLOAT32, dev, 1) != LTC_OK ||
         ltc_tensor_randn(&c->y, ys, 2, LTC_FLOAT32, dev, 2) != LTC_OK)
         return 1;

@@ -120,7 +120,7 @@ int main(int argc, char **argv) {
             case 1: CHECK(ltc_linear_forward(&pred, model, x)); break;
             case 2: CHECK(ltc_mse_loss(&loss, pred, y)); break;
             case 3: CHECK(ltc_tensor_backward(loss)); break;
-            case 4: if (dist) CHECK(ltc_dist_average_gradients(dist, model)); break;
+            case 4: if (dist) CHECK(ltc_dist_average_gradients_linear(dist, model)); break;
             case 5: CHECK(ltc_sgd_step(opt)); break;
             default: break; /* the synchronize below */
             }

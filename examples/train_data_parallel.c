@@ -103,7 +103,7 @@ static int start_step(const options *o, const ltc_dist_env *env, ltc_dist *dist,
         return -EXIT_USAGE;
     }
     int64_t step = 0;
-    ltc_status s = ltc_checkpoint_load(&step, o->checkpoint, model, opt, settings); /* refuses another run's file */
+    ltc_status s = ltc_checkpoint_load_linear(&step, o->checkpoint, model, opt, settings); /* refuses another run's file */
     int failed = s != LTC_OK, zero_failed = env->rank == 0 && failed;
     if (dist) { /* all stop if one cannot resume; rank 0 says why, another rank only when its reason is its own */
         CHECK(ltc_dist_any(&zero_failed, dist, zero_failed), "ask the ranks whether rank 0 could resume");
@@ -212,7 +212,7 @@ int main(int argc, char **argv) {
     ltc_dist *dist = NULL;
     if (!o.dp) {
         CHECK(ltc_dist_init(&dist, &env, dev, o.timeout), "join the data-parallel group");
-        CHECK(ltc_dist_broadcast_parameters(dist, model, 0), "broadcast rank 0's parameters");
+        CHECK(ltc_dist_broadcast_parameters_linear(dist, model, 0), "broadcast rank 0's parameters");
     }
     ltc_sgd *opt = NULL;
     CHECK(ltc_sgd_new(&opt, model, o.lr, o.momentum), "create the optimizer");
@@ -283,7 +283,7 @@ int main(int argc, char **argv) {
             CHECK(ltc_mse_loss(&loss, pred, y), "compute the loss");
             CHECK(ltc_tensor_backward(loss), "run the backward");
             if (dist)
-                CHECK(ltc_dist_average_gradients(dist, model), "average the gradients"); /* every rank now holds the global gradient */
+                CHECK(ltc_dist_average_gradients_linear(dist, model), "average the gradients"); /* every rank now holds the global gradient */
             CHECK(ltc_sgd_step(opt), "take the SGD step");
         }
         const int last = step == o.steps - 1, log_now = step % o.log_every == 0 || last;
@@ -316,14 +316,14 @@ int main(int argc, char **argv) {
         }
         if (code < 0 && log_now) {
             if (dist)
-                CHECK(ltc_dist_check_replicas(dist, model), "check that the replicas agree"); /* a divergence of the replicas is an error */
+                CHECK(ltc_dist_check_replicas_linear(dist, model), "check that the replicas agree"); /* a divergence of the replicas is an error */
             if (rank == 0) {
                 printf("step %5d  loss %.6f%s\n", step, l, dist && world > 1 ? "  replicas identical" : "");
                 fflush(stdout); /* shows through pipes and tee as it happens */
             }
         }
         if (code < 0 && save_now && rank == 0)
-            CHECK(ltc_checkpoint_save(o.checkpoint, model, opt, step + 1, settings), "save the checkpoint"); /* atomic: tmp, fsync, rename */
+            CHECK(ltc_checkpoint_save_linear(o.checkpoint, model, opt, step + 1, settings), "save the checkpoint"); /* atomic: tmp, fsync, rename */
         if (code < 0 && stop) {
             char who[64];
             my_signal = g_signal;

@@ -1126,23 +1126,23 @@ static void row_ltc_dist_world_size(void) { RETURNS_SENTINEL(ltc_dist_world_size
 
 /* The collectives need a live group, which needs a rendezvous: here only their NULL checks (their
  * other bad input, e.g. a root out of range, is tested with a real group in test_train_data_parallel). */
-static void row_ltc_dist_broadcast_parameters(void) {
+static void row_ltc_dist_broadcast_parameters_linear(void) {
     ltc_linear *m = linear(4, 2, 1);
-    FAILS(ltc_dist_broadcast_parameters(NULL, m, 0), LTC_ERR_INVALID_ARGUMENT, "'dist' is NULL");
-    FAILS(ltc_dist_broadcast_parameters(NULL, NULL, -1), LTC_ERR_INVALID_ARGUMENT, "'dist' is NULL");
+    FAILS(ltc_dist_broadcast_parameters_linear(NULL, m, 0), LTC_ERR_INVALID_ARGUMENT, "'dist' is NULL");
+    FAILS(ltc_dist_broadcast_parameters_linear(NULL, NULL, -1), LTC_ERR_INVALID_ARGUMENT, "'dist' is NULL");
     ltc_linear_free(m);
 }
 
-static void row_ltc_dist_average_gradients(void) {
+static void row_ltc_dist_average_gradients_linear(void) {
     ltc_linear *m = linear(4, 2, 1);
-    FAILS(ltc_dist_average_gradients(NULL, m), LTC_ERR_INVALID_ARGUMENT, "'dist' is NULL");
-    FAILS(ltc_dist_average_gradients(NULL, NULL), LTC_ERR_INVALID_ARGUMENT, "'dist' is NULL");
+    FAILS(ltc_dist_average_gradients_linear(NULL, m), LTC_ERR_INVALID_ARGUMENT, "'dist' is NULL");
+    FAILS(ltc_dist_average_gradients_linear(NULL, NULL), LTC_ERR_INVALID_ARGUMENT, "'dist' is NULL");
     ltc_linear_free(m);
 }
 
-static void row_ltc_dist_check_replicas(void) {
+static void row_ltc_dist_check_replicas_linear(void) {
     ltc_linear *m = linear(4, 2, 1);
-    FAILS(ltc_dist_check_replicas(NULL, m), LTC_ERR_INVALID_ARGUMENT, "'dist' is NULL");
+    FAILS(ltc_dist_check_replicas_linear(NULL, m), LTC_ERR_INVALID_ARGUMENT, "'dist' is NULL");
     ltc_linear_free(m);
 }
 
@@ -1287,43 +1287,43 @@ static void row_ltc_dist_any(void) {
     CHECK("out untouched on failure", v == 42);
 }
 
-static void row_ltc_checkpoint_save(void) {
+static void row_ltc_checkpoint_save_linear(void) {
     ltc_linear *m = linear(4, 2, 1), *other = linear(4, 2, 1);
     ltc_sgd *opt = NULL;
     CHECK_OK(ltc_sgd_new(&opt, other, 0.1, 0.9));
-    FAILS(ltc_checkpoint_save(NULL, m, NULL, 0, NULL), LTC_ERR_INVALID_ARGUMENT, "'path' is NULL");
-    FAILS(ltc_checkpoint_save("/tmp/x.pt", NULL, NULL, 0, NULL), LTC_ERR_INVALID_ARGUMENT, "'linear' is NULL");
-    FAILS(ltc_checkpoint_save("", m, NULL, 0, NULL), LTC_ERR_INVALID_ARGUMENT, "path is empty");
-    FAILS(ltc_checkpoint_save("/tmp/x.pt", m, NULL, -1, NULL), LTC_ERR_INVALID_ARGUMENT, "step -1 is not valid");
-    FAILS(ltc_checkpoint_save("/tmp/x.pt", m, NULL, 0, "seed"), LTC_ERR_INVALID_ARGUMENT, "settings item \"seed\" is not valid");
-    FAILS(ltc_checkpoint_save("/tmp/x.pt", m, NULL, 0, "a=1 a=2"), LTC_ERR_INVALID_ARGUMENT, "settings key \"a\" appears twice");
-    FAILS(ltc_checkpoint_save("/tmp/x.pt", m, opt, 0, NULL), LTC_ERR_INVALID_ARGUMENT, "opt was made over another module");
+    FAILS(ltc_checkpoint_save_linear(NULL, m, NULL, 0, NULL), LTC_ERR_INVALID_ARGUMENT, "'path' is NULL");
+    FAILS(ltc_checkpoint_save_linear("/tmp/x.pt", NULL, NULL, 0, NULL), LTC_ERR_INVALID_ARGUMENT, "'linear' is NULL");
+    FAILS(ltc_checkpoint_save_linear("", m, NULL, 0, NULL), LTC_ERR_INVALID_ARGUMENT, "path is empty");
+    FAILS(ltc_checkpoint_save_linear("/tmp/x.pt", m, NULL, -1, NULL), LTC_ERR_INVALID_ARGUMENT, "step -1 is not valid");
+    FAILS(ltc_checkpoint_save_linear("/tmp/x.pt", m, NULL, 0, "seed"), LTC_ERR_INVALID_ARGUMENT, "settings item \"seed\" is not valid");
+    FAILS(ltc_checkpoint_save_linear("/tmp/x.pt", m, NULL, 0, "a=1 a=2"), LTC_ERR_INVALID_ARGUMENT, "settings key \"a\" appears twice");
+    FAILS(ltc_checkpoint_save_linear("/tmp/x.pt", m, opt, 0, NULL), LTC_ERR_INVALID_ARGUMENT, "opt was made over another module");
     /* the file system's refusals: LTC_ERR_IO, naming the path, with errno's text */
-    FAILS(ltc_checkpoint_save("/nonexistent-dir/x.pt", m, NULL, 0, NULL), LTC_ERR_IO,
+    FAILS(ltc_checkpoint_save_linear("/nonexistent-dir/x.pt", m, NULL, 0, NULL), LTC_ERR_IO,
           "cannot create /nonexistent-dir/x.pt.tmp.");
     CHECK("... a missing folder, named", strstr(ltc_last_error(), "No such file or directory (its folder /nonexistent-dir does not exist"));
-    FAILS(ltc_checkpoint_save("/", m, NULL, 0, NULL), LTC_ERR_IO, "cannot use /: Is a directory");
-    FAILS(ltc_checkpoint_save("/dev/null/x.pt", m, NULL, 0, NULL), LTC_ERR_IO, "Not a directory (a part of /dev/null is a file");
+    FAILS(ltc_checkpoint_save_linear("/", m, NULL, 0, NULL), LTC_ERR_IO, "cannot use /: Is a directory");
+    FAILS(ltc_checkpoint_save_linear("/dev/null/x.pt", m, NULL, 0, NULL), LTC_ERR_IO, "Not a directory (a part of /dev/null is a file");
     ltc_sgd_free(opt);
     ltc_linear_free(other);
     ltc_linear_free(m);
 }
 
-static void row_ltc_checkpoint_load(void) {
+static void row_ltc_checkpoint_load_linear(void) {
     ltc_linear *m = linear(4, 2, 1), *other = linear(4, 2, 1);
     ltc_sgd *opt = NULL;
     CHECK_OK(ltc_sgd_new(&opt, other, 0.1, 0.9));
     int64_t step = 42;
-    FAILS(ltc_checkpoint_load(NULL, "/tmp/x.pt", m, NULL, NULL), LTC_ERR_INVALID_ARGUMENT, "'out_step' is NULL");
-    FAILS(ltc_checkpoint_load(&step, NULL, m, NULL, NULL), LTC_ERR_INVALID_ARGUMENT, "'path' is NULL");
-    FAILS(ltc_checkpoint_load(&step, "/tmp/x.pt", NULL, NULL, NULL), LTC_ERR_INVALID_ARGUMENT, "'linear' is NULL");
-    FAILS(ltc_checkpoint_load(&step, "", m, NULL, NULL), LTC_ERR_INVALID_ARGUMENT, "path is empty");
-    FAILS(ltc_checkpoint_load(&step, "/tmp/x.pt", m, NULL, "=1"), LTC_ERR_INVALID_ARGUMENT, "settings item \"=1\" is not valid");
-    FAILS(ltc_checkpoint_load(&step, "/tmp/x.pt", m, opt, NULL), LTC_ERR_INVALID_ARGUMENT, "opt was made over another module");
-    FAILS(ltc_checkpoint_load(&step, "/nonexistent-dir/x.pt", m, NULL, NULL), LTC_ERR_IO,
+    FAILS(ltc_checkpoint_load_linear(NULL, "/tmp/x.pt", m, NULL, NULL), LTC_ERR_INVALID_ARGUMENT, "'out_step' is NULL");
+    FAILS(ltc_checkpoint_load_linear(&step, NULL, m, NULL, NULL), LTC_ERR_INVALID_ARGUMENT, "'path' is NULL");
+    FAILS(ltc_checkpoint_load_linear(&step, "/tmp/x.pt", NULL, NULL, NULL), LTC_ERR_INVALID_ARGUMENT, "'linear' is NULL");
+    FAILS(ltc_checkpoint_load_linear(&step, "", m, NULL, NULL), LTC_ERR_INVALID_ARGUMENT, "path is empty");
+    FAILS(ltc_checkpoint_load_linear(&step, "/tmp/x.pt", m, NULL, "=1"), LTC_ERR_INVALID_ARGUMENT, "settings item \"=1\" is not valid");
+    FAILS(ltc_checkpoint_load_linear(&step, "/tmp/x.pt", m, opt, NULL), LTC_ERR_INVALID_ARGUMENT, "opt was made over another module");
+    FAILS(ltc_checkpoint_load_linear(&step, "/nonexistent-dir/x.pt", m, NULL, NULL), LTC_ERR_IO,
           "cannot open checkpoint /nonexistent-dir/x.pt: No such file or directory");
-    FAILS(ltc_checkpoint_load(&step, "/", m, NULL, NULL), LTC_ERR_IO, "cannot read checkpoint /: Is a directory");
-    FAILS(ltc_checkpoint_load(&step, "/dev/null/x.pt", m, NULL, NULL), LTC_ERR_IO, "Not a directory");
+    FAILS(ltc_checkpoint_load_linear(&step, "/", m, NULL, NULL), LTC_ERR_IO, "cannot read checkpoint /: Is a directory");
+    FAILS(ltc_checkpoint_load_linear(&step, "/dev/null/x.pt", m, NULL, NULL), LTC_ERR_IO, "Not a directory");
     CHECK("out untouched on failure", step == 42);
     ltc_sgd_free(opt);
     ltc_linear_free(other);
@@ -1496,6 +1496,58 @@ static void row_ltc_model_metadata(void) {
 
 /* ---------------------------------------------------------------------------------------------- */
 
+
+/* tensor lists */
+static void row_ltc_tensor_list_new(void) { FAILS(ltc_tensor_list_new(NULL), LTC_ERR_INVALID_ARGUMENT, "'out' is NULL"); }
+static void row_ltc_tensor_list_free(void) { NO_OP(ltc_tensor_list_free(NULL)); }
+static void row_ltc_tensor_list_append(void) {
+    ltc_tensor_list *l = NULL;
+    ltc_tensor *t = NULL;
+    int64_t shape[1] = {2};
+    CHECK_OK(ltc_tensor_list_new(&l));
+    CHECK_OK(ltc_tensor_zeros(&t, shape, 1, LTC_FLOAT32, CPU));
+    FAILS(ltc_tensor_list_append(NULL, "w", t), LTC_ERR_INVALID_ARGUMENT, "'list' is NULL");
+    FAILS(ltc_tensor_list_append(l, NULL, t), LTC_ERR_INVALID_ARGUMENT, "'name' is NULL");
+    FAILS(ltc_tensor_list_append(l, "w", NULL), LTC_ERR_INVALID_ARGUMENT, "'tensor' is NULL");
+    FAILS(ltc_tensor_list_append(l, "", t), LTC_ERR_INVALID_ARGUMENT, "the name is empty");
+    char longname[LTC_NAME_MAX + 2];
+    memset(longname, 'a', sizeof longname - 1);
+    longname[sizeof longname - 1] = '\0';
+    FAILS(ltc_tensor_list_append(l, longname, t), LTC_ERR_INVALID_ARGUMENT, "is longer than 255 bytes");
+    CHECK_OK(ltc_tensor_list_append(l, "w", t));
+    FAILS(ltc_tensor_list_append(l, "w", t), LTC_ERR_INVALID_ARGUMENT, "the name \"w\" is in the list already");
+    CHECK("a refused append adds nothing", ltc_tensor_list_count(l) == 1);
+    ltc_tensor_free(t);
+    ltc_tensor_list_free(l);
+}
+static void row_ltc_tensor_list_count(void) {
+    RETURNS_SENTINEL(ltc_tensor_list_count(NULL), -1, "'list' is NULL");
+}
+static void row_ltc_tensor_list_get(void) {
+    ltc_tensor_list *l = NULL;
+    ltc_tensor *t = GARBAGE(ltc_tensor);
+    const char *name = "garbage";
+    CHECK_OK(ltc_tensor_list_new(&l));
+    FAILS(ltc_tensor_list_get(&t, &name, NULL, 0), LTC_ERR_INVALID_ARGUMENT, "'list' is NULL");
+    CHECK_NULLED(t);
+    CHECK_NULLED(name);
+    FAILS(ltc_tensor_list_get(NULL, NULL, l, 0), LTC_ERR_INVALID_ARGUMENT, "are both NULL");
+    FAILS(ltc_tensor_list_get(&t, NULL, l, 0), LTC_ERR_INVALID_ARGUMENT, "index 0 is out of range: the list has 0 entries");
+    FAILS(ltc_tensor_list_get(&t, NULL, l, -1), LTC_ERR_INVALID_ARGUMENT, "index -1 is out of range");
+    ltc_tensor_list_free(l);
+}
+static void row_ltc_tensor_list_find(void) {
+    ltc_tensor_list *l = NULL;
+    ltc_tensor *t = GARBAGE(ltc_tensor);
+    CHECK_OK(ltc_tensor_list_new(&l));
+    FAILS(ltc_tensor_list_find(NULL, l, "w"), LTC_ERR_INVALID_ARGUMENT, "'out' is NULL");
+    FAILS(ltc_tensor_list_find(&t, NULL, "w"), LTC_ERR_INVALID_ARGUMENT, "'list' is NULL");
+    CHECK_NULLED(t);
+    FAILS(ltc_tensor_list_find(&t, l, NULL), LTC_ERR_INVALID_ARGUMENT, "'name' is NULL");
+    FAILS(ltc_tensor_list_find(&t, l, "w"), LTC_ERR_INVALID_ARGUMENT, "no entry is named \"w\"; the list holds none");
+    ltc_tensor_list_free(l);
+}
+
 #define ROW(f) {#f, row_##f}
 static const struct row {
     const char *name;
@@ -1519,15 +1571,18 @@ static const struct row {
     ROW(ltc_event_free), ROW(ltc_event_record), ROW(ltc_event_synchronize), ROW(ltc_event_query),
     ROW(ltc_event_elapsed_ms), ROW(ltc_launcher_name), ROW(ltc_dist_env_from), ROW(ltc_launch_local),
     ROW(ltc_dist_init), ROW(ltc_dist_free), ROW(ltc_dist_rank), ROW(ltc_dist_world_size),
-    ROW(ltc_dist_broadcast_parameters), ROW(ltc_dist_average_gradients), ROW(ltc_dist_check_replicas),
+    ROW(ltc_dist_broadcast_parameters_linear), ROW(ltc_dist_average_gradients_linear), ROW(ltc_dist_check_replicas_linear),
     ROW(ltc_dist_mean), ROW(ltc_data_parallel_forward), ROW(ltc_train_graph_new), ROW(ltc_train_graph_replay),
     ROW(ltc_train_graph_inputs), ROW(ltc_train_graph_loss), ROW(ltc_train_graph_free),
-    ROW(ltc_launch_local_restarts), ROW(ltc_dist_any), ROW(ltc_checkpoint_save), ROW(ltc_checkpoint_load),
+    ROW(ltc_launch_local_restarts), ROW(ltc_dist_any), ROW(ltc_checkpoint_save_linear), ROW(ltc_checkpoint_load_linear),
     ROW(ltc_checkpoint_lock_new), ROW(ltc_checkpoint_lock_free),
     ROW(ltc_rank_state_name), ROW(ltc_cluster_check), ROW(ltc_cluster_allreduce_proof), ROW(ltc_cluster_report_free),
     ROW(ltc_cluster_report_ready), ROW(ltc_cluster_report_rank_count), ROW(ltc_cluster_report_rank),
     ROW(ltc_cluster_report_sweep_count), ROW(ltc_cluster_report_sweep), ROW(ltc_cluster_report_json),
     ROW(ltc_cluster_report_text),
+    /* tensor lists */
+    ROW(ltc_tensor_list_new), ROW(ltc_tensor_list_free), ROW(ltc_tensor_list_append), ROW(ltc_tensor_list_count),
+    ROW(ltc_tensor_list_get), ROW(ltc_tensor_list_find),
     /* models */
     ROW(ltc_model_load), ROW(ltc_model_free), ROW(ltc_model_run), ROW(ltc_model_input_count),
     ROW(ltc_model_output_count), ROW(ltc_model_input), ROW(ltc_model_output), ROW(ltc_model_device),

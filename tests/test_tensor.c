@@ -179,8 +179,44 @@ static void test_cuda_request(void) {
     }
 }
 
+
+/* A list shares its tensors' memory: what one handle writes, the list's entry sees; names keep their order. */
+static void test_tensor_list(void) {
+    ltc_tensor_list *l = NULL;
+    ltc_tensor *a = NULL, *b = NULL, *got = NULL;
+    int64_t shape[1] = {3};
+    float one[3] = {1, 2, 3}, two[3] = {4, 5, 6}, back[3] = {0};
+    CHECK_OK(ltc_tensor_list_new(&l));
+    CHECK("a new list is empty", ltc_tensor_list_count(l) == 0);
+    CHECK_OK(ltc_tensor_from_data(&a, one, shape, 1, LTC_FLOAT32, CPU));
+    CHECK_OK(ltc_tensor_from_data(&b, two, shape, 1, LTC_FLOAT32, CPU));
+    CHECK_OK(ltc_tensor_list_append(l, "first", a));
+    CHECK_OK(ltc_tensor_list_append(l, "0.weight", b));
+    CHECK("two entries", ltc_tensor_list_count(l) == 2);
+    const char *name = NULL;
+    CHECK_OK(ltc_tensor_list_get(NULL, &name, l, 1));
+    CHECK("entry 1 is named 0.weight", name && strcmp(name, "0.weight") == 0);
+    ltc_tensor_free(a); /* the list keeps the memory alive */
+    CHECK_OK(ltc_tensor_list_get(&got, &name, l, 0));
+    CHECK("entry 0 is named first", name && strcmp(name, "first") == 0);
+    CHECK_OK(ltc_tensor_copy_to_host(back, sizeof back, got));
+    CHECK("entry 0 holds the first tensor's values after its handle was freed", memcmp(back, one, sizeof one) == 0);
+    ltc_tensor_free(got);
+    got = NULL;
+    float three[3] = {7, 8, 9};
+    ltc_tensor *c = NULL;
+    CHECK_OK(ltc_tensor_from_data(&c, three, shape, 1, LTC_FLOAT32, CPU));
+    CHECK_OK(ltc_tensor_copy(b, c, 0)); /* written through the caller's handle */
+    CHECK_OK(ltc_tensor_list_find(&got, l, "0.weight"));
+    CHECK_OK(ltc_tensor_copy_to_host(back, sizeof back, got));
+    CHECK("the list sees a write made through another handle", memcmp(back, three, sizeof three) == 0);
+    TH_FREE_TENSORS(b, c, got);
+    ltc_tensor_list_free(l);
+}
+
 int main(void) {
     test_zeros_ones();
+    test_tensor_list();
     test_from_data_roundtrip();
     test_randn();
     test_bad_arguments();

@@ -181,8 +181,8 @@ static void test_group_of_one(void) {
     ltc_tensor *x = NULL, *y = NULL, *p = NULL, *loss = NULL, *w = NULL, *g = NULL;
     int64_t xs[2] = {4, 3}, ys[2] = {4, 2};
     CHECK_OK(ltc_linear_new(&lin, 3, 2, 1));
-    CHECK_OK(ltc_dist_broadcast_parameters(d, lin, 0));
-    CHECK_FAILS(ltc_dist_average_gradients(d, lin), LTC_ERR_INVALID_ARGUMENT,
+    CHECK_OK(ltc_dist_broadcast_parameters_linear(d, lin, 0));
+    CHECK_FAILS(ltc_dist_average_gradients_linear(d, lin), LTC_ERR_INVALID_ARGUMENT,
                 "a parameter has no gradient yet: call ltc_tensor_backward on the loss first");
     CHECK_OK(ltc_tensor_randn(&x, xs, 2, LTC_FLOAT32, CPU, 1));
     CHECK_OK(ltc_tensor_randn(&y, ys, 2, LTC_FLOAT32, CPU, 2));
@@ -194,7 +194,7 @@ static void test_group_of_one(void) {
     CHECK_OK(ltc_tensor_grad(&g, w));
     CHECK_OK(ltc_tensor_copy_to_host(before, sizeof before, g));
     ltc_tensor_free(g);
-    CHECK_OK(ltc_dist_average_gradients(d, lin));
+    CHECK_OK(ltc_dist_average_gradients_linear(d, lin));
     CHECK_OK(ltc_tensor_grad(&g, w));
     CHECK_OK(ltc_tensor_copy_to_host(after, sizeof after, g));
     CHECK("one rank: the average is the gradient itself", memcmp(before, after, sizeof before) == 0);
@@ -204,26 +204,26 @@ static void test_group_of_one(void) {
     CHECK_OK(ltc_sgd_new(&opt, lin, 0.1, 0.9));
     CHECK_OK(ltc_sgd_step(opt));
     CHECK_OK(ltc_sgd_zero_grad(opt));
-    CHECK_FAILS(ltc_dist_average_gradients(d, lin), LTC_ERR_INVALID_ARGUMENT, "no gradient yet");
+    CHECK_FAILS(ltc_dist_average_gradients_linear(d, lin), LTC_ERR_INVALID_ARGUMENT, "no gradient yet");
     ltc_tensor_free(p);
     ltc_tensor_free(loss);
     p = loss = NULL;
     CHECK_OK(ltc_linear_forward(&p, lin, x));
     CHECK_OK(ltc_mse_loss(&loss, p, y));
     CHECK_OK(ltc_tensor_backward(loss));
-    CHECK_OK(ltc_dist_average_gradients(d, lin));
+    CHECK_OK(ltc_dist_average_gradients_linear(d, lin));
     CHECK_OK(ltc_sgd_step(opt));
-    CHECK_OK(ltc_dist_check_replicas(d, lin));
+    CHECK_OK(ltc_dist_check_replicas_linear(d, lin));
     double m = 0;
     CHECK_OK(ltc_dist_mean(&m, d, 2.5));
     CHECK("mean of one", m == 2.5);
 
-    CHECK_FAILS(ltc_dist_broadcast_parameters(d, lin, 1), LTC_ERR_INVALID_ARGUMENT, "root 1 is not valid: use 0 to 0");
-    CHECK_FAILS(ltc_dist_broadcast_parameters(d, lin, -1), LTC_ERR_INVALID_ARGUMENT, "root -1 is not valid");
-    CHECK_FAILS(ltc_dist_broadcast_parameters(NULL, lin, 0), LTC_ERR_INVALID_ARGUMENT, "'dist' is NULL");
-    CHECK_FAILS(ltc_dist_broadcast_parameters(d, NULL, 0), LTC_ERR_INVALID_ARGUMENT, "'linear' is NULL");
-    CHECK_FAILS(ltc_dist_average_gradients(NULL, lin), LTC_ERR_INVALID_ARGUMENT, "'dist' is NULL");
-    CHECK_FAILS(ltc_dist_check_replicas(d, NULL), LTC_ERR_INVALID_ARGUMENT, "'linear' is NULL");
+    CHECK_FAILS(ltc_dist_broadcast_parameters_linear(d, lin, 1), LTC_ERR_INVALID_ARGUMENT, "root 1 is not valid: use 0 to 0");
+    CHECK_FAILS(ltc_dist_broadcast_parameters_linear(d, lin, -1), LTC_ERR_INVALID_ARGUMENT, "root -1 is not valid");
+    CHECK_FAILS(ltc_dist_broadcast_parameters_linear(NULL, lin, 0), LTC_ERR_INVALID_ARGUMENT, "'dist' is NULL");
+    CHECK_FAILS(ltc_dist_broadcast_parameters_linear(d, NULL, 0), LTC_ERR_INVALID_ARGUMENT, "'linear' is NULL");
+    CHECK_FAILS(ltc_dist_average_gradients_linear(NULL, lin), LTC_ERR_INVALID_ARGUMENT, "'dist' is NULL");
+    CHECK_FAILS(ltc_dist_check_replicas_linear(d, NULL), LTC_ERR_INVALID_ARGUMENT, "'linear' is NULL");
     CHECK_FAILS(ltc_dist_mean(NULL, d, 1), LTC_ERR_INVALID_ARGUMENT, "'out' is NULL");
     CHECK_FAILS(ltc_dist_mean(&m, NULL, 1), LTC_ERR_INVALID_ARGUMENT, "'dist' is NULL");
     CHECK("rank of NULL", ltc_dist_rank(NULL) == -1 && strstr(ltc_last_error(), "'dist' is NULL"));
@@ -440,21 +440,21 @@ static void *rank_thread(void *arg) {
     j->ok = ltc_linear_new(&lin, IN, OUT, 1) == LTC_OK &&
             /* broadcast: rank 1 starts elsewhere and ends with rank 0's weights; then the other way */
             ltc_linear_set_parameters(lin, &other[0][0], NULL) == LTC_OK &&
-            ltc_dist_broadcast_parameters(d, lin, 1) == LTC_OK && weights(lin, j->bcast_w_root1) &&
+            ltc_dist_broadcast_parameters_linear(d, lin, 1) == LTC_OK && weights(lin, j->bcast_w_root1) &&
             ltc_linear_set_parameters(lin, j->rank == 0 ? &W0[0][0] : &other[0][0], B0) == LTC_OK &&
-            ltc_dist_broadcast_parameters(d, lin, 0) == LTC_OK && weights(lin, j->bcast_w) &&
+            ltc_dist_broadcast_parameters_linear(d, lin, 0) == LTC_OK && weights(lin, j->bcast_w) &&
             /* the averaged shard gradient */
-            shard_backward(lin, j->rank * per, per) && ltc_dist_average_gradients(d, lin) == LTC_OK &&
+            shard_backward(lin, j->rank * per, per) && ltc_dist_average_gradients_linear(d, lin) == LTC_OK &&
             grads(lin, j->grad_w, j->grad_b) &&
             ltc_dist_mean(&j->mean, d, 1.0 + 2.0 * j->rank) == LTC_OK;
-    j->replicas_same = ltc_dist_check_replicas(d, lin);
+    j->replicas_same = ltc_dist_check_replicas_linear(d, lin);
     if (j->rank == 1) { /* one changed weight on rank 1 */
         float w[OUT][IN];
         memcpy(w, W0, sizeof w);
         w[1][3] += 1e-6f;
         ltc_linear_set_parameters(lin, &w[0][0], NULL);
     }
-    j->replicas_diverged = ltc_dist_check_replicas(d, lin);
+    j->replicas_diverged = ltc_dist_check_replicas_linear(d, lin);
     snprintf(j->diverged_msg, sizeof j->diverged_msg, "%s", ltc_last_error());
     /* the group still works after a divergence report */
     double m = 0;
@@ -672,10 +672,10 @@ static void *big_rank(void *arg) {
     }
     ltc_linear *lin = NULL;
     j->ok = ltc_linear_new(&lin, BIG_IN, BIG_OUT, 1) == LTC_OK && ltc_linear_set_parameters(lin, j->w0, j->b0) == LTC_OK &&
-            ltc_dist_broadcast_parameters(d, lin, 1) == LTC_OK &&
+            ltc_dist_broadcast_parameters_linear(d, lin, 1) == LTC_OK &&
             big_weights(lin, j->w, 0) && big_backward(lin, j->rank * (BIG_N / 2), BIG_N / 2) &&
-            ltc_dist_average_gradients(d, lin) == LTC_OK && big_weights(lin, j->gw, 1) &&
-            ltc_dist_check_replicas(d, lin) == LTC_OK;
+            ltc_dist_average_gradients_linear(d, lin) == LTC_OK && big_weights(lin, j->gw, 1) &&
+            ltc_dist_check_replicas_linear(d, lin) == LTC_OK;
     if (!j->ok)
         snprintf(j->error, sizeof j->error, "%s", ltc_last_error());
     ltc_linear_free(lin);

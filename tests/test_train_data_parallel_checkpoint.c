@@ -1,4 +1,4 @@
-/* Checkpoints through the API (ltc_checkpoint_save / ltc_checkpoint_load / ltc_checkpoint_lock_new): a
+/* Checkpoints through the API (ltc_checkpoint_save_linear / ltc_checkpoint_load_linear / ltc_checkpoint_lock_new): a
  * round trip restores the parameters and momentum buffers bit for bit, so that training goes on exactly
  * as without the stop; the write is atomic (no temporary left, a NaN model never overwrites a good file);
  * a truncated file, a changed byte, another format, other shapes, dtype, optimizer or settings are
@@ -99,7 +99,7 @@ static void test_round_trip_and_resume(void) {
     ltc_sgd *a_opt = NULL;
     ltc_linear *a = new_model(&a_opt, 0.05, 3);
     train(a, a_opt, 4, 100);
-    CHECK_OK(ltc_checkpoint_save(path, a, a_opt, 4, "seed=3 batch=8"));
+    CHECK_OK(ltc_checkpoint_save_linear(path, a, a_opt, 4, "seed=3 batch=8"));
     char tmp[420];
     snprintf(tmp, sizeof tmp, "%s.tmp.%d", path, (int)getpid());
     CHECK("no temporary file left", access(tmp, F_OK) != 0);
@@ -107,7 +107,7 @@ static void test_round_trip_and_resume(void) {
     ltc_sgd *b_opt = NULL;
     ltc_linear *b = new_model(&b_opt, 0.05, 99);
     int64_t step = -1;
-    CHECK_OK(ltc_checkpoint_load(&step, path, b, b_opt, "batch=8 seed=3"));
+    CHECK_OK(ltc_checkpoint_load_linear(&step, path, b, b_opt, "batch=8 seed=3"));
     CHECK("the step comes back", step == 4);
     float pa[15], pb[15], pr[15];
     params_of(a, pa);
@@ -120,7 +120,7 @@ static void test_round_trip_and_resume(void) {
     /* without the momentum buffers it would not: the check above can fail */
     ltc_sgd *c_opt = NULL;
     ltc_linear *c = new_model(&c_opt, 0.05, 4); /* its weights replaced by the load */
-    CHECK_OK(ltc_checkpoint_load(&step, path, c, NULL, "seed=3 batch=8"));
+    CHECK_OK(ltc_checkpoint_load_linear(&step, path, c, NULL, "seed=3 batch=8"));
     train(c, c_opt, 6, 104);
     float pc[15];
     params_of(c, pc);
@@ -131,8 +131,8 @@ static void test_round_trip_and_resume(void) {
     path_of(fresh, sizeof fresh, "fresh.pt");
     ltc_sgd *f_opt = NULL;
     ltc_linear *f = new_model(&f_opt, 0.05, 3);
-    CHECK_OK(ltc_checkpoint_save(fresh, f, f_opt, 0, NULL));
-    CHECK_OK(ltc_checkpoint_load(&step, fresh, c, c_opt, ""));
+    CHECK_OK(ltc_checkpoint_save_linear(fresh, f, f_opt, 0, NULL));
+    CHECK_OK(ltc_checkpoint_load_linear(&step, fresh, c, c_opt, ""));
     train(c, c_opt, 10, 100);
     params_of(c, pc);
     CHECK("a step-0 checkpoint resumes as a fresh run", step == 0 && memcmp(pc, pr, sizeof pc) == 0);
@@ -149,7 +149,7 @@ static void expect_refused(const char *path, ltc_linear *m, ltc_sgd *opt, const 
     params_of(m, before);
     long size = file_size(path);
     int64_t step = 77;
-    CHECK_FAILS(ltc_checkpoint_load(&step, path, m, opt, settings), LTC_ERR_INVALID_ARGUMENT, text);
+    CHECK_FAILS(ltc_checkpoint_load_linear(&step, path, m, opt, settings), LTC_ERR_INVALID_ARGUMENT, text);
     CHECK("the message names the file", strstr(ltc_last_error(), path) != NULL);
     params_of(m, after);
     CHECK("nothing changed", step == 77 && memcmp(before, after, sizeof before) == 0 && file_size(path) == size);
@@ -162,7 +162,7 @@ static void test_refusals(void) {
     ltc_sgd *opt = NULL;
     ltc_linear *m = new_model(&opt, 0.1, 5);
     train(m, opt, 2, 7);
-    CHECK_OK(ltc_checkpoint_save(good, m, opt, 2, "seed=5 batch=8"));
+    CHECK_OK(ltc_checkpoint_save_linear(good, m, opt, 2, "seed=5 batch=8"));
     long n = file_size(good);
     unsigned char *bytes = malloc((size_t)n);
     CHECK("read back", bytes && read_bytes(good, bytes, n));
@@ -199,7 +199,7 @@ static void test_refusals(void) {
     char missing[400];
     path_of(missing, sizeof missing, "missing.pt");
     int64_t step = 0;
-    CHECK_FAILS(ltc_checkpoint_load(&step, missing, other, other_opt, NULL), LTC_ERR_IO, "cannot open checkpoint");
+    CHECK_FAILS(ltc_checkpoint_load_linear(&step, missing, other, other_opt, NULL), LTC_ERR_IO, "cannot open checkpoint");
     CHECK("... with errno's text", strstr(ltc_last_error(), "No such file or directory") != NULL);
     /* another run's settings, optimizer or model */
     expect_refused(good, other, other_opt, "seed=5 batch=16", "batch=8 in the file, batch=16 in this run");
@@ -212,30 +212,30 @@ static void test_refusals(void) {
     ltc_linear *wide = NULL;
     CHECK_OK(ltc_linear_new(&wide, 5, 3, 1));
     int64_t s2 = 0;
-    CHECK_FAILS(ltc_checkpoint_load(&s2, good, wide, NULL, "seed=5 batch=8"), LTC_ERR_INVALID_ARGUMENT,
+    CHECK_FAILS(ltc_checkpoint_load_linear(&s2, good, wide, NULL, "seed=5 batch=8"), LTC_ERR_INVALID_ARGUMENT,
                 "does not match this model: its weight is [3, 4], this model's is [3, 5]");
     ltc_linear *nobias = NULL;
     CHECK_OK(ltc_linear_new(&nobias, 4, 3, 0));
-    CHECK_FAILS(ltc_checkpoint_load(&s2, good, nobias, NULL, "seed=5 batch=8"), LTC_ERR_INVALID_ARGUMENT,
+    CHECK_FAILS(ltc_checkpoint_load_linear(&s2, good, nobias, NULL, "seed=5 batch=8"), LTC_ERR_INVALID_ARGUMENT,
                 "its bias is [3], this model's is absent");
-    CHECK_FAILS(ltc_checkpoint_load(&s2, good, other, opt, "seed=5 batch=8"), LTC_ERR_INVALID_ARGUMENT,
+    CHECK_FAILS(ltc_checkpoint_load_linear(&s2, good, other, opt, "seed=5 batch=8"), LTC_ERR_INVALID_ARGUMENT,
                 "opt was made over another module");
     /* the good file is still good */
-    CHECK_OK(ltc_checkpoint_load(&s2, good, other, other_opt, "seed=5 batch=8"));
+    CHECK_OK(ltc_checkpoint_load_linear(&s2, good, other, other_opt, "seed=5 batch=8"));
 
     /* a diverged model is never saved over a good checkpoint */
     float nan_w[12], b3[3] = {0, 0, 0};
     for (int i = 0; i < 12; i++)
         nan_w[i] = i == 5 ? NAN : 1.0f;
     CHECK_OK(ltc_linear_set_parameters(other, nan_w, b3));
-    CHECK_FAILS(ltc_checkpoint_save(good, other, other_opt, 3, "seed=5 batch=8"), LTC_ERR_INVALID_ARGUMENT,
+    CHECK_FAILS(ltc_checkpoint_save_linear(good, other, other_opt, 3, "seed=5 batch=8"), LTC_ERR_INVALID_ARGUMENT,
                 "the weight holds NaN or infinite values");
     unsigned char *again = malloc((size_t)n);
     CHECK("the good checkpoint is untouched", again && file_size(good) == n && read_bytes(good, again, n) &&
                                                   memcmp(again, bytes, (size_t)n) == 0);
     free(again);
     /* a place that cannot be written, named (more in test_io_errors) */
-    CHECK_FAILS(ltc_checkpoint_save("/nonexistent-dir/x.pt", m, opt, 1, NULL), LTC_ERR_IO,
+    CHECK_FAILS(ltc_checkpoint_save_linear("/nonexistent-dir/x.pt", m, opt, 1, NULL), LTC_ERR_IO,
                 "cannot create /nonexistent-dir/x.pt.tmp.");
     ltc_linear_free(nobias);
     ltc_linear_free(wide);
@@ -255,7 +255,7 @@ static void test_torch_load(void) {
     ltc_sgd *opt = NULL;
     ltc_linear *m = new_model(&opt, 0.1, 8);
     train(m, opt, 3, 9);
-    CHECK_OK(ltc_checkpoint_save(path, m, opt, 3, "seed=8 batch=8"));
+    CHECK_OK(ltc_checkpoint_save_linear(path, m, opt, 3, "seed=8 batch=8"));
     float p[15];
     params_of(m, p);
     char cmd[2048];
@@ -293,8 +293,8 @@ static void expect_io(const char *what, const char *path, const char *want) {
     ltc_checkpoint_lock *lock = NULL;
     char name[600], texts[400];
     for (int call = 0; call < 3; call++) {
-        ltc_status s = call == 0   ? ltc_checkpoint_save(path, m, opt, 1, NULL)
-                       : call == 1 ? ltc_checkpoint_load(&step, path, m, opt, NULL)
+        ltc_status s = call == 0   ? ltc_checkpoint_save_linear(path, m, opt, 1, NULL)
+                       : call == 1 ? ltc_checkpoint_load_linear(&step, path, m, opt, NULL)
                                    : ltc_checkpoint_lock_new(&lock, path);
         int ok = s == LTC_ERR_IO && strstr(ltc_last_error(), path) != NULL;
         snprintf(texts, sizeof texts, "%s", want);
@@ -362,7 +362,7 @@ static int child_main(const char *mode, const char *dir) {
     ltc_linear *m = new_model(&opt, 0.1, 5);
     ltc_checkpoint_lock *lock = NULL;
     if (!strcmp(mode, "full")) {
-        say("first-save", ltc_checkpoint_save(path, m, opt, 1, "n=1")); /* while there is room */
+        say("first-save", ltc_checkpoint_save_linear(path, m, opt, 1, "n=1")); /* while there is room */
         snprintf(fill, sizeof fill, "%s/filler", dir);
         FILE *f = fopen(fill, "wb");
         static char block[4096];
@@ -371,14 +371,14 @@ static int child_main(const char *mode, const char *dir) {
         if (f)
             fclose(f);
         train(m, opt, 1, 3);
-        say("save", ltc_checkpoint_save(path, m, opt, 2, "n=1"));
+        say("save", ltc_checkpoint_save_linear(path, m, opt, 2, "n=1"));
         int64_t step = 0;
-        say("load-previous", ltc_checkpoint_load(&step, path, m, NULL, "n=1"));
+        say("load-previous", ltc_checkpoint_load_linear(&step, path, m, NULL, "n=1"));
         printf("previous-step %lld\n", (long long)step);
         snprintf(fill, sizeof fill, "%s/a.pt.tmp.%d", dir, (int)getpid());
         printf("temporary-left %d\n", access(fill, F_OK) == 0);
     } else {
-        say("save", ltc_checkpoint_save(path, m, opt, 1, NULL));
+        say("save", ltc_checkpoint_save_linear(path, m, opt, 1, NULL));
     }
     say("lock", ltc_checkpoint_lock_new(&lock, fresh));
     ltc_checkpoint_lock_free(lock);

@@ -79,7 +79,7 @@ static int rank_main(const char *scenario) {
     if (ltc_linear_new(&lin, 3, 2, 1) != LTC_OK || ltc_tensor_randn(&x, xs, 2, LTC_FLOAT32, CPU, (uint64_t)r) != LTC_OK ||
         ltc_tensor_randn(&y, ys, 2, LTC_FLOAT32, CPU, 10u + (uint64_t)r) != LTC_OK)
         return 1;
-    s = ltc_dist_broadcast_parameters(d, lin, 0);
+    s = ltc_dist_broadcast_parameters_linear(d, lin, 0);
     double fault_at = 0;
     for (int step = 0; step < 20 && s == LTC_OK; step++) {
         if (step == 3) {
@@ -101,9 +101,9 @@ static int rank_main(const char *scenario) {
         if (ltc_linear_forward(&p, lin, x) != LTC_OK || ltc_mse_loss(&loss, p, y) != LTC_OK ||
             ltc_tensor_backward(loss) != LTC_OK)
             return 1;
-        s = ltc_dist_average_gradients(d, lin);
+        s = ltc_dist_average_gradients_linear(d, lin);
         if (s == LTC_OK && step % 5 == 0)
-            s = ltc_dist_check_replicas(d, lin);
+            s = ltc_dist_check_replicas_linear(d, lin);
         usleep(20000);
     }
     report(r, s, fault_at > 0 ? ph_now_s() - fault_at : 0);

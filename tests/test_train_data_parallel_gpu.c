@@ -48,7 +48,7 @@ static double train_rows(enum mode mode, ltc_dist *dist, ltc_device dev, int fir
     ltc_manual_seed(42);
     if (ltc_tensor_from_data(&x, X[first], xs, 2, LTC_FLOAT32, dev) != LTC_OK ||
         ltc_tensor_from_data(&y, Y[first], ys, 2, LTC_FLOAT32, dev) != LTC_OK || ltc_linear_new(&lin, REG_IN, REG_OUT, 1) != LTC_OK ||
-        ltc_linear_to(lin, dev) != LTC_OK || (dist && ltc_dist_broadcast_parameters(dist, lin, 0) != LTC_OK) ||
+        ltc_linear_to(lin, dev) != LTC_OK || (dist && ltc_dist_broadcast_parameters_linear(dist, lin, 0) != LTC_OK) ||
         ltc_sgd_new(&opt, lin, 0.1, 0.9) != LTC_OK)
         goto done;
     for (int s = 0; s < steps; s++) {
@@ -65,7 +65,7 @@ static double train_rows(enum mode mode, ltc_dist *dist, ltc_device dev, int fir
         if (ltc_sgd_zero_grad(opt) != LTC_OK ||
             (mode == DP ? ltc_data_parallel_forward(&pred, lin, x, NULL, 0) : ltc_linear_forward(&pred, lin, x)) != LTC_OK ||
             ltc_mse_loss(&loss, pred, y) != LTC_OK || ltc_tensor_backward(loss) != LTC_OK ||
-            (dist && ltc_dist_average_gradients(dist, lin) != LTC_OK) || ltc_sgd_step(opt) != LTC_OK)
+            (dist && ltc_dist_average_gradients_linear(dist, lin) != LTC_OK) || ltc_sgd_step(opt) != LTC_OK)
             goto done;
     }
     if (graph) {
@@ -84,7 +84,7 @@ static double train_rows(enum mode mode, ltc_dist *dist, ltc_device dev, int fir
         ltc_tensor_free(small);
     }
     if (dist)
-        CHECK_OK(ltc_dist_check_replicas(dist, lin));
+        CHECK_OK(ltc_dist_check_replicas_linear(dist, lin));
     if (ltc_linear_parameters(&pw, &pb, lin) != LTC_OK ||
         ltc_tensor_copy_to_host(w, sizeof(float) * REG_OUT * REG_IN, pw) != LTC_OK ||
         ltc_tensor_copy_to_host(b, sizeof(float) * REG_OUT, pb) != LTC_OK)
@@ -331,7 +331,7 @@ static int rows_gradient(ltc_linear *lin, ltc_dist *dist, ltc_device dev, int fi
              ltc_tensor_from_data(&y, Y[first], ys, 2, LTC_FLOAT32, dev) == LTC_OK &&
              ltc_linear_forward(&pred, lin, x) == LTC_OK && ltc_mse_loss(&l, pred, y) == LTC_OK &&
              ltc_tensor_item(loss, l) == LTC_OK && ltc_tensor_backward(l) == LTC_OK &&
-             (!dist || ltc_dist_average_gradients(dist, lin) == LTC_OK) && read_params(lin, 1, gw, gb);
+             (!dist || ltc_dist_average_gradients_linear(dist, lin) == LTC_OK) && read_params(lin, 1, gw, gb);
     TH_FREE_TENSORS(x, y, pred, l);
     return ok;
 }
@@ -363,7 +363,7 @@ static int ddp_rank(const char *dir) {
     ltc_linear *lin = linear_with(dev, w_start, b_start), *full = linear_with(dev, w1, b1), *alone = linear_with(dev, w1, b1);
     CHECK("three modules on this rank's GPU", lin && full && alone);
     float w[REG_OUT][REG_IN], b[REG_OUT];
-    CHECK_OK(ltc_dist_broadcast_parameters(d, lin, 1));
+    CHECK_OK(ltc_dist_broadcast_parameters_linear(d, lin, 1));
     CHECK("broadcast from rank 1: this rank holds rank 1's start, bit for bit",
           read_params(lin, 0, w, b) && memcmp(w, w1, sizeof w) == 0 && memcmp(b, b1, sizeof b) == 0);
     /* the gradient of this rank's half, averaged, against the full batch's and the half's alone */
@@ -380,7 +380,7 @@ static int ddp_rank(const char *dir) {
     CHECK_OK(ltc_dist_mean(&loss_mean, d, loss));
     printf("rank %d: loss of its half %.6g, mean over the ranks %.6g, full batch %.6g\n", r, loss, loss_mean, loss_full);
     CHECK("the mean of the halves' losses is the full batch's", fabs(loss_mean - loss_full) <= 1e-6 * (1 + loss_full));
-    CHECK_OK(ltc_dist_check_replicas(d, lin));
+    CHECK_OK(ltc_dist_check_replicas_linear(d, lin));
     /* training: each step's gradient averaged over the two GPUs */
     double e = train_rows(EAGER, d, dev, r * half, half, 300, w, b);
     printf("rank %d: 300 steps on its half: max |learned - true| = %.2e\n", r, e);
@@ -502,7 +502,7 @@ int main(void) {
     if (dist) {
         ltc_linear *cpu_lin = NULL;
         CHECK_OK(ltc_linear_new(&cpu_lin, REG_IN, REG_OUT, 1));
-        CHECK_FAILS(ltc_dist_broadcast_parameters(dist, cpu_lin, 0), LTC_ERR_INVALID_ARGUMENT,
+        CHECK_FAILS(ltc_dist_broadcast_parameters_linear(dist, cpu_lin, 0), LTC_ERR_INVALID_ARGUMENT,
                     "the module is on cpu but the group is on cuda:0: move it with ltc_linear_to first");
         ltc_linear_free(cpu_lin);
     }

@@ -105,8 +105,8 @@ static int same_weights(const char *a, const char *b, int64_t *step_a) {
     int64_t sa = -1, sb = -2;
     float pa[1010], pb[1010];
     int ok = ltc_linear_new(&ma, 100, 10, 1) == LTC_OK && ltc_linear_new(&mb, 100, 10, 1) == LTC_OK &&
-             ltc_checkpoint_load(&sa, a, ma, NULL, "seed=1 batch=256") == LTC_OK &&
-             ltc_checkpoint_load(&sb, b, mb, NULL, "seed=1 batch=256") == LTC_OK;
+             ltc_checkpoint_load_linear(&sa, a, ma, NULL, "seed=1 batch=256") == LTC_OK &&
+             ltc_checkpoint_load_linear(&sb, b, mb, NULL, "seed=1 batch=256") == LTC_OK;
     if (!ok)
         fprintf(stderr, "  cannot compare %s and %s: %s\n", a, b, ltc_last_error());
     ltc_tensor *w = NULL, *bias = NULL;
@@ -298,7 +298,7 @@ static void test_setup(void) {
     ltc_linear *m = NULL;
     int64_t step = -1;
     CHECK_OK(ltc_linear_new(&m, 100, 10, 1));
-    CHECK_OK(ltc_checkpoint_load(&step, p, m, NULL, "seed=1 batch=256"));
+    CHECK_OK(ltc_checkpoint_load_linear(&step, p, m, NULL, "seed=1 batch=256"));
     CHECK("SIGINT: the checkpoint holds the step it stopped at", step > 0);
     ltc_linear_free(m);
     snprintf(t, sizeof t, "%s.lock", p);
@@ -333,7 +333,7 @@ static void test_sigterm(void) {
     ltc_linear *m = NULL;
     int64_t step = -1;
     CHECK_OK(ltc_linear_new(&m, 100, 10, 1));
-    CHECK_OK(ltc_checkpoint_load(&step, p, m, NULL, "seed=1 batch=256"));
+    CHECK_OK(ltc_checkpoint_load_linear(&step, p, m, NULL, "seed=1 batch=256"));
     CHECK("the checkpoint is the step it stopped at", step > 50);
     ltc_linear_free(m);
     if (rc != 143)

@@ -1,4 +1,4 @@
-// Training checkpoints (ltc_checkpoint_save / ltc_checkpoint_load): a module's parameters, its SGD
+// Training checkpoints (ltc_checkpoint_save_linear / ltc_checkpoint_load_linear): a module's parameters, its SGD
 // momentum buffers, the step and the run's settings, in LibTorch's own zip format (the layout torch.save
 // writes, so Python's torch.load reads it, weights_only included), written atomically.
 #include "internal.hpp"
@@ -147,7 +147,7 @@ ltc_status refuse_folder(const char *fn, const std::string &path) {
 // Writes bytes to path through path.tmp.<pid>: write, fsync, rename, fsync of the folder. A crash at
 // any point leaves either the old file or the new one, whole.
 ltc_status write_atomically(const std::string &path, const std::vector<char> &bytes) {
-    const char *fn = "ltc_checkpoint_save";
+    const char *fn = "ltc_checkpoint_save_linear";
     const char *intact = "the previous checkpoint, if any, is intact";
     LTC_RETURN_IF_ERROR(refuse_folder(fn, path));
     std::string tmp = path + ".tmp." + std::to_string(getpid());
@@ -197,7 +197,7 @@ ltc_status write_atomically(const std::string &path, const std::vector<char> &by
 }
 
 ltc_status read_whole(std::vector<char> *out, const std::string &path) {
-    const char *fn = "ltc_checkpoint_load";
+    const char *fn = "ltc_checkpoint_load_linear";
     int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
     if (fd < 0)
         return io_fail(fn, "open checkpoint", path, errno, path);
@@ -275,26 +275,26 @@ uint64_t digest_of(int64_t step, const std::string &settings, double lr, double 
 
 extern "C" {
 
-ltc_status ltc_checkpoint_save(const char *path, const ltc_linear *linear, const ltc_sgd *opt, int64_t step,
+ltc_status ltc_checkpoint_save_linear(const char *path, const ltc_linear *linear, const ltc_sgd *opt, int64_t step,
                                const char *settings) {
     LTC_CHECK_NOT_NULL(path);
     LTC_CHECK_NOT_NULL(linear);
     if (!path[0])
-        return fail(LTC_ERR_INVALID_ARGUMENT, "ltc_checkpoint_save: path is empty: pass a file name");
+        return fail(LTC_ERR_INVALID_ARGUMENT, "ltc_checkpoint_save_linear: path is empty: pass a file name");
     if (step < 0)
-        return fail(LTC_ERR_INVALID_ARGUMENT, "ltc_checkpoint_save: step %" PRId64 " is not valid: use 0 or more", step);
+        return fail(LTC_ERR_INVALID_ARGUMENT, "ltc_checkpoint_save_linear: step %" PRId64 " is not valid: use 0 or more", step);
     LTC_TRY {
         Settings s;
-        LTC_RETURN_IF_ERROR(parse_settings(&s, settings, "ltc_checkpoint_save"));
+        LTC_RETURN_IF_ERROR(parse_settings(&s, settings, "ltc_checkpoint_save_linear"));
         std::vector<at::Tensor> params = linear->m->parameters();
-        LTC_RETURN_IF_ERROR(check_pair(linear, opt, params, "ltc_checkpoint_save"));
+        LTC_RETURN_IF_ERROR(check_pair(linear, opt, params, "ltc_checkpoint_save_linear"));
         at::NoGradGuard no_grad;
         std::vector<at::Tensor> tensors;  // weight, bias, momentum of weight, momentum of bias (undefined: none)
         for (size_t i = 0; i < 2; i++) {
             at::Tensor p = i < params.size() ? params[i].detach().cpu().clone() : at::Tensor();
             if (p.defined() && !at::isfinite(p).all().item<bool>())
                 return fail(LTC_ERR_INVALID_ARGUMENT,
-                            "ltc_checkpoint_save: the %s holds NaN or infinite values (the training diverged): %s not written, "
+                            "ltc_checkpoint_save_linear: the %s holds NaN or infinite values (the training diverged): %s not written, "
                             "a previous checkpoint there is left as it was",
                             kParamNames[i], path);
             tensors.push_back(p);
@@ -422,7 +422,7 @@ ltc_status check_match(const Loaded &c, const std::string &path, const std::vect
     }
     const std::string dtype = ltc_dtype_name((ltc_dtype)ltc::from_scalar_type(params[0].scalar_type()));
     Settings theirs;
-    if (parse_settings(&theirs, c.settings.c_str(), "ltc_checkpoint_load") != LTC_OK)
+    if (parse_settings(&theirs, c.settings.c_str(), "ltc_checkpoint_load_linear") != LTC_OK)
         return fail(LTC_ERR_INVALID_ARGUMENT, "checkpoint %s is corrupt: its settings \"%.100s\" cannot be read", path.c_str(),
                     c.settings.c_str());
     theirs["dtype"] = c.dtype;
@@ -455,17 +455,17 @@ ltc_status check_match(const Loaded &c, const std::string &path, const std::vect
 
 extern "C" {
 
-ltc_status ltc_checkpoint_load(int64_t *out_step, const char *path, ltc_linear *linear, ltc_sgd *opt, const char *settings) {
+ltc_status ltc_checkpoint_load_linear(int64_t *out_step, const char *path, ltc_linear *linear, ltc_sgd *opt, const char *settings) {
     LTC_CHECK_NOT_NULL(out_step);
     LTC_CHECK_NOT_NULL(path);
     LTC_CHECK_NOT_NULL(linear);
     if (!path[0])
-        return fail(LTC_ERR_INVALID_ARGUMENT, "ltc_checkpoint_load: path is empty: pass a file name");
+        return fail(LTC_ERR_INVALID_ARGUMENT, "ltc_checkpoint_load_linear: path is empty: pass a file name");
     LTC_TRY {
         Settings mine;
-        LTC_RETURN_IF_ERROR(parse_settings(&mine, settings, "ltc_checkpoint_load"));
+        LTC_RETURN_IF_ERROR(parse_settings(&mine, settings, "ltc_checkpoint_load_linear"));
         std::vector<at::Tensor> params = linear->m->parameters();
-        LTC_RETURN_IF_ERROR(check_pair(linear, opt, params, "ltc_checkpoint_load"));
+        LTC_RETURN_IF_ERROR(check_pair(linear, opt, params, "ltc_checkpoint_load_linear"));
         std::vector<char> bytes;
         LTC_RETURN_IF_ERROR(read_whole(&bytes, path));
         Loaded c;

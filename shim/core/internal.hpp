@@ -8,6 +8,7 @@
 
 #include <cstring>
 #include <exception>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -27,7 +28,16 @@ struct ltc_sgd {
     double lr = 0, momentum_factor = 0;
 };
 
+// An ordered list of (name, tensor) entries, names unique (ltc_tensor_list_*).
+struct ltc_tensor_list {
+    std::vector<std::string> names;
+    std::vector<at::Tensor> tensors;
+};
+
 namespace ltc {
+
+// A new list handle holding these entries (the caller makes sure the names are unique and valid).
+ltc_tensor_list *new_list(std::vector<std::string> names, std::vector<at::Tensor> tensors);
 
 // One update from the gradients now held (parameters without one are skipped). Used by ltc_sgd_step and
 // by the CUDA-graph capture, which must record exactly the eager step.

@@ -241,15 +241,15 @@ int ltc_dist_world_size(const ltc_dist *dist) {
     return dist->env.world_size;
 }
 
-ltc_status ltc_dist_broadcast_parameters(ltc_dist *dist, ltc_linear *linear, int root) {
+ltc_status ltc_dist_broadcast_parameters_linear(ltc_dist *dist, ltc_linear *linear, int root) {
     LTC_CHECK_NOT_NULL(dist);
     LTC_CHECK_NOT_NULL(linear);
     if (root < 0 || root >= dist->env.world_size)
-        return fail(LTC_ERR_INVALID_ARGUMENT, "ltc_dist_broadcast_parameters: root %d is not valid: use 0 to %d", root,
+        return fail(LTC_ERR_INVALID_ARGUMENT, "ltc_dist_broadcast_parameters_linear: root %d is not valid: use 0 to %d", root,
                     dist->env.world_size - 1);
     LTC_TRY {
         std::vector<at::Tensor> params;
-        LTC_RETURN_IF_ERROR(group_params(&params, dist, linear, "ltc_dist_broadcast_parameters"));
+        LTC_RETURN_IF_ERROR(group_params(&params, dist, linear, "ltc_dist_broadcast_parameters_linear"));
         return run_op(dist, "broadcast of the parameters", [&] {
             at::NoGradGuard no_grad;
             at::Tensor flat = flatten(params);
@@ -264,27 +264,27 @@ ltc_status ltc_dist_broadcast_parameters(ltc_dist *dist, ltc_linear *linear, int
     LTC_CATCH
 }
 
-ltc_status ltc_dist_average_gradients(ltc_dist *dist, ltc_linear *linear) {
+ltc_status ltc_dist_average_gradients_linear(ltc_dist *dist, ltc_linear *linear) {
     LTC_CHECK_NOT_NULL(dist);
     LTC_CHECK_NOT_NULL(linear);
     LTC_TRY {
         std::vector<at::Tensor> params;
-        LTC_RETURN_IF_ERROR(group_params(&params, dist, linear, "ltc_dist_average_gradients"));
+        LTC_RETURN_IF_ERROR(group_params(&params, dist, linear, "ltc_dist_average_gradients_linear"));
         for (auto &p : params)
             if (!p.grad().defined())
                 return fail(LTC_ERR_INVALID_ARGUMENT,
-                            "ltc_dist_average_gradients: a parameter has no gradient yet: call ltc_tensor_backward on the loss first");
+                            "ltc_dist_average_gradients_linear: a parameter has no gradient yet: call ltc_tensor_backward on the loss first");
         return run_op(dist, "all-reduce of the gradients", [&] { average_gradients(dist, params); });
     }
     LTC_CATCH
 }
 
-ltc_status ltc_dist_check_replicas(ltc_dist *dist, const ltc_linear *linear) {
+ltc_status ltc_dist_check_replicas_linear(ltc_dist *dist, const ltc_linear *linear) {
     LTC_CHECK_NOT_NULL(dist);
     LTC_CHECK_NOT_NULL(linear);
     LTC_TRY {
         std::vector<at::Tensor> params;
-        LTC_RETURN_IF_ERROR(group_params(&params, dist, linear, "ltc_dist_check_replicas"));
+        LTC_RETURN_IF_ERROR(group_params(&params, dist, linear, "ltc_dist_check_replicas_linear"));
         const int world = dist->env.world_size;
         std::vector<double> sums(2 * (size_t)world);
         ltc_status st = run_op(dist, "replica check", [&] {

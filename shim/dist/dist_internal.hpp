@@ -255,7 +255,7 @@ void destroy(ltc_dist *d, bool graceful);
 // maps exceptions to a status, and names lost ranks.
 ltc_status run_op(ltc_dist *d, const char *what, const std::function<void()> &f);
 
-// The body of ltc_dist_average_gradients, for use inside run_op (and inside a graph capture): copies
+// The body of ltc_dist_average_gradients_linear, for use inside run_op (and inside a graph capture): copies
 // the gradients into d->flat, averages it over the group, and makes the gradients views of it.
 void average_gradients(ltc_dist *d, const std::vector<at::Tensor> &params);
 

@@ -272,6 +272,37 @@ LTC_API ltc_status ltc_tensor_is_pinned(int *out, const ltc_tensor *tensor);
 LTC_API ltc_status ltc_tensor_copy(ltc_tensor *dst, const ltc_tensor *src, int non_blocking);
 
 /* ------------------------------------------------------------------------------------------------ */
+/* Tensor lists: named tensors (a module's parameters, an optimizer's state, a state_dict)          */
+/* ------------------------------------------------------------------------------------------------ */
+
+/* An ordered list of (name, tensor) entries with unique names. Each entry shares its tensor's memory: the
+ * list keeps the tensor alive and sees every change made through another handle. */
+typedef struct ltc_tensor_list ltc_tensor_list;
+
+#define LTC_NAME_MAX 255 /* bytes of an entry's name, without the NUL */
+
+/*! A new empty list, owned by the caller (ltc_tensor_list_free). Thread-safe.
+ *  Errors: out NULL -> LTC_ERR_INVALID_ARGUMENT. */
+LTC_API ltc_status ltc_tensor_list_new(ltc_tensor_list **out);
+/*! Releases the list; its tensors live on while other handles share them. NULL is a no-op. */
+LTC_API void ltc_tensor_list_free(ltc_tensor_list *list);
+/*! Appends (name, tensor): the list shares tensor's memory; the caller keeps (and frees) its handle.
+ *  Errors: list, name or tensor NULL; name empty, longer than LTC_NAME_MAX bytes, or already in the
+ *  list -> LTC_ERR_INVALID_ARGUMENT naming it; nothing appended. Threads: as the list. */
+LTC_API ltc_status ltc_tensor_list_append(ltc_tensor_list *list, const char *name, const ltc_tensor *tensor);
+/*! The number of entries (>= 0); -1 on NULL, which sets ltc_last_error(). */
+LTC_API int64_t ltc_tensor_list_count(const ltc_tensor_list *list);
+/*! Entry `index` (0 .. count-1): *out a new handle sharing its tensor (owned by the caller), *out_name
+ *  its name (borrowed from the list: valid while the list lives). Either out may be NULL, not both.
+ *  Errors: list NULL, both outs NULL, an index out of range -> LTC_ERR_INVALID_ARGUMENT naming the
+ *  index and the count (outs NULL). */
+LTC_API ltc_status ltc_tensor_list_get(ltc_tensor **out, const char **out_name, const ltc_tensor_list *list,
+                                       int64_t index);
+/*! The entry named `name`: *out a new handle sharing its tensor, owned by the caller. Errors: a NULL
+ *  argument; no such name -> LTC_ERR_INVALID_ARGUMENT naming it and the list's first names. */
+LTC_API ltc_status ltc_tensor_list_find(ltc_tensor **out, const ltc_tensor_list *list, const char *name);
+
+/* ------------------------------------------------------------------------------------------------ */
 /* CUDA: peer access, the PCIe link, events                                                         */
 /* ------------------------------------------------------------------------------------------------ */
 
@@ -405,7 +436,7 @@ LTC_API ltc_status ltc_sgd_step(ltc_sgd *sgd);
  *  (path is a folder, its folder is missing, no permission, a read-only file system, a full disk, a
  *  failed write, fsync or rename) -> LTC_ERR_IO naming the file, with errno's text and what it means
  *  there; the temporary file is removed and the previous checkpoint left as it was. */
-LTC_API ltc_status ltc_checkpoint_save(const char *path, const ltc_linear *linear, const ltc_sgd *opt, int64_t step,
+LTC_API ltc_status ltc_checkpoint_save_linear(const char *path, const ltc_linear *linear, const ltc_sgd *opt, int64_t step,
                                        const char *settings);
 /*! Reads path and, only if everything fits, copies its parameters into linear (on linear's device)
  *  and its momentum buffers into opt (may be NULL: not restored), and sets *out_step to its step.
@@ -416,7 +447,7 @@ LTC_API ltc_status ltc_checkpoint_save(const char *path, const ltc_linear *linea
  *  module); shapes other than linear's; another dtype; with opt, another lr or momentum; other
  *  settings (a key with another value, or present on one side only: the message names the key and
  *  both values). opt made over another module -> LTC_ERR_INVALID_ARGUMENT. */
-LTC_API ltc_status ltc_checkpoint_load(int64_t *out_step, const char *path, ltc_linear *linear, ltc_sgd *opt,
+LTC_API ltc_status ltc_checkpoint_load_linear(int64_t *out_step, const char *path, ltc_linear *linear, ltc_sgd *opt,
                                        const char *settings);
 
 /* A claim on a checkpoint path for a whole run, so that two runs never write one file. */
@@ -429,11 +460,11 @@ typedef struct ltc_checkpoint_lock ltc_checkpoint_lock;
  *  LTC_ERR_INVALID_ARGUMENT naming that process ("pid 4242 on host node1 since
  *  2025-06-01T12:00:00Z") and nothing changed. Then it writes that line for this process and flushes
  *  it: a full disk or quota -> LTC_ERR_IO. Last, it removes the temporary files path.tmp.<pid> that
- *  ltc_checkpoint_save left in processes that died mid-save, when no process with that pid runs on
+ *  ltc_checkpoint_save_linear left in processes that died mid-save, when no process with that pid runs on
  *  this host (a running one's file stays). The lock lasts until ltc_checkpoint_lock_free, or until
  *  the process ends, however it ends (the kernel lets go; the path.lock a killed process leaves is
  *  taken over by the next run); a program it execs does not inherit it. It is advisory:
- *  ltc_checkpoint_save does not take it. On a network file system it holds as far as flock does
+ *  ltc_checkpoint_save_linear does not take it. On a network file system it holds as far as flock does
  *  there (NFS: yes; Lustre: mounted with -o flock). *out is new, owned by the caller. path NULL or ""
  *  -> LTC_ERR_INVALID_ARGUMENT. Thread-safe; a second lock on the same path, in this process too, is
  *  refused as another process's would be. */
@@ -478,7 +509,6 @@ LTC_API ltc_status ltc_train_graph_inputs(ltc_tensor **out_x, ltc_tensor **out_y
 LTC_API ltc_status ltc_train_graph_loss(ltc_tensor **out, const ltc_train_graph *graph);
 /*! NULL is a no-op. */
 LTC_API void ltc_train_graph_free(ltc_train_graph *graph);
-
 
 #ifdef __cplusplus
 }

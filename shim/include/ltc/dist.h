@@ -175,18 +175,18 @@ LTC_API int ltc_dist_world_size(const ltc_dist *dist);
  *  - NULL or a module on another device than the group's -> LTC_ERR_INVALID_ARGUMENT. */
 
 /*! Overwrites every rank's parameters with rank `root`'s (0 <= root < world size), as one flat buffer. */
-LTC_API ltc_status ltc_dist_broadcast_parameters(ltc_dist *dist, ltc_linear *linear, int root);
+LTC_API ltc_status ltc_dist_broadcast_parameters_linear(ltc_dist *dist, ltc_linear *linear, int root);
 
 /*! After backward: sums every rank's gradients as one flat buffer and divides by the world size, so each
  *  rank holds the gradient of the whole global batch (for equal shards). The parameters' gradients
  *  then share that buffer (as DDP's gradient_as_bucket_view). No gradient yet ->
  *  LTC_ERR_INVALID_ARGUMENT. */
-LTC_API ltc_status ltc_dist_average_gradients(ltc_dist *dist, ltc_linear *linear);
+LTC_API ltc_status ltc_dist_average_gradients_linear(ltc_dist *dist, ltc_linear *linear);
 
 /*! Checks that every rank holds the same parameters: a two-number checksum per rank, all-gathered and
  *  compared bit for bit. Blocks until the answer is known. Replicas that differ ->
  *  LTC_ERR_DISTRIBUTED naming the ranks that differ from rank 0 and both checksums. */
-LTC_API ltc_status ltc_dist_check_replicas(ltc_dist *dist, const ltc_linear *linear);
+LTC_API ltc_status ltc_dist_check_replicas_linear(ltc_dist *dist, const ltc_linear *linear);
 
 /*! *out = the mean of `value` over all ranks (e.g. each rank's loss). Blocks. */
 LTC_API ltc_status ltc_dist_mean(double *out, ltc_dist *dist, double value);
