@@ -47,7 +47,7 @@ static void quoted(ltc_json_writer *w, const char *text, size_t n) {
         const char *esc = NULL;
         char buf[8];
         if (len == 0)
-            esc = "\\ufffd";
+            esc = "\xEF\xBF\xBD"; /* U+FFFD, the replacement character */
         else if (c == '"')
             esc = "\\\"";
         else if (c == '\\')
@@ -168,9 +168,14 @@ void ltc_json_string_n(ltc_json_writer *w, const char *key, const char *s, size_
 void ltc_json_string(ltc_json_writer *w, const char *key, const char *s) { ltc_json_string_n(w, key, s, s ? strlen(s) : 0); }
 
 char *ltc_json_number_text(char *buf, size_t size, double v) {
+    /* Each form reads back as a number that is written the same way again: a document read and written
+     * again is the same text (the cross-rank check re-renders each rank's report). */
+    double a = fabs(v);
     if (!isfinite(v))
         snprintf(buf, size, "null");
-    else if (v == floor(v) && fabs(v) < 9007199254740992.0)
+    else if (a >= 9007199254740992.0) /* 2^53 and up: every digit that the double has */
+        snprintf(buf, size, "%.17g", v);
+    else if (v == floor(v) || a >= 999999999.5) /* whole, or 9 digits leave no fraction: rounded */
         snprintf(buf, size, "%.0f", v);
     else
         snprintf(buf, size, "%.9g", v);

@@ -5,11 +5,14 @@
  *
  * One policy for every document:
  *   strings  valid UTF-8 is written as it is; a byte that starts no valid UTF-8 sequence (RFC 3629: no
- *            overlong forms, no surrogates, nothing past U+10FFFF) is written as \ufffd, so the output is
- *            valid UTF-8 whatever bytes were quoted (paths, environment variables, driver strings).
+ *            overlong forms, no surrogates, nothing past U+10FFFF) is written as U+FFFD, the replacement
+ *            character, so the output is valid UTF-8 whatever bytes were quoted (paths, environment
+ *            variables, driver strings), and reads back as it was written.
  *            '"', '\\', \n, \r and \t are escaped by name, the other control characters as \u00XX.
  *   numbers  whole numbers below 2^53 exactly ("13000"), others with 9 significant digits ("0.123",
- *            "1.5e-07"), whatever the process's locale; NaN and the infinities are written as null.
+ *            "1.5e-07"; from 1e9 on rounded to a whole number, from 2^53 on with all 17), whatever the
+ *            process's locale; NaN and the infinities as null. A number read back and written again is
+ *            written the same.
  *   layout   two spaces per level, one item per line; a container opened "on one line" is written as
  *            {"a": 1, "b": [1, 2]}, and everything inside it too; empty containers as {} and [].
  *

@@ -60,7 +60,8 @@ struct J {
 // Appends j as one JSON document (no newline after it).
 void json_write(std::string &out, const J &j);
 // Parses text, which must be exactly one JSON value (RFC 8259; whitespace around it), nested at most
-// LTC_JSON_MAX_DEPTH deep. false, with *error naming the byte and what was wrong, when it is not.
+// LTC_JSON_MAX_DEPTH deep, its numbers within a double's range. false, with *error naming the byte and
+// what was wrong, when it is not.
 bool json_parse(const std::string &text, J *out, std::string *error);
 // Every scalar of j as "a.b.0.c" -> text into facts (null values are left out; numbers as written).
 void flatten(std::map<std::string, std::string> &facts, const std::string &prefix, const J &j);
