@@ -210,8 +210,3 @@ std::string name_suspects(Ctx &c, ltc_advice::Library lib, const char *what);
 
 }  // namespace ltc_diag
 
-struct ltc_diagnosis {
-    ltc_diag::Report report;
-    std::string json, text;                    // rendered from the report
-    std::map<std::string, std::string> facts;  // ... and its scalars by JSON path (ltc_diagnosis_get)
-};

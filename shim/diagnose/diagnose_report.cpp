@@ -34,6 +34,10 @@ const Finding *Report::primary() const {
     return findings.empty() ? nullptr : &findings.back();
 }
 
+std::string Report::driver_release() const {
+    return nvml && nvml->driver_version ? *nvml->driver_version : driver.kernel_module_version.value_or("");
+}
+
 ltc_cause FromJson::cause_named(const std::string &name) {
     for (int v = LTC_CAUSE_INVALID; v < 256; v++)  // the causes are numbered from -1 up, with room to grow
         if (name == ltc_cause_name((ltc_cause)v))
@@ -61,8 +65,7 @@ std::string report_text(const Report &r) {
          "\n             " + b.torch_library_dir + "\n";
     if (b.arch_list && !b.arch_list->empty())
         t += "  arch list  " + join(*b.arch_list, " ") + "\n";
-    // the driver's release: NVML's, else the kernel module's
-    std::string release = r.nvml && r.nvml->driver_version ? *r.nvml->driver_version : drv.kernel_module_version.value_or("");
+    std::string release = r.driver_release();
     t += drv.loaded ? fmt("driver       %s\n             CUDA %s, cuInit = %d %s%s%s\n", drv.library.value_or("").c_str(),
                           cuda_version_text(drv.version.value_or(0)).c_str(), drv.cuInit.code.value_or(-1),
                           drv.cuInit.name.value_or("").c_str(), release.empty() ? "" : ", driver ", release.c_str())

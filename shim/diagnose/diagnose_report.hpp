@@ -21,6 +21,7 @@
 #include <cmath>
 #include <cstdint>
 #include <limits>
+#include <map>
 #include <optional>
 #include <string>
 #include <type_traits>
@@ -349,6 +350,8 @@ struct Report {
     }
     // The finding behind the verdict: the first error, else (usable) the last finding. nullptr when none.
     const Finding *primary() const;
+    // The driver's release, "580.95.05": NVML's, else the kernel module's; "" when neither says.
+    std::string driver_release() const;
 };
 
 // ---- typed values to and from J
@@ -496,3 +499,10 @@ std::string gib_text(long long bytes); // "79.6 GiB"
 std::string join(const std::vector<std::string> &v, const char *sep);
 
 }  // namespace ltc_diag
+
+// The handle ltc_diagnose returns.
+struct ltc_diagnosis {
+    ltc_diag::Report report;
+    std::string json, text;                    // rendered from the report
+    std::map<std::string, std::string> facts;  // ... and its scalars by JSON path (ltc_diagnosis_get)
+};
