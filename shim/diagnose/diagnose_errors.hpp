@@ -28,11 +28,7 @@ struct Finding {
     std::string message, fix, evidence;
     template <class S, class V>  // its members for the report's JSON (diagnose_report.hpp)
     static void fields(S &s, V &v) {
-        v("code", s.code);
-        v("severity", s.severity);
-        v("message", s.message);
-        v("fix", s.fix);
-        v("evidence", s.evidence);
+        v("code", s.code)("severity", s.severity)("message", s.message)("fix", s.fix)("evidence", s.evidence);
     }
 };
 

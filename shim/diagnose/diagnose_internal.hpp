@@ -72,11 +72,7 @@ struct ChildProbe {
     std::vector<std::string> uuids;
     template <class S, class V>
     static void fields(S &s, V &v) {
-        v("loaded", s.loaded);
-        v("init", s.init);
-        v("count", s.count);
-        v("version", s.version);
-        v("uuids", s.uuids);
+        v("loaded", s.loaded)("init", s.init)("count", s.count)("version", s.version)("uuids", s.uuids);
     }
 };
 

@@ -92,22 +92,15 @@ struct Parser {
         *out = v;
         return true;
     }
+    // Appends code point cp as UTF-8: a lead byte, then 6 bits per continuation byte.
     static void utf8(std::string &s, unsigned cp) {
-        if (cp < 0x80) {
-            s += (char)cp;
-        } else if (cp < 0x800) {
-            s += (char)(0xC0 | (cp >> 6));
-            s += (char)(0x80 | (cp & 0x3F));
-        } else if (cp < 0x10000) {
-            s += (char)(0xE0 | (cp >> 12));
-            s += (char)(0x80 | ((cp >> 6) & 0x3F));
-            s += (char)(0x80 | (cp & 0x3F));
-        } else {
-            s += (char)(0xF0 | (cp >> 18));
-            s += (char)(0x80 | ((cp >> 12) & 0x3F));
-            s += (char)(0x80 | ((cp >> 6) & 0x3F));
-            s += (char)(0x80 | (cp & 0x3F));
-        }
+        static const unsigned char lead[] = {0, 0, 0xC0, 0xE0, 0xF0};
+        int n = cp < 0x80 ? 1 : cp < 0x800 ? 2 : cp < 0x10000 ? 3 : 4;
+        char b[4];
+        for (int k = n - 1; k > 0; k--, cp >>= 6)
+            b[k] = (char)(0x80 | (cp & 0x3F));
+        b[0] = (char)(lead[n] | cp);
+        s.append(b, (size_t)n);
     }
     bool string(std::string &s) {
         i++;  // the opening quote

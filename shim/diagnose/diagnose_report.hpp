@@ -4,9 +4,9 @@
 // ranks as its JSON and reads it back into this type (read_report), so rank 0 renders every rank's report
 // with the same renderers.
 //
-// Each struct lists its members once, in the document's order:
-//   template <class S, class V> static void fields(S &s, V &v) { v("name", s.name); ... }
-// (S is the struct, const or not); to_json and from_json walk that list. A member maps to JSON as: bool;
+// Each struct lists its members once, in the document's order, each with its name in the document:
+//   template <class S, class V> static void fields(S &s, V &v) { v("name", s.name)("size", s.size); }
+// (S is the struct, const or not; v returns itself); to_json and from_json walk that list. A member maps to JSON as: bool;
 // a number; std::string; Opt<T> (null when empty); std::vector<T> (an array); Members<T> (an object whose
 // names are data, e.g. device nodes by path); ltc_cause and ltc_severity by name; a struct (an object).
 // Standard C++ and ltc.h only.
@@ -45,10 +45,7 @@ struct ProofReport {
     Opt<std::string> error;
     template <class S, class V>
     static void fields(S &s, V &v) {
-        v("ran", s.ran);
-        v("ok", s.ok);
-        v("ms", s.ms);
-        v("error", s.error);
+        v("ran", s.ran)("ok", s.ok)("ms", s.ms)("error", s.error);
     }
 };
 
@@ -57,10 +54,7 @@ struct CauseReport {  // the verdict: the primary finding's
     std::string summary, message, fix;
     template <class S, class V>
     static void fields(S &s, V &v) {
-        v("code", s.code);
-        v("summary", s.summary);
-        v("message", s.message);
-        v("fix", s.fix);
+        v("code", s.code)("summary", s.summary)("message", s.message)("fix", s.fix);
     }
 };
 
@@ -69,9 +63,7 @@ struct TorchBuildReport {  // a LibTorch: the one built against, the one loaded
     bool cuda = false;
     template <class S, class V>
     static void fields(S &s, V &v) {
-        v("torch_library_dir", s.torch_library_dir);
-        v("torch_version", s.torch_version);
-        v("cuda", s.cuda);
+        v("torch_library_dir", s.torch_library_dir)("torch_version", s.torch_version)("cuda", s.cuda);
     }
 };
 
@@ -83,19 +75,12 @@ struct BuildReport {
     TorchBuildReport built_against, loaded;
     template <class S, class V>
     static void fields(S &s, V &v) {
-        v("torch_version", s.torch_version);
-        v("torch_library_dir", s.torch_library_dir);
-        v("cuda_built", s.cuda_built);
-        v("libtorch_cuda_on_disk", s.libtorch_cuda_on_disk);
-        v("libtorch_cuda_loaded", s.libtorch_cuda_loaded);
-        v("cuda_runtime_version", s.cuda_runtime_version);
-        v("cudnn_version", s.cudnn_version);
-        v("cudnn_runtime_version", s.cudnn_runtime_version);
-        v("nccl_version", s.nccl_version);
-        v("nccl_runtime_version", s.nccl_runtime_version);
-        v("arch_list", s.arch_list);
-        v("built_against", s.built_against);
-        v("loaded", s.loaded);
+        v("torch_version", s.torch_version)("torch_library_dir", s.torch_library_dir)("cuda_built", s.cuda_built)
+         ("libtorch_cuda_on_disk", s.libtorch_cuda_on_disk)("libtorch_cuda_loaded", s.libtorch_cuda_loaded)
+         ("cuda_runtime_version", s.cuda_runtime_version)("cudnn_version", s.cudnn_version)
+         ("cudnn_runtime_version", s.cudnn_runtime_version)("nccl_version", s.nccl_version)
+         ("nccl_runtime_version", s.nccl_runtime_version)("arch_list", s.arch_list)("built_against", s.built_against)
+         ("loaded", s.loaded);
     }
 };
 
@@ -105,8 +90,7 @@ struct DriverReport {
         Opt<std::string> name;
         template <class S, class V>
         static void fields(S &s, V &v) {
-            v("code", s.code);
-            v("name", s.name);
+            v("code", s.code)("name", s.name);
         }
     };
     struct Advice {  // the working combination for this driver, from the advice table
@@ -114,10 +98,8 @@ struct DriverReport {
         std::string source;
         template <class S, class V>
         static void fields(S &s, V &v) {
-            v("supports_cuda", s.supports_cuda);
-            v("libtorch_needs_driver", s.libtorch_needs_driver);
-            v("pip", s.pip);
-            v("source", s.source);
+            v("supports_cuda", s.supports_cuda)("libtorch_needs_driver", s.libtorch_needs_driver)("pip", s.pip)
+             ("source", s.source);
         }
     };
     bool loaded = false;
@@ -128,14 +110,8 @@ struct DriverReport {
     Advice advice;
     template <class S, class V>
     static void fields(S &s, V &v) {
-        v("loaded", s.loaded);
-        v("library", s.library);
-        v("dlopen_error", s.dlopen_error);
-        v("cuInit", s.cuInit);
-        v("version", s.version);
-        v("device_count", s.device_count);
-        v("kernel_module_version", s.kernel_module_version);
-        v("advice", s.advice);
+        v("loaded", s.loaded)("library", s.library)("dlopen_error", s.dlopen_error)("cuInit", s.cuInit)("version", s.version)
+         ("device_count", s.device_count)("kernel_module_version", s.kernel_module_version)("advice", s.advice);
     }
 };
 
@@ -145,8 +121,7 @@ struct NvmlReport {
         Opt<long long> used_bytes;
         template <class S, class V>
         static void fields(S &s, V &v) {
-            v("pid", s.pid);
-            v("used_bytes", s.used_bytes);
+            v("pid", s.pid)("used_bytes", s.used_bytes);
         }
     };
     struct Device {
@@ -157,15 +132,9 @@ struct NvmlReport {
         std::vector<Process> processes;
         template <class S, class V>
         static void fields(S &s, V &v) {
-            v("handle", s.handle);
-            v("name", s.name);
-            v("uuid", s.uuid);
-            v("compute_mode", s.compute_mode);
-            v("mig", s.mig);
-            v("memory_free_bytes", s.memory_free_bytes);
-            v("memory_total_bytes", s.memory_total_bytes);
-            v("ecc_uncorrected", s.ecc_uncorrected);
-            v("processes", s.processes);
+            v("handle", s.handle)("name", s.name)("uuid", s.uuid)("compute_mode", s.compute_mode)("mig", s.mig)
+             ("memory_free_bytes", s.memory_free_bytes)("memory_total_bytes", s.memory_total_bytes)
+             ("ecc_uncorrected", s.ecc_uncorrected)("processes", s.processes);
         }
     };
     bool loaded = false;
@@ -174,13 +143,8 @@ struct NvmlReport {
     std::vector<Device> devices;
     template <class S, class V>
     static void fields(S &s, V &v) {
-        v("loaded", s.loaded);
-        v("library", s.library);
-        v("dlopen_error", s.dlopen_error);
-        v("init", s.init);
-        v("driver_version", s.driver_version);
-        v("device_count", s.device_count);
-        v("devices", s.devices);
+        v("loaded", s.loaded)("library", s.library)("dlopen_error", s.dlopen_error)("init", s.init)
+         ("driver_version", s.driver_version)("device_count", s.device_count)("devices", s.devices);
     }
 };
 
@@ -192,11 +156,8 @@ struct VisibilityReport {
     Opt<std::string> probe_error;
     template <class S, class V>
     static void fields(S &s, V &v) {
-        v("CUDA_VISIBLE_DEVICES", s.CUDA_VISIBLE_DEVICES);
-        v("parsed", s.parsed);
-        v("kind", s.kind);
-        v("count_without_it", s.count_without_it);
-        v("probe_error", s.probe_error);
+        v("CUDA_VISIBLE_DEVICES", s.CUDA_VISIBLE_DEVICES)("parsed", s.parsed)("kind", s.kind)
+         ("count_without_it", s.count_without_it)("probe_error", s.probe_error);
     }
 };
 
@@ -206,20 +167,14 @@ struct MachineReport {
         Opt<std::string> driver;
         template <class S, class V>
         static void fields(S &s, V &v) {
-            v("address", s.address);
-            v("vendor", s.vendor);
-            v("device", s.device);
-            v("class", s.cls);
-            v("driver", s.driver);
+            v("address", s.address)("vendor", s.vendor)("device", s.device)("class", s.cls)("driver", s.driver);
         }
     };
     struct Modules {
         bool nvidia = false, nvidia_uvm = false, nouveau = false;
         template <class S, class V>
         static void fields(S &s, V &v) {
-            v("nvidia", s.nvidia);
-            v("nvidia_uvm", s.nvidia_uvm);
-            v("nouveau", s.nouveau);
+            v("nvidia", s.nvidia)("nvidia_uvm", s.nvidia_uvm)("nouveau", s.nouveau);
         }
     };
     Opt<std::vector<PciGpu>> pci_gpus;  // null when the PCI bus cannot be read
@@ -234,17 +189,9 @@ struct MachineReport {
     Opt<std::string> sysroot;
     template <class S, class V>
     static void fields(S &s, V &v) {
-        v("pci_gpus", s.pci_gpus);
-        v("pci_devices", s.pci_devices);
-        v("nvidia_gpu_on_pci", s.nvidia_gpu_on_pci);
-        v("container", s.container);
-        v("wsl", s.wsl);
-        v("slurm_job", s.slurm_job);
-        v("slurm_gpus", s.slurm_gpus);
-        v("kernel_modules", s.kernel_modules);
-        v("secure_boot", s.secure_boot);
-        v("user_groups", s.user_groups);
-        v("sysroot", s.sysroot);
+        v("pci_gpus", s.pci_gpus)("pci_devices", s.pci_devices)("nvidia_gpu_on_pci", s.nvidia_gpu_on_pci)
+         ("container", s.container)("wsl", s.wsl)("slurm_job", s.slurm_job)("slurm_gpus", s.slurm_gpus)
+         ("kernel_modules", s.kernel_modules)("secure_boot", s.secure_boot)("user_groups", s.user_groups)("sysroot", s.sysroot);
     }
 };
 
@@ -254,9 +201,7 @@ struct LibTorchReport {
     Opt<std::string> init_warning;
     template <class S, class V>
     static void fields(S &s, V &v) {
-        v("device_count", s.device_count);
-        v("usable_devices", s.usable_devices);
-        v("init_warning", s.init_warning);
+        v("device_count", s.device_count)("usable_devices", s.usable_devices)("init_warning", s.init_warning);
     }
 };
 
@@ -265,8 +210,7 @@ struct DeviceReport {
         ProofReport matmul, cudnn_conv;
         template <class S, class V>
         static void fields(S &s, V &v) {
-            v("matmul", s.matmul);
-            v("cudnn_conv", s.cudnn_conv);
+            v("matmul", s.matmul)("cudnn_conv", s.cudnn_conv);
         }
     };
     int index = 0;
@@ -279,14 +223,8 @@ struct DeviceReport {
     Proofs proofs;
     template <class S, class V>
     static void fields(S &s, V &v) {
-        v("index", s.index);
-        v("name", s.name);
-        v("uuid", s.uuid);
-        v("capability", s.capability);
-        v("memory_bytes", s.memory_bytes);
-        v("sm_count", s.sm_count);
-        v("arch_in_build", s.arch_in_build);
-        v("proofs", s.proofs);
+        v("index", s.index)("name", s.name)("uuid", s.uuid)("capability", s.capability)("memory_bytes", s.memory_bytes)
+         ("sm_count", s.sm_count)("arch_in_build", s.arch_in_build)("proofs", s.proofs);
     }
 };
 
@@ -304,9 +242,7 @@ struct LibraryReport {
     bool from_ld_library_path = false;
     template <class S, class V>
     static void fields(S &s, V &v) {
-        v("name", s.name);
-        v("path", s.path);
-        v("from_ld_library_path", s.from_ld_library_path);
+        v("name", s.name)("path", s.path)("from_ld_library_path", s.from_ld_library_path);
     }
 };
 
@@ -330,23 +266,10 @@ struct Report {
     double seconds = 0;
     template <class S, class V>
     static void fields(S &s, V &v) {
-        v("ltc_version", s.ltc_version);
-        v("usable", s.usable);
-        v("cause", s.cause);
-        v("build", s.build);
-        v("driver", s.driver);
-        v("nvml", s.nvml);
-        v("visibility", s.visibility);
-        v("device_nodes", s.device_nodes);
-        v("machine", s.machine);
-        v("torch_settings", s.torch_settings);
-        v("libtorch", s.libtorch);
-        v("devices", s.devices);
-        v("nccl_allreduce", s.nccl_allreduce);
-        v("libraries", s.libraries);
-        v("findings", s.findings);
-        v("quick", s.quick);
-        v("seconds", s.seconds);
+        v("ltc_version", s.ltc_version)("usable", s.usable)("cause", s.cause)("build", s.build)("driver", s.driver)
+         ("nvml", s.nvml)("visibility", s.visibility)("device_nodes", s.device_nodes)("machine", s.machine)
+         ("torch_settings", s.torch_settings)("libtorch", s.libtorch)("devices", s.devices)("nccl_allreduce", s.nccl_allreduce)
+         ("libraries", s.libraries)("findings", s.findings)("quick", s.quick)("seconds", s.seconds);
     }
     // The finding behind the verdict: the first error, else (usable) the last finding. nullptr when none.
     const Finding *primary() const;
@@ -396,8 +319,9 @@ struct ToJson {
     struct Object {
         J &o;
         template <class T>
-        void operator()(const char *key, const T &v) {
+        Object &operator()(const char *key, const T &v) {
             o.set(key, value(v));
+            return *this;
         }
     };
 };
@@ -468,9 +392,10 @@ struct FromJson {
     struct Object {
         const J &o;
         template <class T>
-        void operator()(const char *key, T &v) {
+        Object &operator()(const char *key, T &v) {
             if (const J *m = o.find(key))
                 value(*m, v);
+            return *this;
         }
     };
     // The cause ltc_cause_name gives this name; LTC_CAUSE_INVALID for a name this library does not know.

@@ -69,8 +69,7 @@ struct Where {
     int port = 0;
     template <class S, class V>
     static void fields(S &s, V &v) {
-        v("host", s.host);
-        v("port", s.port);
+        v("host", s.host)("port", s.port);
     }
 };
 

@@ -22,10 +22,7 @@ struct Sent {
     ltc_diag::Report diagnosis;
     template <class S, class V>
     static void fields(S &s, V &v) {
-        v("rank", s.rank);
-        v("local_rank", s.local_rank);
-        v("host", s.host);
-        v("diagnosis", s.diagnosis);
+        v("rank", s.rank)("local_rank", s.local_rank)("host", s.host)("diagnosis", s.diagnosis);
     }
 };
 
