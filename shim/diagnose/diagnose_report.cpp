@@ -144,13 +144,13 @@ void finish_report(Ctx &c, ltc_diagnosis *d) {
               fmt("%d GPU%s usable%s", c.usable_devices, c.usable_devices == 1 ? "" : "s",
                   c.quick ? " (proofs by work skipped: --quick)" : ": matmul, cuDNN convolution and NCCL all-reduce passed"),
               "", fmt("torch::cuda::device_count() = %d", c.torch_count));
-    const Finding &pf = usable ? c.findings.back() : c.findings[c.primary];
 
     Report &r = c.report;
     r.usable = usable;
-    r.cause = {c.cause(), ltc_cause_summary(c.cause()), pf.message, pf.fix};
-    r.libtorch.usable_devices = c.usable_devices;
     r.findings = std::move(c.findings);
+    const Finding &pf = *r.primary();  // the first error (c.primary's), else the finding just added
+    r.cause = {pf.code, ltc_cause_summary(pf.code), pf.message, pf.fix};
+    r.libtorch.usable_devices = c.usable_devices;
     r.quick = c.quick;
     r.seconds = std::round(ms_since(c.t_start)) / 1000.0;
 
