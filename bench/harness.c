@@ -2,6 +2,8 @@
 #define _GNU_SOURCE /* popen, gethostname, kill, strdup */
 #include "harness.h"
 
+#include "json.h" /* ltc's JSON writer (shim/common/json.c), compiled into the harness */
+
 #include "ltc.h"
 
 #include <errno.h>
@@ -798,34 +800,14 @@ static void goal_figures(const item *it, char *buf, size_t size) {
 
 /* ---- writers ---- */
 
-static void json_string(FILE *f, const char *s) {
-    fputc('"', f);
-    for (const unsigned char *p = (const unsigned char *)(s ? s : ""); *p; p++) {
-        if (*p == '"' || *p == '\\')
-            fprintf(f, "\\%c", *p);
-        else if (*p == '\n')
-            fputs("\\n", f);
-        else if (*p < 0x20)
-            fprintf(f, "\\u%04x", *p);
-        else
-            fputc(*p, f);
-    }
-    fputc('"', f);
-}
-
-/* A number with 9 significant digits; whole numbers (byte counts, batches) exactly, up to 2^53. */
+/* A number as the JSON is written (ltc's JSON writer, shim/common/json.c: whole numbers exactly, else 9
+ * significant digits); the CSV files say the same, and "nan" or "inf" where the JSON says null. */
 static void print_number(FILE *f, double v) {
-    if (v == floor(v) && fabs(v) < 9007199254740992.0)
-        fprintf(f, "%.0f", v);
+    char buf[40];
+    if (isfinite(v))
+        fputs(ltc_json_number_text(buf, sizeof buf, v), f);
     else
-        fprintf(f, "%.9g", v);
-}
-
-static void json_number(FILE *f, double v) {
-    if (isnan(v) || isinf(v))
-        fputs("null", f);
-    else
-        print_number(f, v);
+        fprintf(f, "%g", v);
 }
 
 /* fopen(path, "w"), saying why on stderr when it fails. */
@@ -851,104 +833,92 @@ static int close_out(const bench_report *r, FILE *f, const char *path) {
     return err != 0;
 }
 
+/* A string of the report: NULL is written as "". */
+static void text(ltc_json_writer *w, const char *key, const char *s) { ltc_json_string(w, key, s ? s : ""); }
+
 static int write_json(const bench_report *r, const char *path) {
     errno = 0;
     FILE *f = open_out(r, path);
     if (!f)
         return 1;
-    fprintf(f, "{\n  \"benchmark\": ");
-    json_string(f, r->name);
-    fprintf(f, ",\n  \"description\": ");
-    json_string(f, r->description);
-    fprintf(f, ",\n  \"context\": {");
-    for (int i = 0; i < r->ncontext; i++) {
-        fprintf(f, "%s\n    ", i ? "," : "");
-        json_string(f, r->context[i][0]);
-        fprintf(f, ": ");
-        json_string(f, r->context[i][1]);
-    }
-    fprintf(f, "\n  },");
+    ltc_json_writer w;
+    ltc_json_init_file(&w, f);
+    ltc_json_begin_object(&w, NULL, 0);
+    text(&w, "benchmark", r->name);
+    text(&w, "description", r->description);
+    ltc_json_begin_object(&w, "context", 0);
+    for (int i = 0; i < r->ncontext; i++)
+        text(&w, r->context[i][0], r->context[i][1]);
+    ltc_json_end(&w);
     if (r->has_config) {
-        fprintf(f, "\n  \"config\": {\"warmup\": %d, \"min_runs\": %d, \"max_runs\": %d, \"min_time_s\": ",
-                r->config.warmup, r->config.min_runs, r->config.max_runs);
-        json_number(f, r->config.min_time_s);
-        fprintf(f, "},");
+        ltc_json_begin_object(&w, "config", 1);
+        ltc_json_number(&w, "warmup", r->config.warmup);
+        ltc_json_number(&w, "min_runs", r->config.min_runs);
+        ltc_json_number(&w, "max_runs", r->config.max_runs);
+        ltc_json_number(&w, "min_time_s", r->config.min_time_s);
+        ltc_json_end(&w);
     }
-    fprintf(f, "\n  \"tables\": {");
+    ltc_json_begin_object(&w, "tables", 0);
     for (int k = 0; k < r->ntables; k++) {
         const bench_table *t = r->tables[k];
-        fprintf(f, "%s\n    ", k ? "," : "");
-        json_string(f, t->name);
-        fprintf(f, ": {\"title\": ");
-        json_string(f, t->title);
-        fprintf(f, ", \"units\": {");
-        for (int i = 0; i < t->ncols; i++) {
-            fprintf(f, "%s", i ? ", " : "");
-            json_string(f, t->cols[i].key);
-            fprintf(f, ": ");
-            json_string(f, t->cols[i].unit);
-        }
-        fprintf(f, "}, \"rows\": [");
+        ltc_json_begin_object(&w, t->name, 0);
+        text(&w, "title", t->title);
+        ltc_json_begin_object(&w, "units", 1);
+        for (int i = 0; i < t->ncols; i++)
+            text(&w, t->cols[i].key, t->cols[i].unit);
+        ltc_json_end(&w);
+        ltc_json_begin_array(&w, "rows", 0);
         for (int j = 0; j < t->nrows; j++) {
-            fprintf(f, "%s\n      {", j ? "," : "");
+            ltc_json_begin_object(&w, NULL, 1);
             for (int i = 0; i < t->ncols; i++) {
                 const bench_cell *c = &t->cells[(size_t)j * t->ncols + i];
-                fprintf(f, "%s", i ? ", " : "");
-                json_string(f, t->cols[i].key);
-                fprintf(f, ": ");
                 if (t->cols[i].decimals < 0)
-                    json_string(f, c->text);
+                    text(&w, t->cols[i].key, c->text);
                 else
-                    json_number(f, c->num);
+                    ltc_json_number(&w, t->cols[i].key, c->num);
             }
-            fprintf(f, "}");
+            ltc_json_end(&w);
         }
-        fprintf(f, "%s]}", t->nrows ? "\n    " : "");
+        ltc_json_end(&w);
+        ltc_json_end(&w);
     }
-    fprintf(f, "\n  },\n  \"summary\": [");
-    int n = 0;
+    ltc_json_end(&w);
+    ltc_json_begin_array(&w, "summary", 0);
     for (int i = 0; i < r->nitems; i++) {
         const item *it = &r->items[i];
         if (it->kind != 1)
             continue;
-        fprintf(f, "%s\n    {\"key\": ", n++ ? "," : "");
-        json_string(f, it->key);
-        fprintf(f, ", \"value\": ");
-        json_number(f, it->value);
-        fprintf(f, ", \"unit\": ");
-        json_string(f, it->unit);
-        fprintf(f, ", \"what\": ");
-        json_string(f, it->text);
-        fprintf(f, "}");
+        ltc_json_begin_object(&w, NULL, 1);
+        text(&w, "key", it->key);
+        ltc_json_number(&w, "value", it->value);
+        text(&w, "unit", it->unit);
+        text(&w, "what", it->text);
+        ltc_json_end(&w);
     }
-    fprintf(f, "%s],\n  \"goals\": [", n ? "\n  " : "");
-    n = 0;
+    ltc_json_end(&w);
+    ltc_json_begin_array(&w, "goals", 0);
     for (int i = 0; i < r->nitems; i++) {
         const item *it = &r->items[i];
         if (it->kind < 2)
             continue;
-        fprintf(f, "%s\n    {\"key\": ", n++ ? "," : "");
-        json_string(f, it->key);
-        fprintf(f, ", \"goal\": ");
-        json_string(f, it->text);
-        fprintf(f, ", \"value\": ");
-        json_number(f, it->value);
-        fprintf(f, ", \"target\": ");
-        json_number(f, it->target);
-        fprintf(f, ", \"unit\": ");
-        json_string(f, it->unit);
-        fprintf(f, ", \"higher_is_better\": %s, \"result\": ", it->kind == 2 ? "true" : "false");
-        json_string(f, goal_word(it));
-        fprintf(f, "}");
+        ltc_json_begin_object(&w, NULL, 1);
+        text(&w, "key", it->key);
+        text(&w, "goal", it->text);
+        ltc_json_number(&w, "value", it->value);
+        ltc_json_number(&w, "target", it->target);
+        text(&w, "unit", it->unit);
+        ltc_json_bool(&w, "higher_is_better", it->kind == 2);
+        text(&w, "result", goal_word(it));
+        ltc_json_end(&w);
     }
-    fprintf(f, "%s],\n  \"notes\": [", n ? "\n  " : "");
-    n = 0;
+    ltc_json_end(&w);
+    ltc_json_begin_array(&w, "notes", 0);
     for (int i = 0; i < r->nitems; i++)
-        if (r->items[i].kind == 0) {
-            fprintf(f, "%s\n    ", n++ ? "," : "");
-            json_string(f, r->items[i].text);
-        }
-    fprintf(f, "%s]\n}\n", n ? "\n  " : "");
+        if (r->items[i].kind == 0)
+            text(&w, NULL, r->items[i].text);
+    ltc_json_end(&w);
+    ltc_json_end(&w);
+    fputc('\n', f);
     return close_out(r, f, path);
 }
 

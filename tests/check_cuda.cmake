@@ -350,8 +350,8 @@ if(LTC_TORCH_HAS_CUDA)
   add_library(ltc_asneeded SHARED ${core}/core.cpp ${core}/tensor.cpp ${core}/nn.cpp ${core}/cuda.cpp
     ${src}/diagnose.cpp ${src}/diagnose_build.cpp ${src}/diagnose_loader.cpp ${src}/diagnose_driver.cpp
     ${src}/diagnose_environment.cpp ${src}/diagnose_proofs.cpp ${src}/diagnose_libraries.cpp ${src}/diagnose_advice.cpp
-    ${src}/diagnose_report.cpp ${src}/diagnose_json.cpp ${src}/cudriver.c)
-  target_include_directories(ltc_asneeded PRIVATE ${core} ${src})
+    ${src}/diagnose_report.cpp ${src}/diagnose_json.cpp ${src}/cudriver.c ${PROJECT_SOURCE_DIR}/shim/common/json.c)
+  target_include_directories(ltc_asneeded PRIVATE ${core} ${src} ${PROJECT_SOURCE_DIR}/shim/common)
   # Its "built against" is made up (compiled in, as shim/CMakeLists.txt does for libltc): the diagnosis must
   # name the LibTorch loaded against it (LTC_CAUSE_LIBTORCH_MISMATCH, checked by test_diagnose_unlinked).
   set_property(SOURCE ${src}/diagnose_loader.cpp TARGET_DIRECTORY ltc_asneeded APPEND PROPERTY COMPILE_DEFINITIONS

@@ -190,7 +190,7 @@ static void test_nproc_json(void) {
     EXPECT_TEXT("--nproc 2 --json: launched locally", "\"launcher\": \"ltc_launch_local\"");
     EXPECT_TEXT("--nproc 2 --json: not ready", "\"ready\": false");
     EXPECT_TEXT("--nproc 2 --json: both failing", "\"failing_ranks\": [0, 1]");
-    EXPECT_TEXT("--nproc 2 --json: rank 1's row", "{\"rank\": 1, \"local_rank\": 1,");
+    EXPECT_TEXT("--nproc 2 --json: rank 1's row", "\"rank\": 1,\n      \"local_rank\": 1,");
     snprintf(want, sizeof want, "\"cause\": \"%s\"", real_cause);
     expect_text("--nproc 2 --json: the real cause", want);
     snprintf(want, sizeof want, "\"what\": \"%s\"", real_summary);
@@ -279,7 +279,7 @@ static void test_fake_driver_on_one_rank(void) {
     const char *f = strstr(out, "[LTC_CAUSE_DRIVER_TOO_OLD]\"");
     CHECK("fake driver on rank 1: that finding lists rank 1 only", f && strstr(f, "\"ranks\": [1]") &&
                                                                        strstr(f, "\"ranks\": [1]") < strstr(f, "}"));
-    const char *r0 = strstr(out, "{\"rank\": 0,"), *r1 = strstr(out, "{\"rank\": 1,");
+    const char *r0 = strstr(out, "\"rank\": 0,\n"), *r1 = strstr(out, "\"rank\": 1,\n");
     char want[128];
     snprintf(want, sizeof want, "\"cause\": \"%s\"", real_cause);
     CHECK("fake driver on rank 1: rank 0 keeps its own cause", r0 && r1 && strstr(r0, want) && strstr(r0, want) < r1);
@@ -350,6 +350,53 @@ static void test_torchrun(void) {
 
 /* ---- the API, with this program as the ranks ------------------------------------------------------ */
 
+/* JSON text without the indentation of its lines and without its "seconds" lines (a run's own time), into
+ * a new string (the caller frees it). */
+static char *flush_left(const char *json) {
+    char *o = malloc(strlen(json) + 1), *w = o;
+    if (!o)
+        return NULL;
+    for (const char *line = json; *line;) {
+        const char *end = strchr(line, '\n');
+        size_t n = end ? (size_t)(end - line) + 1 : strlen(line);
+        const char *text = line + strspn(line, " ");
+        size_t k = n - (size_t)(text - line);
+        if (strncmp(text, "\"seconds\": ", 11) != 0) {
+            memcpy(w, text, k);
+            w += k;
+        }
+        line += n;
+    }
+    *w = '\0';
+    return o;
+}
+
+/* The report a rank sent, read back by the check's reader and written by the diagnosis's renderer, is the
+ * rank's own report: its diagnosis (this process's, made again now) appears in the check's JSON unchanged
+ * but for the indentation and the time it took. 0 when so. */
+static int report_survives_the_trip(const ltc_cluster_report *r) {
+    ltc_diagnosis *d = NULL;
+    if (ltc_diagnose(&d, LTC_DIAGNOSE_QUICK) != LTC_OK)
+        return 1;
+    char *own = flush_left(ltc_diagnosis_json(d)), *all = flush_left(ltc_cluster_report_json(r));
+    ltc_diagnosis_free(d);
+    int bad = !own || !all;
+    if (!bad) {
+        /* its members, between the braces of its own document: "{\n" ... "}\n" */
+        size_t n = strlen(own);
+        bad = n < 4 || strncmp(own, "{\n", 2) != 0;
+        if (!bad) {
+            own[n - 2] = '\0';
+            bad = strstr(all, own + 2) == NULL;
+        }
+        if (bad)
+            fprintf(stderr, "this rank's report is not in the check's JSON as it wrote it:\n%s\n--- the check's JSON:\n%.20000s\n", own, all);
+    }
+    free(own);
+    free(all);
+    return bad;
+}
+
 /* One rank of an API case; its exit code says what it saw (0: as expected). */
 static int rank_main(const char *role) {
     ltc_dist_env env;
@@ -372,6 +419,8 @@ static int rank_main(const char *role) {
         fprintf(stderr, "rows: wrong (%s)\n", ltc_last_error());
         return 22;
     }
+    if (report_survives_the_trip(r))
+        return 23;
     if (strcmp(role, "skip") == 0 && env.rank == 1) { /* never comes to the proof */
         ltc_cluster_report_free(r);
         return 0;

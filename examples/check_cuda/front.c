@@ -11,8 +11,9 @@
  * Test-only: LTC_CHECK_CUDA_LIBRARY=<path> loads that library instead of libcheck_cuda_main.so (the
  * fault-injection tests point it at libraries built to fail; docs/diagnosis.md). */
 #define _GNU_SOURCE
-#include "ltc.h" /* the cause values only: nothing of libltc is called before it is loaded */
+#include "json.h" /* ltc's JSON writer (shim/common/json.c), compiled into this program */
 #include "loadcheck.h"
+#include "ltc.h" /* the cause values only: nothing of libltc is called before it is loaded */
 
 #include <dlfcn.h>
 #include <errno.h>
@@ -36,57 +37,43 @@
 
 enum { EXIT_LIBRARY_LOAD = 10, EXIT_TORCH_SETTING = 13 };
 
-static void json_string(FILE *f, const char *s) {
-    fputc('"', f);
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-        if (*p == '"' || *p == '\\')
-            fprintf(f, "\\%c", *p);
-        else if (*p == '\n')
-            fputs("\\n", f);
-        else if (*p < 0x20 || *p >= 0x80)
-            fprintf(f, "\\u%04x", *p < 0x80 ? *p : 0xfffd);  /* ASCII out: never invalid UTF-8 */
-        else
-            fputc(*p, f);
-    }
-    fputc('"', f);
-}
-
 /* The verdict when the load failed (LTC_CAUSE_LIBRARY_LOAD) or aborted (LTC_CAUSE_TORCH_SETTING). */
 static void report(ltc_cause cause, const ltc_loadcheck *lc, const char *lib, const char *err, int json) {
     const char *code = cause == LTC_CAUSE_TORCH_SETTING ? "LTC_CAUSE_TORCH_SETTING" : "LTC_CAUSE_LIBRARY_LOAD";
     const char *summary = cause == LTC_CAUSE_TORCH_SETTING ? "a PyTorch setting that LibTorch rejects" : "LibTorch or libltc cannot be loaded";
-    if (json) {
-        printf("{\n  \"ltc_version\": ");
-        json_string(stdout, LTC_VERSION_STRING);
-        printf(",\n  \"usable\": false,\n  \"cause\": {\n    \"code\": \"%s\",\n    \"summary\": ", code);
-        json_string(stdout, summary);
-        printf(",\n    \"message\": ");
-        json_string(stdout, lc->message);
-        printf(",\n    \"fix\": ");
-        json_string(stdout, lc->fix);
-        printf("\n  },\n  \"loader\": {\n    \"library\": ");
-        json_string(stdout, lib);
+    if (json) { /* the shape of ltc_diagnosis_json, with ltc's JSON writer (compiled in: libltc may not load) */
+        ltc_json_writer w;
+        ltc_json_init_file(&w, stdout);
+        ltc_json_begin_object(&w, NULL, 0);
+        ltc_json_string(&w, "ltc_version", LTC_VERSION_STRING);
+        ltc_json_bool(&w, "usable", 0);
+        ltc_json_begin_object(&w, "cause", 0);
+        ltc_json_string(&w, "code", code);
+        ltc_json_string(&w, "summary", summary);
+        ltc_json_string(&w, "message", lc->message);
+        ltc_json_string(&w, "fix", lc->fix);
+        ltc_json_end(&w);
+        ltc_json_begin_object(&w, "loader", 0);
+        ltc_json_string(&w, "library", lib);
         const char *keys[] = {"dlerror", "kind", "at_fault", "needed_by", "picked", "picked_because", "symbol", "built_against",
                               "built_against_torch_version", "LD_LIBRARY_PATH"};
         const char *ldp = getenv("LD_LIBRARY_PATH");
         const char *vals[] = {err, lc->kind, lc->library, lc->needed_by, lc->picked, lc->picked_how, lc->symbol, LTC_FRONT_BUILT_AGAINST,
                               LTC_FRONT_TORCH_VERSION, ldp ? ldp : ""};
-        for (size_t i = 0; i < sizeof keys / sizeof *keys; i++) {
-            printf(",\n    \"%s\": ", keys[i]);
-            if (vals[i][0] || i == 0)
-                json_string(stdout, vals[i]);
-            else
-                printf("null");
-        }
-        printf("\n  },\n  \"findings\": [\n    {\n      \"code\": \"%s\",\n      \"severity\": \"error\",\n"
-               "      \"message\": ",
-               code);
-        json_string(stdout, lc->message);
-        printf(",\n      \"fix\": ");
-        json_string(stdout, lc->fix);
-        printf(",\n      \"evidence\": ");
-        json_string(stdout, lc->evidence);
-        printf("\n    }\n  ]\n}\n");
+        for (size_t i = 0; i < sizeof keys / sizeof *keys; i++) /* "" is null, but for dlerror */
+            ltc_json_string(&w, keys[i], vals[i][0] || i == 0 ? vals[i] : NULL);
+        ltc_json_end(&w);
+        ltc_json_begin_array(&w, "findings", 0);
+        ltc_json_begin_object(&w, NULL, 0);
+        ltc_json_string(&w, "code", code);
+        ltc_json_string(&w, "severity", "error");
+        ltc_json_string(&w, "message", lc->message);
+        ltc_json_string(&w, "fix", lc->fix);
+        ltc_json_string(&w, "evidence", lc->evidence);
+        ltc_json_end(&w);
+        ltc_json_end(&w);
+        ltc_json_end(&w);
+        printf("\n");
         return;
     }
     printf("GPU usable: NO: %s [%s]\n  %s\n  fix: %s\n\n", summary, code, lc->message, lc->fix);

@@ -7,10 +7,6 @@
 
 namespace ltc_diag {
 
-std::string version_text(long v) { return v > 0 ? fmt("%ld.%ld.%ld", v / 10000, (v / 100) % 100, v % 100) : "none"; }
-
-std::string cuda_version_text(int v) { return v > 0 ? fmt("%d.%d", v / 1000, (v % 1000) / 10) : "none"; }
-
 bool file_exists(const std::string &p) {
     struct stat st;
     return stat(p.c_str(), &st) == 0;
@@ -51,28 +47,8 @@ std::string read_first_line(const std::string &path) {
     return s;
 }
 
-J &member(J &obj, const char *key) {
-    for (auto &kv : obj.items)
-        if (kv.first == key)
-            return kv.second;
-    return obj.set(key, J::null());
-}
-
 double ms_since(std::chrono::steady_clock::time_point t0) {
     return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
-}
-
-const char *severity_name(ltc_severity s) {
-    return s == LTC_SEVERITY_ERROR ? "error" : s == LTC_SEVERITY_WARNING ? "warning" : "info";
-}
-
-std::string gib_text(size_t bytes) { return fmt("%.1f GiB", bytes / 1073741824.0); }
-
-std::string join(const std::vector<std::string> &v, const char *sep) {
-    std::string s;
-    for (const auto &x : v)
-        s += (s.empty() ? "" : sep) + x;
-    return s;
 }
 
 void Ctx::add(ltc_cause code, ltc_severity s, std::string msg, std::string fix, std::string ev) {
@@ -98,9 +74,7 @@ void run(ltc_diagnosis *d, unsigned flags) {
     c.flags = flags;
     c.quick = (flags & LTC_DIAGNOSE_QUICK) != 0;
     c.t_start = std::chrono::steady_clock::now();
-    c.root.set("ltc_version", J::str(LTC_VERSION_STRING));
-    c.root.set("usable", J::null());  // filled in by write_report; first in the document
-    c.root.set("cause", J::null());
+    c.report.ltc_version = LTC_VERSION_STRING;
 
     probe_build(c);                   // 1. the build
     judge_loader(c);                  // 2. what was loaded
@@ -115,18 +89,8 @@ void run(ltc_diagnosis *d, unsigned flags) {
     if (need_nvml(c))
         probe_nvml(c);
     judge_driver(c);
-    write_driver_json(c);
-    J &visj = c.root.set("visibility", J::obj());
-    const Visibility &vis = c.e.vis;
-    visj.set("CUDA_VISIBLE_DEVICES", vis.set ? J::str(vis.value) : J::null());
-    J &parsed = visj.set("parsed", vis.set ? J::arr() : J::null());
-    for (const auto &e : vis.entries)
-        parsed.push(J::str(e));
-    visj.set("kind", vis.set ? J::str(vis.kind) : J::null());
-    const ChildProbe &ch = c.e.child;
-    visj.set("count_without_it", ch.ran && ch.init == 0 ? J::num(ch.count) : ch.ran ? J::num(0) : J::null());
-    visj.set("probe_error", ch.error.empty() ? J::null() : J::str(ch.error));
-    write_environment_json(c);
+    report_driver(c);
+    report_environment(c);
     for (const auto &n : c.e.nodes)  // a node that works for the driver but not for this user
         if (drv.init_rc == 0 && drv.count > 0 && n.state == "no access")
             c.add(LTC_CAUSE_DEVICE_NODES, LTC_SEVERITY_WARNING, fmt("%s exists but this user cannot open it", n.path.c_str()),
@@ -135,7 +99,7 @@ void run(ltc_diagnosis *d, unsigned flags) {
     judge_libtorch_view(c);           // LibTorch's own count
     run_devices_and_proofs(c);        // 5. each device, 6. proofs by work
     collect_libraries(c);             // 7. what loaded
-    write_report(c, d);
+    finish_report(c, d);
 }
 
 }  // namespace ltc_diag
@@ -164,42 +128,29 @@ ltc_status ltc_diagnose(ltc_diagnosis **out, unsigned flags) {
 
 void ltc_diagnosis_free(ltc_diagnosis *diagnosis) { delete diagnosis; }
 
-int ltc_diagnosis_usable(const ltc_diagnosis *d) { return d && d->cause == LTC_CAUSE_NONE && d->primary == SIZE_MAX; }
+int ltc_diagnosis_usable(const ltc_diagnosis *d) { return d && d->report.usable; }
 
 ltc_cause ltc_diagnosis_cause(const ltc_diagnosis *d) {
     if (!d) {
         ltc::fail(LTC_ERR_INVALID_ARGUMENT, "ltc_diagnosis_cause: argument 'diagnosis' is NULL");
         return LTC_CAUSE_INVALID;
     }
-    return d->cause;
+    return d->report.cause.code;
 }
 
-static const ltc_diag::Finding *primary_finding(const ltc_diagnosis *d) {
-    if (!d || d->findings.empty())
-        return nullptr;
-    return d->primary == SIZE_MAX ? &d->findings.back() : &d->findings[d->primary];
-}
+const char *ltc_diagnosis_message(const ltc_diagnosis *d) { return d ? d->report.cause.message.c_str() : ""; }
+const char *ltc_diagnosis_fix(const ltc_diagnosis *d) { return d ? d->report.cause.fix.c_str() : ""; }
 
-const char *ltc_diagnosis_message(const ltc_diagnosis *d) {
-    const ltc_diag::Finding *f = primary_finding(d);
-    return f ? f->message.c_str() : "";
-}
-
-const char *ltc_diagnosis_fix(const ltc_diagnosis *d) {
-    const ltc_diag::Finding *f = primary_finding(d);
-    return f ? f->fix.c_str() : "";
-}
-
-size_t ltc_diagnosis_finding_count(const ltc_diagnosis *d) { return d ? d->findings.size() : 0; }
+size_t ltc_diagnosis_finding_count(const ltc_diagnosis *d) { return d ? d->report.findings.size() : 0; }
 
 ltc_status ltc_diagnosis_finding(ltc_finding *out, const ltc_diagnosis *diagnosis, size_t index) {
     LTC_CHECK_NOT_NULL(out);
     LTC_CHECK_NOT_NULL(diagnosis);  // the message names the argument as the header does
-    const ltc_diagnosis *d = diagnosis;
-    if (index >= d->findings.size())
+    const std::vector<ltc_diag::Finding> &findings = diagnosis->report.findings;
+    if (index >= findings.size())
         return ltc::fail(LTC_ERR_INVALID_ARGUMENT, "ltc_diagnosis_finding: index %zu is out of range: the report has %zu finding%s",
-                         index, d->findings.size(), d->findings.size() == 1 ? "" : "s");
-    const ltc_diag::Finding &f = d->findings[index];
+                         index, findings.size(), findings.size() == 1 ? "" : "s");
+    const ltc_diag::Finding &f = findings[index];
     out->code = f.code;
     out->severity = f.severity;
     out->message = f.message.c_str();

@@ -58,18 +58,17 @@ void probe_build(Ctx &c) {
     } catch (...) {
     }
 
-    J &build = c.root.set("build", J::obj());
-    build.set("torch_version", J::str(b.bi.torch_version ? b.bi.torch_version : "?"));
-    build.set("torch_library_dir", J::str(b.torch_lib_dir));
-    build.set("cuda_built", J::boolean(b.cuda_built));
-    build.set("libtorch_cuda_on_disk", J::boolean(b.torch_cuda_on_disk));
-    build.set("libtorch_cuda_loaded", J::boolean(b.torch_cuda_loaded));
-    build.set("cuda_runtime_version", b.cudart ? J::num((double)b.cudart) : J::null());
-    build.set("cudnn_version", b.bi.cudnn_version ? J::num(b.bi.cudnn_version) : J::null());
-    build.set("cudnn_runtime_version", b.cudnn_runtime ? J::num((double)b.cudnn_runtime) : J::null());
-    build.set("nccl_version", b.bi.nccl_version ? J::num(b.bi.nccl_version) : J::null());
-    build.set("nccl_runtime_version", b.nccl_runtime ? J::num(b.nccl_runtime) : J::null());
-    build.set("arch_list", J::null());  // filled by run_devices_and_proofs
+    BuildReport &r = c.report.build;
+    r.torch_version = b.bi.torch_version ? b.bi.torch_version : "?";
+    r.torch_library_dir = b.torch_lib_dir;
+    r.cuda_built = b.cuda_built;
+    r.libtorch_cuda_on_disk = b.torch_cuda_on_disk;
+    r.libtorch_cuda_loaded = b.torch_cuda_loaded;
+    r.cuda_runtime_version = when<long>(b.cudart, b.cudart);  // 0: not known
+    r.cudnn_version = when<long>(b.bi.cudnn_version, b.bi.cudnn_version);
+    r.cudnn_runtime_version = when<long>(b.cudnn_runtime, b.cudnn_runtime);
+    r.nccl_version = when<long>(b.bi.nccl_version, b.bi.nccl_version);
+    r.nccl_runtime_version = when<long>(b.nccl_runtime, b.nccl_runtime);
 }
 
 void judge_build(Ctx &c) {
@@ -103,13 +102,15 @@ std::vector<std::string> accepted_alloc_keys() {
 }
 
 void judge_settings(Ctx &c) {
-    J &sj = c.root.set("torch_settings", J::obj());
-    bool set = false;
-    for (const char *v : alloc_conf_variables) {
+    Members<Opt<std::string>> &settings = c.report.torch_settings;
+    auto read = [&](const char *v) {
         const char *value = getenv(v);
-        sj.set(v, value ? J::str(value) : J::null());
-        set |= value != nullptr;
-    }
+        settings.emplace_back(v, when<std::string>(value, value ? value : ""));
+        return value != nullptr;
+    };
+    bool set = false;
+    for (const char *v : alloc_conf_variables)
+        set |= read(v);
     // The allocator settings through LibTorch's own parser, as its first CUDA allocation reads them (the
     // same variables, the same order). Only when one is set: then nothing is read earlier than it would be
     // otherwise, and a rejected value is read again, and rejected again, by every allocation.
@@ -130,7 +131,7 @@ void judge_settings(Ctx &c) {
         }
     }
     for (const char *v : flag_variables)
-        sj.set(v, getenv(v) ? J::str(getenv(v)) : J::null());
+        read(v);
     for (const Finding &f : ignored_flags(environ))
         c.add(f);
 }

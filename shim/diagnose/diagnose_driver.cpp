@@ -529,65 +529,57 @@ void judge_driver(Ctx &c) {
     }
 }
 
-void write_driver_json(Ctx &c) {
+void report_driver(Ctx &c) {
     const ltc_cudrv &drv = *c.d.drv;
     char nbuf[64];
-    J &driver = c.root.set("driver", J::obj());
-    driver.set("loaded", J::boolean(drv.loaded));
-    driver.set("library", drv.loaded ? J::str(drv.path) : J::null());
-    driver.set("dlopen_error", drv.loaded ? J::null() : J::str(drv.dlerror));
-    J &init = driver.set("cuInit", J::obj());
-    init.set("code", drv.init_rc >= 0 ? J::num(drv.init_rc) : J::null());
-    init.set("name", drv.init_rc >= 0 ? J::str(ltc_cudrv_error_name(&drv, drv.init_rc, nbuf, sizeof nbuf)) : J::null());
-    driver.set("version", drv.version ? J::num(drv.version) : J::null());
-    driver.set("device_count", drv.count >= 0 ? J::num(drv.count) : J::null());
-    driver.set("kernel_module_version", c.d.kernel_module.empty() ? J::null() : J::str(c.d.kernel_module));
+    DriverReport &r = c.report.driver;
+    r.loaded = drv.loaded;
+    r.library = when<std::string>(drv.loaded, drv.path);
+    r.dlopen_error = when<std::string>(!drv.loaded, drv.dlerror);
+    r.cuInit.code = when(drv.init_rc >= 0, drv.init_rc);
+    r.cuInit.name = when<std::string>(drv.init_rc >= 0, drv.init_rc >= 0 ? ltc_cudrv_error_name(&drv, drv.init_rc, nbuf, sizeof nbuf) : "");
+    r.version = when(drv.version != 0, drv.version);
+    r.device_count = when(drv.count >= 0, drv.count);
+    r.kernel_module_version = nonempty(c.d.kernel_module);
     // the working combination for this driver, from the advice table
-    J &adv = driver.set("advice", J::obj());
-    adv.set("supports_cuda", drv.version ? J::str(cuda_version_text(drv.version)) : J::null());
+    r.advice.supports_cuda = when(drv.version != 0, cuda_version_text(drv.version));
     const char *need = c.b.cudart ? min_driver((int)c.b.cudart) : nullptr;
-    adv.set("libtorch_needs_driver", need ? J::str(need) : J::null());
+    r.advice.libtorch_needs_driver = when<std::string>(need, need ? need : "");
     Build b;
     bool have = drv.version && build_for_driver(drv.version, &b);
-    adv.set("pip", have ? J::str(pip_command(b)) : J::null());
-    adv.set("source", J::str(table_source));
+    r.advice.pip = when(have, have ? pip_command(b) : "");
+    r.advice.source = table_source;
 
     const ltc_nvml *n = c.d.nvml.get();
-    J &nj = c.root.set("nvml", n ? J::obj() : J::null());
     if (!n)
         return;
-    nj.set("loaded", J::boolean(n->loaded));
-    nj.set("library", n->loaded ? J::str(n->path) : J::null());
-    nj.set("dlopen_error", n->loaded ? J::null() : J::str(n->dlerror));
-    nj.set("init", n->init_rc >= 0 ? J::str(ltc_nvml_error_name(n->init_rc, nbuf, sizeof nbuf)) : J::null());
-    nj.set("driver_version", n->driver_version[0] ? J::str(n->driver_version) : J::null());
-    nj.set("device_count", n->count >= 0 ? J::num(n->count) : J::null());
-    J &devs = nj.set("devices", J::arr());
+    NvmlReport &nr = c.report.nvml.emplace();
+    nr.loaded = n->loaded;
+    nr.library = when<std::string>(n->loaded, n->path);
+    nr.dlopen_error = when<std::string>(!n->loaded, n->dlerror);
+    nr.init = when<std::string>(n->init_rc >= 0, ltc_nvml_error_name(n->init_rc, nbuf, sizeof nbuf));
+    nr.driver_version = nonempty(n->driver_version);
+    nr.device_count = when(n->count >= 0, n->count);
     for (int i = 0; i < n->ndev; i++) {
         const ltc_nvml_device &dv = n->dev[i];
-        J &o = devs.push(J::obj());
-        o.set("handle", J::str(ltc_nvml_error_name(dv.handle_rc, nbuf, sizeof nbuf)));
-        o.set("name", dv.name[0] ? J::str(dv.name) : J::null());
-        o.set("uuid", dv.uuid[0] ? J::str(dv.uuid) : J::null());
-        o.set("compute_mode", dv.compute_mode >= 0 ? J::str(compute_mode_name(dv.compute_mode)) : J::null());
-        o.set("mig", dv.mig_current >= 0 ? J::boolean(dv.mig_current == 1) : J::null());
-        o.set("memory_free_bytes", dv.memory_known ? J::num((double)dv.memory_free) : J::null());
-        o.set("memory_total_bytes", dv.memory_known ? J::num((double)dv.memory_total) : J::null());
-        o.set("ecc_uncorrected", dv.ecc_uncorrected >= 0 ? J::num((double)dv.ecc_uncorrected) : J::null());
-        J &pj = o.set("processes", J::arr());
-        for (int k = 0; k < dv.nprocs; k++) {
-            J &p = pj.push(J::obj());
-            p.set("pid", J::num(dv.procs[k].pid));
-            p.set("used_bytes", dv.procs[k].used_bytes == ~0ull ? J::null() : J::num((double)dv.procs[k].used_bytes));
-        }
+        NvmlReport::Device &o = nr.devices.emplace_back();
+        o.handle = ltc_nvml_error_name(dv.handle_rc, nbuf, sizeof nbuf);
+        o.name = nonempty(dv.name);
+        o.uuid = nonempty(dv.uuid);
+        o.compute_mode = when<std::string>(dv.compute_mode >= 0, compute_mode_name(dv.compute_mode));
+        o.mig = when(dv.mig_current >= 0, dv.mig_current == 1);
+        o.memory_free_bytes = when<long long>(dv.memory_known, (long long)dv.memory_free);
+        o.memory_total_bytes = when<long long>(dv.memory_known, (long long)dv.memory_total);
+        o.ecc_uncorrected = when<long long>(dv.ecc_uncorrected >= 0, dv.ecc_uncorrected);
+        for (int k = 0; k < dv.nprocs; k++)
+            o.processes.push_back({dv.procs[k].pid, when<long long>(dv.procs[k].used_bytes != ~0ull, (long long)dv.procs[k].used_bytes)});
     }
 }
 
 void judge_libtorch_view(Ctx &c) {
     const ltc_cudrv &drv = *c.d.drv;
-    J &lt = c.root.set("libtorch", J::obj());
-    lt.set("device_count", J::num(c.torch_count));
-    lt.set("init_warning", c.torch_warning.empty() ? J::null() : J::str(c.torch_warning));
+    c.report.libtorch.device_count = c.torch_count;
+    c.report.libtorch.init_warning = nonempty(c.torch_warning);
     if (c.failed() || !c.b.cuda_built || drv.init_rc != 0 || drv.count <= 0 || c.torch_count > 0)
         return;
     bool old = c.torch_warning.find("insufficient") != std::string::npos;

@@ -181,34 +181,32 @@ void probe_environment(Ctx &c) {
     e.vis = parse_visible_devices();
 }
 
-void write_environment_json(Ctx &c) {
-    EnvFacts &e = c.e;
-    J &nodes = c.root.set("device_nodes", J::obj());
+void report_environment(Ctx &c) {
+    const EnvFacts &e = c.e;
+    VisibilityReport &v = c.report.visibility;
+    v.CUDA_VISIBLE_DEVICES = when(e.vis.set, e.vis.value);
+    v.parsed = when(e.vis.set, e.vis.entries);
+    v.kind = when(e.vis.set, e.vis.kind);
+    v.count_without_it = when(e.child.ran, e.child.init == 0 ? e.child.count : 0);
+    v.probe_error = nonempty(e.child.error);
     for (const auto &n : e.nodes)
-        nodes.set(n.path, J::str(n.state));
-    J &m = c.root.set("machine", J::obj());
-    J &pci = m.set("pci_gpus", e.pci_readable ? J::arr() : J::null());
-    for (const auto &g : e.gpus) {
-        J &o = pci.push(J::obj());
-        o.set("address", J::str(g.address));
-        o.set("vendor", J::str(g.vendor));
-        o.set("device", J::str(g.device));
-        o.set("class", J::str(g.cls));
-        o.set("driver", g.driver.empty() ? J::null() : J::str(g.driver));
+        c.report.device_nodes.emplace_back(n.path, n.state);
+    MachineReport &m = c.report.machine;
+    if (e.pci_readable) {
+        m.pci_gpus.emplace();
+        for (const auto &g : e.gpus)
+            m.pci_gpus->push_back({g.address, g.vendor, g.device, g.cls, nonempty(g.driver)});
     }
-    m.set("pci_devices", e.pci_readable ? J::num(e.pci_devices) : J::null());
-    m.set("nvidia_gpu_on_pci", e.pci_readable ? J::boolean(e.nvidia_pci()) : J::null());
-    m.set("container", e.container.empty() ? J::null() : J::str(e.container));
-    m.set("wsl", J::boolean(e.wsl));
-    m.set("slurm_job", e.slurm ? J::str(e.slurm_job) : J::null());
-    m.set("slurm_gpus", e.slurm_gpus.empty() ? J::null() : J::str(e.slurm_gpus));
-    J &mods = m.set("kernel_modules", J::obj());
-    mods.set("nvidia", J::boolean(e.mod_nvidia));
-    mods.set("nvidia_uvm", J::boolean(e.mod_uvm));
-    mods.set("nouveau", J::boolean(e.mod_nouveau));
-    m.set("secure_boot", e.secure_boot < 0 ? J::null() : J::boolean(e.secure_boot == 1));
-    m.set("user_groups", J::str(e.user_groups));
-    m.set("sysroot", e.sysroot.empty() ? J::null() : J::str(e.sysroot));
+    m.pci_devices = when(e.pci_readable, e.pci_devices);
+    m.nvidia_gpu_on_pci = when(e.pci_readable, e.nvidia_pci());
+    m.container = nonempty(e.container);
+    m.wsl = e.wsl;
+    m.slurm_job = when(e.slurm, e.slurm_job);
+    m.slurm_gpus = nonempty(e.slurm_gpus);
+    m.kernel_modules = {e.mod_nvidia, e.mod_uvm, e.mod_nouveau};
+    m.secure_boot = when(e.secure_boot >= 0, e.secure_boot == 1);
+    m.user_groups = e.user_groups;
+    m.sysroot = nonempty(e.sysroot);
 }
 
 Visibility parse_visible_devices() {
@@ -371,17 +369,13 @@ ChildProbe run_child_probe() {
         c.error = fmt("%s failed (status %d)", exe.c_str(), status);
         return c;
     }
-    char uuids[8192] = "";
-    if (sscanf(out.c_str(), "loaded=%d init=%d count=%d version=%d uuids=%8191s", &c.loaded, &c.init, &c.count,
-               &c.version, uuids) < 4) {
-        c.error = "unreadable answer from ltc-cuda-probe: " + out;
+    J answer;
+    std::string why;
+    if (!ltc_json::json_parse(out, &answer, &why) || !answer.find("init") || !answer.find("count")) {
+        c.error = "unreadable answer from ltc-cuda-probe (" + (why.empty() ? std::string("no init and count") : why) + "): " + out;
         return c;
     }
-    std::stringstream ss(uuids);
-    std::string u;
-    while (std::getline(ss, u, ','))
-        if (!u.empty())
-            c.uuids.push_back(u);
+    from_json(answer, c);
     c.ran = true;
     return c;
 }

@@ -26,6 +26,10 @@ struct Finding {
     ltc_cause code;
     ltc_severity severity;
     std::string message, fix, evidence;
+    template <class S, class V>  // its members for the report's JSON (diagnose_report.hpp)
+    static void fields(S &s, V &v) {
+        v("code", s.code)("severity", s.severity)("message", s.message)("fix", s.fix)("evidence", s.evidence);
+    }
 };
 
 // The first line of text, without trailing blanks: what a finding's message keeps of a multi-line LibTorch

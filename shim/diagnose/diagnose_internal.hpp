@@ -10,11 +10,12 @@
 //   diagnose_advice.cpp       the driver-floor and LibTorch-build table
 //   diagnose_errors.cpp       LibTorch's error texts read: the cause a proof's error names, the PYTORCH_*
 //                                settings LibTorch rejects, the first-line rule for messages
-//   diagnose_report.cpp       the verdict, the JSON document and the text
-//   diagnose_json.cpp         the JSON writer
+//   diagnose_report.cpp       the verdict; the typed report (diagnose_report.hpp) rendered as JSON and text
+//   diagnose_json.cpp         the JSON value, written with shim/common/json.c, and its parser
 //   diagnose.cpp              the public functions
-// The first layer that finds an error names the cause. Nothing here is kept between runs: two threads may
-// diagnose at once.
+// The first layer that finds an error names the cause. Each layer keeps its raw facts in the Ctx and writes
+// what the report says of them into c.report. Nothing here is kept between runs: two threads may diagnose
+// at once.
 #pragma once
 
 #include "internal.hpp"
@@ -22,7 +23,7 @@
 #include "cudriver.h"
 #include "diagnose_advice.hpp"
 #include "diagnose_errors.hpp"
-#include "diagnose_json.hpp"
+#include "diagnose_report.hpp"
 
 #include <chrono>
 #include <climits>
@@ -34,22 +35,20 @@
 
 namespace ltc_diag {
 
-using ltc_json::J;
-
 using ltc::fmt;
-std::string version_text(long v);  // cuDNN/NCCL's major*10000 + minor*100 + patch: 91900 -> "9.19.0"
-std::string cuda_version_text(int v);  // 13000 -> "13.0"
 bool file_exists(const std::string &p);
 std::string dir_of(const std::string &p);
 std::string base_of(const std::string &p);
 std::string real_path(const std::string &p);  // realpath, or p itself
 std::string read_first_line(const std::string &path);  // "" when unreadable
 std::string read_text(const std::string &path);        // the first 64 KiB; "" when unreadable
-J &member(J &obj, const char *key);                   // obj[key], which must exist
 double ms_since(std::chrono::steady_clock::time_point t0);
-const char *severity_name(ltc_severity s);
-std::string gib_text(size_t bytes);
-std::string join(const std::vector<std::string> &v, const char *sep);
+// The report's nulls: an empty text, a value that is not known.
+inline Opt<std::string> nonempty(const std::string &s) { return s.empty() ? std::nullopt : Opt<std::string>(s); }
+template <class T>
+Opt<T> when(bool known, T v) {
+    return known ? Opt<T>(std::move(v)) : std::nullopt;
+}
 
 // The test seam LTC_DIAGNOSE_SYSROOT=<dir> (ltc::test_seam) makes every probe of /dev, /proc, /sys and the container and WSL
 // marker files read <dir>/dev, <dir>/proc, ... instead (docs/diagnosis.md). sys_path("/dev/nvidiactl").
@@ -64,12 +63,17 @@ struct Visibility {
     std::string why_empty;  // when entries is empty, why
 };
 
-// The child process: ltc-cuda-probe with CUDA_VISIBLE_DEVICES removed.
+// The child process: ltc-cuda-probe with CUDA_VISIBLE_DEVICES removed, and its answer (a JSON object).
 struct ChildProbe {
     bool ran = false;
     std::string error;
-    int loaded = 0, init = -1, count = -1, version = 0;
+    bool loaded = false;
+    int init = -1, count = -1, version = 0;
     std::vector<std::string> uuids;
+    template <class S, class V>
+    static void fields(S &s, V &v) {
+        v("loaded", s.loaded)("init", s.init)("count", s.count)("version", s.version)("uuids", s.uuids);
+    }
 };
 
 // Arch list from LibTorch's CUDA config text: "-gencode;arch=compute_90,code=sm_90;..."
@@ -84,7 +88,7 @@ struct Proof {
     bool ran = false, ok = false;
     double ms = 0;
     std::string error;
-    J to_json() const;
+    ProofReport report() const;  // as the report says it (ms rounded to the microsecond)
 };
 
 // A PCI display device (class 0x03xxxx), or an NVIDIA 3D controller.
@@ -150,7 +154,7 @@ struct Ctx {
     std::chrono::steady_clock::time_point t_start;
     std::vector<Finding> findings;
     size_t primary = SIZE_MAX;
-    J root = J::obj();
+    Report report;  // what the layers conclude, for the renderers
     BuildFacts b;
     DriverFacts d;
     EnvFacts e;
@@ -168,7 +172,7 @@ struct Ctx {
 };
 
 // The layers, in order.
-void probe_build(Ctx &c);            // fills c.b and adds the build's JSON section
+void probe_build(Ctx &c);            // fills c.b and the report's build section
 void judge_build(Ctx &c);            // CPU-only, cuDNN mismatch
 void judge_loader(Ctx &c);           // CUDA half not loaded; built against vs loaded LibTorch
 void probe_driver(Ctx &c);           // libcuda, kernel module version
@@ -176,13 +180,13 @@ bool need_nvml(const Ctx &c);        // whether NVML must be read (never on a he
 void probe_nvml(Ctx &c);
 void probe_environment(Ctx &c);      // PCI, containers, WSL, batch jobs, modules, nodes, CUDA_VISIBLE_DEVICES
 void judge_driver(Ctx &c);           // the driver's codes read with the environment: the cause and the fix
-void write_driver_json(Ctx &c);
-void write_environment_json(Ctx &c);
+void report_driver(Ctx &c);          // the report's driver and NVML sections
+void report_environment(Ctx &c);     // ... its visibility, device nodes and machine
 void judge_settings(Ctx &c);         // the PYTORCH_* settings LibTorch reads, through its own parser
 void judge_libtorch_view(Ctx &c);    // LibTorch's own device count against the driver's
 void run_devices_and_proofs(Ctx &c); // each device, the arch list, the proofs by work
 void collect_libraries(Ctx &c);      // the link map
-void write_report(Ctx &c, ltc_diagnosis *out);
+void finish_report(Ctx &c, ltc_diagnosis *out);  // the verdict; the report and its renderings into *out
 
 // Helpers shared by the layers.
 Visibility parse_visible_devices();
@@ -202,10 +206,3 @@ std::string name_suspects(Ctx &c, ltc_advice::Library lib, const char *what);
 
 }  // namespace ltc_diag
 
-struct ltc_diagnosis {
-    ltc_cause cause = LTC_CAUSE_NONE;
-    std::vector<ltc_diag::Finding> findings;
-    size_t primary = SIZE_MAX;
-    std::string json, text;
-    std::map<std::string, std::string> facts;
-};

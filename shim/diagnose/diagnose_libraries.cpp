@@ -47,15 +47,11 @@ void collect_libraries(Ctx &c) {
         if (!listed)
             libs.push_back(Lib{base_of(loaded), loaded, loaded, false});
     }
-    J &lj = c.root.set("libraries", J::arr());
     std::map<std::string, std::vector<const Lib *>> by_name;
     for (auto &l : libs) {
         for (const auto &e : ldpath)
             l.from_ld_library_path |= dir_of(l.real) == e || dir_of(l.path) == e;
-        J &o = lj.push(J::obj());
-        o.set("name", J::str(l.name));
-        o.set("path", J::str(l.real));
-        o.set("from_ld_library_path", J::boolean(l.from_ld_library_path));
+        c.report.libraries.push_back({l.name, l.real, l.from_ld_library_path});
         by_name[l.name.substr(0, l.name.find(".so"))].push_back(&l);
     }
     for (const auto &kv : by_name) {

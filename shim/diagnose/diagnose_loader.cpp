@@ -43,15 +43,8 @@ void judge_loader(Ctx &c) {
     std::string built_dir = LTC_BUILT_TORCH_DIR[0] ? real_path(LTC_BUILT_TORCH_DIR) : "";
     std::string built_version = LTC_BUILT_TORCH_VERSION;
     bool built_cuda = LTC_BUILT_WITH_CUDA != 0;
-    J &build = member(c.root, "build");
-    J &ba = build.set("built_against", J::obj());
-    ba.set("torch_library_dir", built_dir.empty() ? J::null() : J::str(built_dir));
-    ba.set("torch_version", built_version.empty() ? J::null() : J::str(built_version));
-    ba.set("cuda", J::boolean(built_cuda));
-    J &lo = build.set("loaded", J::obj());
-    lo.set("torch_library_dir", J::str(b.torch_lib_dir));
-    lo.set("torch_version", b.loaded_version.empty() ? J::null() : J::str(b.loaded_version));
-    lo.set("cuda", J::boolean(b.loaded_says_cuda || b.torch_cuda_on_disk));
+    c.report.build.built_against = {nonempty(built_dir), nonempty(built_version), built_cuda};
+    c.report.build.loaded = {b.torch_lib_dir, nonempty(b.loaded_version), b.loaded_says_cuda || b.torch_cuda_on_disk};
 
     bool other_dir = !built_dir.empty() && !b.torch_lib_dir.empty() && built_dir != b.torch_lib_dir;
     bool other_version = !built_version.empty() && !b.loaded_version.empty() &&

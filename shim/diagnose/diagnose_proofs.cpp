@@ -16,14 +16,7 @@ extern char **environ;
 
 namespace ltc_diag {
 
-J Proof::to_json() const {
-    J j = J::obj();
-    j.set("ran", J::boolean(ran));
-    j.set("ok", ran ? J::boolean(ok) : J::null());
-    j.set("ms", ran ? J::num(std::round(ms * 1000) / 1000) : J::null());
-    j.set("error", error.empty() ? J::null() : J::str(error));
-    return j;
-}
+ProofReport Proof::report() const { return {ran, when(ran, ok), when(ran, std::round(ms * 1000) / 1000), nonempty(error)}; }
 
 std::string name_suspects(Ctx &c, ltc_advice::Library lib, const char *what) {
     std::vector<std::string> vars = ltc_advice::suspect_variables(environ, lib);
@@ -185,10 +178,9 @@ void run_devices_and_proofs(Ctx &c) {
         } catch (...) {
         }
         if (!c.b.archs.empty()) {
-            J &arch_json = member(member(c.root, "build"), "arch_list");
-            arch_json = J::arr();
+            c.report.build.arch_list.emplace();
             for (const auto &a : c.b.archs)
-                arch_json.push(J::str(a.text));
+                c.report.build.arch_list->push_back(a.text);
         }
     }
     const std::vector<Arch> &archs = c.b.archs;
@@ -196,18 +188,17 @@ void run_devices_and_proofs(Ctx &c) {
     std::unique_lock<std::mutex> turn(proofs_mutex, std::defer_lock);
     if (!c.quick && c.torch_count > 0)
         turn.lock();
-    J &devs = c.root.set("devices", J::arr());
     for (int i = 0; i < drv.ndev; i++) {
         const ltc_cudrv_device &dv = drv.dev[i];
-        J &dj = devs.push(J::obj());
-        dj.set("index", J::num(i));
-        dj.set("name", J::str(dv.name));
-        dj.set("uuid", dv.uuid[0] ? J::str(dv.uuid) : J::null());
-        dj.set("capability", J::str(fmt("%d.%d", dv.major, dv.minor)));
-        dj.set("memory_bytes", J::num((double)dv.memory));
-        dj.set("sm_count", J::num(dv.sm_count));
+        DeviceReport &dr = c.report.devices.emplace_back();
+        dr.index = i;
+        dr.name = dv.name;
+        dr.uuid = nonempty(dv.uuid);
+        dr.capability = fmt("%d.%d", dv.major, dv.minor);
+        dr.memory_bytes = (long long)dv.memory;
+        dr.sm_count = dv.sm_count;
         bool covered = archs.empty() || arch_covers(archs, dv.major, dv.minor);
-        dj.set("arch_in_build", archs.empty() ? J::null() : J::boolean(covered));
+        dr.arch_in_build = when(!archs.empty(), covered);
         Proof mm, conv;
         if (!archs.empty() && !covered) {
             c.add(LTC_CAUSE_ARCH_NOT_SUPPORTED, LTC_SEVERITY_WARNING,
@@ -223,9 +214,7 @@ void run_devices_and_proofs(Ctx &c) {
         }
         if (covered && i < c.torch_count && (c.quick || mm.ok))
             c.usable_devices++;
-        J &proofs = dj.set("proofs", J::obj());
-        proofs.set("matmul", mm.to_json());
-        proofs.set("cudnn_conv", conv.to_json());
+        dr.proofs = {mm.report(), conv.report()};
         auto failed = [&](const Proof &p, const char *what, ltc_cause fallback, ltc_advice::Library lib, const char *lib_name) {
             ProofFailure f{fmt("%s on cuda:%d", what, i), p.error, fallback, fmt("sm_%d%d", dv.major, dv.minor),
                            memory_holders(c, i), "", keys};
@@ -263,8 +252,8 @@ void run_devices_and_proofs(Ctx &c) {
                       c.nccl.error.c_str()));
         }
     }
-    J &nj = c.root.set("nccl_allreduce", c.nccl.to_json());
-    nj.set("devices", c.nccl.ran ? J::num(c.torch_count) : J::null());
+    static_cast<ProofReport &>(c.report.nccl_allreduce) = c.nccl.report();
+    c.report.nccl_allreduce.devices = when(c.nccl.ran, c.torch_count);
 }
 
 }  // namespace ltc_diag

@@ -16,6 +16,8 @@
 
 using ltc::fail;
 using ltc::check::Row;
+using ltc::check::Sent;
+using ltc_json::J;
 using ltc::dist::bytes_of;
 using ltc::dist::Clock;
 using ltc::dist::left_until;
@@ -31,40 +33,45 @@ Clock::time_point after(double seconds) { return Clock::now() + ltc::dist::durat
 // This rank's row
 // ------------------------------------------------------------------------------------------------
 
-std::string fact(const ltc_diagnosis *d, const std::string &key) {
-    const char *v = ltc_diagnosis_get(d, key.c_str());
-    return v ? v : "";
-}
-
-int fact_int(const ltc_diagnosis *d, const std::string &key) { return atoi(fact(d, key).c_str()); }
-
-ltc_status diagnose_self(Row *row, const ltc_dist_env &env, unsigned flags) {
+// What this rank sends rank 0: who it is and its diagnosis, as one JSON document.
+ltc_status diagnose_self(std::string *out, const ltc_dist_env &env, unsigned flags) {
     ltc_diagnosis *d = nullptr;
     LTC_RETURN_IF_ERROR(ltc_diagnose(&d, flags));
-    const std::string dev = "devices." + std::to_string(env.local_rank) + ".";
-    row->rank = env.rank;
-    row->local_rank = env.local_rank;
-    row->host = this_host();
-    row->gpu_name = fact(d, dev + "name");
-    row->gpu_uuid = fact(d, dev + "uuid");
-    row->torch_version = fact(d, "build.torch_version");
-    row->driver_version = fact_int(d, "driver.version");
-    row->driver_release = fact(d, "nvml.driver_version");
-    if (row->driver_release.empty())
-        row->driver_release = fact(d, "driver.kernel_module_version");
-    row->cuda_version = fact_int(d, "build.cuda_runtime_version");
-    row->nccl_version = fact_int(d, "build.nccl_runtime_version");
-    if (row->nccl_version == 0)
-        row->nccl_version = fact_int(d, "build.nccl_version");
-    row->device_count = fact_int(d, "libtorch.device_count");
-    row->usable = ltc_diagnosis_usable(d) != 0;
-    row->cause = ltc_diagnosis_cause(d);
-    row->message = ltc_diagnosis_message(d);
-    row->fix = ltc_diagnosis_fix(d);
-    row->diagnosis = ltc_diagnosis_json(d);
+    Sent self{env.rank, env.local_rank, this_host(), std::move(d->report)};
     ltc_diagnosis_free(d);
+    out->clear();
+    ltc_json::json_write(*out, ltc_diag::to_json(self));
     return LTC_OK;
 }
+
+// Rank q's row from what it sent; a document that cannot be read gives a row without a report.
+Row read_row(int q, const std::string &text) {
+    J j;
+    std::string why;
+    if (!ltc_json::json_parse(text, &j, &why)) {
+        Row row;
+        row.rank = q;
+        row.local_rank = -1;
+        row.state = LTC_RANK_NO_REPORT;
+        row.message = ltc::fmt("rank %d's report cannot be read: %s (%zu bytes)", q, why.c_str(), text.size());
+        return row;
+    }
+    Sent sent;
+    ltc_diag::from_json(j, sent);
+    Row row = Row::of(std::move(sent));
+    row.rank = q;
+    return row;
+}
+
+// Where rank 0 hosts the check's store, as it announces it through the launcher's store.
+struct Where {
+    std::string host;
+    int port = 0;
+    template <class S, class V>
+    static void fields(S &s, V &v) {
+        v("host", s.host)("port", s.port);
+    }
+};
 
 // ------------------------------------------------------------------------------------------------
 // The check's store
@@ -91,19 +98,24 @@ ltc_status open_store(ltc_cluster_report *r, int generation) {
                 r->hosts = true;
                 r->store_port = r->tcp->getPort();
                 r->store_addr = "127.0.0.1";
-                announce->set("store", bytes_of(this_host() + " " + std::to_string(r->store_port)));
+                std::string where;
+                ltc_json::json_write(where, ltc_diag::to_json(Where{this_host(), r->store_port}));
+                announce->set("store", bytes_of(where));
             } else {
                 step = "rank 0's announcement of its store, through the launcher's store at " + where;
                 announce->wait({"store"}, left_until(r->deadline));
                 std::string v = text_of(announce->get("store"));
-                char host[256] = "";
-                int port = 0;
-                if (sscanf(v.c_str(), "%255s %d", host, &port) != 2)
-                    return fail(LTC_ERR_DISTRIBUTED, "rank 0 announced its store as \"%s\", which is not \"host port\"", v.c_str());
-                r->store_addr = this_host() == host ? std::string("127.0.0.1") : std::string(host);
-                r->store_port = port;
-                step = "rank 0's store at " + r->store_addr + ":" + std::to_string(port);
-                r->tcp = ltc::dist::tcp_store(r->store_addr, port, left_until(r->deadline), false);
+                J j;
+                Where at;
+                if (ltc_json::json_parse(v, &j, nullptr))
+                    ltc_diag::from_json(j, at);
+                if (at.host.empty() || at.port <= 0 || at.port > 65535)
+                    return fail(LTC_ERR_DISTRIBUTED, "rank 0 announced its store as '%s', which is not {\"host\": ..., \"port\": 1 to 65535}",
+                                v.c_str());
+                r->store_addr = this_host() == at.host ? std::string("127.0.0.1") : at.host;
+                r->store_port = at.port;
+                step = "rank 0's store at " + r->store_addr + ":" + std::to_string(at.port);
+                r->tcp = ltc::dist::tcp_store(r->store_addr, at.port, left_until(r->deadline), false);
             }
         } else if (env.rank == 0) {
             step = "a store on port " + std::to_string(env.master_port) + " (MASTER_PORT)";
@@ -173,9 +185,9 @@ ltc_status gather(ltc_cluster_report *r) {
     const int world = env.world_size;
     const std::string me = std::to_string(env.rank);
     r->store->set("join/" + me, bytes_of(this_host()));
-    Row self;
+    std::string self;
     LTC_RETURN_IF_ERROR(diagnose_self(&self, env, r->flags));
-    r->store->set("report/" + me, bytes_of(self.serialize()));
+    r->store->set("report/" + me, bytes_of(self));
 
     if (env.rank == 0) {
         r->decision = decide(r);
@@ -206,8 +218,7 @@ ltc_status gather(ltc_cluster_report *r) {
     for (int q = 0; q < world; q++) {
         Row &row = r->rows[q];
         if (r->decision[q] == 'R') {
-            row = Row::parse(text_of(values[k++]));
-            row.rank = q;
+            row = read_row(q, text_of(values[k++]));
         } else {
             row.rank = q;
             row.local_rank = -1;
@@ -256,71 +267,27 @@ namespace ltc::check {
 
 std::string step_key(const std::string &step, int rank) { return "proof/" + step + "/" + std::to_string(rank); }
 
-// "key=value" lines; backslashes and newlines escaped.
-std::string Row::serialize() const {
-    std::string out;
-    auto put = [&](const char *k, const std::string &v) {
-        out += k;
-        out += '=';
-        for (char c : v) {
-            if (c == '\\')
-                out += "\\\\";
-            else if (c == '\n')
-                out += "\\n";
-            else
-                out += c;
-        }
-        out += '\n';
-    };
-    put("rank", std::to_string(rank));
-    put("local_rank", std::to_string(local_rank));
-    put("cause", std::to_string((int)cause));
-    put("usable", usable ? "1" : "0");
-    put("device_count", std::to_string(device_count));
-    put("host", host);
-    put("gpu_name", gpu_name);
-    put("gpu_uuid", gpu_uuid);
-    put("torch_version", torch_version);
-    put("driver_version", std::to_string(driver_version));
-    put("driver_release", driver_release);
-    put("cuda_version", std::to_string(cuda_version));
-    put("nccl_version", std::to_string(nccl_version));
-    put("message", message);
-    put("fix", fix);
-    put("diagnosis", diagnosis);
-    return out;
-}
-
-Row Row::parse(const std::string &text) {
+Row Row::of(Sent sent) {
+    const ltc_diag::Report &d = sent.diagnosis;
     Row row;
-    ltc::dist::for_each_field(text, '\n', [&](const std::string &k, const std::string &escaped) {
-        std::string v;
-        for (size_t i = 0; i < escaped.size(); i++) {
-            if (escaped[i] == '\\' && i + 1 < escaped.size()) {
-                v += escaped[i + 1] == 'n' ? '\n' : escaped[i + 1];
-                i++;
-            } else {
-                v += escaped[i];
-            }
-        }
-        int n = atoi(v.c_str());
-        if (k == "rank") row.rank = n;
-        else if (k == "local_rank") row.local_rank = n;
-        else if (k == "cause") row.cause = (ltc_cause)n;
-        else if (k == "usable") row.usable = n != 0;
-        else if (k == "device_count") row.device_count = n;
-        else if (k == "host") row.host = v;
-        else if (k == "gpu_name") row.gpu_name = v;
-        else if (k == "gpu_uuid") row.gpu_uuid = v;
-        else if (k == "torch_version") row.torch_version = v;
-        else if (k == "driver_version") row.driver_version = n;
-        else if (k == "driver_release") row.driver_release = v;
-        else if (k == "cuda_version") row.cuda_version = n;
-        else if (k == "nccl_version") row.nccl_version = n;
-        else if (k == "message") row.message = v;
-        else if (k == "fix") row.fix = v;
-        else if (k == "diagnosis") row.diagnosis = v;
-    });
+    row.rank = sent.rank;
+    row.local_rank = sent.local_rank;
+    row.host = sent.host;
+    if (sent.local_rank >= 0 && (size_t)sent.local_rank < d.devices.size()) {
+        row.gpu_name = d.devices[(size_t)sent.local_rank].name;
+        row.gpu_uuid = d.devices[(size_t)sent.local_rank].uuid.value_or("");
+    }
+    row.torch_version = d.build.torch_version;
+    row.driver_version = d.driver.version.value_or(0);
+    row.driver_release = d.driver_release();
+    row.cuda_version = (int)d.build.cuda_runtime_version.value_or(0);
+    row.nccl_version = (int)d.build.nccl_runtime_version.value_or(d.build.nccl_version.value_or(0));
+    row.device_count = d.libtorch.device_count;
+    row.usable = d.usable;
+    row.cause = d.cause.code;
+    row.message = d.cause.message;
+    row.fix = d.cause.fix;
+    row.diagnosis = std::move(sent.diagnosis);
     return row;
 }
 

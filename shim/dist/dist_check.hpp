@@ -5,12 +5,28 @@
 
 #include "dist_internal.hpp"
 
+// The typed report each rank sends (the diagnose and dist wings share internals where one serves the other).
+#include "../diagnose/diagnose_report.hpp"
+
+#include <optional>
 #include <string>
 #include <vector>
 
 namespace ltc::check {
 
-// One rank's row: what it reported (serialised through the store), then what the analysis concluded.
+// What each rank sends rank 0 through the check's store, as one JSON document (ltc's writer; read back
+// with its parser and the report's typed reader): who it is, and its whole diagnosis.
+struct Sent {
+    int rank = 0, local_rank = 0;
+    std::string host;
+    ltc_diag::Report diagnosis;
+    template <class S, class V>
+    static void fields(S &s, V &v) {
+        v("rank", s.rank)("local_rank", s.local_rank)("host", s.host)("diagnosis", s.diagnosis);
+    }
+};
+
+// One rank's row: what its report says, then what the analysis concluded.
 struct Row {
     int rank = 0, local_rank = 0;
     ltc_rank_state state = LTC_RANK_OK;
@@ -19,10 +35,10 @@ struct Row {
     int driver_version = 0, cuda_version = 0, nccl_version = 0;
     int device_count = 0;    // GPUs LibTorch sees on that rank
     bool usable = false;     // its diagnosis found a usable GPU
-    std::string diagnosis;   // its whole diagnosis, a JSON document ("" when no report)
+    std::optional<ltc_diag::Report> diagnosis;  // its whole report (none when it sent none)
 
-    std::string serialize() const;
-    static Row parse(const std::string &text);
+    // The row of what a rank sent: the facts of its report, typed.
+    static Row of(Sent sent);
 };
 
 // A finding across ranks (or a group of rows with one cause), for the verdict.
@@ -85,7 +101,5 @@ void analyse(ltc_cluster_report *r);
 void render(ltc_cluster_report *r);
 // "ranks 0, 2 and 5" / "rank 3"
 std::string rank_list(const std::vector<int> &ranks);
-// A JSON string literal.
-std::string json_str(const std::string &s);
 
 }  // namespace ltc::check

@@ -5,6 +5,8 @@
 // with the ranks that did not finish, within the timeout.
 #include "dist_check.hpp"
 
+#include "json.h"
+
 #include <c10/core/Event.h>
 #include <c10/core/impl/VirtualGuardImpl.h>
 
@@ -153,16 +155,20 @@ ltc_status sweep(Ctx &c, size_t max_bytes) {
                 },
                 [&] {
                     seconds = seconds_since(t0) / iters;  // wait_local has returned: the calls are done
-                    char s[64];
-                    snprintf(s, sizeof s, "%.9g", seconds);
-                    return std::string(s);
+                    char s[40];  // a JSON number: the same text on every rank, whatever its locale
+                    return std::string(ltc_json_number_text(s, sizeof s, seconds));
                 });
         });
         if (st != LTC_OK)
             return st;
         double mean = 0;
-        for (const auto &t : times)
-            mean += atof(t.c_str()) / world;
+        for (size_t q = 0; q < times.size(); q++) {
+            ltc_json::J v;
+            if (!ltc_json::json_parse(times[q], &v, nullptr) || v.kind != ltc_json::J::Num)
+                return fail(LTC_ERR_INTERNAL, "rank %zu timed the all-reduce of %zu bytes as '%s', which is not a number", q, bytes,
+                            times[q].c_str());
+            mean += v.n / world;
+        }
         ltc::check::Bandwidth b;
         b.bytes = bytes;
         b.time_us = mean * 1e6;

@@ -10,6 +10,7 @@
 
 using ltc::check::Finding;
 using ltc::check::Row;
+using ltc_json::J;
 
 namespace {
 
@@ -124,12 +125,6 @@ void group_rows(ltc_cluster_report *r, std::vector<Finding> *out) {
         out->push_back(by[k]);
 }
 
-std::string json_num(double v) {
-    if (!std::isfinite(v))
-        return "null";
-    return fmt("%.6g", v);
-}
-
 std::string size_text(size_t b) {
     if (b >= (1u << 30) && b % (1u << 30) == 0)
         return fmt("%zu GiB", b >> 30);
@@ -168,21 +163,6 @@ std::string rank_list(const std::vector<int> &ranks) {
     for (size_t i = 0; i < ranks.size(); i++)
         out += (i == 0 ? "" : i + 1 == ranks.size() ? " and " : ", ") + std::to_string(ranks[i]);
     return out;
-}
-
-std::string json_str(const std::string &s) {
-    std::string out = "\"";
-    for (unsigned char c : s) {
-        if (c == '"' || c == '\\') {
-            out += '\\';
-            out += (char)c;
-        } else if (c < 0x20) {
-            out += fmt("\\u%04x", c);
-        } else {
-            out += (char)c;
-        }
-    }
-    return out + "\"";
 }
 
 void analyse(ltc_cluster_report *r) {
@@ -277,65 +257,73 @@ void render(ltc_cluster_report *r) {
     }
     r->text = text;
 
-    // ---- JSON
-    std::string j = "{\n";
-    j += fmt("  \"ready\": %s,\n", ltc_cluster_report_ready(r) ? "true" : "false");
-    j += "  \"verdict\": " + json_str(verdict_line(r, &failing)) + ",\n";
-    j += fmt("  \"world_size\": %zu,\n  \"launcher\": %s,\n  \"timeout_s\": %s,\n  \"quick\": %s,\n", r->rows.size(),
-             json_str(ltc_launcher_name(r->env.launcher)).c_str(), json_num(r->timeout_s).c_str(),
-             r->flags & LTC_DIAGNOSE_QUICK ? "true" : "false");
-    j += "  \"failing_ranks\": [";
-    for (size_t i = 0; i < failing.size(); i++)
-        j += (i ? ", " : "") + std::to_string(failing[i]);
-    j += "],\n  \"findings\": [";
-    for (size_t i = 0; i < r->findings.size(); i++) {
-        const auto &f = r->findings[i];
-        j += fmt("%s\n    {\"severity\": %s, \"what\": %s, \"message\": %s, \"fix\": %s, \"ranks\": [", i ? "," : "",
-                 f.error ? "\"error\"" : "\"warning\"", json_str(f.what).c_str(), json_str(f.message).c_str(),
-                 json_str(f.fix).c_str());
-        for (size_t k = 0; k < f.ranks.size(); k++)
-            j += (k ? ", " : "") + std::to_string(f.ranks[k]);
-        j += "], \"hosts\": " + json_str(hosts_of(r, f.ranks)) + "}";
+    // ---- JSON: the same writer as the diagnosis, each rank's report rendered by the diagnosis's renderer
+    auto ranks = [](const std::vector<int> &v) {
+        J a = J::arr(true);
+        for (int q : v)
+            a.push(J::num(q));
+        return a;
+    };
+    J j = J::obj();
+    j.set("ready", J::boolean(ltc_cluster_report_ready(r)));
+    j.set("verdict", J::str(verdict_line(r, &failing)));
+    j.set("world_size", J::num((double)r->rows.size()));
+    j.set("launcher", J::str(ltc_launcher_name(r->env.launcher)));
+    j.set("timeout_s", J::num(r->timeout_s));
+    j.set("quick", J::boolean(r->flags & LTC_DIAGNOSE_QUICK));
+    j.set("failing_ranks", ranks(failing));
+    J &findings = j.set("findings", J::arr());
+    for (const auto &f : r->findings) {
+        J &o = findings.push(J::obj(true));
+        o.set("severity", J::str(f.error ? "error" : "warning"));
+        o.set("what", J::str(f.what));
+        o.set("message", J::str(f.message));
+        o.set("fix", J::str(f.fix));
+        o.set("ranks", ranks(f.ranks));
+        o.set("hosts", J::str(hosts_of(r, f.ranks)));
     }
-    j += r->findings.empty() ? "],\n" : "\n  ],\n";
-    j += "  \"ranks\": [";
-    for (size_t i = 0; i < r->rows.size(); i++) {
-        const Row &row = r->rows[i];
-        j += fmt("%s\n    {\"rank\": %d, \"local_rank\": %d, \"host\": %s, \"state\": %s, \"cause\": %s, \"gpu\": {\"name\": %s, "
-                 "\"uuid\": %s}, \"driver_version\": %d, \"driver_release\": %s, \"torch_version\": %s, \"cuda_version\": %d, \"nccl_version\": %d, "
-                 "\"message\": %s, \"fix\": %s, \"diagnosis\": ",
-                 i ? "," : "", row.rank, row.local_rank, json_str(row.host).c_str(), json_str(ltc_rank_state_name(row.state)).c_str(),
-                 json_str(ltc_cause_name(row.cause)).c_str(), json_str(row.gpu_name).c_str(), json_str(row.gpu_uuid).c_str(),
-                 row.driver_version, json_str(row.driver_release).c_str(), json_str(row.torch_version).c_str(), row.cuda_version, row.nccl_version,
-                 json_str(row.state == LTC_RANK_OK ? "" : row.message).c_str(),
-                 json_str(row.state == LTC_RANK_OK ? "" : row.fix).c_str());
-        std::string d = row.diagnosis;
-        while (!d.empty() && (d.back() == '\n' || d.back() == ' '))
-            d.pop_back();
-        std::string indented;
-        for (char ch : d)
-            indented += ch == '\n' ? std::string("\n    ") : std::string(1, ch);
-        j += (d.empty() ? std::string("null") : indented) + "}";
+    J &rows = j.set("ranks", J::arr());
+    for (const Row &row : r->rows) {
+        J &o = rows.push(J::obj());
+        o.set("rank", J::num(row.rank));
+        o.set("local_rank", J::num(row.local_rank));
+        o.set("host", J::str(row.host));
+        o.set("state", J::str(ltc_rank_state_name(row.state)));
+        o.set("cause", J::str(ltc_cause_name(row.cause)));
+        J &gpu = o.set("gpu", J::obj(true));
+        gpu.set("name", J::str(row.gpu_name));
+        gpu.set("uuid", J::str(row.gpu_uuid));
+        o.set("driver_version", J::num(row.driver_version));
+        o.set("driver_release", J::str(row.driver_release));
+        o.set("torch_version", J::str(row.torch_version));
+        o.set("cuda_version", J::num(row.cuda_version));
+        o.set("nccl_version", J::num(row.nccl_version));
+        o.set("message", J::str(row.state == LTC_RANK_OK ? "" : row.message));
+        o.set("fix", J::str(row.state == LTC_RANK_OK ? "" : row.fix));
+        o.set("diagnosis", row.diagnosis ? ltc_diag::to_json(*row.diagnosis) : J::null());
     }
-    j += "\n  ],\n  \"proof\": ";
-    if (!r->proof.ran) {
-        j += "null";
+    if (r->proof.ran) {
+        J &p = j.set("proof", J::obj(true));
+        p.set("ok", J::boolean(r->proof.ok));
+        p.set("backend", J::str(r->proof.backend));
+        p.set("device", J::str(r->proof.device));
+        p.set("checked_bytes", J::num((double)r->proof.check_bytes));
+        p.set("message", J::str(r->proof.message));
+        p.set("unfinished_ranks", ranks(r->proof.unfinished));
     } else {
-        j += fmt("{\"ok\": %s, \"backend\": %s, \"device\": %s, \"checked_bytes\": %zu, \"message\": %s, \"unfinished_ranks\": [",
-                 r->proof.ok ? "true" : "false", json_str(r->proof.backend).c_str(), json_str(r->proof.device).c_str(),
-                 r->proof.check_bytes, json_str(r->proof.message).c_str());
-        for (size_t k = 0; k < r->proof.unfinished.size(); k++)
-            j += (k ? ", " : "") + std::to_string(r->proof.unfinished[k]);
-        j += "]}";
+        j.set("proof", J::null());
     }
-    j += ",\n  \"sweep\": [";
-    for (size_t i = 0; i < r->sweep.size(); i++) {
-        const auto &b = r->sweep[i];
-        j += fmt("%s\n    {\"bytes\": %zu, \"time_us\": %s, \"algbw_gbps\": %s, \"busbw_gbps\": %s}", i ? "," : "", b.bytes,
-                 json_num(b.time_us).c_str(), json_num(b.algbw).c_str(), json_num(b.busbw).c_str());
+    J &sweep = j.set("sweep", J::arr());
+    for (const auto &b : r->sweep) {
+        J &o = sweep.push(J::obj(true));
+        o.set("bytes", J::num((double)b.bytes));
+        o.set("time_us", J::num(b.time_us));
+        o.set("algbw_gbps", J::num(b.algbw));
+        o.set("busbw_gbps", J::num(b.busbw));
     }
-    j += r->sweep.empty() ? "]\n}\n" : "\n  ]\n}\n";
-    r->json = j;
+    r->json.clear();
+    ltc_json::json_write(r->json, j);
+    r->json += "\n";
 }
 
 }  // namespace ltc::check

@@ -1,8 +1,13 @@
-// The diagnosis's JSON writer (shim/diagnose/diagnose_json.cpp, compiled here on its own): whatever tree of
-// values it is given, with any bytes in its strings and any
-// double in its numbers, its output must be one valid JSON document (RFC 8259, strict UTF-8), every
-// string that was valid UTF-8 must read back unchanged, and flattening it for ltc_diagnosis_get must not
-// fail.
+// ltc's one JSON writer (shim/common/json.c) and the report's JSON value and parser
+// (shim/diagnose/diagnose_json.cpp), compiled here on their own. Two contracts, on every input:
+//  1. whatever tree of values the writer is given, with any bytes in its strings and any double in its
+//     numbers, its output is one valid JSON document (RFC 8259, strict UTF-8); every string that was
+//     valid UTF-8 reads back unchanged; the parser reads the output back, and writing what it read gives
+//     the same text (the cross-rank check sends reports between ranks so); flattening it for
+//     ltc_diagnosis_get does not fail.
+//  2. the input's bytes, as text, given to the parser: what it accepts writes as valid JSON that reads back
+//     to the same text; what the strict checker accepts, it accepts too, unless nested past its limit or
+//     holding a number that a double cannot (RFC 8259 section 9 lets a parser set both limits).
 #include "diagnose_json.hpp"
 
 extern "C" {
@@ -86,7 +91,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     std::vector<std::string> strings;
     J root = build(p, 0, strings);
     std::string out;
-    ltc_json::json_write(out, root, 0);
+    ltc_json::json_write(out, root);
 
     std::vector<std::string> read_back;
     long at = json_check(out.data(), out.size(), collect, &read_back);
@@ -99,7 +104,35 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         if (valid_utf8(strings[i]) && read_back[i] != strings[i])
             fail("string " + std::to_string(i) + " does not read back as written", out);
 
+    J back;
+    std::string why;
+    if (!ltc_json::json_parse(out, &back, &why))
+        fail("the parser refuses the writer's output: " + why, out);
+    std::string again;
+    ltc_json::json_write(again, back);
+    if (again != out)
+        fail("written, read and written again, the text differs:\n" + again, out);
+
     std::map<std::string, std::string> facts;
     ltc_json::flatten(facts, "", root);
+
+    // 2. the raw bytes, parsed
+    std::string text((const char *)data, size);
+    J any;
+    bool strict_ok = json_check(text.data(), text.size(), nullptr, nullptr) < 0;
+    if (ltc_json::json_parse(text, &any, &why)) {
+        std::string w1, w2;
+        ltc_json::json_write(w1, any);
+        if (json_check(w1.data(), w1.size(), nullptr, nullptr) >= 0)
+            fail("a parsed input does not write as valid JSON", w1);
+        J reread;
+        if (!ltc_json::json_parse(w1, &reread, &why))
+            fail("a parsed input, written, does not parse: " + why, w1);
+        ltc_json::json_write(w2, reread);
+        if (w2 != w1)
+            fail("a parsed input, written, read and written again, differs:\n" + w2, w1);
+    } else if (strict_ok && why.find("nested too deep") == std::string::npos && why.find("number out of range") == std::string::npos) {
+        fail("valid JSON refused by the parser: " + why, text);
+    }
     return 0;
 }
