@@ -73,13 +73,7 @@ static void expect_calls(const rank_job *jobs, const char *what, ltc_status want
 
 static void *rank_main(void *arg) {
     rank_job *j = arg;
-    ltc_dist_env e;
-    memset(&e, 0, sizeof e);
-    e.launcher = LTC_LAUNCHER_TORCHRUN;
-    e.rank = e.local_rank = j->rank;
-    e.world_size = W;
-    strcpy(e.master_addr, "127.0.0.1");
-    e.master_port = j->port;
+    ltc_dist_env e = local_env(j->rank, W, j->port);
     ltc_dist *d = NULL;
     j->init = ltc_dist_init(&d, &e, CPU, 20.0);
     if (j->init != LTC_OK) {

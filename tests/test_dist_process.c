@@ -16,43 +16,20 @@
 
 #include <pthread.h>
 #include <signal.h>
-#include <sys/stat.h>
 
 extern char **environ;
 
 static const ltc_device CPU = {LTC_DEVICE_CPU, 0};
 static const char *g_self;
 
-static ltc_dist_env env_of(int rank, int world, int port) {
-    ltc_dist_env e;
-    memset(&e, 0, sizeof e);
-    e.launcher = LTC_LAUNCHER_TORCHRUN;
-    e.rank = e.local_rank = rank;
-    e.world_size = world;
-    strcpy(e.master_addr, "127.0.0.1");
-    e.master_port = port;
-    return e;
-}
-
 /* ---------------------------------------------------------------------------------------------- */
 /* The ranks this program starts                                                                    */
 /* ---------------------------------------------------------------------------------------------- */
 
-static const char *g_marker;
-
-static void write_marker(void) {
-    FILE *f = fopen(g_marker, "w");
-    if (f) {
-        fputs("atexit ran\n", f);
-        fclose(f);
-    }
-}
-
 /* Joins the group, meets the others at a barrier, then exits with `status` without ltc_dist_free. */
 static int exit_rank(const char *marker, int rank, int world, int port, int status) {
-    g_marker = marker;
-    atexit(write_marker); /* before the group: an exit hook of the group's would run first and skip it */
-    ltc_dist_env e = env_of(rank, world, port);
+    ph_atexit_marker(marker); /* before the group: an exit hook of the group's would run first and skip it */
+    ltc_dist_env e = local_env(rank, world, port);
     ltc_dist *d = NULL;
     if (ltc_dist_init(&d, &e, CPU, 10.0) != LTC_OK || ltc_dist_barrier(d) != LTC_OK) {
         fprintf(stderr, "exit-rank %d: %s\n", rank, ltc_last_error());
@@ -132,7 +109,7 @@ typedef struct group_job {
 
 static void *group_rank(void *arg) {
     group_job *j = arg;
-    ltc_dist_env e = env_of(j->rank, 2, j->port);
+    ltc_dist_env e = local_env(j->rank, 2, j->port);
     ltc_dist *d = NULL;
     j->st = ltc_dist_init(&d, &e, CPU, 10.0);
     if (j->st == LTC_OK)
@@ -183,44 +160,35 @@ static void test_group_leaves_the_process_alone(void) {
 /* A rank that exits without ltc_dist_free                                                          */
 /* ---------------------------------------------------------------------------------------------- */
 
-/* Starts this program as `exit-rank MARKER RANK WORLD PORT 7`; its pid, or -1. */
-static pid_t start_exit_rank(const char *marker, int rank, int world, int port) {
-    char r[16], w[16], p[16];
-    snprintf(r, sizeof r, "%d", rank);
-    snprintf(w, sizeof w, "%d", world);
-    snprintf(p, sizeof p, "%d", port);
-    pid_t pid = fork();
-    if (pid == 0) {
-        execl("/proc/self/exe", g_self, "exit-rank", marker, r, w, p, "7", (char *)NULL);
-        _exit(127);
-    }
-    return pid;
+/* Starts this program as `exit-rank MARKER RANK WORLD PORT 7`, its output into out. */
+static ph_job start_exit_rank(const char *marker, int rank, int world, int port, char *out, size_t cap) {
+    char cmd[900];
+    snprintf(cmd, sizeof cmd, "exec /proc/%d/exe exit-rank '%s' %d %d %d 7", (int)getpid(), marker, rank, world, port);
+    return ph_start(cmd, out, cap);
 }
 
-/* Waits up to `seconds` for pid; its wait status, or -1 (then it is killed). */
-static int reap(pid_t pid, double seconds) {
-    const double end = ph_now_s() + seconds;
-    int status = 0;
-    while (ph_now_s() < end) {
-        pid_t got = waitpid(pid, &status, WNOHANG);
-        if (got == pid)
-            return status;
-        usleep(20000);
-    }
-    kill(pid, SIGKILL);
-    waitpid(pid, &status, 0);
-    return -1;
+/* The child's end: exit code 7 (not a signal: nothing crashed in its static destructors) and its atexit
+ * handler's marker (no hidden exit hook ended it first). */
+static void expect_exit_7(ph_job *job, const char *marker, const char *who) {
+    const int code = ph_finish(job, 30, NULL);
+    char name[160], detail[160];
+    snprintf(name, sizeof name, "%s, exiting with its group open, ends with the status it gave (7)", who);
+    snprintf(detail, sizeof detail, "exit code %d (-1: a signal, or no end within 30 s)", code);
+    ph_report(code == 7, name, detail, job->out);
+    snprintf(name, sizeof name, "%s: its atexit handler ran (no hidden exit hook ended it first)", who);
+    CHECK(name, ph_marker_there(marker));
 }
 
 /* The child is rank `child` of 2 and exits 7 without ltc_dist_free; this process is the other rank. */
 static void exit_without_free(int child, const char *dir) {
+    static char out[1 << 16];
     char marker[600], name[96];
     snprintf(marker, sizeof marker, "%s/marker%d", dir, child);
     unlink(marker);
     const int port = local_port(0, NULL), me = 1 - child;
-    pid_t pid = start_exit_rank(marker, child, 2, port);
-    CHECK("the child starts", pid > 0);
-    ltc_dist_env e = env_of(me, 2, port);
+    ph_job job = start_exit_rank(marker, child, 2, port, out, sizeof out);
+    CHECK("the child starts", job.pid > 0);
+    ltc_dist_env e = local_env(me, 2, port);
     ltc_dist *d = NULL;
     ltc_status st = ltc_dist_init(&d, &e, CPU, 10.0);
     if (st == LTC_OK)
@@ -240,24 +208,17 @@ static void exit_without_free(int child, const char *dir) {
     snprintf(detail, sizeof detail, "after %.2f s: %s: %s", took, ltc_status_string(st), ltc_last_error());
     snprintf(name, sizeof name, "rank %d names the child (rank %d) lost, within a few seconds", me, child);
     th_report(st == LTC_ERR_DISTRIBUTED && strstr(ltc_last_error(), want) && took < 8, __FILE__, __LINE__, name, detail);
-    if (child == 1) {
-        snprintf(detail, sizeof detail, "%s", ltc_last_error());
+    if (child == 1)
         th_report(strstr(detail, "ended without leaving the group: it exited without ltc_dist_free") != NULL, __FILE__,
                   __LINE__, "... saying it ended without leaving the group", detail);
-    }
     ltc_tensor_free(t);
     ltc_dist_free(d);
-    const int status = reap(pid, 20);
-    snprintf(detail, sizeof detail, "wait status %d (exited %d, signal %d)", status, WIFEXITED(status) ? WEXITSTATUS(status) : -1,
-             WIFSIGNALED(status) ? WTERMSIG(status) : 0);
-    snprintf(name, sizeof name, "rank %d, exiting with its group open, ends with the status it gave (7)", child);
-    th_report(status != -1 && WIFEXITED(status) && WEXITSTATUS(status) == 7, __FILE__, __LINE__, name, detail);
-    struct stat sb;
-    snprintf(name, sizeof name, "rank %d's atexit handler ran: no hidden exit hook ended it first", child);
-    CHECK(name, stat(marker, &sb) == 0 && sb.st_size > 0);
+    snprintf(name, sizeof name, "rank %d", child);
+    expect_exit_7(&job, marker, name);
 }
 
 static void test_exit_without_free(void) {
+    static char out[1 << 16];
     char dir[64];
     if (!ph_make_dir(dir, sizeof dir, "ltc_dist_process")) {
         CHECK("a scratch folder", 0);
@@ -267,17 +228,10 @@ static void test_exit_without_free(void) {
         exit_without_free(1, dir);
         exit_without_free(0, dir);
     }
-    /* a group of one */
     char marker[600];
     snprintf(marker, sizeof marker, "%s/marker-one", dir);
-    pid_t pid = start_exit_rank(marker, 0, 1, 0);
-    const int status = reap(pid, 30);
-    char detail[160];
-    snprintf(detail, sizeof detail, "wait status %d", status);
-    th_report(status != -1 && WIFEXITED(status) && WEXITSTATUS(status) == 7, __FILE__, __LINE__,
-              "a group of one, exiting open: status 7", detail);
-    struct stat sb;
-    CHECK("... its atexit handler ran", stat(marker, &sb) == 0 && sb.st_size > 0);
+    ph_job job = start_exit_rank(marker, 0, 1, 0, out, sizeof out);
+    expect_exit_7(&job, marker, "a group of one");
     ph_remove_dir(dir);
 }
 
@@ -386,11 +340,11 @@ static void test_launcher(void) {
 
 int main(int argc, char **argv) {
     g_self = argv[0];
+    ltc_log_level_init(LTC_LOG_ERROR); /* c10d's warnings about the ranks that leave */
     if (argc == 7 && strcmp(argv[1], "exit-rank") == 0)
         return exit_rank(argv[2], atoi(argv[3]), atoi(argv[4]), atoi(argv[5]), atoi(argv[6]));
     if (argc == 3 && strcmp(argv[1], "sleep-rank") == 0)
         return sleep_rank(argv[2]);
-    ltc_log_level_init(LTC_LOG_ERROR); /* c10d's warnings about the ranks that leave */
     test_group_leaves_the_process_alone();
     test_exit_without_free();
     test_launcher();

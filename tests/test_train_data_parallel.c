@@ -23,18 +23,6 @@ static double now_s(void) {
     return t.tv_sec + t.tv_nsec * 1e-9;
 }
 
-static ltc_dist_env make_env(int rank, int world, int port) {
-    ltc_dist_env e;
-    memset(&e, 0, sizeof e);
-    e.launcher = LTC_LAUNCHER_TORCHRUN;
-    e.rank = rank;
-    e.world_size = world;
-    e.local_rank = rank;
-    strcpy(e.master_addr, "127.0.0.1");
-    e.master_port = port;
-    return e;
-}
-
 /* ---------------------------------------------------------------------------------------------- */
 /* Launcher variables                                                                               */
 /* ---------------------------------------------------------------------------------------------- */
@@ -241,29 +229,29 @@ static void test_group_of_one(void) {
 
 static void test_init_arguments(void) {
     ltc_dist *d = (ltc_dist *)1;
-    ltc_dist_env e = make_env(0, 2, 29500);
+    ltc_dist_env e = local_env(0, 2, 29500);
     CHECK_FAILS(ltc_dist_init(NULL, &e, CPU, 1), LTC_ERR_INVALID_ARGUMENT, "'out' is NULL");
     CHECK_FAILS(ltc_dist_init(&d, NULL, CPU, 1), LTC_ERR_INVALID_ARGUMENT, "'env' is NULL");
     CHECK("out NULL on failure", d == NULL);
-    e = make_env(2, 2, 29500);
+    e = local_env(2, 2, 29500);
     CHECK_FAILS(ltc_dist_init(&d, &e, CPU, 1), LTC_ERR_INVALID_ARGUMENT, "rank 2 is not valid with a world size of 2: use 0 to 1");
-    e = make_env(0, 0, 29500);
+    e = local_env(0, 0, 29500);
     CHECK_FAILS(ltc_dist_init(&d, &e, CPU, 1), LTC_ERR_INVALID_ARGUMENT, "world size 0 is not valid");
-    e = make_env(0, 2, 0);
+    e = local_env(0, 2, 0);
     CHECK_FAILS(ltc_dist_init(&d, &e, CPU, 1), LTC_ERR_INVALID_ARGUMENT,
                 "master port 0 is not valid: use 1 to 65535 (0, any free port, only for a world size of 1)");
-    e = make_env(0, 2, 70000);
+    e = local_env(0, 2, 70000);
     CHECK_FAILS(ltc_dist_init(&d, &e, CPU, 1), LTC_ERR_INVALID_ARGUMENT, "master port 70000 is not valid");
-    e = make_env(0, 1, 0);
+    e = local_env(0, 1, 0);
     e.launcher = (ltc_launcher)42;
     CHECK_FAILS(ltc_dist_init(&d, &e, CPU, 1), LTC_ERR_INVALID_ARGUMENT, "launcher 42 is not valid");
-    e = make_env(0, 1, 0);
+    e = local_env(0, 1, 0);
     e.local_rank = -1;
     CHECK_FAILS(ltc_dist_init(&d, &e, CPU, 1), LTC_ERR_INVALID_ARGUMENT, "local rank -1 is not valid");
-    e = make_env(0, 1, 0);
+    e = local_env(0, 1, 0);
     e.master_addr[0] = '\0';
     CHECK_FAILS(ltc_dist_init(&d, &e, CPU, 1), LTC_ERR_INVALID_ARGUMENT, "master_addr is empty");
-    e = make_env(0, 1, 0);
+    e = local_env(0, 1, 0);
     CHECK_FAILS(ltc_dist_init(&d, &e, CPU, 0), LTC_ERR_INVALID_ARGUMENT, "timeout 0 s is not valid");
     CHECK_FAILS(ltc_dist_init(&d, &e, CPU, -2), LTC_ERR_INVALID_ARGUMENT, "timeout -2 s is not valid");
     CHECK_FAILS(ltc_dist_init(&d, &e, CPU, NAN), LTC_ERR_INVALID_ARGUMENT, "timeout nan s is not valid");
@@ -290,7 +278,7 @@ static void test_init_arguments(void) {
 static void test_unreachable_store(void) {
     int port = local_port(0, NULL);
     CHECK("a free port", port > 0);
-    ltc_dist_env e = make_env(1, 2, port);
+    ltc_dist_env e = local_env(1, 2, port);
     ltc_dist *d = NULL;
     double t0 = now_s();
     char want[128];
@@ -302,7 +290,7 @@ static void test_unreachable_store(void) {
     CHECK("fails on time", took >= 0.9 && took < 2.5);
     CHECK("says why", strstr(ltc_last_error(), "Connection refused") != NULL);
 
-    e = make_env(1, 2, 29500);
+    e = local_env(1, 2, 29500);
     strcpy(e.master_addr, "no-such-host.invalid");
     /* With DNS the name fails at once; on an offline node the lookup itself may run out the timeout.
      * Either way the error names the address. */
@@ -314,7 +302,7 @@ static void test_unreachable_store(void) {
 
 static void test_missing_rank(void) {
     int port = local_port(0, NULL);
-    ltc_dist_env e = make_env(0, 3, port);
+    ltc_dist_env e = local_env(0, 3, port);
     ltc_dist *d = NULL;
     double t0 = now_s();
     char want[160];
@@ -327,7 +315,7 @@ static void test_busy_port(void) {
     int fd = -1;
     int port = local_port(1, &fd);
     CHECK("a busy port", port > 0);
-    ltc_dist_env e = make_env(0, 2, port);
+    ltc_dist_env e = local_env(0, 2, port);
     ltc_dist *d = NULL;
     char want[160];
     snprintf(want, sizeof want, "rank 0 cannot host the rendezvous store on port %d (MASTER_PORT): the port is already in use", port);
@@ -402,7 +390,7 @@ static int shard_backward(ltc_linear *lin, int first, int count) {
 
 static void *rank_thread(void *arg) {
     job *j = arg;
-    ltc_dist_env e = make_env(j->rank, j->world, j->port);
+    ltc_dist_env e = local_env(j->rank, j->world, j->port);
     ltc_dist *d = NULL;
     j->init = ltc_dist_init(&d, &e, CPU, 5.0);
     if (j->init != LTC_OK) {
@@ -514,7 +502,7 @@ static void test_two_ranks(void) {
 /* Two ranks that disagree on the world size. */
 static void *disagree_thread(void *arg) {
     job *j = arg;
-    ltc_dist_env e = make_env(j->rank, j->world, j->port);
+    ltc_dist_env e = local_env(j->rank, j->world, j->port);
     ltc_dist *d = NULL;
     j->init = ltc_dist_init(&d, &e, CPU, 1.5);
     snprintf(j->error, sizeof j->error, "%s", ltc_last_error());
@@ -642,7 +630,7 @@ static int big_backward(ltc_linear *lin, int first, int count) {
 
 static void *big_rank(void *arg) {
     big_job *j = arg;
-    ltc_dist_env e = make_env(j->rank, 2, j->port);
+    ltc_dist_env e = local_env(j->rank, 2, j->port);
     ltc_dist *d = NULL;
     if ((j->init = ltc_dist_init(&d, &e, CPU, 30.0)) != LTC_OK) {
         snprintf(j->error, sizeof j->error, "%s", ltc_last_error());
