@@ -46,14 +46,14 @@ struct Graph : at::cuda::CUDAGraph {
 // did not end ends it and drops what it recorded.
 class Capture {
   public:
-    Capture(Graph &graph, c10::Device device) : graph_(graph) {
-        const auto index = device.index();
-        c10::cuda::CUDAStream prev = c10::cuda::getCurrentCUDAStream(index);
-        c10::cuda::CUDAStream side = c10::cuda::getStreamFromPool(false, index);
-        guard_.emplace(side);
+    Capture(Graph &graph, c10::Device device)
+        : graph_(graph), side_(c10::cuda::getStreamFromPool(false, device.index())) {
+        TORCH_CHECK(open_here_ == 0, "another CUDA graph is capturing on this thread: captures do not nest");
+        c10::cuda::CUDAStream prev = c10::cuda::getCurrentCUDAStream(device.index());
+        guard_.emplace(side_);
         at::cuda::CUDAEvent ready;
         ready.record(prev);
-        ready.block(side);
+        ready.block(side_);
         graph_.capture_begin({0, 0}, cudaStreamCaptureModeThreadLocal);
         open_ = true;
         open_here_++;
@@ -67,6 +67,7 @@ class Capture {
         open_ = false;
         open_here_--;
         try {
+            c10::cuda::setCurrentCUDAStream(side_);  // the capture ends on the stream it began on
             graph_.capture_end();
         } catch (...) {
             graph_.drop_failed_capture();
@@ -87,7 +88,8 @@ class Capture {
 
   private:
     Graph &graph_;
-    std::optional<c10::cuda::CUDAStreamGuard> guard_;  // the side stream, while capturing
+    c10::cuda::CUDAStream side_;                       // the stream the capture records
+    std::optional<c10::cuda::CUDAStreamGuard> guard_;  // side_ made current, while capturing
     bool open_ = false;
     static thread_local int open_here_;
 };

@@ -136,9 +136,13 @@ std::string signal_text(int sig) {
 }
 
 SideTask::SideTask(std::function<void()> work) : state_(std::make_shared<State>()) {
-    std::thread([s = state_, work = std::move(work)] {
+    std::thread([s = state_, work = std::move(work)]() mutable {
         try {
             work();
+        } catch (...) {
+        }
+        try {
+            work = nullptr;  // what it holds (a communicator) goes now, not after the waiter has gone on
         } catch (...) {
         }
         {
