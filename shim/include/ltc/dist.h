@@ -168,7 +168,8 @@ typedef struct ltc_dist ltc_dist;
  *  A process that ends without ltc_dist_free (an exit() after a failure, a crash, a kill): its liveness
  *  connection closes, and the others name it within a second or two ("ended without leaving the group";
  *  under ltc_launch_local with its exit status or signal); the group's threads keep running while exit()
- *  runs the static destructors, using only memory of their own. Free the group before exit where you can,
+ *  runs the static destructors, on the group's own heap state and sockets, and the process ends with its
+ *  own exit status, its atexit handlers run. Free the group before exit where you can,
  *  after a failure too: the others then read "failed" or "left" at once, and ltc_dist_free waits for the
  *  communicator's abort (within its bound). One last resort: if, after the group failed, the calling
  *  thread stays blocked inside one of its collectives for timeout_s + 10 s (a call the communicator's
