@@ -214,7 +214,10 @@ int main(int argc, char **argv) {
             break;
         }
         fprintf(stderr, "bench_allreduce: round %d of %d\n", r + 1, rounds);
-        if (ltc_launch_local(&code, &failed, nproc, wargv, cuda ? LTC_DEVICE_CUDA : LTC_DEVICE_CPU, 0, 120) != LTC_OK) {
+        ltc_launch_options lo = LTC_LAUNCH_OPTIONS_INIT;
+        lo.nproc = nproc, lo.argv = wargv, lo.device_type = cuda ? LTC_DEVICE_CUDA : LTC_DEVICE_CPU, lo.timeout_s = 120;
+        lo.forward_signals = 1;
+        if (ltc_launch_local(&code, &failed, NULL, &lo) != LTC_OK) {
             fprintf(stderr, "bench_allreduce: cannot start %d ranks: %s\n", nproc, ltc_last_error());
             rc = 1;
         } else if (code != 0) {

@@ -630,8 +630,10 @@ static int ddp_round(run *R, int r) {
         wargv[5 + R->nb] = NULL;
         int code = 0, failed = -1;
         unlink(R->tmp);
-        if (ltc_launch_local(&code, &failed, R->nproc, wargv, R->gpu ? LTC_DEVICE_CUDA : LTC_DEVICE_CPU, 0, 120) != LTC_OK ||
-            code != 0) {
+        ltc_launch_options lo = LTC_LAUNCH_OPTIONS_INIT;
+        lo.nproc = R->nproc, lo.argv = wargv, lo.device_type = R->gpu ? LTC_DEVICE_CUDA : LTC_DEVICE_CPU, lo.timeout_s = 120;
+        lo.forward_signals = 1;
+        if (ltc_launch_local(&code, &failed, NULL, &lo) != LTC_OK || code != 0) {
             fprintf(stderr, "bench_train: ddp over %d ranks: %s (rank %d exit %d)\n", R->nproc, ltc_last_error(), failed, code);
             rc = 1;
         }

@@ -89,7 +89,10 @@ int main(int argc, char **argv) {
     CHECK(ltc_dist_env_from(&env, NULL));
     if (env.launcher == LTC_LAUNCHER_NONE && nproc > 1) {
         int code = 0, failed = -1;
-        CHECK(ltc_launch_local(&code, &failed, nproc, (const char *const *)argv, cuda ? LTC_DEVICE_CUDA : LTC_DEVICE_CPU, 0, 120));
+        ltc_launch_options lo = LTC_LAUNCH_OPTIONS_INIT;
+        lo.nproc = nproc, lo.argv = (const char *const *)argv, lo.device_type = cuda ? LTC_DEVICE_CUDA : LTC_DEVICE_CPU;
+        lo.timeout_s = 120, lo.forward_signals = 1;
+        CHECK(ltc_launch_local(&code, &failed, NULL, &lo));
         return code;
     }
     ltc_device dev = {cuda ? LTC_DEVICE_CUDA : LTC_DEVICE_CPU, cuda ? env.local_rank : 0};

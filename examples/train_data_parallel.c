@@ -170,8 +170,10 @@ int main(int argc, char **argv) {
      *    restart them all after a failure if --max-restarts says so, wait. */
     if ((o.nproc > 1 || o.max_restarts > 0) && env.launcher == LTC_LAUNCHER_NONE) {
         int code = 0, failed_rank = -1, restarts = 0;
-        ltc_status s = ltc_launch_local_restarts(&code, &failed_rank, &restarts, o.nproc, (const char *const *)argv,
-                                                 dev.type, o.port, o.timeout, o.max_restarts);
+        ltc_launch_options lo = LTC_LAUNCH_OPTIONS_INIT;
+        lo.nproc = o.nproc, lo.argv = (const char *const *)argv, lo.device_type = dev.type, lo.port = o.port;
+        lo.timeout_s = o.timeout, lo.max_restarts = o.max_restarts, lo.forward_signals = 1;
+        ltc_status s = ltc_launch_local(&code, &failed_rank, &restarts, &lo);
         if (s == LTC_ERR_INVALID_ARGUMENT) { /* more ranks than GPUs, or than cores: nothing was started */
             char nproc[16];
             snprintf(nproc, sizeof nproc, "%d", o.nproc);

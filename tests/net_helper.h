@@ -2,6 +2,8 @@
 #ifndef LTC_TEST_NET_HELPER_H
 #define LTC_TEST_NET_HELPER_H
 
+#include "ltc.h"
+
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <string.h>
@@ -26,6 +28,18 @@ static inline int local_port(int listen_too, int *fd_out) {
     else
         close(fd);
     return ntohs(a.sin_port);
+}
+
+/* Rank `rank` of a job of `world` ranks meeting at 127.0.0.1:port, as torchrun describes it. */
+static inline ltc_dist_env local_env(int rank, int world, int port) {
+    ltc_dist_env e;
+    memset(&e, 0, sizeof e);
+    e.launcher = LTC_LAUNCHER_TORCHRUN;
+    e.rank = e.local_rank = rank;
+    e.world_size = world;
+    strcpy(e.master_addr, "127.0.0.1");
+    e.master_port = port;
+    return e;
 }
 
 #endif

@@ -12,6 +12,7 @@
  *   ph_make_dir(dir, n, prefix) / ph_remove_dir(dir)   a scratch folder (in the working directory, else /tmp)
  *   return ph_run_in_dir(dir, n, prefix, tests, count);  a main: the tests in a scratch folder (removed also
  *                                         when a signal ends the test), the count
+ *   ph_atexit_marker(path) / ph_marker_there(path)   an atexit handler that writes path; whether it did
  */
 #ifndef LTC_TEST_PROC_HELPER_H
 #define LTC_TEST_PROC_HELPER_H
@@ -21,6 +22,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <stdlib.h>
+#include <sys/stat.h>
 #include <sys/types.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -147,6 +149,26 @@ static inline int ph_finish(ph_job *j, double seconds, double *took) {
         close(j->fd);
     j->fd = -1;
     return got > 0 && WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+/* Registers an atexit handler that writes "atexit ran" to path: whether the process's atexit handlers ran at
+ * its end (exit() runs them; an _exit() from an exit hook registered later would not). */
+static const char *ph_marker_path;
+static inline void ph_marker_write(void) {
+    FILE *f = fopen(ph_marker_path, "w");
+    if (f) {
+        fputs("atexit ran\n", f);
+        fclose(f);
+    }
+}
+static inline void ph_atexit_marker(const char *path) {
+    ph_marker_path = path;
+    atexit(ph_marker_write);
+}
+/* 1 when path holds what ph_atexit_marker writes. */
+static inline int ph_marker_there(const char *path) {
+    struct stat sb;
+    return stat(path, &sb) == 0 && sb.st_size > 0;
 }
 
 /* 1 when TORCH_PYTHON (CMake sets it where it found a Python) imports module; otherwise the case `what` is

@@ -1028,31 +1028,64 @@ static void row_ltc_dist_env_from(void) {
 }
 
 static void row_ltc_launch_local(void) {
-    int code = 42, rank = 42;
+    int code = 42, rank = 42, restarts = 42;
     const char *argv[] = {"/nonexistent/ltc-rank", NULL}, *empty[] = {NULL};
-    FAILS(ltc_launch_local(NULL, &rank, 2, argv, LTC_DEVICE_CPU, 0, 1), LTC_ERR_INVALID_ARGUMENT, "'out_exit_code' is NULL");
-    FAILS(ltc_launch_local(&code, NULL, 2, argv, LTC_DEVICE_CPU, 0, 1), LTC_ERR_INVALID_ARGUMENT, "'out_failed_rank' is NULL");
-    FAILS(ltc_launch_local(&code, &rank, 2, NULL, LTC_DEVICE_CPU, 0, 1), LTC_ERR_INVALID_ARGUMENT, "'argv' is NULL");
-    FAILS(ltc_launch_local(&code, &rank, 2, empty, LTC_DEVICE_CPU, 0, 1), LTC_ERR_INVALID_ARGUMENT, "argv is empty");
-    FAILS(ltc_launch_local(&code, &rank, 0, argv, LTC_DEVICE_CPU, 0, 1), LTC_ERR_INVALID_ARGUMENT, "nproc 0 is not valid");
-    FAILS(ltc_launch_local(&code, &rank, INT_MIN, argv, LTC_DEVICE_CPU, 0, 1), LTC_ERR_INVALID_ARGUMENT,
-          "nproc -2147483648 is not valid");
-    FAILS(ltc_launch_local(&code, &rank, 2, argv, (ltc_device_type)7, 0, 1), LTC_ERR_INVALID_ARGUMENT, "device type 7 is not valid");
-    FAILS(ltc_launch_local(&code, &rank, 2, argv, (ltc_device_type)-1, 0, 1), LTC_ERR_INVALID_ARGUMENT, "device type -1 is not valid");
-    FAILS(ltc_launch_local(&code, &rank, 2, argv, LTC_DEVICE_CPU, -1, 1), LTC_ERR_INVALID_ARGUMENT, "port -1 is not valid");
-    FAILS(ltc_launch_local(&code, &rank, 2, argv, LTC_DEVICE_CPU, 65536, 1), LTC_ERR_INVALID_ARGUMENT, "port 65536 is not valid");
-    FAILS(ltc_launch_local(&code, &rank, 2, argv, LTC_DEVICE_CPU, 0, 0), LTC_ERR_INVALID_ARGUMENT, "timeout 0 s is not valid");
-    FAILS(ltc_launch_local(&code, &rank, 2, argv, LTC_DEVICE_CPU, 0, -1), LTC_ERR_INVALID_ARGUMENT, "timeout -1 s is not valid");
-    FAILS(ltc_launch_local(&code, &rank, 2, argv, LTC_DEVICE_CPU, 0, NAN), LTC_ERR_INVALID_ARGUMENT, "timeout nan s is not valid");
-    FAILS(ltc_launch_local(&code, &rank, 2, argv, LTC_DEVICE_CPU, 0, INFINITY), LTC_ERR_INVALID_ARGUMENT, "timeout inf s is not valid");
-    /* one rank per GPU: one more rank than GPUs is refused, naming both numbers, before anything starts */
+    ltc_launch_options o = LTC_LAUNCH_OPTIONS_INIT;
+    o.argv = argv;
+    o.device_type = LTC_DEVICE_CPU;
+    FAILS(ltc_launch_local(NULL, &rank, &restarts, &o), LTC_ERR_INVALID_ARGUMENT, "'out_exit_code' is NULL");
+    FAILS(ltc_launch_local(&code, NULL, &restarts, &o), LTC_ERR_INVALID_ARGUMENT, "'out_failed_rank' is NULL");
+    FAILS(ltc_launch_local(&code, &rank, NULL, NULL), LTC_ERR_INVALID_ARGUMENT,
+          "ltc_launch_options.argv is NULL: set it to the ranks' argv");
+    /* each field out of range, named with what is valid; the others as above */
+    const struct {
+        unsigned version;
+        const char *const *argv;
+        int nproc, device_type, port;
+        double timeout_s;
+        int max_restarts, forward_signals;
+        const char *text;
+    } bad[] = {
+        {0, argv, 2, LTC_DEVICE_CPU, 0, 1, 0, 0, "ltc_launch_options.version 0 is not known: use LTC_LAUNCH_OPTIONS_INIT"},
+        {2, argv, 2, LTC_DEVICE_CPU, 0, 1, 0, 0, "ltc_launch_options.version 2 is not known"},
+        {UINT_MAX, argv, 2, LTC_DEVICE_CPU, 0, 1, 0, 0, "ltc_launch_options.version 4294967295 is not known"},
+        {1, NULL, 2, LTC_DEVICE_CPU, 0, 1, 0, 0, "ltc_launch_options.argv is NULL"},
+        {1, empty, 2, LTC_DEVICE_CPU, 0, 1, 0, 0, "ltc_launch_options.argv is empty"},
+        {1, argv, 0, LTC_DEVICE_CPU, 0, 1, 0, 0, "ltc_launch_options.nproc 0 is not valid: use 1 or more"},
+        {1, argv, INT_MIN, LTC_DEVICE_CPU, 0, 1, 0, 0, "ltc_launch_options.nproc -2147483648 is not valid"},
+        {1, argv, 2, 7, 0, 1, 0, 0, "ltc_launch_options.device_type 7 is not valid: use LTC_DEVICE_CPU or LTC_DEVICE_CUDA"},
+        {1, argv, 2, -1, 0, 1, 0, 0, "ltc_launch_options.device_type -1 is not valid"},
+        {1, argv, 2, LTC_DEVICE_CPU, -1, 1, 0, 0, "ltc_launch_options.port -1 is not valid: use 1 to 65535, or 0 for a free port"},
+        {1, argv, 2, LTC_DEVICE_CPU, 65536, 1, 0, 0, "ltc_launch_options.port 65536 is not valid"},
+        {1, argv, 2, LTC_DEVICE_CPU, 0, 0, 0, 0, "ltc_launch_options.timeout_s 0 is not valid: use a finite number of seconds > 0"},
+        {1, argv, 2, LTC_DEVICE_CPU, 0, -1, 0, 0, "ltc_launch_options.timeout_s -1 is not valid"},
+        {1, argv, 2, LTC_DEVICE_CPU, 0, NAN, 0, 0, "ltc_launch_options.timeout_s nan is not valid"},
+        {1, argv, 2, LTC_DEVICE_CPU, 0, INFINITY, 0, 0, "ltc_launch_options.timeout_s inf is not valid"},
+        {1, argv, 2, LTC_DEVICE_CPU, 0, 1, -1, 0, "ltc_launch_options.max_restarts -1 is not valid: use 0 to 1000"},
+        {1, argv, 2, LTC_DEVICE_CPU, 0, 1, 1001, 0, "ltc_launch_options.max_restarts 1001 is not valid"},
+        {1, argv, 2, LTC_DEVICE_CPU, 0, 1, INT_MAX, 0, "ltc_launch_options.max_restarts 2147483647 is not valid"},
+        {1, argv, 2, LTC_DEVICE_CPU, 0, 1, 0, 2, "ltc_launch_options.forward_signals 2 is not valid: use 0 or 1"},
+        {1, argv, 2, LTC_DEVICE_CPU, 0, 1, 0, -1, "ltc_launch_options.forward_signals -1 is not valid"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        o = (ltc_launch_options){bad[i].version, bad[i].nproc, bad[i].argv, (ltc_device_type)bad[i].device_type,
+                                 bad[i].port, bad[i].timeout_s, bad[i].max_restarts, bad[i].forward_signals};
+        FAILS(ltc_launch_local(&code, &rank, &restarts, &o), LTC_ERR_INVALID_ARGUMENT, bad[i].text);
+    }
+    /* one rank per GPU, and CPU ranks within the cores: refused naming both numbers, before anything starts */
+    o = (ltc_launch_options)LTC_LAUNCH_OPTIONS_INIT;
+    o.argv = argv;
+    o.nproc = gpus + 1;
     char want[96];
     if (gpus)
         snprintf(want, sizeof want, "%d ranks asked for, but %d CUDA device", gpus + 1, gpus);
     else
         snprintf(want, sizeof want, "1 ranks asked for, one per GPU, but 0 CUDA devices are visible");
-    FAILS(ltc_launch_local(&code, &rank, gpus + 1, argv, LTC_DEVICE_CUDA, 0, 1), LTC_ERR_INVALID_ARGUMENT, want);
-    CHECK("outs untouched on failure", code == 42 && rank == 42);
+    FAILS(ltc_launch_local(&code, &rank, &restarts, &o), LTC_ERR_INVALID_ARGUMENT, want);
+    o.device_type = LTC_DEVICE_CPU;
+    o.nproc = 1 << 20;
+    FAILS(ltc_launch_local(&code, &rank, &restarts, &o), LTC_ERR_INVALID_ARGUMENT, "1048576 CPU ranks asked for, but this process may use");
+    CHECK("outs untouched on failure", code == 42 && rank == 42 && restarts == 42);
 }
 
 /* A well-formed environment for a job of two: only the field under test is made bad. */
@@ -1251,35 +1284,7 @@ static void row_ltc_train_graph_inputs(void) {
 static void row_ltc_train_graph_free(void) { NO_OP(ltc_train_graph_free(NULL)); }
 
 
-/* Rows added with checkpoints, restarts and ltc_dist_any. */
-static void row_ltc_launch_local_restarts(void) {
-    const char *argv[] = {"prog", NULL}, *empty[] = {NULL};
-    int code = 0, rank = 0, restarts = 0;
-    FAILS(ltc_launch_local_restarts(NULL, &rank, &restarts, 2, argv, LTC_DEVICE_CPU, 0, 1, 0), LTC_ERR_INVALID_ARGUMENT,
-          "'out_exit_code' is NULL");
-    FAILS(ltc_launch_local_restarts(&code, NULL, &restarts, 2, argv, LTC_DEVICE_CPU, 0, 1, 0), LTC_ERR_INVALID_ARGUMENT,
-          "'out_failed_rank' is NULL");
-    FAILS(ltc_launch_local_restarts(&code, &rank, NULL, 2, NULL, LTC_DEVICE_CPU, 0, 1, 0), LTC_ERR_INVALID_ARGUMENT,
-          "'argv' is NULL");
-    FAILS(ltc_launch_local_restarts(&code, &rank, NULL, 2, empty, LTC_DEVICE_CPU, 0, 1, 0), LTC_ERR_INVALID_ARGUMENT,
-          "argv is empty");
-    FAILS(ltc_launch_local_restarts(&code, &rank, NULL, 0, argv, LTC_DEVICE_CPU, 0, 1, 0), LTC_ERR_INVALID_ARGUMENT,
-          "nproc 0 is not valid");
-    FAILS(ltc_launch_local_restarts(&code, &rank, NULL, 2, argv, (ltc_device_type)7, 0, 1, 0), LTC_ERR_INVALID_ARGUMENT,
-          "device type 7 is not valid");
-    FAILS(ltc_launch_local_restarts(&code, &rank, NULL, 2, argv, LTC_DEVICE_CPU, 70000, 1, 0), LTC_ERR_INVALID_ARGUMENT,
-          "port 70000 is not valid");
-    FAILS(ltc_launch_local_restarts(&code, &rank, NULL, 2, argv, LTC_DEVICE_CPU, 0, NAN, 0), LTC_ERR_INVALID_ARGUMENT,
-          "timeout nan s is not valid");
-    FAILS(ltc_launch_local_restarts(&code, &rank, NULL, 2, argv, LTC_DEVICE_CPU, 0, 1, -1), LTC_ERR_INVALID_ARGUMENT,
-          "max_restarts -1 is not valid: use 0 to 1000");
-    FAILS(ltc_launch_local_restarts(&code, &rank, NULL, 2, argv, LTC_DEVICE_CPU, 0, 1, INT_MAX), LTC_ERR_INVALID_ARGUMENT,
-          "is not valid: use 0 to 1000");
-    /* CPU ranks past the cores (at least 2), refused before anything starts */
-    FAILS(ltc_launch_local_restarts(&code, &rank, NULL, 1 << 20, argv, LTC_DEVICE_CPU, 0, 1, 0), LTC_ERR_INVALID_ARGUMENT,
-          "1048576 CPU ranks asked for, but this process may use");
-}
-
+/* Rows added with checkpoints and ltc_dist_any. */
 static void row_ltc_dist_any(void) {
     int v = 42;
     FAILS(ltc_dist_any(NULL, NULL, 1), LTC_ERR_INVALID_ARGUMENT, "'out' is NULL");
@@ -1548,6 +1553,107 @@ static void row_ltc_tensor_list_find(void) {
     ltc_tensor_list_free(l);
 }
 
+/* collectives on tensors and tensor lists; CUDA graphs. The collectives' other bad input (a root or an op
+ * out of range, a tensor on another device, calls that differ across ranks) needs a live group: it is tested
+ * with real ranks in test_dist_collectives. */
+static void row_ltc_dist_all_reduce(void) {
+    ltc_tensor *t = tensor(LTC_FLOAT32, 1, 3, 0);
+    FAILS(ltc_dist_all_reduce(NULL, t, LTC_REDUCE_SUM), LTC_ERR_INVALID_ARGUMENT, "'dist' is NULL");
+    FAILS(ltc_dist_all_reduce(NULL, NULL, (ltc_reduce_op)7), LTC_ERR_INVALID_ARGUMENT, "'dist' is NULL");
+    ltc_tensor_free(t);
+}
+static void row_ltc_dist_broadcast(void) {
+    ltc_tensor *t = tensor(LTC_FLOAT32, 1, 3, 0);
+    FAILS(ltc_dist_broadcast(NULL, t, 0), LTC_ERR_INVALID_ARGUMENT, "'dist' is NULL");
+    FAILS(ltc_dist_broadcast(NULL, NULL, -1), LTC_ERR_INVALID_ARGUMENT, "'dist' is NULL");
+    ltc_tensor_free(t);
+}
+static void row_ltc_dist_barrier(void) { FAILS(ltc_dist_barrier(NULL), LTC_ERR_INVALID_ARGUMENT, "'dist' is NULL"); }
+static void row_ltc_dist_broadcast_parameters(void) {
+    ltc_tensor_list *l = NULL;
+    CHECK_OK(ltc_tensor_list_new(&l));
+    FAILS(ltc_dist_broadcast_parameters(NULL, l, 0), LTC_ERR_INVALID_ARGUMENT, "'dist' is NULL");
+    FAILS(ltc_dist_broadcast_parameters(NULL, NULL, INT_MIN), LTC_ERR_INVALID_ARGUMENT, "'dist' is NULL");
+    ltc_tensor_list_free(l);
+}
+static void row_ltc_dist_average_gradients(void) {
+    ltc_tensor_list *l = NULL;
+    CHECK_OK(ltc_tensor_list_new(&l));
+    FAILS(ltc_dist_average_gradients(NULL, l), LTC_ERR_INVALID_ARGUMENT, "'dist' is NULL");
+    FAILS(ltc_dist_average_gradients(NULL, NULL), LTC_ERR_INVALID_ARGUMENT, "'dist' is NULL");
+    ltc_tensor_list_free(l);
+}
+static void row_ltc_dist_check_replicas(void) {
+    ltc_tensor_list *l = NULL;
+    CHECK_OK(ltc_tensor_list_new(&l));
+    FAILS(ltc_dist_check_replicas(NULL, l), LTC_ERR_INVALID_ARGUMENT, "'dist' is NULL");
+    ltc_tensor_list_free(l);
+}
+
+static void row_ltc_cuda_graph_new(void) {
+    ltc_cuda_graph *g = GARBAGE(ltc_cuda_graph);
+#if LTC_TEST_TORCH_HAS_CUDA
+    FAILS(ltc_cuda_graph_new(NULL, CPU), LTC_ERR_INVALID_ARGUMENT, "'out' is NULL");
+    FAILS(ltc_cuda_graph_new(&g, CPU), LTC_ERR_INVALID_ARGUMENT, "device cpu is not a GPU: a CUDA graph records GPU work");
+    CHECK_NULLED(g);
+    BAD_DEVICES(ltc_cuda_graph_new(&g, dev));
+    CHECK_NULLED(g);
+    if (gpus) {
+        CHECK_OK(ltc_cuda_graph_new(&g, ((ltc_device){LTC_DEVICE_CUDA, -1})));
+        ltc_cuda_graph_free(g);
+    }
+#else
+    FAILS(ltc_cuda_graph_new(&g, ((ltc_device){LTC_DEVICE_CUDA, 0})), LTC_ERR_UNSUPPORTED, "built without CUDA");
+    CHECK_NULLED(g);
+#endif
+}
+static void row_ltc_cuda_graph_free(void) { NO_OP(ltc_cuda_graph_free(NULL)); }
+#if LTC_TEST_TORCH_HAS_CUDA
+/* A new graph on cuda:0, or NULL without a GPU (the rows then check their NULL argument only). */
+static ltc_cuda_graph *graph0(void) {
+    ltc_cuda_graph *g = NULL;
+    if (gpus)
+        CHECK_OK(ltc_cuda_graph_new(&g, ((ltc_device){LTC_DEVICE_CUDA, 0})));
+    return g;
+}
+#define GRAPH_NULL_STATUS LTC_ERR_INVALID_ARGUMENT /* a graph argument NULL */
+#define GRAPH_NULL_TEXT "'graph' is NULL"
+#else
+#define GRAPH_NULL_STATUS LTC_ERR_UNSUPPORTED
+#define GRAPH_NULL_TEXT "built without CUDA"
+#endif
+static void row_ltc_cuda_graph_capture_begin(void) {
+    FAILS(ltc_cuda_graph_capture_begin(NULL), GRAPH_NULL_STATUS, GRAPH_NULL_TEXT);
+#if LTC_TEST_TORCH_HAS_CUDA
+    ltc_cuda_graph *g = graph0();
+    if (g) {
+        CHECK_OK(ltc_cuda_graph_capture_begin(g));
+        FAILS(ltc_cuda_graph_capture_begin(g), LTC_ERR_INVALID_ARGUMENT, "the graph is capturing already");
+        CHECK_OK(ltc_cuda_graph_capture_end(g)); /* nothing recorded: an empty graph */
+        FAILS(ltc_cuda_graph_capture_begin(g), LTC_ERR_INVALID_ARGUMENT, "the graph holds a capture already");
+    }
+    ltc_cuda_graph_free(g);
+#endif
+}
+static void row_ltc_cuda_graph_capture_end(void) {
+    FAILS(ltc_cuda_graph_capture_end(NULL), GRAPH_NULL_STATUS, GRAPH_NULL_TEXT);
+#if LTC_TEST_TORCH_HAS_CUDA
+    ltc_cuda_graph *g = graph0();
+    if (g)
+        FAILS(ltc_cuda_graph_capture_end(g), LTC_ERR_INVALID_ARGUMENT, "the graph is not capturing: call ltc_cuda_graph_capture_begin first");
+    ltc_cuda_graph_free(g);
+#endif
+}
+static void row_ltc_cuda_graph_replay(void) {
+    FAILS(ltc_cuda_graph_replay(NULL), GRAPH_NULL_STATUS, GRAPH_NULL_TEXT);
+#if LTC_TEST_TORCH_HAS_CUDA
+    ltc_cuda_graph *g = graph0();
+    if (g)
+        FAILS(ltc_cuda_graph_replay(g), LTC_ERR_INVALID_ARGUMENT, "the graph holds no capture: capture a step first");
+    ltc_cuda_graph_free(g);
+#endif
+}
+
 #define ROW(f) {#f, row_##f}
 static const struct row {
     const char *name;
@@ -1574,7 +1680,7 @@ static const struct row {
     ROW(ltc_dist_broadcast_parameters_linear), ROW(ltc_dist_average_gradients_linear), ROW(ltc_dist_check_replicas_linear),
     ROW(ltc_dist_mean), ROW(ltc_data_parallel_forward), ROW(ltc_train_graph_new), ROW(ltc_train_graph_replay),
     ROW(ltc_train_graph_inputs), ROW(ltc_train_graph_loss), ROW(ltc_train_graph_free),
-    ROW(ltc_launch_local_restarts), ROW(ltc_dist_any), ROW(ltc_checkpoint_save_linear), ROW(ltc_checkpoint_load_linear),
+    ROW(ltc_dist_any), ROW(ltc_checkpoint_save_linear), ROW(ltc_checkpoint_load_linear),
     ROW(ltc_checkpoint_lock_new), ROW(ltc_checkpoint_lock_free),
     ROW(ltc_rank_state_name), ROW(ltc_cluster_check), ROW(ltc_cluster_allreduce_proof), ROW(ltc_cluster_report_free),
     ROW(ltc_cluster_report_ready), ROW(ltc_cluster_report_rank_count), ROW(ltc_cluster_report_rank),
@@ -1583,6 +1689,10 @@ static const struct row {
     /* tensor lists */
     ROW(ltc_tensor_list_new), ROW(ltc_tensor_list_free), ROW(ltc_tensor_list_append), ROW(ltc_tensor_list_count),
     ROW(ltc_tensor_list_get), ROW(ltc_tensor_list_find),
+    /* collectives on tensors and tensor lists; CUDA graphs */
+    ROW(ltc_dist_all_reduce), ROW(ltc_dist_broadcast), ROW(ltc_dist_barrier), ROW(ltc_dist_broadcast_parameters),
+    ROW(ltc_dist_average_gradients), ROW(ltc_dist_check_replicas), ROW(ltc_cuda_graph_new), ROW(ltc_cuda_graph_free),
+    ROW(ltc_cuda_graph_capture_begin), ROW(ltc_cuda_graph_capture_end), ROW(ltc_cuda_graph_replay),
     /* models */
     ROW(ltc_model_load), ROW(ltc_model_free), ROW(ltc_model_run), ROW(ltc_model_input_count),
     ROW(ltc_model_output_count), ROW(ltc_model_input), ROW(ltc_model_output), ROW(ltc_model_device),

@@ -164,7 +164,9 @@ static outcome launch(const char *scenario, double timeout) {
     const char *argv[] = {g_self, scenario, g_dir, NULL};
     double t0 = ph_now_s();
     o.code = o.failed_rank = -99;
-    o.launch = ltc_launch_local(&o.code, &o.failed_rank, 2, argv, LTC_DEVICE_CPU, 0, timeout);
+    ltc_launch_options lo = LTC_LAUNCH_OPTIONS_INIT;
+    lo.nproc = 2, lo.argv = argv, lo.device_type = LTC_DEVICE_CPU, lo.timeout_s = timeout, lo.forward_signals = 1;
+    o.launch = ltc_launch_local(&o.code, &o.failed_rank, NULL, &lo);
     o.seconds = ph_now_s() - t0;
     read_rank(&o, 0);
     read_rank(&o, 1);

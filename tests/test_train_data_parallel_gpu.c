@@ -410,7 +410,9 @@ static void test_two_processes(const float w_eager[REG_OUT][REG_IN]) {
     setenv(DDP_DIR_VAR, dir, 1);
     const char *argv[] = {"test_train_data_parallel_gpu", NULL};
     int code = -1, failed = -2;
-    CHECK_OK(ltc_launch_local(&code, &failed, 2, argv, LTC_DEVICE_CUDA, 0, 60));
+    ltc_launch_options lo = LTC_LAUNCH_OPTIONS_INIT;
+    lo.nproc = 2, lo.argv = argv, lo.timeout_s = 60;
+    CHECK_OK(ltc_launch_local(&code, &failed, NULL, &lo));
     unsetenv(DDP_DIR_VAR);
     char what[160];
     snprintf(what, sizeof what, "ddp, two processes: both ranks pass their checks (exit %d, rank %d failed)", code, failed);
@@ -503,7 +505,7 @@ int main(void) {
         ltc_linear *cpu_lin = NULL;
         CHECK_OK(ltc_linear_new(&cpu_lin, REG_IN, REG_OUT, 1));
         CHECK_FAILS(ltc_dist_broadcast_parameters_linear(dist, cpu_lin, 0), LTC_ERR_INVALID_ARGUMENT,
-                    "the module is on cpu but the group is on cuda:0: move it with ltc_linear_to first");
+                    "ltc_dist_broadcast_parameters_linear: parameter \"weight\" is on cpu but the group is on cuda:0: move it there first");
         ltc_linear_free(cpu_lin);
     }
     ltc_dist *bad = NULL;

@@ -125,7 +125,10 @@ int main(int argc, char **argv) {
     CHECK(ltc_dist_env_from(&env, NULL), "read the launcher's variables");
     if (nproc > 0 && env.launcher == LTC_LAUNCHER_NONE) { /* become a launcher: N copies of this program */
         int code = 0, failed_rank = -1;
-        ltc_status s = ltc_launch_local(&code, &failed_rank, nproc, (const char *const *)argv, LTC_DEVICE_CPU, 0, timeout);
+        ltc_launch_options lo = LTC_LAUNCH_OPTIONS_INIT;
+        lo.nproc = nproc, lo.argv = (const char *const *)argv, lo.device_type = LTC_DEVICE_CPU, lo.timeout_s = timeout;
+        lo.forward_signals = 1;
+        ltc_status s = ltc_launch_local(&code, &failed_rank, NULL, &lo);
         if (s == LTC_ERR_INVALID_ARGUMENT) { /* more ranks than this process may run: nothing was started */
             char valid[600];
             snprintf(valid, sizeof valid, "%s", ltc_last_error());

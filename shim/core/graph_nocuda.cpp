@@ -5,6 +5,10 @@ struct ltc_train_graph {
     int unused;
 };
 
+struct ltc_cuda_graph {
+    int unused;
+};
+
 namespace {
 ltc_status unsupported(const char *fn) {
     return ltc::fail(LTC_ERR_UNSUPPORTED, "%s: this libltc was built without CUDA (its LibTorch had none), so without CUDA graphs",
@@ -40,5 +44,19 @@ ltc_status ltc_train_graph_loss(ltc_tensor **out, const ltc_train_graph *) {
 }
 
 void ltc_train_graph_free(ltc_train_graph *graph) { delete graph; }
+
+ltc_status ltc_cuda_graph_new(ltc_cuda_graph **out, ltc_device) {
+    if (out)
+        *out = nullptr;
+    return unsupported("ltc_cuda_graph_new");
+}
+
+void ltc_cuda_graph_free(ltc_cuda_graph *graph) { delete graph; }
+
+ltc_status ltc_cuda_graph_capture_begin(ltc_cuda_graph *) { return unsupported("ltc_cuda_graph_capture_begin"); }
+
+ltc_status ltc_cuda_graph_capture_end(ltc_cuda_graph *) { return unsupported("ltc_cuda_graph_capture_end"); }
+
+ltc_status ltc_cuda_graph_replay(ltc_cuda_graph *) { return unsupported("ltc_cuda_graph_replay"); }
 
 }  // extern "C"

@@ -1,5 +1,6 @@
-// The data-parallel C API: ltc_dist_init joins a group (store, rendezvous, watchdog, communicator), the
-// collectives the training loop calls, and ltc_launch_local.
+// The data-parallel C API of the group and the launcher: ltc_dist_init joins a group (store, rendezvous,
+// watchdog, communicator), ltc_dist_free leaves it, ltc_launch_local starts local ranks. The collectives are in
+// dist_collectives.cpp.
 #include "dist_internal.hpp"
 
 #include <torch/csrc/distributed/c10d/PrefixStore.hpp>
@@ -17,36 +18,6 @@ using std::chrono::milliseconds;
 
 namespace {
 
-// The module's parameters, checked to live on the group's device.
-ltc_status group_params(std::vector<at::Tensor> *out, const ltc_dist *d, const ltc_linear *linear, const char *fn) {
-    *out = linear->m->parameters();
-    for (const auto &p : *out)
-        if (p.device() != d->device)
-            return fail(LTC_ERR_INVALID_ARGUMENT, "%s: the module is on %s but the group is on %s: move it with ltc_linear_to first",
-                        fn, p.device().str().c_str(), d->device.str().c_str());
-    return LTC_OK;
-}
-
-at::Tensor flatten(const std::vector<at::Tensor> &params) {
-    std::vector<at::Tensor> parts;
-    for (const auto &p : params)
-        parts.push_back(p.detach().reshape(-1));
-    return at::cat(parts);
-}
-
-// One number all-reduced over the group (as a double on its device); *out is set only on success.
-ltc_status allreduce_scalar(double *out, ltc_dist *d, double value, Op op, const char *what) {
-    double result = value;
-    ltc_status st = run_op(d, what, [&] {
-        at::Tensor t = at::full({1}, value, at::TensorOptions().dtype(at::kDouble).device(d->device));
-        d->backend->allreduce(t, op, what);
-        result = t.item<double>();
-    });
-    if (st == LTC_OK)
-        *out = result;
-    return st;
-}
-
 // Store, rendezvous, watchdog, communicator: the group d describes, joined by the deadline.
 ltc_status connect_group(ltc_dist *d, Clock::time_point deadline, double timeout_s) {
     LTC_RETURN_IF_ERROR(open_store(d, deadline, timeout_s));
@@ -55,7 +26,6 @@ ltc_status connect_group(ltc_dist *d, Clock::time_point deadline, double timeout
     LTC_RETURN_IF_ERROR(join(d, deadline, timeout_s));
     live_connect(d, deadline);
     start_watchdog(d);
-    register_group(d);
     const ltc_dist_env &env = d->env;
     std::unique_ptr<Backend> b;
     if (d->device.is_cuda()) {
@@ -76,83 +46,45 @@ ltc_status connect_group(ltc_dist *d, Clock::time_point deadline, double timeout
 
 }  // namespace
 
-namespace ltc::dist {
-
-
-void average_gradients(ltc_dist *d, const std::vector<at::Tensor> &params) {
-    at::NoGradGuard no_grad;
-    int64_t total = 0;
-    for (const auto &p : params)
-        total += p.numel();
-    at::Tensor &flat = d->flat;
-    if (!flat.defined() || flat.numel() != total || flat.device() != params[0].device() ||
-        flat.scalar_type() != params[0].scalar_type())
-        flat = at::empty({total}, params[0].options());
-    // Into the flat buffer: one cat kernel when every gradient is new (after zero_grad), a copy per
-    // gradient that is not already its slot otherwise (the slots alias the previous step's).
-    std::vector<at::Tensor> parts;
-    bool any_aliased = false;
-    int64_t off = 0;
-    for (const auto &p : params) {
-        const at::Tensor &g = p.grad();
-        any_aliased |= g.data_ptr() == flat.narrow(0, off, p.numel()).data_ptr();
-        parts.push_back(g.reshape(-1));
-        off += p.numel();
-    }
-    if (!any_aliased) {
-        at::cat_out(flat, parts);
-    } else {
-        off = 0;
-        for (size_t i = 0; i < params.size(); i++) {
-            at::Tensor slot = flat.narrow(0, off, params[i].numel());
-            if (parts[i].data_ptr() != slot.data_ptr())
-                slot.copy_(parts[i]);
-            off += params[i].numel();
-        }
-    }
-    d->backend->allreduce(flat, Op::avg, "all-reduce of the gradients");
-    off = 0;
-    for (const auto &p : params) {
-        // The gradients now live in the flat buffer (DDP's gradient_as_bucket_view): no copy back. They
-        // alias its storage without being autograd views, which zero_grad could not drop.
-        at::Tensor g = at::empty({0}, flat.options());
-        g.set_(flat.storage(), flat.storage_offset() + off, p.sizes(), p.strides());
-        const_cast<at::Tensor &>(p).mutable_grad() = g;
-        off += p.numel();
-    }
-}
-
-}  // namespace ltc::dist
-
 extern "C" {
 
-ltc_status ltc_launch_local(int *out_exit_code, int *out_failed_rank, int nproc, const char *const *argv,
-                            ltc_device_type device_type, int port, double timeout_s) {
-    return ltc_launch_local_restarts(out_exit_code, out_failed_rank, nullptr, nproc, argv, device_type, port, timeout_s, 0);
-}
-
-ltc_status ltc_launch_local_restarts(int *out_exit_code, int *out_failed_rank, int *out_restarts, int nproc,
-                                     const char *const *argv, ltc_device_type device_type, int port, double timeout_s,
-                                     int max_restarts) {
+ltc_status ltc_launch_local(int *out_exit_code, int *out_failed_rank, int *out_restarts,
+                            const ltc_launch_options *options) {
     LTC_CHECK_NOT_NULL(out_exit_code);
     LTC_CHECK_NOT_NULL(out_failed_rank);
-    LTC_CHECK_NOT_NULL(argv);
-    if (!argv[0])
-        return fail(LTC_ERR_INVALID_ARGUMENT, "ltc_launch_local: argv is empty: pass the program's argv (argv[0] first, NULL-terminated)");
-    if (nproc < 1)
-        return fail(LTC_ERR_INVALID_ARGUMENT, "ltc_launch_local: nproc %d is not valid: use 1 or more", nproc);
-    if (ltc::enum_int(device_type) != LTC_DEVICE_CPU && ltc::enum_int(device_type) != LTC_DEVICE_CUDA)
-        return fail(LTC_ERR_INVALID_ARGUMENT, "ltc_launch_local: device type %d is not valid: use LTC_DEVICE_CPU or LTC_DEVICE_CUDA",
-                    ltc::enum_int(device_type));
-    if (port < 0 || port > 65535)
-        return fail(LTC_ERR_INVALID_ARGUMENT, "ltc_launch_local: port %d is not valid: use 1 to 65535, or 0 for a free port", port);
-    if (!(timeout_s > 0) || !std::isfinite(timeout_s))
-        return fail(LTC_ERR_INVALID_ARGUMENT, "ltc_launch_local: timeout %g s is not valid: use a finite number > 0", timeout_s);
-    if (max_restarts < 0 || max_restarts > 1000)
-        return fail(LTC_ERR_INVALID_ARGUMENT, "ltc_launch_local: max_restarts %d is not valid: use 0 to 1000", max_restarts);
+    ltc_launch_options o = LTC_LAUNCH_OPTIONS_INIT;
+    if (options) {
+        if (options->version < 1 || options->version > LTC_LAUNCH_OPTIONS_VERSION)
+            return fail(LTC_ERR_INVALID_ARGUMENT, "ltc_launch_options.version %u is not known: use LTC_LAUNCH_OPTIONS_INIT",
+                        options->version);
+        o = *options;  // version 1: every field
+    }
+    if (!o.argv)
+        return fail(LTC_ERR_INVALID_ARGUMENT,
+                    "ltc_launch_options.argv is NULL: set it to the ranks' argv (argv[0] first, NULL-terminated)");
+    if (!o.argv[0])
+        return fail(LTC_ERR_INVALID_ARGUMENT,
+                    "ltc_launch_options.argv is empty: pass the program's argv (argv[0] first, NULL-terminated)");
+    if (o.nproc < 1)
+        return fail(LTC_ERR_INVALID_ARGUMENT, "ltc_launch_options.nproc %d is not valid: use 1 or more", o.nproc);
+    if (ltc::enum_int(o.device_type) != LTC_DEVICE_CPU && ltc::enum_int(o.device_type) != LTC_DEVICE_CUDA)
+        return fail(LTC_ERR_INVALID_ARGUMENT,
+                    "ltc_launch_options.device_type %d is not valid: use LTC_DEVICE_CPU or LTC_DEVICE_CUDA",
+                    ltc::enum_int(o.device_type));
+    if (o.port < 0 || o.port > 65535)
+        return fail(LTC_ERR_INVALID_ARGUMENT, "ltc_launch_options.port %d is not valid: use 1 to 65535, or 0 for a free port",
+                    o.port);
+    if (!(o.timeout_s > 0) || !std::isfinite(o.timeout_s))
+        return fail(LTC_ERR_INVALID_ARGUMENT, "ltc_launch_options.timeout_s %g is not valid: use a finite number of seconds > 0",
+                    o.timeout_s);
+    if (o.max_restarts < 0 || o.max_restarts > 1000)
+        return fail(LTC_ERR_INVALID_ARGUMENT, "ltc_launch_options.max_restarts %d is not valid: use 0 to 1000", o.max_restarts);
+    if (o.forward_signals != 0 && o.forward_signals != 1)
+        return fail(LTC_ERR_INVALID_ARGUMENT, "ltc_launch_options.forward_signals %d is not valid: use 0 or 1",
+                    o.forward_signals);
     LTC_TRY {
         LaunchResult r;
-        LTC_RETURN_IF_ERROR(launch_local(&r, nproc, argv, device_type, port, timeout_s, max_restarts));
+        LTC_RETURN_IF_ERROR(launch_local(&r, o));
         *out_exit_code = r.exit_code;
         *out_failed_rank = r.failed_rank;
         if (out_restarts)
@@ -177,8 +109,6 @@ ltc_status ltc_dist_init(ltc_dist **out, const ltc_dist_env *env, ltc_device dev
             return fail(LTC_ERR_UNSUPPORTED,
                         "ltc_dist_init: this libltc was built without NCCL (its LibTorch had no CUDA at build time): use device cpu");
         LTC_RETURN_IF_ERROR(ltc::to_c10_device(device, &dev));
-        if (dev.is_cuda())
-            setenv("NCCL_NVLS_ENABLE", "0", 0);  // see ltc.h: NCCL reads it only from the environment
 
         const auto start = Clock::now();
         const auto deadline = start + duration_of(timeout_s);
@@ -200,8 +130,8 @@ ltc_status ltc_dist_init(ltc_dist **out, const ltc_dist_env *env, ltc_device dev
         } catch (...) {
             st = ltc::handle_exception();
             std::string m = ltc_last_error();
-            st = fail(st, "rank %d: joining the group at %s:%d failed: %s", env->rank, env->master_addr, env->master_port,
-                      m.c_str());
+            st = fail(st, "rank %d: joining the group at %s:%d failed: %s%s", env->rank, env->master_addr, env->master_port,
+                      m.c_str(), nvls_hint(m).c_str());
         }
         if (st == LTC_OK && d->failed.load())
             st = report(d);
@@ -239,103 +169,6 @@ int ltc_dist_world_size(const ltc_dist *dist) {
         return -1;
     }
     return dist->env.world_size;
-}
-
-ltc_status ltc_dist_broadcast_parameters_linear(ltc_dist *dist, ltc_linear *linear, int root) {
-    LTC_CHECK_NOT_NULL(dist);
-    LTC_CHECK_NOT_NULL(linear);
-    if (root < 0 || root >= dist->env.world_size)
-        return fail(LTC_ERR_INVALID_ARGUMENT, "ltc_dist_broadcast_parameters_linear: root %d is not valid: use 0 to %d", root,
-                    dist->env.world_size - 1);
-    LTC_TRY {
-        std::vector<at::Tensor> params;
-        LTC_RETURN_IF_ERROR(group_params(&params, dist, linear, "ltc_dist_broadcast_parameters_linear"));
-        return run_op(dist, "broadcast of the parameters", [&] {
-            at::NoGradGuard no_grad;
-            at::Tensor flat = flatten(params);
-            dist->backend->broadcast(flat, root, "broadcast of the parameters");
-            int64_t off = 0;
-            for (auto &p : params) {
-                p.copy_(flat.narrow(0, off, p.numel()).view_as(p));
-                off += p.numel();
-            }
-        });
-    }
-    LTC_CATCH
-}
-
-ltc_status ltc_dist_average_gradients_linear(ltc_dist *dist, ltc_linear *linear) {
-    LTC_CHECK_NOT_NULL(dist);
-    LTC_CHECK_NOT_NULL(linear);
-    LTC_TRY {
-        std::vector<at::Tensor> params;
-        LTC_RETURN_IF_ERROR(group_params(&params, dist, linear, "ltc_dist_average_gradients_linear"));
-        for (auto &p : params)
-            if (!p.grad().defined())
-                return fail(LTC_ERR_INVALID_ARGUMENT,
-                            "ltc_dist_average_gradients_linear: a parameter has no gradient yet: call ltc_tensor_backward on the loss first");
-        return run_op(dist, "all-reduce of the gradients", [&] { average_gradients(dist, params); });
-    }
-    LTC_CATCH
-}
-
-ltc_status ltc_dist_check_replicas_linear(ltc_dist *dist, const ltc_linear *linear) {
-    LTC_CHECK_NOT_NULL(dist);
-    LTC_CHECK_NOT_NULL(linear);
-    LTC_TRY {
-        std::vector<at::Tensor> params;
-        LTC_RETURN_IF_ERROR(group_params(&params, dist, linear, "ltc_dist_check_replicas_linear"));
-        const int world = dist->env.world_size;
-        std::vector<double> sums(2 * (size_t)world);
-        ltc_status st = run_op(dist, "replica check", [&] {
-            at::NoGradGuard no_grad;
-            at::Tensor flat = flatten(params).to(at::kDouble);
-            // Two numbers: the plain sum, and a sum weighted by position (catches swapped values too).
-            at::Tensor ramp = at::arange(1, flat.numel() + 1, flat.options()).div_((double)flat.numel());
-            at::Tensor local = at::stack({flat.sum(), (flat * ramp).sum()});
-            at::Tensor all = at::empty({2 * (int64_t)world}, local.options());
-            dist->backend->allgather(all, local, "replica check");
-            at::Tensor host = all.cpu();
-            memcpy(sums.data(), host.data_ptr<double>(), sums.size() * sizeof(double));
-        });
-        if (st != LTC_OK)
-            return st;
-        std::string bad;
-        for (int r = 1; r < world; r++)
-            if (memcmp(&sums[2 * r], &sums[0], 2 * sizeof(double)) != 0) {
-                char buf[160];
-                snprintf(buf, sizeof buf, "%srank %d (%.17g, %.17g)", bad.empty() ? "" : ", ", r, sums[2 * r], sums[2 * r + 1]);
-                bad += buf;
-            }
-        if (!bad.empty())
-            return fail(LTC_ERR_DISTRIBUTED,
-                        "replicas diverged: the parameters of %s differ from rank 0's (%.17g, %.17g); every rank must start "
-                        "from the same parameters and apply the same averaged gradients",
-                        bad.c_str(), sums[0], sums[1]);
-        return LTC_OK;
-    }
-    LTC_CATCH
-}
-
-ltc_status ltc_dist_any(int *out, ltc_dist *dist, int flag) {
-    LTC_CHECK_NOT_NULL(out);
-    LTC_CHECK_NOT_NULL(dist);
-    LTC_TRY {
-        double result = 0;
-        LTC_RETURN_IF_ERROR(allreduce_scalar(&result, dist, flag != 0, Op::max, "agreement"));
-        *out = result != 0;
-        return LTC_OK;
-    }
-    LTC_CATCH
-}
-
-ltc_status ltc_dist_mean(double *out, ltc_dist *dist, double value) {
-    LTC_CHECK_NOT_NULL(out);
-    LTC_CHECK_NOT_NULL(dist);
-    LTC_TRY {
-        return allreduce_scalar(out, dist, value, Op::avg, "mean");
-    }
-    LTC_CATCH
 }
 
 }  // extern "C"

@@ -24,46 +24,6 @@ namespace ltc::dist {
 
 namespace {
 
-// The exit hook. It stays, for two reasons. A process that exits with a group still open (typically
-// after a failure: the examples' CHECK calls exit(1)) would run the static destructors of LibTorch
-// while the watchdog thread and NCCL's own threads still use them: a crash or a hang at exit, behind an
-// aborted communicator. And the other ranks learn this rank's exit status at once instead of after the
-// heartbeat timeout. It acts only while a group is open: a process that freed its groups exits normally.
-// Every group still open, for the exit hook.
-std::mutex g_live_mu;
-std::vector<ltc_dist *> g_live;
-std::once_flag g_hook_once;
-
-void exit_hook(int status, void *) {
-    std::vector<ltc_dist *> open;
-    {
-        std::lock_guard<std::mutex> lk(g_live_mu);
-        open = g_live;
-    }
-    if (open.empty())
-        return;
-    for (ltc_dist *d : open) {
-        if (d->store_lost.load())
-            continue;  // a silent store would hold the exit
-        try {
-            d->wd_store->set(heartbeat_key(d->env.rank), bytes_of("exit " + std::to_string(status)));
-        } catch (...) {
-        }
-    }
-    fflush(nullptr);
-    _exit(status);
-}
-
-void unregister_group(ltc_dist *d) {
-    std::lock_guard<std::mutex> lk(g_live_mu);
-    for (auto it = g_live.begin(); it != g_live.end(); ++it)
-        if (*it == d) {
-            g_live.erase(it);
-            break;
-        }
-}
-
-
 // What a rank says about itself at the rendezvous: "world=2 pid=7 device=cuda:0 gpu=GPU-... host=n1".
 struct Member {
     int world = -1;
@@ -175,12 +135,39 @@ std::string signal_text(int sig) {
     return "signal " + std::to_string(sig);
 }
 
-void register_group(ltc_dist *d) {
-    {
-        std::lock_guard<std::mutex> lk(g_live_mu);
-        g_live.push_back(d);
-    }
-    std::call_once(g_hook_once, [] { on_exit(exit_hook, nullptr); });
+SideTask::SideTask(std::function<void()> work) : state_(std::make_shared<State>()) {
+    std::thread([s = state_, work = std::move(work)]() mutable {
+        try {
+            work();
+        } catch (...) {
+        }
+        try {
+            work = nullptr;  // what it holds (a communicator) goes now, not after the waiter has gone on
+        } catch (...) {
+        }
+        {
+            std::lock_guard<std::mutex> lk(s->mu);
+            s->done = true;
+        }
+        s->cv.notify_all();
+    }).detach();
+}
+
+bool SideTask::wait_for(milliseconds limit) const {
+    if (!state_)
+        return true;
+    std::unique_lock<std::mutex> lk(state_->mu);
+    return state_->cv.wait_for(lk, limit, [this] { return state_->done; });
+}
+
+std::string nvls_hint(const std::string &message) {
+    std::string lower = message;
+    for (char &c : lower)
+        c = (char)tolower((unsigned char)c);
+    if (lower.find("nvls") == std::string::npos && lower.find("multicast") == std::string::npos)
+        return "";
+    return " (NCCL could not set up NVLink multicast (NVLS), which this machine's NVLink fabric may not support: run "
+           "the ranks with NCCL_NVLS_ENABLE=0 in their environment, as ltc_launch_local does for its ranks)";
 }
 
 std::string store_lost_text(const ltc_dist *d, const std::string &err) {
@@ -222,12 +209,19 @@ void declare_failure(ltc_dist *d, std::unique_lock<std::mutex> &lk, ltc_status s
     d->failed_at = Clock::now();
     d->failed.store(true);
     // Aborting NCCL can itself take long: do it on the side, so that this thread (the watchdog) keeps its
-    // last-resort timer, and keep the backend alive until it is done.
+    // last-resort timer, and keep the backend alive until it is done; ltc_dist_free waits for it (bounded).
     std::shared_ptr<Backend> b = d->backend;
+    if (!b)
+        return;  // no communicator yet: destroy aborts the one that comes
     lk.unlock();
-    if (b)
-        std::thread([b] { b->abort(); }).detach();
+    SideTask task;
+    try {
+        task = SideTask([b] { b->abort(); });
+    } catch (...) {
+        b->abort();  // no thread to spare: here, then
+    }
     lk.lock();
+    d->aborting = task;
 }
 
 void declare_store_lost(ltc_dist *d, std::unique_lock<std::mutex> &lk, const std::string &err) {
@@ -248,8 +242,8 @@ std::string peer_verdict(const ltc_dist *d, int r, double *stale_s) {
         return "it failed and left the group (its own output says why)";
     if (v == "closed")
         return "its process" + (d->peer_host[r].empty() ? std::string() : " on host " + d->peer_host[r]) +
-               " ended without leaving the group: killed, or crashed (its connection to the group closed; its own "
-               "output or its node's log says how)";
+               " ended without leaving the group: it exited without ltc_dist_free, was killed, or crashed (its "
+               "connection to the group closed; its own output or its node's log says how)";
     return "";
 }
 
@@ -353,8 +347,9 @@ void watchdog_main(ltc_dist *d) {
                     }
                 }
             }
-        } else if (!d->observed.load() && seconds_since(d->failed_at) > grace_s) {
-            // The owner's thread is stuck in a call the abort did not release: end the process rather than hang.
+        } else if (!d->observed.load() && d->in_call.load() > 0 && seconds_since(d->failed_at) > grace_s) {
+            // The owner's thread is stuck in a collective the abort did not release: end the process rather than
+            // hang (ltc_dist_init documents it).
             fprintf(stderr, "ltc: %s\nltc: rank %d: the calling thread did not return within %.0f s of the abort; exiting\n",
                     d->fail_message.c_str(), me, grace_s);
             fflush(nullptr);
@@ -402,15 +397,28 @@ static void stop_watchdog(ltc_dist *d) {
 
 // Tears down a group that never finished joining, or one being freed.
 void destroy(ltc_dist *d, bool graceful) {
-    unregister_group(d);
     stop_watchdog(d);
     const std::string me = std::to_string(d->env.rank);
     graceful = graceful && !d->failed.load();
     if (d->backend) {
+        // NCCL bounds neither its shutdown nor (but by its own long timeout) its abort: each runs on the side and
+        // is waited for up to the group's timeout; past it this rank says so and goes on, the work left to
+        // finish on its own. After a failure, the abort declare_failure started.
+        SideTask task;
+        {
+            std::lock_guard<std::mutex> lk(d->mu);
+            task = d->aborting;
+        }
+        std::shared_ptr<Backend> b = d->backend;
         if (graceful)
-            d->backend->shutdown();
-        else
-            d->backend->abort();
+            task = SideTask([b] { b->shutdown(); });
+        else if (!task.started())
+            task = SideTask([b] { b->abort(); });
+        if (!task.wait_for(d->timeout)) {
+            fprintf(stderr, "ltc: rank %d: the communicator's %s did not finish within the timeout of %.1f s; going on without it\n",
+                    d->env.rank, graceful ? "shutdown" : "abort", d->timeout.count() / 1000.0);
+            fflush(stderr);
+        }
     }
     if (d->store && !d->store_lost.load()) {
         try {
@@ -555,11 +563,18 @@ ltc_status record(ltc_dist *d, ltc_status status, const std::string &msg) {
 ltc_status run_op(ltc_dist *d, const char *what, const std::function<void()> &f) {
     if (d->failed.load())
         return report(d);
+    struct InCall {  // for the watchdog's last resort
+        std::atomic<int> &n;
+        explicit InCall(std::atomic<int> &count) : n(count) { n++; }
+        ~InCall() { n--; }
+    } in_call(d->in_call);
     try {
         f();
     } catch (const Failure &fl) {
         if (d->failed.load())
             return report(d);
+        if (fl.group_ok)
+            return fail(fl.status, "%s", fl.message.c_str());
         ltc_status st = fl.status;
         std::string msg = describe_missing(d, fl, &st);
         return record(d, st, msg);
@@ -575,7 +590,8 @@ ltc_status run_op(ltc_dist *d, const char *what, const std::function<void()> &f)
         if (d->failed.load())
             return report(d);
         ltc_status st = ltc::handle_exception();
-        return record(d, st, std::string(what) + " failed on rank " + std::to_string(d->env.rank) + ": " + ltc_last_error());
+        const std::string m = ltc_last_error();
+        return record(d, st, std::string(what) + " failed on rank " + std::to_string(d->env.rank) + ": " + m + nvls_hint(m));
     }
     if (d->failed.load())
         return report(d);

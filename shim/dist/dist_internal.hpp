@@ -5,9 +5,10 @@
 //                    progress lines while waiting, writing a rank's heartbeat from outside the group
 //   dist_group.cpp   the group: rendezvous (identity checks), heartbeat watchdog, failures, teardown
 //   dist_live.cpp    liveness across nodes: a connection per rank to rank 0, whose closing is a death
-//   dist_api.cpp     the C API (ltc_dist_*)
+//   dist_api.cpp     the C API of the group and the launcher (ltc_dist_init/_free, ltc_launch_local)
+//   dist_collectives.cpp  the collectives of the C API: on a tensor, a barrier, over a tensor list
 //   dist_nccl.cpp    ProcessGroupNCCL and the GPU identity (dist_nonccl.cpp without CUDA)
-//   graph.cpp        a captured step that all-reduces
+//   core/graph.cpp   a captured step that all-reduces
 // The names below are stable: other parts of libltc (e.g. a check across ranks) build on them.
 #pragma once
 
@@ -30,14 +31,19 @@ namespace ltc::dist {
 
 using Clock = std::chrono::steady_clock;
 
-enum class Op { sum, avg, max };
+enum class Op { sum, avg, min, max };
+// "sum", "avg", "min", "max"
+const char *op_name(Op op);
 
 // A failure a backend diagnosed itself: thrown, and turned into a status by the group.
 // missing: the ranks a collective waited for in vain (the group adds what their heartbeats say).
+// group_ok: only this call failed, on every rank alike (the ranks' calls differed: a shape, a dtype, an op),
+// and the group goes on; otherwise the group is failed for good.
 struct Failure {
     ltc_status status;
     std::string message;
     std::vector<int> missing;
+    bool group_ok = false;
 };
 
 // One communicator. Every call is made by every rank in the same order.
@@ -45,7 +51,9 @@ class Backend {
   public:
     virtual ~Backend() = default;
     virtual const char *name() const = 0;
-    // In place. Returns once the work is queued on t's device (NCCL) or done (store).
+    // In place (t contiguous). Returns once the work is queued on t's device (NCCL) or done (store). `what`
+    // names the call in messages; the store backend also compares it, with the op, dtype and shape, across
+    // the ranks (a Failure with group_ok when they differ).
     virtual void allreduce(at::Tensor &t, Op op, const char *what) = 0;
     virtual void broadcast(at::Tensor &t, int root, const char *what) = 0;
     // out: a 1-D tensor of world * in.numel() elements, rank r's part at r * in.numel().
@@ -63,6 +71,25 @@ class Backend {
 std::unique_ptr<Backend> make_store_backend(c10::intrusive_ptr<c10d::Store> store, int rank, int world,
                                             std::chrono::milliseconds timeout, std::chrono::milliseconds slice,
                                             std::function<void()> cut);
+
+// Work on a thread of its own, detached, that a caller may wait for within a bound (a communicator's abort or
+// shutdown, which NCCL does not bound): past the bound the work goes on alone, keeping alive what it holds.
+class SideTask {
+  public:
+    SideTask() = default;  // a task with nothing to do: done
+    explicit SideTask(std::function<void()> work);
+    // true once the work has finished; false if it is still running after `limit`.
+    bool wait_for(std::chrono::milliseconds limit) const;
+    bool started() const { return state_ != nullptr; }
+
+  private:
+    struct State {
+        std::mutex mu;
+        std::condition_variable cv;
+        bool done = false;
+    };
+    std::shared_ptr<State> state_;
+};
 
 // 1 when this libltc was built with ProcessGroupNCCL (dist_nccl.cpp), else 0 (dist_nonccl.cpp).
 bool have_nccl();
@@ -118,11 +145,15 @@ struct ltc_dist {
     std::string fail_message;
     ltc::dist::Clock::time_point failed_at{};
 
+    ltc::dist::SideTask aborting;  // the communicator's abort after a failure (declare_failure), under mu
+
     std::atomic<bool> failed{false};
     std::atomic<bool> store_lost{false};  // the failure is the store's silence or loss: write nothing more to it
     std::atomic<bool> observed{false};  // the owner's thread has been told about the failure
+    std::atomic<int> in_call{0};        // the owner's thread is inside a collective (run_op)
 
-    at::Tensor flat;  // the flat gradient buffer, reused
+    at::Tensor flat;                         // the flat gradient buffer, reused for the same parameters
+    std::vector<const void *> flat_params;   // those parameters (their TensorImpls)
 };
 
 namespace ltc::dist {
@@ -151,8 +182,8 @@ struct LaunchResult {
     int failed_rank = -1;
     int restarts = 0;     // group restarts made
 };
-ltc_status launch_local(LaunchResult *out, int nproc, const char *const *argv, ltc_device_type type, int port,
-                        double timeout_s, int max_restarts);
+// ltc_launch_local's body, its options checked.
+ltc_status launch_local(LaunchResult *out, const ltc_launch_options &options);
 
 // ---- the store (dist_store.cpp) ----
 // The key prefix of one attempt of a job: "ltc/<restart>", so that restarts never see each other's keys.
@@ -229,8 +260,6 @@ void live_close(ltc_dist *d);
 // ---- the group (dist_group.cpp) ----
 // "signal 9 (SIGKILL)"
 std::string signal_text(int sig);
-// Open groups get an exit hook (see dist_group.cpp for why): register after joining.
-void register_group(ltc_dist *d);
 // Every rank announces itself (world size, device, GPU identity, host) and waits for the others; a rank
 // missing at the deadline, ranks disagreeing on the world size or the device type, and two ranks on one
 // GPU are refused, naming them.
@@ -248,15 +277,20 @@ void declare_store_lost(ltc_dist *d, std::unique_lock<std::mutex> &lk, const std
 // The group's failure as this thread's error.
 ltc_status report(ltc_dist *d);
 ltc_status record(ltc_dist *d, ltc_status status, const std::string &msg);
-// Tears down a group that never finished joining (graceful false), or one being freed.
+// Tears down a group that never finished joining (graceful false), or one being freed; returns within
+// about 2 x the group's timeout + 5 s (see ltc_dist_free).
 void destroy(ltc_dist *d, bool graceful);
 
 // Runs f() as one operation of group d named `what`: returns the group's failure if it has one,
 // maps exceptions to a status, and names lost ranks.
 ltc_status run_op(ltc_dist *d, const char *what, const std::function<void()> &f);
 
-// The body of ltc_dist_average_gradients_linear, for use inside run_op (and inside a graph capture): copies
-// the gradients into d->flat, averages it over the group, and makes the gradients views of it.
+// The body of ltc_dist_average_gradients, for use inside run_op (and inside a graph capture): copies the
+// gradients of params (each has one; one device and dtype) into d->flat, averages it over the group, and
+// makes the gradients views of it.
 void average_gradients(ltc_dist *d, const std::vector<at::Tensor> &params);
+// A hint for an NCCL error that names NVLink multicast (NVLS), which a fabric without it fails to set up:
+// " (...: set NCCL_NVLS_ENABLE=0 ...)", else "".
+std::string nvls_hint(const std::string &message);
 
 }  // namespace ltc::dist

@@ -1,7 +1,8 @@
 // The local launcher (ltc_launch_local, --nproc): starts N copies of this program as ranks, as
-// `torchrun --no-python --nproc-per-node N` does; each dies with the launcher (PR_SET_PDEATHSIG). It
-// forwards SIGINT, SIGTERM and SIGHUP, tells the survivors at once when a rank dies (through the
-// store), never hangs on a stubborn rank, and restarts the whole group up to max_restarts times.
+// `torchrun --no-python --nproc-per-node N` does; each dies with the launcher (PR_SET_PDEATHSIG). Asked to
+// (options.forward_signals), it forwards SIGINT, SIGTERM and SIGHUP; it tells the survivors at once when a
+// rank dies (through the store), never hangs on a stubborn rank, and restarts the whole group up to
+// max_restarts times.
 #include "dist_internal.hpp"
 
 #include <algorithm>
@@ -274,9 +275,12 @@ std::string end_text(const RankEnd &f) {
 
 namespace ltc::dist {
 
-ltc_status launch_local(LaunchResult *out, int nproc, const char *const *argv, ltc_device_type type, int port,
-                        double timeout_s, int max_restarts) {
-    LTC_RETURN_IF_ERROR(check_nproc(nproc, type));
+ltc_status launch_local(LaunchResult *out, const ltc_launch_options &o) {
+    const int nproc = o.nproc, max_restarts = o.max_restarts;
+    const char *const *argv = o.argv;
+    const double timeout_s = o.timeout_s;
+    LTC_RETURN_IF_ERROR(check_nproc(nproc, o.device_type));
+    int port = o.port;
     const int port_asked = port;
     LTC_RETURN_IF_ERROR(pick_port(&port));
 
@@ -295,13 +299,22 @@ ltc_status launch_local(LaunchResult *out, int nproc, const char *const *argv, l
     if (nproc > 1 && !getenv("OMP_NUM_THREADS"))
         base.push_back("OMP_NUM_THREADS=1");
 
-    struct sigaction act {}, old_int{}, old_term{}, old_hup{};
+    // Signal handlers only when asked for, for this call's duration; without them a signal does to this
+    // process what the caller arranged, and its ranks die with it (PR_SET_PDEATHSIG).
+    const int forwarded[] = {SIGINT, SIGTERM, SIGHUP};
+    struct sigaction act {}, before[3]{};
     act.sa_handler = on_launcher_signal;
     sigemptyset(&act.sa_mask);
     g_signal_count = 0;
-    sigaction(SIGINT, &act, &old_int);
-    sigaction(SIGTERM, &act, &old_term);
-    sigaction(SIGHUP, &act, &old_hup);
+    int installed = 0;
+    for (; o.forward_signals && installed < 3; installed++)
+        if (sigaction(forwarded[installed], &act, &before[installed]) != 0) {
+            const int err = errno, sig = forwarded[installed];
+            while (installed-- > 0)
+                sigaction(forwarded[installed], &before[installed], nullptr);
+            return fail(LTC_ERR_INTERNAL, "ltc_launch_local: cannot install its handler of %s: %s", signal_text(sig).c_str(),
+                        strerror(err));
+        }
 
     ltc_status st = LTC_OK;
     LaunchResult res;
@@ -334,9 +347,8 @@ ltc_status launch_local(LaunchResult *out, int nproc, const char *const *argv, l
                 break;
         }
     }
-    sigaction(SIGINT, &old_int, nullptr);
-    sigaction(SIGTERM, &old_term, nullptr);
-    sigaction(SIGHUP, &old_hup, nullptr);
+    while (installed-- > 0)
+        sigaction(forwarded[installed], &before[installed], nullptr);
     if (st != LTC_OK)
         return st;
     *out = res;

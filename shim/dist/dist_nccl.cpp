@@ -16,6 +16,7 @@ c10d::ReduceOp to_reduce_op(Op op) {
     switch (op) {
     case Op::sum: return c10d::ReduceOp(c10d::ReduceOp::SUM);
     case Op::avg: return c10d::ReduceOp(c10d::ReduceOp::AVG);
+    case Op::min: return c10d::ReduceOp(c10d::ReduceOp::MIN);
     case Op::max: return c10d::ReduceOp(c10d::ReduceOp::MAX);
     }
     return c10d::ReduceOp(c10d::ReduceOp::SUM);

@@ -38,6 +38,16 @@ milliseconds left_until(Clock::time_point deadline) {
     return std::max(ms, milliseconds(100));
 }
 
+const char *op_name(Op op) {
+    switch (op) {
+    case Op::sum: return "sum";
+    case Op::avg: return "avg";
+    case Op::min: return "min";
+    case Op::max: return "max";
+    }
+    return "?";
+}
+
 std::string this_host() {
     char host[256] = "";
     if (gethostname(host, sizeof host - 1) != 0 || host[0] == '\0')
@@ -285,15 +295,18 @@ class StoreBackend : public Backend {
 
     const char *name() const override { return "store"; }
 
+    // Every rank's part reduced in rank order (sum, then the division for avg), so every rank gets the same bits.
     void allreduce(at::Tensor &t, Op op, const char *what) override {
         if (world_ == 1)
             return;
-        auto parts = exchange(t, true, what);
+        auto parts = exchange(t, true, what, std::string(what) + " (" + op_name(op) + ")");
         at::Tensor acc = view(parts[0], t).clone();
         for (int r = 1; r < world_; r++) {
             at::Tensor p = view(parts[r], t);
             if (op == Op::max)
                 acc = at::maximum(acc, p);
+            else if (op == Op::min)
+                acc = at::minimum(acc, p);
             else
                 acc.add_(p);
         }
@@ -306,7 +319,7 @@ class StoreBackend : public Backend {
     void broadcast(at::Tensor &t, int root, const char *what) override {
         if (world_ == 1)
             return;
-        auto parts = exchange(t, rank_ == root, what);
+        auto parts = exchange(t, rank_ == root, what, std::string(what) + " from rank " + std::to_string(root));
         at::NoGradGuard no_grad;
         t.copy_(view(parts[root], t));
     }
@@ -317,7 +330,7 @@ class StoreBackend : public Backend {
             out.copy_(in.reshape(-1));
             return;
         }
-        auto parts = exchange(in, true, what);
+        auto parts = exchange(in, true, what, what);
         for (int r = 0; r < world_; r++)
             out.narrow(0, r * n, n).copy_(view(parts[r], in).reshape(-1));
     }
@@ -346,18 +359,28 @@ class StoreBackend : public Backend {
         return at::from_blob(bytes.data(), like.sizes(), at::TensorOptions().dtype(like.scalar_type()));
     }
 
+    // "float32 [2, 3]"
+    static std::string tensor_text(const at::Tensor &t) {
+        const int d = ltc::from_scalar_type(t.scalar_type());
+        return std::string(d >= 0 ? ltc_dtype_name((ltc_dtype)d) : c10::toString(t.scalar_type())) + " " +
+               ltc::shape_text(t.sizes());
+    }
+
     // A value the store's server takes in one piece: its libuv server refuses (and drops the
     // connection of) any request over 8 MiB, so larger tensors go in chunks.
     static constexpr size_t kChunk = size_t(4) << 20;
 
     // Publishes this rank's bytes (none when !send) as op/<seq>/<rank>, waits for every rank's, and
-    // returns them. op/<seq>/<rank> holds 'd' and the bytes when they fit in one chunk, else 'c' and
-    // the number of chunks, which were set first as op/<seq>/<rank>/<i>. After op s completes, this
-    // rank's keys of op s-1 are deleted: every rank has read them by then.
-    std::vector<std::vector<uint8_t>> exchange(const at::Tensor &t, bool send, const char *what) {
+    // returns them. op/<seq>/<rank> holds 'd', the call ("all-reduce (sum) of float32 [2, 3]"), a newline
+    // and the bytes when they fit in one chunk, else 'c', the call, a newline and the number of chunks,
+    // which were set first as op/<seq>/<rank>/<i>. After op s completes, this rank's keys of op s-1 are
+    // deleted: every rank has read them by then. A rank whose call differs from this one's (another
+    // collective, op, root, dtype or shape) fails the call on every rank alike: a Failure naming both
+    // calls, after which the group goes on.
+    std::vector<std::vector<uint8_t>> exchange(const at::Tensor &t, bool send, const char *what, const std::string &call_of) {
         const uint64_t s = seq_++;
-        const std::string base = "op/" + std::to_string(s) + "/";
-        std::vector<uint8_t> mine{'d'};
+        const std::string base = "op/" + std::to_string(s) + "/", call = call_of + " of " + tensor_text(t);
+        std::vector<uint8_t> mine = bytes_of("d" + call + "\n");
         size_t chunks = 0;
         if (send) {
             at::Tensor c = t.detach().contiguous();
@@ -369,7 +392,9 @@ class StoreBackend : public Backend {
                 for (size_t off = 0; off < n; off += kChunk, chunks++)
                     store_->set(base + std::to_string(rank_) + "/" + std::to_string(chunks),
                                 std::vector<uint8_t>(p + off, p + std::min(n, off + kChunk)));
-                mine = bytes_of("c" + std::to_string(chunks));
+                mine[0] = 'c';
+                const std::string count = std::to_string(chunks);
+                mine.insert(mine.end(), count.begin(), count.end());
             }
         }
         store_->set(base + std::to_string(rank_), mine);
@@ -378,15 +403,24 @@ class StoreBackend : public Backend {
             keys.push_back(base + std::to_string(r));
         wait_for(keys, s, what);
         auto parts = store_->multiGet(keys);
+        std::string differs;  // the first rank whose call is not this one's
         for (int r = 0; r < world_; r++) {
             std::vector<uint8_t> &part = parts[r];
-            TORCH_CHECK(!part.empty() && (part[0] == 'd' || part[0] == 'c'), "store collective: rank ", r,
+            auto nl = std::find(part.begin(), part.end(), (uint8_t)'\n');
+            TORCH_CHECK(!part.empty() && (part[0] == 'd' || part[0] == 'c') && nl != part.end(), "store collective: rank ", r,
                         " sent a value of an unknown form");
-            if (part[0] == 'd') {
-                part.erase(part.begin());
+            const std::string theirs(part.begin() + 1, nl);
+            if (theirs != call) {
+                if (differs.empty())
+                    differs = "rank " + std::to_string(r) + " made " + theirs;
+                part.clear();
                 continue;
             }
-            const size_t n = std::stoul(text_of(part).substr(1));
+            if (part[0] == 'd') {
+                part.erase(part.begin(), nl + 1);
+                continue;
+            }
+            const size_t n = std::stoul(std::string(nl + 1, part.end()));
             std::vector<std::string> chunk_keys;
             for (size_t i = 0; i < n; i++)
                 chunk_keys.push_back(base + std::to_string(r) + "/" + std::to_string(i));
@@ -401,6 +435,14 @@ class StoreBackend : public Backend {
             store_->deleteKey(prev);
         }
         prev_chunks_ = chunks;
+        if (!differs.empty()) {
+            char buf[1024];
+            snprintf(buf, sizeof buf,
+                     "%s #%llu: the ranks' calls differ: %s, this rank (%d) %s; every rank must make the same calls in "
+                     "the same order, on tensors of the same dtype and shape",
+                     what, (unsigned long long)s, differs.c_str(), rank_, call.c_str());
+            throw Failure{LTC_ERR_INVALID_ARGUMENT, buf, {}, true};
+        }
         return parts;
     }
 

@@ -473,8 +473,41 @@ LTC_API ltc_status ltc_checkpoint_lock_new(ltc_checkpoint_lock **out, const char
 LTC_API void ltc_checkpoint_lock_free(ltc_checkpoint_lock *lock);
 
 /* ------------------------------------------------------------------------------------------------ */
-/* Graphs: one training step captured as a CUDA graph                                               */
+/* CUDA graphs: any step captured once and replayed                                                 */
 /* ------------------------------------------------------------------------------------------------ */
+
+/* A CUDA graph (at::cuda::CUDAGraph): the GPU work a caller queues between capture_begin and
+ * capture_end, recorded once and replayed with one launch. What a replay reads and writes are the
+ * tensors the capture used (its static inputs and outputs): fill the inputs with ltc_tensor_copy before a
+ * replay, read the outputs after it. Warm the step up first (three eager steps, as PyTorch's docs do)
+ * so that libraries set themselves up outside the capture; before capturing a training step, drop the
+ * gradients (ltc_sgd_zero_grad) so that the captured backward makes them in the graph's memory. A step
+ * with a group's collectives (ltc_dist_average_gradients over NCCL) is captured with them; their failures
+ * show at the group's next call. Threads: one graph from one thread at a time; the capture records the
+ * calling thread's work only (CUDA's thread-local capture mode), other threads may use CUDA meanwhile. */
+typedef struct ltc_cuda_graph ltc_cuda_graph;
+
+/*! A new, empty graph for CUDA device `device` (cuda:N, or cuda for the current one), owned by the
+ *  caller (ltc_cuda_graph_free). Errors: a CPU device or a device not valid -> LTC_ERR_INVALID_ARGUMENT;
+ *  no usable GPU -> LTC_ERR_CUDA_UNAVAILABLE; a libltc without CUDA -> LTC_ERR_UNSUPPORTED. */
+LTC_API ltc_status ltc_cuda_graph_new(ltc_cuda_graph **out, ltc_device device);
+/*! NULL is a no-op. Tensors made during the capture stay valid. A graph still capturing has its capture
+ *  ended and dropped first (free it on the capturing thread). */
+LTC_API void ltc_cuda_graph_free(ltc_cuda_graph *graph);
+/*! Starts recording the calling thread's GPU work on the graph's device: the thread's current device
+ *  becomes the graph's and its current stream a side stream until ltc_cuda_graph_capture_end (capture
+ *  cannot run on the default stream), ordered after the work queued on the stream it replaces; the work
+ *  is recorded, not run. A graph captured already, or capturing -> LTC_ERR_INVALID_ARGUMENT. */
+LTC_API ltc_status ltc_cuda_graph_capture_begin(ltc_cuda_graph *graph);
+/*! Ends the capture begun on this thread and restores the thread's device and stream. Work that cannot
+ *  be captured (a host sync such as ltc_tensor_item, a copy from pageable host memory) makes the
+ *  capture fail: LTC_ERR_DEVICE with CUDA's message, the thread's stream restored, and the graph stays
+ *  empty (it may be captured again). Not capturing, or capturing on another thread ->
+ *  LTC_ERR_INVALID_ARGUMENT. */
+LTC_API ltc_status ltc_cuda_graph_capture_end(ltc_cuda_graph *graph);
+/*! Replays the captured work on the current stream of the graph's device. Not captured ->
+ *  LTC_ERR_INVALID_ARGUMENT. */
+LTC_API ltc_status ltc_cuda_graph_replay(ltc_cuda_graph *graph);
 
 /* One whole training step captured as a CUDA graph (at::cuda::CUDAGraph) and replayed: forward, MSE
  * loss, backward, with a group the gradient average (NCCL inside the graph), and the SGD step. */

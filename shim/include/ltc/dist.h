@@ -59,55 +59,71 @@ typedef struct ltc_dist_env {
  *  envp given; with NULL, as safe as getenv. */
 LTC_API ltc_status ltc_dist_env_from(ltc_dist_env *out, const char *const *envp);
 
-/*! Starts nproc copies of this program as local ranks and waits for them all, as
- *  `torchrun --no-python --nproc-per-node nproc` does: each runs /proc/self/exe with argv (argv[0]
- *  first, NULL-terminated) and this process's environment plus RANK=LOCAL_RANK=i,
- *  WORLD_SIZE=LOCAL_WORLD_SIZE=nproc, MASTER_ADDR=127.0.0.1, MASTER_PORT, NCCL_NVLS_ENABLE=0,
- *  TORCHELASTIC_RESTART_COUNT (0 on the first start) and TORCHELASTIC_MAX_RESTARTS (launcher
- *  variables of Slurm, MPI and torchrun's agent are removed), LTC_LAUNCH_LOCAL=1, and
- *  OMP_NUM_THREADS=1 when nproc > 1 and it is not set (as torchrun does). Same as
- *  ltc_launch_local_restarts with no restarts.
+/* How ltc_launch_local starts the ranks. Start from LTC_LAUNCH_OPTIONS_INIT and set what differs; fields are
+ * only appended, a newer library reading an older caller's struct by its version. */
+typedef struct ltc_launch_options {
+    unsigned int version;         /* LTC_LAUNCH_OPTIONS_VERSION */
+    int nproc;                    /* ranks to start, 1 or more (default 1) */
+    const char *const *argv;      /* every rank's argv: argv[0] first, NULL-terminated (no default: set it) */
+    ltc_device_type device_type;  /* LTC_DEVICE_CUDA (default): one rank per GPU; LTC_DEVICE_CPU: CPU ranks */
+    int port;                     /* MASTER_PORT: 1..65535, or 0 (default) for a free one */
+    double timeout_s;             /* the ranks' timeout, > 0 (default 300) */
+    int max_restarts;             /* group restarts after a rank fails, 0 (default) to 1000 */
+    int forward_signals;          /* 1: forward SIGINT, SIGTERM and SIGHUP to the ranks (signal handlers for the
+                                     call's duration); 0 (default): install none */
+} ltc_launch_options;
+
+#define LTC_LAUNCH_OPTIONS_VERSION 1
+#define LTC_LAUNCH_OPTIONS_INIT {LTC_LAUNCH_OPTIONS_VERSION, 1, NULL, LTC_DEVICE_CUDA, 0, 300.0, 0, 0}
+
+/*! Starts options->nproc copies of this program as local ranks and waits for them all, as
+ *  `torchrun --no-python --nproc-per-node N --max-restarts M` does: each runs /proc/self/exe with
+ *  options->argv and this process's environment plus RANK=LOCAL_RANK=i, WORLD_SIZE=LOCAL_WORLD_SIZE=N,
+ *  MASTER_ADDR=127.0.0.1, MASTER_PORT, NCCL_NVLS_ENABLE=0 (NVLink multicast off: see ltc_dist_init),
+ *  TORCHELASTIC_RESTART_COUNT (0 on the first start) and TORCHELASTIC_MAX_RESTARTS (launcher variables
+ *  of Slurm, MPI and torchrun's agent are removed), LTC_LAUNCH_LOCAL=1, and OMP_NUM_THREADS=1 when N > 1
+ *  and it is not set (as torchrun does). options NULL: LTC_LAUNCH_OPTIONS_INIT, whose argv is NULL.
  *  Each rank dies with the launcher (PR_SET_PDEATHSIG with SIGKILL, set between fork and exec, and a
  *  rank whose launcher is already gone exits at once): killing the launcher, even with SIGKILL, leaves
  *  no rank behind. The death signal follows the launching thread: call it from the main thread.
- *  device_type LTC_DEVICE_CUDA: one rank per GPU, so nproc above the number of visible GPUs ->
+ *  device_type LTC_DEVICE_CUDA: one rank per GPU, so N above the number of visible GPUs ->
  *  LTC_ERR_INVALID_ARGUMENT naming both numbers (and why LibTorch sees none, when it sees none).
- *  LTC_DEVICE_CPU: nproc above the CPU cores this process may use (its affinity mask; at least 2) ->
+ *  LTC_DEVICE_CPU: N above the CPU cores this process may use (its affinity mask; at least 2) ->
  *  LTC_ERR_INVALID_ARGUMENT naming both numbers: each rank is a whole process with its own LibTorch.
- *  port: 1..65535, or 0 for a free one; a port already in use -> LTC_ERR_DISTRIBUTED naming it.
- *  timeout_s > 0: the ranks' own timeout. While waiting, SIGINT, SIGTERM and SIGHUP are forwarded to
- *  every rank (which then have 10 s to exit before SIGTERM, and 5 s more before SIGKILL). When a rank
- *  (other than rank 0, which hosts the store) exits with a failure or is killed by a signal, the
- *  launcher writes that into the rank's heartbeat in the store, so the others end at once naming the
+ *  A port already in use -> LTC_ERR_DISTRIBUTED naming it.
+ *  Signals: with forward_signals 1, SIGINT, SIGTERM and SIGHUP reaching the launcher while it waits are
+ *  forwarded to every rank (which then have 10 s to exit before SIGTERM, and 5 s more before SIGKILL),
+ *  and no restart follows; its handlers are installed for the call's duration and the caller's restored
+ *  after (call it from the main thread, not while another thread changes those handlers). With 0 (the
+ *  default) it installs no handler: such a signal does to the launcher what the caller arranged (by
+ *  default it ends it, and its ranks with it).
+ *  When a rank (other than rank 0, which hosts the store) exits with a failure or is killed by a signal,
+ *  the launcher writes that into the rank's heartbeat in the store, so the others end at once naming the
  *  rank and the status or signal; a frozen rank is still named by the heartbeat timeout. Once a rank
- *  fails, the others have timeout_s + 5 s to exit on their own, then get SIGTERM, and SIGKILL 5 s
- *  later: it never hangs.
- *  On LTC_OK every rank has been reaped: *out_exit_code is 0 if all exited 0, else the exit status of
- *  the first rank that failed (128+N if signal N killed it), and *out_failed_rank that rank (-1 if
- *  none). One exception: when the first exited with 128+N (a program's way of saying that signal N
- *  stopped it, or stopped its group), and another rank was killed by signal N that the launcher did
- *  not send, that rank is named: it got the signal (a program that saves on SIGTERM and then dies by
- *  it, as train_data_parallel does, is named so, and its peers exit 143). Other bad input (nproc < 1, argv NULL or empty, timeout_s not > 0) ->
- *  LTC_ERR_INVALID_ARGUMENT. Call from the main thread only: it installs signal handlers for its
- *  duration and restores them. Do not call it from a process that is itself a rank. */
-LTC_API ltc_status ltc_launch_local(int *out_exit_code, int *out_failed_rank, int nproc, const char *const *argv,
-                                    ltc_device_type device_type, int port, double timeout_s);
-
-/*! ltc_launch_local, restarting the whole group up to max_restarts times (0..1000, else
- *  LTC_ERR_INVALID_ARGUMENT) after a rank fails, as `torchrun --max-restarts` does: every rank is
- *  ended, then all start again with TORCHELASTIC_RESTART_COUNT one higher (and, with port 0, a new
- *  free port); a program that checkpoints resumes from its checkpoint there. A signal forwarded to the
- *  ranks (Ctrl-C, SIGTERM from a scheduler) is never followed by a restart, nor is a rank's exit
- *  status 2: by the convention of ltc's programs that is bad usage or a set-up that cannot work (an
- *  unknown option, a checkpoint path that cannot be written or that another run holds), which a
- *  restart would repeat; that is said on stderr ("ltc_launch_local: rank 0 exited with status 2 (bad
- *  usage or set-up, which a restart repeats): no restart"). Each restart is announced on stderr
- *  ("ltc_launch_local: rank 1 was killed by signal 9 (SIGKILL); restarting all 2 ranks (restart 1 of
- *  3)"; a rank that exited 143 is "exited 143 after SIGTERM (128+15)"). *out_exit_code and *out_failed_rank describe the last attempt; *out_restarts
- *  (may be NULL) the restarts made. */
-LTC_API ltc_status ltc_launch_local_restarts(int *out_exit_code, int *out_failed_rank, int *out_restarts, int nproc,
-                                             const char *const *argv, ltc_device_type device_type, int port,
-                                             double timeout_s, int max_restarts);
+ *  fails, the others have timeout_s + 5 s to exit on their own, then get SIGTERM, and SIGKILL 5 s later:
+ *  it never hangs.
+ *  Restarts, as `torchrun --max-restarts`: after a rank fails, every rank is ended, then all start again
+ *  with TORCHELASTIC_RESTART_COUNT one higher (and, with port 0, a new free port); a program that
+ *  checkpoints resumes from its checkpoint there. A forwarded signal is never followed by a restart, nor
+ *  is a rank's exit status 2: by the convention of ltc's programs that is bad usage or a set-up that
+ *  cannot work (an unknown option, a checkpoint path that cannot be written or that another run holds),
+ *  which a restart would repeat; that is said on stderr ("ltc_launch_local: rank 0 exited with status 2
+ *  (bad usage or set-up, which a restart repeats): no restart"). Each restart is announced on stderr
+ *  ("ltc_launch_local: rank 1 was killed by signal 9 (SIGKILL); restarting all 2 ranks (restart 1 of 3)";
+ *  a rank that exited 143 is "exited 143 after SIGTERM (128+15)").
+ *  On LTC_OK every rank has been reaped, and the outs describe the last attempt: *out_exit_code is 0 if
+ *  all exited 0, else the exit status of the first rank that failed (128+N if signal N killed it), and
+ *  *out_failed_rank that rank (-1 if none); *out_restarts (may be NULL) the restarts made. One exception:
+ *  when the first exited with 128+N (a program's way of saying that signal N stopped it, or stopped its
+ *  group), and another rank was killed by signal N that the launcher did not send, that rank is named: it
+ *  got the signal (a program that saves on SIGTERM and then dies by it, as train_data_parallel does, is
+ *  named so, and its peers exit 143). Bad input -> LTC_ERR_INVALID_ARGUMENT naming the field, its value
+ *  and what is valid (a version it does not know, nproc < 1, argv NULL or empty, a device type other than
+ *  CPU or CUDA, port outside 0..65535, timeout_s not a finite number > 0, max_restarts outside 0..1000,
+ *  forward_signals not 0 or 1); the outs are untouched on failure. Do not call it from a process that is
+ *  itself a rank. */
+LTC_API ltc_status ltc_launch_local(int *out_exit_code, int *out_failed_rank, int *out_restarts,
+                                    const ltc_launch_options *options);
 
 /* A process group: this rank's membership of one data-parallel job. */
 typedef struct ltc_dist ltc_dist;
@@ -141,23 +157,33 @@ typedef struct ltc_dist ltc_dist;
  *  prints a line to stderr every timeout/5 seconds (1 to 5 s) saying whom it waits for and how long
  *  is left: "ltc: rank 0 waits for rank 1 of 2 to join the rendezvous at 127.0.0.1:29500 (12 s left
  *  of the timeout of 30 s)".
- *  What it does to the process, and why each stays:
- *  - with a cuda device only, sets NCCL_NVLS_ENABLE=0 in the environment unless it is set: NCCL
- *    reads that switch only from the environment, and NVLink multicast (NVLS) fails to set up on
- *    machines whose fabric does not support it, at the first collective, after the rendezvous;
- *  - while a group is open, an exit hook: a process that exits without ltc_dist_free (e.g. after a
- *    failure) tells the other ranks its exit status and ends with _exit(status), because LibTorch's
- *    static destructors would otherwise run under the group's still-running watchdog and NCCL
- *    threads (a crash or a hang behind an aborted communicator). A process that frees its groups
- *    exits normally. LibTorch's log level is left as it is: c10d logs each broken or silent store
- *    connection as a warning, often with a C++ backtrace; ltc_log_level_init(LTC_LOG_ERROR) or
- *    ltc_log_level_set keeps those out, as the example programs do.
+ *  What it does to the process: nothing beyond the threads above (and, with a GPU, c10d's and NCCL's): no
+ *  exit hook, no signal handler, no environment variable. NCCL reads its NVLink multicast (NVLS) switch
+ *  only from the environment, and where the NVLink fabric lacks multicast NCCL fails to set NVLS up, at the
+ *  first collective: run the ranks with NCCL_NVLS_ENABLE=0 there (ltc_launch_local sets it for its ranks;
+ *  under torchrun, srun or mpirun export it), and a failure that names NVLS or multicast says so.
+ *  LibTorch's log level is left as it is: c10d logs each broken or silent store connection as a warning,
+ *  often with a C++ backtrace; ltc_log_level_init(LTC_LOG_ERROR) or ltc_log_level_set keeps those out, as
+ *  the example programs do.
+ *  A process that ends without ltc_dist_free (an exit() after a failure, a crash, a kill): its liveness
+ *  connection closes, and the others name it within a second or two ("ended without leaving the group";
+ *  under ltc_launch_local with its exit status or signal); the group's threads keep running while exit()
+ *  runs the static destructors, on the group's own heap state and sockets, and the process ends with its
+ *  own exit status, its atexit handlers run. Free the group before exit where you can,
+ *  after a failure too: the others then read "failed" or "left" at once, and ltc_dist_free waits for the
+ *  communicator's abort (within its bound). One last resort: if, after the group failed, the calling
+ *  thread stays blocked inside one of its collectives for timeout_s + 10 s (a call the communicator's
+ *  abort did not release), the watchdog ends the process with _exit(1), saying why on stderr, rather
+ *  than let it hang.
  *  Threads: one group per thread; its calls must come from one thread at a time. */
 LTC_API ltc_status ltc_dist_init(ltc_dist **out, const ltc_dist_env *env, ltc_device device, double timeout_s);
 
-/*! Leaves the group: tells the others this rank is done, and on the rank hosting the store waits
- *  (up to the timeout) until every rank has left, so that no rank loses the store mid-call. After a
- *  failure it aborts the communicator instead. NULL is a no-op. */
+/*! Leaves the group: shuts the communicator down, tells the others this rank is done, and on the rank
+ *  hosting the store waits until every rank has left, so that no rank loses the store mid-call. After a
+ *  failure it aborts the communicator instead (or waits for the abort the failure started). Bounded: the
+ *  communicator's shutdown or abort is waited for up to the group's timeout (past it, a line on stderr,
+ *  and the work is left to finish on its own), and the store host's wait for the others as long, so it
+ *  returns within about 2 x timeout_s + 5 s at worst, at once in the usual case. NULL is a no-op. */
 LTC_API void ltc_dist_free(ltc_dist *dist);
 
 /*! This rank, 0..world_size-1; -1 on NULL. */
@@ -165,27 +191,73 @@ LTC_API int ltc_dist_rank(const ltc_dist *dist);
 /*! Number of ranks; -1 on NULL. */
 LTC_API int ltc_dist_world_size(const ltc_dist *dist);
 
-/* Collectives. Every rank must make the same calls in the same order. Each returns as soon as the
- * work is queued on the group's device (NCCL) or done (CPU). Failures, on every call:
+/* Collectives. Every rank must make the same calls in the same order, on tensors of the same dtype and
+ * shape. On CPU groups (the store) a call that differs (another collective, op, root, dtype or shape) fails
+ * on every rank alike with LTC_ERR_INVALID_ARGUMENT naming both calls, and the group goes on; NCCL cannot
+ * tell (as in PyTorch): such calls hang until the timeout or give wrong values. Each call returns as soon
+ * as the work is queued on the group's device (NCCL: in stream order, as torch.distributed's) or done
+ * (CPU), unless it says it blocks. The tensors are changed in place, outside autograd (as
+ * torch.distributed's). Failures, on every call:
  *  - a rank lost (its process ended, or its heartbeat stopped for the timeout) -> LTC_ERR_DISTRIBUTED
  *    naming it ("rank 1 is lost: ..."); the watchdog aborts the communicator as soon as it knows, so
  *    a call blocked on the lost rank returns, and every later call returns the same error;
  *  - the store unreachable, or a peer not arriving within the timeout -> LTC_ERR_TIMEOUT or
  *    LTC_ERR_DISTRIBUTED naming the address or the rank;
- *  - NULL or a module on another device than the group's -> LTC_ERR_INVALID_ARGUMENT. */
+ *  - NULL, a tensor (or a parameter) on another device than the group's, a root outside 0..world size-1
+ *    -> LTC_ERR_INVALID_ARGUMENT naming it, before the group hears of the call (the group goes on).
+ * Threads: as the group (one thread at a time). */
 
-/*! Overwrites every rank's parameters with rank `root`'s (0 <= root < world size), as one flat buffer. */
+/* How ltc_dist_all_reduce combines the ranks' tensors. Values pinned. */
+typedef enum ltc_reduce_op {
+    LTC_REDUCE_SUM = 0,
+    LTC_REDUCE_AVG = 1, /* the sum divided by the world size; floating-point tensors only */
+    LTC_REDUCE_MIN = 2,
+    LTC_REDUCE_MAX = 3
+} ltc_reduce_op;
+
+/*! Replaces `tensor`, on every rank, by the elementwise `op` of every rank's `tensor` (NCCL's all-reduce,
+ *  or on CPU groups the ranks' tensors combined in rank order: a sum, then for LTC_REDUCE_AVG the division,
+ *  so every rank holds the same bits). Any dtype and layout (a non-contiguous tensor goes through a
+ *  contiguous copy). LTC_REDUCE_AVG on an integer tensor -> LTC_ERR_INVALID_ARGUMENT (its average would be
+ *  cut to a whole number: use LTC_REDUCE_SUM and divide); an op not listed -> LTC_ERR_INVALID_ARGUMENT
+ *  naming it. */
+LTC_API ltc_status ltc_dist_all_reduce(ltc_dist *dist, ltc_tensor *tensor, ltc_reduce_op op);
+
+/*! Overwrites `tensor` on every rank with rank `root`'s (0 <= root < world size). */
+LTC_API ltc_status ltc_dist_broadcast(ltc_dist *dist, ltc_tensor *tensor, int root);
+
+/*! Returns once every rank has called it (on GPUs, once the group's device has done this rank's work
+ *  queued before it). Blocks. */
+LTC_API ltc_status ltc_dist_barrier(ltc_dist *dist);
+
+/*! Overwrites every rank's `params` (any tensor list, e.g. a module's parameters) with rank `root`'s, as
+ *  one flat buffer: the entries must share one dtype (else LTC_ERR_INVALID_ARGUMENT naming two that do
+ *  not). params empty -> LTC_ERR_INVALID_ARGUMENT. */
+LTC_API ltc_status ltc_dist_broadcast_parameters(ltc_dist *dist, const ltc_tensor_list *params, int root);
+
+/*! After backward: averages the gradients of `params` over the ranks as one flat buffer (one all-reduce),
+ *  so each rank holds the gradient of the whole global batch (for equal shards), as DDP does. The
+ *  gradients then share that buffer (as DDP's gradient_as_bucket_view): a gradient handle taken before
+ *  the call still shows the rank's own; take it again. Entries that do not require a gradient (frozen)
+ *  are skipped, as DDP skips them. Refused with LTC_ERR_INVALID_ARGUMENT naming the entry: one that
+ *  requires a gradient but has none yet (backward not run, or the entry unused by the loss); gradients
+ *  of more than one dtype; no entry requiring a gradient; params empty. Works inside a CUDA graph capture
+ *  (ltc_cuda_graph_capture_begin), NCCL's all-reduce then recorded in the graph. */
+LTC_API ltc_status ltc_dist_average_gradients(ltc_dist *dist, const ltc_tensor_list *params);
+
+/*! Checks that every rank holds the same `params`: a two-number checksum per rank (the sum, and a sum
+ *  weighted by position, in float64), all-gathered and compared bit for bit. Blocks until the answer is
+ *  known. Replicas that differ -> LTC_ERR_DISTRIBUTED naming the ranks that differ from rank 0 and both
+ *  checksums (the group goes on). params empty -> LTC_ERR_INVALID_ARGUMENT. */
+LTC_API ltc_status ltc_dist_check_replicas(ltc_dist *dist, const ltc_tensor_list *params);
+
+/*! ltc_dist_broadcast_parameters over a Linear's parameters ("weight", "bias"). */
 LTC_API ltc_status ltc_dist_broadcast_parameters_linear(ltc_dist *dist, ltc_linear *linear, int root);
 
-/*! After backward: sums every rank's gradients as one flat buffer and divides by the world size, so each
- *  rank holds the gradient of the whole global batch (for equal shards). The parameters' gradients
- *  then share that buffer (as DDP's gradient_as_bucket_view). No gradient yet ->
- *  LTC_ERR_INVALID_ARGUMENT. */
+/*! ltc_dist_average_gradients over a Linear's parameters ("weight", "bias"). */
 LTC_API ltc_status ltc_dist_average_gradients_linear(ltc_dist *dist, ltc_linear *linear);
 
-/*! Checks that every rank holds the same parameters: a two-number checksum per rank, all-gathered and
- *  compared bit for bit. Blocks until the answer is known. Replicas that differ ->
- *  LTC_ERR_DISTRIBUTED naming the ranks that differ from rank 0 and both checksums. */
+/*! ltc_dist_check_replicas over a Linear's parameters ("weight", "bias"). */
 LTC_API ltc_status ltc_dist_check_replicas_linear(ltc_dist *dist, const ltc_linear *linear);
 
 /*! *out = the mean of `value` over all ranks (e.g. each rank's loss). Blocks. */
