@@ -1,0 +1,2 @@
+#include "testhelper.h"
+int main(void) { return th_finish(); }
