@@ -3,7 +3,8 @@
  *
  *   tr_available(what)                    1 when the reference can run; else SKIP(what, why) and 0
  *   tr_run(args, out, cap)                runs the reference with args (stderr too), its exit code
- *   tr_values(out, name, vals, cap)       the numbers of the line "name v1 v2 ..." of out into vals; how many
+ *   tr_values(out, name, vals, cap)       the numbers of the line "name v1 v2 ..." of out (that line only) into
+ *                                         vals; how many
  *                                         (-1 when no such line)
  *   tr_close(name, out, got, n, tol)      one check: the line "name" of out holds n numbers, each within
  *                                         tol (absolute) plus tol relative of got[i]; prints the worst gap
@@ -41,12 +42,12 @@ static inline int tr_values(const char *out, const char *name, double *vals, int
     for (const char *line = out; line && *line; line = strchr(line, '\n') ? strchr(line, '\n') + 1 : NULL) {
         if (strncmp(line, name, len) != 0 || line[len] != ' ')
             continue;
-        const char *p = line + len;
+        const char *p = line + len, *eol = strchr(p, '\n');
         int n = 0;
         while (n < cap) {
             char *end = NULL;
             double v = strtod(p, &end);
-            if (end == p)
+            if (end == p || (eol && end > eol)) /* strtod skips the newline: the next line is not this one's */
                 break;
             vals[n++] = v;
             p = end;
