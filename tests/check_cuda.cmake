@@ -348,6 +348,7 @@ if(LTC_TORCH_HAS_CUDA)
   set(core ${PROJECT_SOURCE_DIR}/shim/core)
   set(src ${PROJECT_SOURCE_DIR}/shim/diagnose)
   add_library(ltc_asneeded SHARED ${core}/core.cpp ${core}/tensor.cpp ${core}/nn.cpp ${core}/cuda.cpp
+    ${core}/optim.cpp ${core}/module.cpp ${core}/tensor_list.cpp
     ${src}/diagnose.cpp ${src}/diagnose_build.cpp ${src}/diagnose_loader.cpp ${src}/diagnose_driver.cpp
     ${src}/diagnose_environment.cpp ${src}/diagnose_proofs.cpp ${src}/diagnose_libraries.cpp ${src}/diagnose_advice.cpp
     ${src}/diagnose_report.cpp ${src}/diagnose_json.cpp ${src}/cudriver.c ${PROJECT_SOURCE_DIR}/shim/common/json.c)

@@ -1654,6 +1654,353 @@ static void row_ltc_cuda_graph_replay(void) {
 #endif
 }
 
+/* the general core API: tensor operations and autograd */
+static void row_ltc_tensor_add(void) {
+    ltc_tensor *a = tensor(LTC_FLOAT32, 2, 2, 3), *b = tensor(LTC_FLOAT32, 2, 4, 5), *r = GARBAGE(ltc_tensor);
+    FAILS(ltc_tensor_add(NULL, a, b), LTC_ERR_INVALID_ARGUMENT, "'out' is NULL");
+    FAILS(ltc_tensor_add(&r, NULL, b), LTC_ERR_INVALID_ARGUMENT, "'a' is NULL");
+    CHECK_NULLED(r);
+    FAILS(ltc_tensor_add(&r, a, NULL), LTC_ERR_INVALID_ARGUMENT, "'b' is NULL");
+    FAILS(ltc_tensor_add(&r, a, b), LTC_ERR_INVALID_ARGUMENT, "[2, 3]");
+    TH_FREE_TENSORS(a, b);
+}
+static void row_ltc_tensor_sub(void) {
+    ltc_tensor *a = tensor(LTC_FLOAT32, 1, 2, 0), *r = NULL;
+    FAILS(ltc_tensor_sub(&r, a, NULL), LTC_ERR_INVALID_ARGUMENT, "'b' is NULL");
+    FAILS(ltc_tensor_sub(NULL, a, a), LTC_ERR_INVALID_ARGUMENT, "'out' is NULL");
+    ltc_tensor_free(a);
+}
+static void row_ltc_tensor_mul(void) {
+    ltc_tensor *a = tensor(LTC_FLOAT32, 1, 2, 0), *r = NULL;
+    FAILS(ltc_tensor_mul(&r, NULL, a), LTC_ERR_INVALID_ARGUMENT, "'a' is NULL");
+    FAILS(ltc_tensor_mul(NULL, a, a), LTC_ERR_INVALID_ARGUMENT, "'out' is NULL");
+    ltc_tensor_free(a);
+}
+static void row_ltc_tensor_add_scalar(void) {
+    ltc_tensor *a = tensor(LTC_FLOAT32, 1, 2, 0), *r = GARBAGE(ltc_tensor);
+    FAILS(ltc_tensor_add_scalar(&r, NULL, 1), LTC_ERR_INVALID_ARGUMENT, "'a' is NULL");
+    CHECK_NULLED(r);
+    FAILS(ltc_tensor_add_scalar(&r, a, NAN), LTC_ERR_INVALID_ARGUMENT, "nan");
+    ltc_tensor_free(a);
+}
+static void row_ltc_tensor_mul_scalar(void) {
+    ltc_tensor *a = tensor(LTC_FLOAT32, 1, 2, 0), *r = NULL;
+    FAILS(ltc_tensor_mul_scalar(NULL, a, 2), LTC_ERR_INVALID_ARGUMENT, "'out' is NULL");
+    FAILS(ltc_tensor_mul_scalar(&r, a, INFINITY), LTC_ERR_INVALID_ARGUMENT, "inf");
+    ltc_tensor_free(a);
+}
+static void row_ltc_tensor_matmul(void) {
+    ltc_tensor *a = tensor(LTC_FLOAT32, 2, 2, 3), *r = GARBAGE(ltc_tensor);
+    FAILS(ltc_tensor_matmul(&r, a, NULL), LTC_ERR_INVALID_ARGUMENT, "'b' is NULL");
+    CHECK_NULLED(r);
+    FAILS(ltc_tensor_matmul(&r, a, a), LTC_ERR_INVALID_ARGUMENT, "[2, 3]");
+    ltc_tensor_free(a);
+}
+static void row_ltc_tensor_relu(void) {
+    ltc_tensor *r = GARBAGE(ltc_tensor);
+    FAILS(ltc_tensor_relu(&r, NULL), LTC_ERR_INVALID_ARGUMENT, "'a' is NULL");
+    CHECK_NULLED(r);
+}
+static void row_ltc_tensor_sum(void) {
+    ltc_tensor *a = tensor(LTC_FLOAT32, 1, 2, 0);
+    FAILS(ltc_tensor_sum(NULL, a), LTC_ERR_INVALID_ARGUMENT, "'out' is NULL");
+    ltc_tensor_free(a);
+}
+static void row_ltc_tensor_mean(void) {
+    ltc_tensor *a = tensor(LTC_INT64, 1, 2, 0), *r = GARBAGE(ltc_tensor);
+    FAILS(ltc_tensor_mean(&r, NULL), LTC_ERR_INVALID_ARGUMENT, "'a' is NULL");
+    FAILS(ltc_tensor_mean(&r, a), LTC_ERR_INVALID_ARGUMENT, "int64");
+    CHECK_NULLED(r);
+    ltc_tensor_free(a);
+}
+static void row_ltc_tensor_argmax(void) {
+    ltc_tensor *a = tensor(LTC_FLOAT32, 2, 2, 3), *r = GARBAGE(ltc_tensor);
+    FAILS(ltc_tensor_argmax(&r, NULL, 0), LTC_ERR_INVALID_ARGUMENT, "'a' is NULL");
+    FAILS(ltc_tensor_argmax(&r, a, 2), LTC_ERR_INVALID_ARGUMENT, "dim 2");
+    CHECK_NULLED(r);
+    ltc_tensor_free(a);
+}
+static void row_ltc_tensor_reshape(void) {
+    ltc_tensor *a = tensor(LTC_FLOAT32, 2, 2, 3), *r = GARBAGE(ltc_tensor);
+    FAILS(ltc_tensor_reshape(&r, NULL, (int64_t[]){6}, 1), LTC_ERR_INVALID_ARGUMENT, "'a' is NULL");
+    FAILS(ltc_tensor_reshape(&r, a, (int64_t[]){5}, 1), LTC_ERR_INVALID_ARGUMENT, "[5]");
+    FAILS(ltc_tensor_reshape(&r, a, NULL, 1), LTC_ERR_INVALID_ARGUMENT, "'shape' is NULL");
+    CHECK_NULLED(r);
+    ltc_tensor_free(a);
+}
+static void row_ltc_tensor_detach(void) {
+    ltc_tensor *r = GARBAGE(ltc_tensor);
+    FAILS(ltc_tensor_detach(&r, NULL), LTC_ERR_INVALID_ARGUMENT, "'a' is NULL");
+    CHECK_NULLED(r);
+}
+static void row_ltc_tensor_set_requires_grad(void) {
+    ltc_tensor *a = tensor(LTC_INT64, 1, 2, 0), *f = tensor(LTC_FLOAT32, 1, 2, 0);
+    FAILS(ltc_tensor_set_requires_grad(NULL, 1), LTC_ERR_INVALID_ARGUMENT, "'tensor' is NULL");
+    FAILS(ltc_tensor_set_requires_grad(a, 1), LTC_ERR_INVALID_ARGUMENT, "int64");
+    FAILS(ltc_tensor_set_requires_grad(f, 2), LTC_ERR_INVALID_ARGUMENT, "2");
+    TH_FREE_TENSORS(a, f);
+}
+static void row_ltc_tensor_requires_grad(void) {
+    ltc_tensor *a = tensor(LTC_FLOAT32, 1, 2, 0);
+    int v = 0;
+    FAILS(ltc_tensor_requires_grad(NULL, a), LTC_ERR_INVALID_ARGUMENT, "'out' is NULL");
+    FAILS(ltc_tensor_requires_grad(&v, NULL), LTC_ERR_INVALID_ARGUMENT, "'tensor' is NULL");
+    ltc_tensor_free(a);
+}
+static void row_ltc_grad_mode_set(void) {
+    int prev = -1;
+    FAILS(ltc_grad_mode_set(&prev, 2), LTC_ERR_INVALID_ARGUMENT, "2");
+    CHECK("a refused ltc_grad_mode_set leaves the mode on", ltc_grad_mode_enabled() == 1);
+}
+static void row_ltc_grad_mode_enabled(void) { CHECK("ltc_grad_mode_enabled never fails", ltc_grad_mode_enabled() == 1); }
+static void row_ltc_tensor_data(void) {
+    ltc_tensor *a = tensor(LTC_FLOAT32, 2, 2, 3);
+    void *p = garbage;
+    FAILS(ltc_tensor_data(NULL, a), LTC_ERR_INVALID_ARGUMENT, "'out' is NULL");
+    FAILS(ltc_tensor_data(&p, NULL), LTC_ERR_INVALID_ARGUMENT, "'tensor' is NULL");
+    CHECK_NULLED(p);
+    ltc_tensor_free(a);
+}
+
+/* modules and losses */
+static ltc_module *mlp_module(void) {
+    ltc_module *seq = NULL, *l = NULL;
+    if (ltc_module_sequential_new(&seq) != LTC_OK || ltc_module_linear_new(&l, 3, 2, 1) != LTC_OK ||
+        ltc_module_sequential_append(seq, l) != LTC_OK) {
+        fprintf(stderr, "cannot make a test module: %s\n", ltc_last_error());
+        exit(1);
+    }
+    ltc_module_free(l);
+    return seq;
+}
+static void row_ltc_module_linear_new(void) {
+    ltc_module *m = GARBAGE(ltc_module);
+    FAILS(ltc_module_linear_new(NULL, 3, 2, 1), LTC_ERR_INVALID_ARGUMENT, "'out' is NULL");
+    FAILS(ltc_module_linear_new(&m, 0, 2, 1), LTC_ERR_INVALID_ARGUMENT, "in_features 0");
+    CHECK_NULLED(m);
+    FAILS(ltc_module_linear_new(&m, 3, -1, 1), LTC_ERR_INVALID_ARGUMENT, "out_features -1");
+    FAILS(ltc_module_linear_new(&m, 3, 2, 2), LTC_ERR_INVALID_ARGUMENT, "has_bias 2");
+}
+static void row_ltc_module_relu_new(void) { FAILS(ltc_module_relu_new(NULL), LTC_ERR_INVALID_ARGUMENT, "'out' is NULL"); }
+static void row_ltc_module_sequential_new(void) {
+    FAILS(ltc_module_sequential_new(NULL), LTC_ERR_INVALID_ARGUMENT, "'out' is NULL");
+}
+static void row_ltc_module_sequential_append(void) {
+    ltc_module *seq = mlp_module(), *relu = NULL;
+    CHECK_OK(ltc_module_relu_new(&relu));
+    FAILS(ltc_module_sequential_append(NULL, relu), LTC_ERR_INVALID_ARGUMENT, "'seq' is NULL");
+    FAILS(ltc_module_sequential_append(seq, NULL), LTC_ERR_INVALID_ARGUMENT, "'child' is NULL");
+    FAILS(ltc_module_sequential_append(relu, seq), LTC_ERR_INVALID_ARGUMENT, "not a Sequential");
+    FAILS(ltc_module_sequential_append(seq, seq), LTC_ERR_INVALID_ARGUMENT, "itself");
+    ltc_module_free(relu);
+    ltc_module_free(seq);
+}
+static void row_ltc_module_free(void) { NO_OP(ltc_module_free(NULL)); }
+static void row_ltc_module_kind(void) { RETURNS_SENTINEL(strcmp(ltc_module_kind(NULL), ""), 0, "'module' is NULL"); }
+static void row_ltc_module_forward(void) {
+    ltc_module *m = mlp_module();
+    ltc_tensor *x = tensor(LTC_FLOAT32, 2, 2, 4), *r = GARBAGE(ltc_tensor);
+    FAILS(ltc_module_forward(&r, NULL, x), LTC_ERR_INVALID_ARGUMENT, "'module' is NULL");
+    FAILS(ltc_module_forward(&r, m, NULL), LTC_ERR_INVALID_ARGUMENT, "'x' is NULL");
+    FAILS(ltc_module_forward(&r, m, x), LTC_ERR_INVALID_ARGUMENT, "[2, 4]");
+    CHECK_NULLED(r);
+    ltc_tensor_free(x);
+    ltc_module_free(m);
+}
+static void row_ltc_module_to(void) {
+    ltc_module *m = mlp_module();
+    FAILS(ltc_module_to(NULL, CPU), LTC_ERR_INVALID_ARGUMENT, "'module' is NULL");
+    BAD_DEVICES(ltc_module_to(m, dev));
+    ltc_tensor *x = tensor(LTC_FLOAT32, 2, 2, 3), *y = NULL;
+    CHECK_OK(ltc_module_forward(&y, m, x)); /* still whole, still on the CPU */
+    TH_FREE_TENSORS(x, y);
+    ltc_module_free(m);
+}
+static void row_ltc_module_train(void) {
+    ltc_module *m = mlp_module();
+    FAILS(ltc_module_train(NULL, 1), LTC_ERR_INVALID_ARGUMENT, "'module' is NULL");
+    FAILS(ltc_module_train(m, 2), LTC_ERR_INVALID_ARGUMENT, "2");
+    ltc_module_free(m);
+}
+static void row_ltc_module_is_training(void) {
+    ltc_module *m = mlp_module();
+    int v = 0;
+    FAILS(ltc_module_is_training(NULL, m), LTC_ERR_INVALID_ARGUMENT, "'out' is NULL");
+    FAILS(ltc_module_is_training(&v, NULL), LTC_ERR_INVALID_ARGUMENT, "'module' is NULL");
+    ltc_module_free(m);
+}
+static void row_ltc_module_parameters(void) {
+    ltc_tensor_list *l = GARBAGE(ltc_tensor_list);
+    FAILS(ltc_module_parameters(&l, NULL), LTC_ERR_INVALID_ARGUMENT, "'module' is NULL");
+    CHECK_NULLED(l);
+}
+static void row_ltc_module_data_parallel_forward(void) {
+    ltc_module *m = mlp_module();
+    ltc_tensor *x = tensor(LTC_FLOAT32, 2, 2, 3), *r = GARBAGE(ltc_tensor);
+    FAILS(ltc_module_data_parallel_forward(&r, NULL, x, NULL, 0), LTC_ERR_INVALID_ARGUMENT, "'module' is NULL");
+    CHECK_NULLED(r);
+    FAILS(ltc_module_data_parallel_forward(&r, m, x, NULL, -1), LTC_ERR_INVALID_ARGUMENT, "-1");
+    FAILS(ltc_module_data_parallel_forward(&r, m, x, NULL, 2), LTC_ERR_INVALID_ARGUMENT, "NULL");
+    ltc_tensor_free(x);
+    ltc_module_free(m);
+}
+static void row_ltc_cross_entropy_loss(void) {
+    ltc_tensor *logits = tensor(LTC_FLOAT32, 2, 2, 3), *target = tensor(LTC_FLOAT32, 1, 2, 0), *r = GARBAGE(ltc_tensor);
+    FAILS(ltc_cross_entropy_loss(&r, NULL, target), LTC_ERR_INVALID_ARGUMENT, "'logits' is NULL");
+    FAILS(ltc_cross_entropy_loss(&r, logits, NULL), LTC_ERR_INVALID_ARGUMENT, "'target' is NULL");
+    FAILS(ltc_cross_entropy_loss(&r, logits, target), LTC_ERR_INVALID_ARGUMENT, "int64");
+    CHECK_NULLED(r);
+    TH_FREE_TENSORS(logits, target);
+}
+
+/* optimizers over tensor lists */
+static ltc_tensor_list *param_list(ltc_module **m) {
+    ltc_tensor_list *l = NULL;
+    *m = mlp_module();
+    CHECK_OK(ltc_module_parameters(&l, *m));
+    return l;
+}
+static void row_ltc_optimizer_sgd_new(void) {
+    ltc_module *m = NULL;
+    ltc_tensor_list *l = param_list(&m), *empty = NULL;
+    ltc_optimizer *o = GARBAGE(ltc_optimizer);
+    ltc_sgd_options so = LTC_SGD_OPTIONS_INIT;
+    CHECK_OK(ltc_tensor_list_new(&empty));
+    FAILS(ltc_optimizer_sgd_new(NULL, l, NULL), LTC_ERR_INVALID_ARGUMENT, "'out' is NULL");
+    FAILS(ltc_optimizer_sgd_new(&o, NULL, NULL), LTC_ERR_INVALID_ARGUMENT, "'params' is NULL");
+    CHECK_NULLED(o);
+    FAILS(ltc_optimizer_sgd_new(&o, empty, NULL), LTC_ERR_INVALID_ARGUMENT, "empty");
+    so.lr = -1;
+    FAILS(ltc_optimizer_sgd_new(&o, l, &so), LTC_ERR_INVALID_ARGUMENT, "lr -1");
+    so = (ltc_sgd_options)LTC_SGD_OPTIONS_INIT;
+    so.version = 99;
+    FAILS(ltc_optimizer_sgd_new(&o, l, &so), LTC_ERR_INVALID_ARGUMENT, "99");
+    ltc_tensor_list_free(l);
+    ltc_tensor_list_free(empty);
+    ltc_module_free(m);
+}
+static void row_ltc_optimizer_adam_new(void) {
+    ltc_module *m = NULL;
+    ltc_tensor_list *l = param_list(&m);
+    ltc_optimizer *o = GARBAGE(ltc_optimizer);
+    ltc_adam_options ao = LTC_ADAM_OPTIONS_INIT;
+    ao.beta1 = 1;
+    FAILS(ltc_optimizer_adam_new(&o, l, &ao), LTC_ERR_INVALID_ARGUMENT, "beta1 1");
+    CHECK_NULLED(o);
+    FAILS(ltc_optimizer_adam_new(&o, NULL, NULL), LTC_ERR_INVALID_ARGUMENT, "'params' is NULL");
+    ltc_tensor_list_free(l);
+    ltc_module_free(m);
+}
+static void row_ltc_optimizer_adamw_new(void) {
+    ltc_module *m = NULL;
+    ltc_tensor_list *l = param_list(&m);
+    ltc_optimizer *o = GARBAGE(ltc_optimizer);
+    ltc_adam_options ao = LTC_ADAM_OPTIONS_INIT;
+    ao.eps = 0;
+    FAILS(ltc_optimizer_adamw_new(&o, l, &ao), LTC_ERR_INVALID_ARGUMENT, "eps 0");
+    CHECK_NULLED(o);
+    FAILS(ltc_optimizer_adamw_new(NULL, l, NULL), LTC_ERR_INVALID_ARGUMENT, "'out' is NULL");
+    ltc_tensor_list_free(l);
+    ltc_module_free(m);
+}
+static void row_ltc_optimizer_free(void) { NO_OP(ltc_optimizer_free(NULL)); }
+static void row_ltc_optimizer_zero_grad(void) {
+    FAILS(ltc_optimizer_zero_grad(NULL), LTC_ERR_INVALID_ARGUMENT, "'optimizer' is NULL");
+}
+static void row_ltc_optimizer_step(void) {
+    FAILS(ltc_optimizer_step(NULL), LTC_ERR_INVALID_ARGUMENT, "'optimizer' is NULL");
+}
+static void row_ltc_optimizer_state(void) {
+    ltc_tensor_list *l = GARBAGE(ltc_tensor_list);
+    FAILS(ltc_optimizer_state(&l, NULL), LTC_ERR_INVALID_ARGUMENT, "'optimizer' is NULL");
+    CHECK_NULLED(l);
+}
+static void row_ltc_optimizer_parameters(void) {
+    ltc_tensor_list *l = GARBAGE(ltc_tensor_list);
+    FAILS(ltc_optimizer_parameters(&l, NULL), LTC_ERR_INVALID_ARGUMENT, "'optimizer' is NULL");
+    CHECK_NULLED(l);
+}
+
+/* checkpoints of any state */
+static void row_ltc_checkpoint_new(void) { FAILS(ltc_checkpoint_new(NULL), LTC_ERR_INVALID_ARGUMENT, "'out' is NULL"); }
+static void row_ltc_checkpoint_free(void) { NO_OP(ltc_checkpoint_free(NULL)); }
+static void row_ltc_checkpoint_set_tensors(void) {
+    ltc_checkpoint *c = NULL;
+    CHECK_OK(ltc_checkpoint_new(&c));
+    FAILS(ltc_checkpoint_set_tensors(c, NULL), LTC_ERR_INVALID_ARGUMENT, "'tensors' is NULL");
+    FAILS(ltc_checkpoint_set_tensors(NULL, NULL), LTC_ERR_INVALID_ARGUMENT, "'checkpoint' is NULL");
+    ltc_checkpoint_free(c);
+}
+static void row_ltc_checkpoint_set_optimizer(void) {
+    ltc_checkpoint *c = NULL;
+    CHECK_OK(ltc_checkpoint_new(&c));
+    FAILS(ltc_checkpoint_set_optimizer(c, NULL), LTC_ERR_INVALID_ARGUMENT, "'optimizer' is NULL");
+    ltc_checkpoint_free(c);
+}
+static void row_ltc_checkpoint_set_step(void) {
+    ltc_checkpoint *c = NULL;
+    CHECK_OK(ltc_checkpoint_new(&c));
+    FAILS(ltc_checkpoint_set_step(NULL, 1), LTC_ERR_INVALID_ARGUMENT, "'checkpoint' is NULL");
+    FAILS(ltc_checkpoint_set_step(c, -1), LTC_ERR_INVALID_ARGUMENT, "step -1 is not valid");
+    ltc_checkpoint_free(c);
+}
+static void row_ltc_checkpoint_set_setting(void) {
+    ltc_checkpoint *c = NULL;
+    CHECK_OK(ltc_checkpoint_new(&c));
+    FAILS(ltc_checkpoint_set_setting(c, NULL, "v"), LTC_ERR_INVALID_ARGUMENT, "'key' is NULL");
+    FAILS(ltc_checkpoint_set_setting(c, "k", NULL), LTC_ERR_INVALID_ARGUMENT, "'value' is NULL");
+    FAILS(ltc_checkpoint_set_setting(c, "", "v"), LTC_ERR_INVALID_ARGUMENT, "the key is empty");
+    ltc_checkpoint_free(c);
+}
+static void row_ltc_checkpoint_save(void) {
+    ltc_checkpoint *c = NULL;
+    CHECK_OK(ltc_checkpoint_new(&c));
+    FAILS(ltc_checkpoint_save(NULL, "x.pt"), LTC_ERR_INVALID_ARGUMENT, "'checkpoint' is NULL");
+    FAILS(ltc_checkpoint_save(c, NULL), LTC_ERR_INVALID_ARGUMENT, "'path' is NULL");
+    FAILS(ltc_checkpoint_save(c, "/nonexistent-dir/x.pt"), LTC_ERR_IO, "/nonexistent-dir");
+    ltc_checkpoint_free(c);
+}
+static void row_ltc_checkpoint_load(void) {
+    ltc_checkpoint *c = GARBAGE(ltc_checkpoint);
+    FAILS(ltc_checkpoint_load(NULL, "x.pt"), LTC_ERR_INVALID_ARGUMENT, "'out' is NULL");
+    FAILS(ltc_checkpoint_load(&c, NULL), LTC_ERR_INVALID_ARGUMENT, "'path' is NULL");
+    CHECK_NULLED(c);
+    FAILS(ltc_checkpoint_load(&c, ""), LTC_ERR_INVALID_ARGUMENT, "empty");
+    FAILS(ltc_checkpoint_load(&c, "/nonexistent-dir/x.pt"), LTC_ERR_IO, "/nonexistent-dir/x.pt");
+}
+static void row_ltc_checkpoint_tensors(void) {
+    ltc_tensor_list *l = GARBAGE(ltc_tensor_list);
+    FAILS(ltc_checkpoint_tensors(&l, NULL), LTC_ERR_INVALID_ARGUMENT, "'checkpoint' is NULL");
+    CHECK_NULLED(l);
+}
+static void row_ltc_checkpoint_step(void) {
+    ltc_checkpoint *c = NULL;
+    CHECK_OK(ltc_checkpoint_new(&c));
+    FAILS(ltc_checkpoint_step(NULL, c), LTC_ERR_INVALID_ARGUMENT, "'out' is NULL");
+    ltc_checkpoint_free(c);
+}
+static void row_ltc_checkpoint_setting(void) {
+    ltc_checkpoint *c = NULL;
+    const char *v = "garbage";
+    CHECK_OK(ltc_checkpoint_new(&c));
+    FAILS(ltc_checkpoint_setting(&v, c, NULL), LTC_ERR_INVALID_ARGUMENT, "'key' is NULL");
+    FAILS(ltc_checkpoint_setting(&v, c, "seed"), LTC_ERR_INVALID_ARGUMENT, "no setting \"seed\"");
+    CHECK_NULLED(v);
+    ltc_checkpoint_free(c);
+}
+static void row_ltc_checkpoint_restore(void) {
+    ltc_checkpoint *c = NULL;
+    ltc_module *m = NULL;
+    ltc_tensor_list *l = param_list(&m);
+    CHECK_OK(ltc_checkpoint_new(&c));
+    FAILS(ltc_checkpoint_restore(NULL, l, NULL), LTC_ERR_INVALID_ARGUMENT, "'checkpoint' is NULL");
+    FAILS(ltc_checkpoint_restore(c, NULL, NULL), LTC_ERR_INVALID_ARGUMENT, "'params' is NULL");
+    FAILS(ltc_checkpoint_restore(c, l, NULL), LTC_ERR_INVALID_ARGUMENT, "0.weight");
+    ltc_checkpoint_free(c);
+    ltc_tensor_list_free(l);
+    ltc_module_free(m);
+}
+
 #define ROW(f) {#f, row_##f}
 static const struct row {
     const char *name;
@@ -1693,6 +2040,22 @@ static const struct row {
     ROW(ltc_dist_all_reduce), ROW(ltc_dist_broadcast), ROW(ltc_dist_barrier), ROW(ltc_dist_broadcast_parameters),
     ROW(ltc_dist_average_gradients), ROW(ltc_dist_check_replicas), ROW(ltc_cuda_graph_new), ROW(ltc_cuda_graph_free),
     ROW(ltc_cuda_graph_capture_begin), ROW(ltc_cuda_graph_capture_end), ROW(ltc_cuda_graph_replay),
+    /* the general core API */
+    ROW(ltc_tensor_add), ROW(ltc_tensor_sub), ROW(ltc_tensor_mul), ROW(ltc_tensor_add_scalar),
+    ROW(ltc_tensor_mul_scalar), ROW(ltc_tensor_matmul), ROW(ltc_tensor_relu), ROW(ltc_tensor_sum),
+    ROW(ltc_tensor_mean), ROW(ltc_tensor_argmax), ROW(ltc_tensor_reshape), ROW(ltc_tensor_detach),
+    ROW(ltc_tensor_set_requires_grad), ROW(ltc_tensor_requires_grad), ROW(ltc_grad_mode_set),
+    ROW(ltc_grad_mode_enabled), ROW(ltc_tensor_data), ROW(ltc_module_linear_new), ROW(ltc_module_relu_new),
+    ROW(ltc_module_sequential_new), ROW(ltc_module_sequential_append), ROW(ltc_module_free), ROW(ltc_module_kind),
+    ROW(ltc_module_forward), ROW(ltc_module_to), ROW(ltc_module_train), ROW(ltc_module_is_training),
+    ROW(ltc_module_parameters), ROW(ltc_module_data_parallel_forward), ROW(ltc_cross_entropy_loss),
+    ROW(ltc_optimizer_sgd_new), ROW(ltc_optimizer_adam_new), ROW(ltc_optimizer_adamw_new),
+    ROW(ltc_optimizer_free), ROW(ltc_optimizer_zero_grad), ROW(ltc_optimizer_step), ROW(ltc_optimizer_state),
+    ROW(ltc_optimizer_parameters), ROW(ltc_checkpoint_new), ROW(ltc_checkpoint_free),
+    ROW(ltc_checkpoint_set_tensors), ROW(ltc_checkpoint_set_optimizer), ROW(ltc_checkpoint_set_step),
+    ROW(ltc_checkpoint_set_setting), ROW(ltc_checkpoint_save), ROW(ltc_checkpoint_load),
+    ROW(ltc_checkpoint_tensors), ROW(ltc_checkpoint_step), ROW(ltc_checkpoint_setting),
+    ROW(ltc_checkpoint_restore),
     /* models */
     ROW(ltc_model_load), ROW(ltc_model_free), ROW(ltc_model_run), ROW(ltc_model_input_count),
     ROW(ltc_model_output_count), ROW(ltc_model_input), ROW(ltc_model_output), ROW(ltc_model_device),

@@ -1,14 +1,9 @@
 // Training checkpoints (ltc_checkpoint_save_linear / ltc_checkpoint_load_linear): a module's parameters, its SGD
 // momentum buffers, the step and the run's settings, in LibTorch's own zip format (the layout torch.save
 // writes, so Python's torch.load reads it, weights_only included), written atomically.
-#include "internal.hpp"
+#include "checkpoint_io.hpp"
 
 #include <ATen/core/Dict.h>
-#include <caffe2/serialize/in_memory_adapter.h>
-#include <caffe2/serialize/inline_container.h>
-#include <torch/csrc/jit/serialization/export.h>
-#include <torch/csrc/jit/serialization/pickle.h>
-#include <torch/csrc/jit/serialization/pickler.h>
 
 #include <cerrno>
 #include <cinttypes>
@@ -26,6 +21,10 @@
 #include <unistd.h>
 
 using ltc::fail;
+using ltc::ckpt::folder_of;
+using ltc::ckpt::io_fail;
+using ltc::ckpt::number_text;
+using ltc::ckpt::refuse_folder;
 
 namespace {
 
@@ -85,162 +84,6 @@ std::string settings_text(const Settings &s) {
     std::string out;
     for (const auto &kv : s)
         out += (out.empty() ? "" : " ") + kv.first + "=" + kv.second;
-    return out;
-}
-
-// The shortest text that reads back as v: 0.1, not 0.10000000000000001.
-std::string number_text(double v) {
-    char buf[40];
-    for (int digits = 15; digits <= 17; digits++) {
-        snprintf(buf, sizeof buf, "%.*g", digits, v);
-        if (strtod(buf, nullptr) == v)
-            break;
-    }
-    return buf;
-}
-
-// The folder a path's file lives in: "." for "x", "/" for "/x".
-std::string folder_of(const std::string &path) {
-    size_t slash = path.rfind('/');
-    return slash == std::string::npos ? "." : slash == 0 ? "/" : path.substr(0, slash);
-}
-
-// What errno err means for a file in folder dir, in words a user can act on ("" when strerror says it).
-std::string io_hint(int err, const std::string &path, const std::string &dir) {
-    struct stat st;
-    switch (err) {
-    case ENOENT:
-        if (stat(dir.c_str(), &st) != 0)
-            return "its folder " + dir + " does not exist: create it, or pass another path";
-        return "";
-    case ENOTDIR: return "a part of " + dir + " is a file, not a folder";
-    case EISDIR: return path + " is a folder: pass a file name, e.g. " + path + "/checkpoint.pt";
-    case EROFS: return dir + " is on a read-only file system: pass a path on a writable one";
-    case ENOSPC: return "the file system holding " + dir + " is full: free some space, or pass a path on another one";
-    case EDQUOT: return "the disk quota for " + dir + " is used up";
-    case EACCES:
-    case EPERM: return "this process (uid " + std::to_string(getuid()) + ") lacks the permission: check those of " + dir;
-    default: return "";
-    }
-}
-
-// A file-system call that failed with errno err: LTC_ERR_IO, "fn: cannot <what> <target>: <strerror> (hint)".
-// path: the file the caller asked for (its folder gives the hint).
-// note: said after the hint, in the same parentheses.
-ltc_status io_fail(const char *fn, const char *what, const std::string &target, int err, const std::string &path,
-                   const char *note = "") {
-    std::string more = io_hint(err, path, folder_of(path));
-    if (*note)
-        more += (more.empty() ? "" : "; ") + std::string(note);
-    return fail(LTC_ERR_IO, "%s: cannot %s %s: %s%s%s%s", fn, what, target.c_str(), strerror(err), more.empty() ? "" : " (",
-                more.c_str(), more.empty() ? "" : ")");
-}
-
-// A path that names a folder: LTC_ERR_IO at once, before anything is written or read.
-ltc_status refuse_folder(const char *fn, const std::string &path) {
-    struct stat st;
-    if (stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode))
-        return io_fail(fn, "use", path, EISDIR, path);
-    return LTC_OK;
-}
-
-// Writes bytes to path through path.tmp.<pid>: write, fsync, rename, fsync of the folder. A crash at
-// any point leaves either the old file or the new one, whole.
-ltc_status write_atomically(const std::string &path, const std::vector<char> &bytes) {
-    const char *fn = "ltc_checkpoint_save_linear";
-    const char *intact = "the previous checkpoint, if any, is intact";
-    LTC_RETURN_IF_ERROR(refuse_folder(fn, path));
-    std::string tmp = path + ".tmp." + std::to_string(getpid());
-    int fd = open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    if (fd < 0)
-        return io_fail(fn, "create", tmp, errno, path, intact);
-    size_t done = 0;
-    while (done < bytes.size()) {
-        ssize_t n = write(fd, bytes.data() + done, bytes.size() - done);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0) {
-            int err = n < 0 ? errno : EIO;
-            close(fd);
-            unlink(tmp.c_str());
-            return io_fail(fn, "write", tmp, err, path, intact);
-        }
-        done += (size_t)n;
-    }
-    if (fsync(fd) != 0) {
-        int err = errno;
-        close(fd);
-        unlink(tmp.c_str());
-        return io_fail(fn, "flush to disk", tmp, err, path, intact);
-    }
-    if (close(fd) != 0) {
-        int err = errno;
-        unlink(tmp.c_str());
-        return io_fail(fn, "close", tmp, err, path, intact);
-    }
-    if (rename(tmp.c_str(), path.c_str()) != 0) {
-        int err = errno;
-        unlink(tmp.c_str());
-        return io_fail(fn, ("rename " + tmp + " to").c_str(), path, err, path, intact);
-    }
-    std::string dir = folder_of(path);
-    int dfd = open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (dfd < 0)
-        return io_fail(fn, ("flush the folder of " + path + ", written but perhaps not yet on disk: open").c_str(), dir,
-                       errno, path);
-    int rc = fsync(dfd), err = errno;
-    close(dfd);
-    if (rc != 0)
-        return io_fail(fn, ("flush the folder of " + path + ", written but perhaps not yet on disk: fsync").c_str(), dir,
-                       err, path);
-    return LTC_OK;
-}
-
-ltc_status read_whole(std::vector<char> *out, const std::string &path) {
-    const char *fn = "ltc_checkpoint_load_linear";
-    int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return io_fail(fn, "open checkpoint", path, errno, path);
-    struct stat st;
-    if (fstat(fd, &st) == 0 && S_ISDIR(st.st_mode)) {
-        close(fd);
-        return io_fail(fn, "read checkpoint", path, EISDIR, path);
-    }
-    out->clear();
-    char buf[1 << 16];
-    while (true) {
-        ssize_t n = read(fd, buf, sizeof buf);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0) {
-            int err = errno;
-            close(fd);
-            return io_fail(fn, "read checkpoint", path, err, path);
-        }
-        if (n == 0)
-            break;
-        out->insert(out->end(), buf, buf + n);
-    }
-    close(fd);
-    return LTC_OK;
-}
-
-// The file's bytes: the layout of torch.save (archive/data.pkl, archive/data/<n>, ...), pickled without
-// TorchScript's type tags so that torch.load(weights_only=True) accepts it.
-std::vector<char> encode(const c10::IValue &value) {
-    std::vector<char> pickle;
-    torch::jit::Pickler pickler([&](const char *b, size_t n) { pickle.insert(pickle.end(), b, b + n); }, nullptr, nullptr,
-                                nullptr, nullptr, /*tag_aggregates=*/false);
-    pickler.protocol();
-    pickler.pushIValue(value);
-    pickler.stop();
-    std::vector<char> out;
-    caffe2::serialize::PyTorchStreamWriter writer([&](const void *b, size_t n) {
-        out.insert(out.end(), static_cast<const char *>(b), static_cast<const char *>(b) + n);
-        return n;
-    });
-    torch::jit::writeArchiveAndTensors("data", pickle.data(), pickle.size(), pickler.tensorData(), writer);
-    writer.writeEndOfFile();
     return out;
 }
 
@@ -318,7 +161,7 @@ ltc_status ltc_checkpoint_save_linear(const char *path, const ltc_linear *linear
         dict.insert("dtype", dtype);
         dict.insert("settings", stext);
         dict.insert("digest", (int64_t)digest_of(step, stext, lr, momentum, dtype, tensors));
-        return write_atomically(path, encode(c10::IValue(dict)));
+        return ltc::ckpt::write_atomically("ltc_checkpoint_save_linear", path, ltc::ckpt::encode(c10::IValue(dict)));
     }
     LTC_CATCH
 }
@@ -335,36 +178,9 @@ struct Loaded {
     std::string dtype, settings;
 };
 
-// A TorchScript archive (torch.jit.save): the zip torch.save writes, plus the module's code and constants.
-bool is_torchscript(const std::vector<char> &bytes) {
-    try {
-        caffe2::serialize::PyTorchStreamReader reader(
-            std::make_shared<caffe2::serialize::MemoryReadAdapter>(bytes.data(), (off_t)bytes.size()));
-        if (reader.hasRecord("constants.pkl"))
-            return true;
-        for (const auto &r : reader.getAllRecords())
-            if (r.rfind("code/", 0) == 0)
-                return true;
-    } catch (...) {  // not a zip at all: pickle_load says why
-    }
-    return false;
-}
-
 ltc_status decode(Loaded *out, const std::string &path, const std::vector<char> &bytes) {
-    if (is_torchscript(bytes))
-        return fail(LTC_ERR_INVALID_ARGUMENT,
-                    "checkpoint %s is a TorchScript module (torch.jit.save), not an ltc checkpoint (a dict with format \"%s\")",
-                    path.c_str(), kFormat);
     c10::IValue v;
-    try {
-        v = torch::jit::pickle_load(bytes);
-    } catch (const c10::Error &e) {
-        std::string m = e.what_without_backtrace();
-        if (m.size() > 200)
-            m = m.substr(0, 200) + "...";
-        return fail(LTC_ERR_INVALID_ARGUMENT, "checkpoint %s (%zu bytes) is truncated or corrupt: LibTorch cannot read it (%s)",
-                    path.c_str(), bytes.size(), m.c_str());
-    }
+    LTC_RETURN_IF_ERROR(ltc::ckpt::decode(&v, path, bytes, kFormat));
     if (!v.isGenericDict())
         return fail(LTC_ERR_INVALID_ARGUMENT, "checkpoint %s holds a %s, not an ltc checkpoint (a dict with format \"%s\")",
                     path.c_str(), v.tagKind().c_str(), kFormat);
@@ -467,7 +283,7 @@ ltc_status ltc_checkpoint_load_linear(int64_t *out_step, const char *path, ltc_l
         std::vector<at::Tensor> params = linear->m->parameters();
         LTC_RETURN_IF_ERROR(check_pair(linear, opt, params, "ltc_checkpoint_load_linear"));
         std::vector<char> bytes;
-        LTC_RETURN_IF_ERROR(read_whole(&bytes, path));
+        LTC_RETURN_IF_ERROR(ltc::ckpt::read_whole("ltc_checkpoint_load_linear", &bytes, path));
         Loaded c;
         LTC_RETURN_IF_ERROR(decode(&c, path, bytes));
         LTC_RETURN_IF_ERROR(check_match(c, path, params, opt, mine));

@@ -4,11 +4,13 @@
 #include "ltc.h"
 
 #include <ATen/ATen.h>
+#include <torch/nn/module.h>
 #include <torch/nn/modules/linear.h>
 
 #include <cstring>
 #include <exception>
 #include <map>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -34,19 +36,84 @@ struct ltc_tensor_list {
     std::vector<at::Tensor> tensors;
 };
 
+// A torch::nn module (ltc_module_*): a torch::nn::LinearImpl, a torch::nn::ReLUImpl or an
+// ltc::SequentialImpl (module.cpp), shared with the Sequentials that hold it.
+struct ltc_module {
+    std::shared_ptr<torch::nn::Module> m;
+};
+
 namespace ltc {
 
 // A new list handle holding these entries (the caller makes sure the names are unique and valid).
 ltc_tensor_list *new_list(std::vector<std::string> names, std::vector<at::Tensor> tensors);
 
-// One update from the gradients now held (parameters without one are skipped). Used by ltc_sgd_step and
-// by the CUDA-graph capture, which must record exactly the eager step.
-void sgd_step(ltc_sgd *sgd);
-// "" when every gradient fits its parameter (device, dtype, shape), else why not.
-std::string sgd_check(const ltc_sgd *sgd);
+// torch.optim.SGD's settings.
+struct SgdSettings {
+    double lr = 0, momentum = 0, dampening = 0, weight_decay = 0;
+    bool nesterov = false;
+};
+// One SGD update of params from the gradients they hold (those without one are skipped); momentum has one
+// buffer per parameter, undefined until its first step (kept empty without momentum). Used by every SGD:
+// ltc_optimizer_step, ltc_sgd_step and the CUDA-graph capture, which must record exactly the eager step.
+void sgd_update(const std::vector<at::Tensor> &params, std::vector<at::Tensor> &momentum, const SgdSettings &s);
+// "" when every gradient fits its parameter (device, dtype, shape), else why not, naming the parameter
+// by names[i]; zero_grad: the call that drops the gradients, for the advice.
+std::string grads_check(const std::vector<at::Tensor> &params, const std::vector<std::string> &names,
+                        const char *zero_grad);
 // Drops every gradient (set_to_none).
+void drop_grads(const std::vector<at::Tensor> &params);
+
+// The old ltc_sgd over one ltc_linear, on the functions above.
+void sgd_step(ltc_sgd *sgd);
+std::string sgd_check(const ltc_sgd *sgd);
 void sgd_zero_grad(ltc_sgd *sgd);
+
+enum class OptimKind { sgd, adam, adamw };
+
+// An optimizer over a list of tensors (ltc_optimizer_*): its settings, and the state torch.optim keeps
+// per parameter, under torch.optim's names.
+struct Optimizer {
+    OptimKind kind = OptimKind::sgd;
+    std::vector<std::string> names;  // the entries' names in the list it was made over
+    std::vector<at::Tensor> params;
+    ltc_sgd_options sgd{};    // kind sgd
+    ltc_adam_options adam{};  // kinds adam and adamw
+    // state[k][i] is the state named state_names[k] of parameter i ("momentum_buffer"; "step", "exp_avg",
+    // "exp_avg_sq", "max_exp_avg_sq"), undefined until the parameter's first step.
+    std::vector<std::string> state_names;
+    std::vector<std::vector<at::Tensor>> state;
+};
+// nn.Sequential over the modules ltc makes: children registered as "0", "1", ... (so parameters are
+// named "0.weight" as PyTorch names them) and run in that order. torch::nn::Sequential cannot hold
+// another Sequential (its forward is a template), hence this one (module.cpp).
+struct SequentialImpl : torch::nn::Module {
+    SequentialImpl() : torch::nn::Module("Sequential") {}
+    at::Tensor forward(at::Tensor x);
+    // A deep copy on device, as nn.DataParallel's replicas need.
+    std::shared_ptr<torch::nn::Module> clone(const std::optional<c10::Device> &device = std::nullopt) const override;
+};
+
+// Modules (module.cpp). "" when an input of these sizes, dtype and device fits module m, else why not, naming
+// the module by where ("" at the top: its description; "module 2" inside a Sequential); sizes becomes the
+// output's.
+std::string module_fit(const torch::nn::Module &m, std::vector<int64_t> &sizes, at::ScalarType dtype, c10::Device device,
+                       const std::string &where);
+at::Tensor module_forward(torch::nn::Module &m, const at::Tensor &x);
+// Module::to, with the gradients following the parameters.
+void move_module(torch::nn::Module &m, c10::Device device);
+
+// "SGD", "Adam", "AdamW": torch.optim's class names.
+const char *optim_kind_name(OptimKind kind);
+// The settings of PyTorch's optimizer.state_dict()["param_groups"][0] for this optimizer, in its order,
+// without "params".
+std::vector<std::pair<std::string, c10::IValue>> optim_group(const Optimizer &o);
+
 }  // namespace ltc
+
+// An optimizer handle; a checkpoint may share the optimizer (ltc_checkpoint_set_optimizer).
+struct ltc_optimizer {
+    std::shared_ptr<ltc::Optimizer> o;
+};
 
 namespace ltc {
 
@@ -99,6 +166,10 @@ ltc_status check_shape(const int64_t *shape, int ndim, ltc_dtype dtype, std::vec
 
 // "[2, 3]"
 std::string shape_text(at::IntArrayRef sizes);
+// "float32" (ltc's name; c10's for a type ltc_dtype lacks): a dtype in a message.
+std::string dtype_text(at::ScalarType type);
+// "float32 [2, 3] on cpu": a tensor in a message.
+std::string tensor_text(const at::Tensor &t);
 
 // LibTorch's CUDA device count, with its one-time initialisation warning captured (not printed).
 int cuda_device_count() noexcept;

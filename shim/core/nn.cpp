@@ -1,7 +1,5 @@
-// nn and optim: nn.Linear, MSE loss, SGD.
+// nn and optim over one nn.Linear: ltc_linear, MSE loss, ltc_sgd (its update is optim.cpp's SGD).
 #include "internal.hpp"
-
-#include <ATen/Parallel.h>
 
 #include <algorithm>
 #include <cmath>
@@ -11,99 +9,23 @@ using ltc::fail;
 
 namespace ltc {
 
+namespace {
+const std::vector<std::string> kLinearNames = {"weight", "bias"};
+}
+
 void sgd_zero_grad(ltc_sgd *sgd) {
-    for (auto &p : sgd->params) {
-        at::Tensor &g = p.mutable_grad();
-        if (g.defined()) {
-            g.detach_();
-            g.reset();
-        }
-    }
+    drop_grads(sgd->params);
 }
 
 std::string sgd_check(const ltc_sgd *sgd) {
-    for (const auto &p : sgd->params) {
-        const at::Tensor &g = p.grad();
-        if (g.defined() && (g.device() != p.device() || g.scalar_type() != p.scalar_type() || g.sizes() != p.sizes()))
-            return "a gradient (" + std::string(c10::toString(g.scalar_type())) + " " + shape_text(g.sizes()) + " on " +
-                   g.device().str() + ") does not match its parameter (" + c10::toString(p.scalar_type()) + " " +
-                   shape_text(p.sizes()) + " on " + p.device().str() + "): call ltc_sgd_zero_grad and compute it again";
-    }
-    return "";
+    return grads_check(sgd->params, kLinearNames, "ltc_sgd_zero_grad");
 }
 
 void sgd_step(ltc_sgd *sgd) {
-    at::NoGradGuard no_grad;
-    // The parameters, gradients and momentum buffers of one fused call: one device, one dtype, and all
-    // taking their first step (buffer = gradient) or none. A Linear's parameters make one group.
-    struct Group {
-        std::vector<at::Tensor> p, g, m;
-        bool first;
-    };
-    std::vector<Group> groups;
-    // Buffers made or moved here, kept only once every update has run: a failed step leaves none
-    // half-made, so the next step is still a first step.
-    std::vector<std::pair<size_t, at::Tensor>> fresh;
-    const bool with_momentum = sgd->momentum_factor != 0;
-    for (size_t i = 0; i < sgd->params.size(); i++) {
-        const at::Tensor &p = sgd->params[i];
-        const at::Tensor &g = p.grad();
-        if (!g.defined())
-            continue;
-        at::Tensor m = sgd->momentum[i];
-        bool first = false;
-        if (with_momentum) {
-            if (!m.defined()) {
-                m = at::empty_like(p, at::MemoryFormat::Contiguous);  // the first step writes it: m = g
-                first = true;
-                fresh.emplace_back(i, m);
-            } else if (m.device() != p.device() || m.scalar_type() != p.scalar_type()) {
-                m = m.to(p.options());  // the module moved since the last step (ltc_linear_to)
-                fresh.emplace_back(i, m);
-            }
-        }
-        Group *grp = nullptr;
-        for (auto &gr : groups)
-            if (gr.first == first && gr.p[0].device() == p.device() && gr.p[0].scalar_type() == p.scalar_type())
-                grp = &gr;
-        if (!grp) {
-            groups.push_back(Group{{}, {}, {}, first});
-            grp = &groups.back();
-        }
-        grp->p.push_back(p);
-        grp->g.push_back(g);
-        if (with_momentum)
-            grp->m.push_back(m);
-    }
-    // torch::optim::SGD's update, with dampening 0: m = momentum * m + g (m = g on the first step);
-    // p -= lr * m (p -= lr * g without momentum). One fused call (torch.optim.SGD's fused=True), but
-    // for small parameters on the CPU with several intra-op threads the per-tensor ops, as
-    // torch.optim.SGD does there by default: ATen's CPU _fused_sgd_ splits any parameter over 16
-    // floats across every thread, a parallel region that costs more than a small model's whole update
-    // (9 us a step with 2 threads, measured), where the per-tensor ops stay on one thread below
-    // ATen's grain size.
-    const bool threads = at::get_num_threads() > 1;
-    for (auto &gr : groups) {
-        int64_t largest = 0;
-        for (const auto &p : gr.p)
-            largest = std::max(largest, p.numel());
-        if (!gr.p[0].is_cpu() || !threads || largest >= at::internal::GRAIN_SIZE) {
-            at::_fused_sgd_(gr.p, gr.g, gr.m, /*weight_decay=*/0, sgd->momentum_factor, sgd->lr, /*dampening=*/0,
-                            /*nesterov=*/false, /*maximize=*/false, gr.first);
-        } else if (!with_momentum) {
-            at::_foreach_add_(gr.p, gr.g, -sgd->lr);
-        } else {
-            if (gr.first) {
-                at::_foreach_copy_(gr.m, gr.g);
-            } else {
-                at::_foreach_mul_(gr.m, sgd->momentum_factor);
-                at::_foreach_add_(gr.m, gr.g);
-            }
-            at::_foreach_add_(gr.p, gr.m, -sgd->lr);
-        }
-    }
-    for (auto &f : fresh)
-        sgd->momentum[f.first] = std::move(f.second);
+    SgdSettings s;
+    s.lr = sgd->lr;
+    s.momentum = sgd->momentum_factor;
+    sgd_update(sgd->params, sgd->momentum, s);
 }
 
 }  // namespace ltc
@@ -133,11 +55,7 @@ ltc_status ltc_linear_to(ltc_linear *linear, ltc_device device) {
     LTC_TRY {
         c10::Device dev(c10::kCPU);
         LTC_RETURN_IF_ERROR(ltc::to_c10_device(device, &dev));
-        linear->m->to(dev);
-        // Module::to moves the parameters in place but leaves their gradients where they were
-        for (auto &p : linear->m->parameters())
-            if (p.grad().defined() && p.grad().device() != dev)
-                p.mutable_grad() = p.grad().to(dev);
+        ltc::move_module(*linear->m, dev);
         return LTC_OK;
     }
     LTC_CATCH

@@ -1,65 +1,131 @@
-// nn.DataParallel in one process: torch::nn::parallel::data_parallel over a Linear module.
+// nn.DataParallel in one process: torch::nn::parallel::data_parallel over an ltc_module, or the old
+// ltc_linear.
 #include "internal.hpp"
 
+#include <torch/nn/modules/activation.h>
 #include <torch/nn/parallel/data_parallel.h>
 
 #include <algorithm>
 
 using ltc::fail;
 
+namespace {
+
+// devices and ndevices: a list and its length, or NULL and 0.
+ltc_status check_count(const char *fn, const int *devices, int ndevices) {
+    if (ndevices < 0 || (ndevices > 0 && devices == nullptr) || (ndevices == 0 && devices != nullptr))
+        return fail(LTC_ERR_INVALID_ARGUMENT,
+                    "%s: ndevices %d with devices %s is not valid: pass a list and its length, or NULL and 0 for every "
+                    "visible GPU",
+                    fn, ndevices, devices ? "given" : "NULL");
+    return LTC_OK;
+}
+
+// The GPUs to run on: those listed (each once, in range), or every one of the n visible.
+ltc_status device_list(const char *fn, const int *devices, int ndevices, int n, std::vector<c10::Device> *out) {
+    std::vector<int> list;
+    if (ndevices == 0)
+        for (int i = 0; i < n; i++)
+            list.push_back(i);
+    else
+        list.assign(devices, devices + ndevices);
+    for (size_t i = 0; i < list.size(); i++) {
+        if (list[i] < 0 || list[i] >= n)
+            return fail(LTC_ERR_INVALID_ARGUMENT,
+                        "%s: devices[%zu] = %d is out of range: %d CUDA device%s visible (valid: 0 to %d)", fn, i, list[i],
+                        n, n == 1 ? " is" : "s are", n - 1);
+        if (std::count(list.begin(), list.end(), list[i]) > 1)
+            return fail(LTC_ERR_INVALID_ARGUMENT, "%s: device %d is listed twice: list each GPU once", fn, list[i]);
+        out->emplace_back(c10::kCUDA, (c10::DeviceIndex)list[i]);
+    }
+    return LTC_OK;
+}
+
+// torch::nn::parallel::data_parallel over the module, on devs (checked), gathered on devs[0]: the template
+// needs the module's own type.
+at::Tensor module_data_parallel(const ltc_module &mod, const at::Tensor &x, const std::vector<c10::Device> &devs) {
+    namespace par = torch::nn::parallel;
+    if (auto l = std::dynamic_pointer_cast<torch::nn::LinearImpl>(mod.m))
+        return par::data_parallel(l, x, devs, devs[0], 0);
+    if (auto r = std::dynamic_pointer_cast<torch::nn::ReLUImpl>(mod.m))
+        return par::data_parallel(r, x, devs, devs[0], 0);
+    return par::data_parallel(std::dynamic_pointer_cast<ltc::SequentialImpl>(mod.m), x, devs, devs[0], 0);
+}
+
+// Without a visible GPU: LTC_ERR_CUDA_UNAVAILABLE, saying why LibTorch sees none.
+ltc_status no_gpu() {
+    c10::Device dev(c10::kCPU);
+    return ltc::to_c10_device(ltc_device{LTC_DEVICE_CUDA, 0}, &dev);
+}
+
+}  // namespace
+
 extern "C" {
 
 ltc_status ltc_data_parallel_forward(ltc_tensor **out, ltc_linear *linear, const ltc_tensor *x, const int *devices,
                                      int ndevices) {
+    const char *fn = "ltc_data_parallel_forward";
     LTC_CHECK_OUT(out);
     LTC_CHECK_NOT_NULL(linear);
     LTC_CHECK_NOT_NULL(x);
-    if (ndevices < 0 || (ndevices > 0 && devices == nullptr) || (ndevices == 0 && devices != nullptr))
-        return fail(LTC_ERR_INVALID_ARGUMENT,
-                    "ltc_data_parallel_forward: ndevices %d with devices %s is not valid: pass a list and its length, or "
-                    "NULL and 0 for every visible GPU",
-                    ndevices, devices ? "given" : "NULL");
+    LTC_RETURN_IF_ERROR(check_count(fn, devices, ndevices));
     LTC_TRY {
         int n = ltc::cuda_device_count();
         if (n == 0 && devices == nullptr && linear->m->weight.is_cpu() && x->t.is_cpu()) {
             return ltc_linear_forward(out, linear, x);  // as nn.DataParallel does without GPUs
         }
-        if (n == 0) {
-            c10::Device dev(c10::kCPU);
-            return ltc::to_c10_device(ltc_device{LTC_DEVICE_CUDA, 0}, &dev);  // says why LibTorch sees no GPU
-        }
-        std::vector<int> list;
-        if (ndevices == 0)
-            for (int i = 0; i < n; i++)
-                list.push_back(i);
-        else
-            list.assign(devices, devices + ndevices);
+        if (n == 0)
+            return no_gpu();
         std::vector<c10::Device> devs;
-        for (size_t i = 0; i < list.size(); i++) {
-            if (list[i] < 0 || list[i] >= n)
-                return fail(LTC_ERR_INVALID_ARGUMENT,
-                            "ltc_data_parallel_forward: devices[%zu] = %d is out of range: %d CUDA device%s visible (valid: 0 to %d)",
-                            i, list[i], n, n == 1 ? " is" : "s are", n - 1);
-            if (std::count(list.begin(), list.end(), list[i]) > 1)
-                return fail(LTC_ERR_INVALID_ARGUMENT, "ltc_data_parallel_forward: device %d is listed twice: list each GPU once",
-                            list[i]);
-            devs.emplace_back(c10::kCUDA, (c10::DeviceIndex)list[i]);
-        }
+        LTC_RETURN_IF_ERROR(device_list(fn, devices, ndevices, n, &devs));
         const at::Tensor &w = linear->m->weight;
         const at::Tensor &in = x->t;
         int64_t want = w.size(1);
         if ((in.dim() != 1 && in.dim() != 2) || in.size(-1) != want)
-            return fail(LTC_ERR_INVALID_ARGUMENT,
-                        "ltc_data_parallel_forward: input shape %s does not fit Linear(%lld, %lld): use [batch, %lld]",
-                        ltc::shape_text(in.sizes()).c_str(), (long long)want, (long long)w.size(0), (long long)want);
+            return fail(LTC_ERR_INVALID_ARGUMENT, "%s: input shape %s does not fit Linear(%lld, %lld): use [batch, %lld]",
+                        fn, ltc::shape_text(in.sizes()).c_str(), (long long)want, (long long)w.size(0), (long long)want);
         if (in.scalar_type() != w.scalar_type())
-            return fail(LTC_ERR_INVALID_ARGUMENT, "ltc_data_parallel_forward: input dtype %s does not match the module's %s",
+            return fail(LTC_ERR_INVALID_ARGUMENT, "%s: input dtype %s does not match the module's %s", fn,
                         c10::toString(in.scalar_type()), c10::toString(w.scalar_type()));
         if (w.device() != devs[0] || in.device() != devs[0])
             return fail(LTC_ERR_INVALID_ARGUMENT,
-                        "ltc_data_parallel_forward: the module is on %s and the input on %s; both must be on the first device, %s",
+                        "%s: the module is on %s and the input on %s; both must be on the first device, %s", fn,
                         w.device().str().c_str(), in.device().str().c_str(), devs[0].str().c_str());
         *out = ltc::wrap(torch::nn::parallel::data_parallel(linear->m, in, devs, devs[0], 0));
+        return LTC_OK;
+    }
+    LTC_CATCH
+}
+
+ltc_status ltc_module_data_parallel_forward(ltc_tensor **out, ltc_module *module, const ltc_tensor *x,
+                                            const int *devices, int ndevices) {
+    const char *fn = "ltc_module_data_parallel_forward";
+    LTC_CHECK_OUT(out);
+    LTC_CHECK_NOT_NULL(module);
+    LTC_CHECK_NOT_NULL(x);
+    LTC_RETURN_IF_ERROR(check_count(fn, devices, ndevices));
+    LTC_TRY {
+        const std::vector<at::Tensor> params = module->m->parameters();
+        const bool on_cpu = x->t.is_cpu() && std::all_of(params.begin(), params.end(), [](const at::Tensor &p) {
+                                return p.is_cpu();
+                            });
+        int n = ltc::cuda_device_count();
+        if (n == 0 && devices == nullptr && on_cpu)
+            return ltc_module_forward(out, module, x);  // as nn.DataParallel does without GPUs
+        if (n == 0)
+            return no_gpu();
+        std::vector<c10::Device> devs;
+        LTC_RETURN_IF_ERROR(device_list(fn, devices, ndevices, n, &devs));
+        const c10::Device where = params.empty() ? devs[0] : params[0].device();
+        if (where != devs[0] || x->t.device() != devs[0])
+            return fail(LTC_ERR_INVALID_ARGUMENT,
+                        "%s: the module is on %s and the input on %s; both must be on the first device, %s", fn,
+                        where.str().c_str(), x->t.device().str().c_str(), devs[0].str().c_str());
+        std::vector<int64_t> sizes = x->t.sizes().vec();
+        std::string bad = ltc::module_fit(*module->m, sizes, x->t.scalar_type(), x->t.device(), "");
+        if (!bad.empty())
+            return fail(LTC_ERR_INVALID_ARGUMENT, "%s: %s", fn, bad.c_str());
+        *out = ltc::wrap(module_data_parallel(*module, x->t, devs));
         return LTC_OK;
     }
     LTC_CATCH

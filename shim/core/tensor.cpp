@@ -10,6 +10,19 @@
 
 using ltc::fail;
 
+namespace ltc {
+
+std::string dtype_text(at::ScalarType type) {
+    int dtype = from_scalar_type(type);
+    return dtype >= 0 ? ltc_dtype_name((ltc_dtype)dtype) : c10::toString(type);
+}
+
+std::string tensor_text(const at::Tensor &t) {
+    return dtype_text(t.scalar_type()) + " " + shape_text(t.sizes()) + " on " + device_text(from_c10_device(t.device()));
+}
+
+}  // namespace ltc
+
 namespace {
 
 // Pinned memory needs a usable GPU: without one LibTorch has no pinned allocator to offer.
@@ -21,12 +34,6 @@ ltc_status require_gpu_for_pinning(const char *func) {
                 "%s: pinned host memory needs a usable GPU, but LibTorch sees no CUDA device%s%s%s; use pageable "
                 "memory, or run check_cuda for the cause and the fix",
                 func, why.empty() ? "" : " (", why.c_str(), why.empty() ? "" : ")");
-}
-
-std::string describe(const at::Tensor &t) {
-    const char *dtype = ltc_dtype_name((ltc_dtype)ltc::from_scalar_type(t.scalar_type()));
-    return std::string(dtype ? dtype : c10::toString(t.scalar_type())) + " " + ltc::shape_text(t.sizes()) + " on " +
-           ltc::device_text(ltc::from_c10_device(t.device()));
 }
 
 // A new pinned host tensor. LibTorch reports a failed cudaHostAlloc as a CUDA error ("CUDA error: out
@@ -343,7 +350,7 @@ ltc_status ltc_tensor_copy(ltc_tensor *dst, const ltc_tensor *src, int non_block
             return fail(LTC_ERR_INVALID_ARGUMENT,
                         "ltc_tensor_copy: dst is %s but src is %s: shape and dtype must be the same (no broadcasting "
                         "or conversion)",
-                        describe(d).c_str(), describe(s).c_str());
+                        ltc::tensor_text(d).c_str(), ltc::tensor_text(s).c_str());
         // detach(): write into dst's memory without autograd recording the copy (dst may be a parameter).
         at::Tensor target = d.detach();
         target.copy_(s.detach(), non_blocking != 0);

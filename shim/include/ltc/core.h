@@ -303,6 +303,68 @@ LTC_API ltc_status ltc_tensor_list_get(ltc_tensor **out, const char **out_name, 
 LTC_API ltc_status ltc_tensor_list_find(ltc_tensor **out, const ltc_tensor_list *list, const char *name);
 
 /* ------------------------------------------------------------------------------------------------ */
+/* Tensor operations and autograd                                                                   */
+/* ------------------------------------------------------------------------------------------------ */
+
+/* Each operation wraps one LibTorch call and returns a new tensor in *out, owned by the caller
+ * (ltc_tensor_free); autograd records it when an input requires a gradient and the grad mode is on.
+ * The inputs must be on one device and of one dtype (no type promotion), else LTC_ERR_INVALID_ARGUMENT
+ * naming both; shapes broadcast as in PyTorch, and shapes that do not -> LTC_ERR_INVALID_ARGUMENT naming
+ * them. NULL arguments -> LTC_ERR_INVALID_ARGUMENT. Threads: as the tensors they read. */
+
+/*! out = a + b, a - b, a * b (elementwise, broadcasting). */
+LTC_API ltc_status ltc_tensor_add(ltc_tensor **out, const ltc_tensor *a, const ltc_tensor *b);
+LTC_API ltc_status ltc_tensor_sub(ltc_tensor **out, const ltc_tensor *a, const ltc_tensor *b);
+LTC_API ltc_status ltc_tensor_mul(ltc_tensor **out, const ltc_tensor *a, const ltc_tensor *b);
+/*! out = a + s, a * s, for a finite scalar s (NaN or infinity -> LTC_ERR_INVALID_ARGUMENT; integer
+ *  tensors take an integral s only). */
+LTC_API ltc_status ltc_tensor_add_scalar(ltc_tensor **out, const ltc_tensor *a, double s);
+LTC_API ltc_status ltc_tensor_mul_scalar(ltc_tensor **out, const ltc_tensor *a, double s);
+/*! out = a @ b, as torch.matmul (1-D and 2-D, and batched with broadcasting); floating dtypes. Inner
+ *  sizes that differ -> LTC_ERR_INVALID_ARGUMENT naming both shapes. */
+LTC_API ltc_status ltc_tensor_matmul(ltc_tensor **out, const ltc_tensor *a, const ltc_tensor *b);
+/*! out = max(a, 0), as torch.relu. */
+LTC_API ltc_status ltc_tensor_relu(ltc_tensor **out, const ltc_tensor *a);
+/*! The sum, and the mean, of every element: a one-element tensor of no dimensions (ltc_tensor_item
+ *  reads it). The mean takes floating dtypes only. */
+LTC_API ltc_status ltc_tensor_sum(ltc_tensor **out, const ltc_tensor *a);
+LTC_API ltc_status ltc_tensor_mean(ltc_tensor **out, const ltc_tensor *a);
+/*! The index of the largest value along `dim` (negative counts from the end), as torch.argmax: int64,
+ *  with that dimension removed; never recorded by autograd. dim out of range -> LTC_ERR_INVALID_ARGUMENT
+ *  naming it and the valid range. */
+LTC_API ltc_status ltc_tensor_argmax(ltc_tensor **out, const ltc_tensor *a, int dim);
+/*! The same elements in a new shape (ndim entries, 0 <= ndim <= LTC_MAX_DIMS, each >= 1 or one of
+ *  them -1: inferred; ndim 0 for a one-element tensor of no dimensions), as torch.reshape: shares
+ *  the memory where it can (a view), else copies. A number of elements that differs ->
+ *  LTC_ERR_INVALID_ARGUMENT naming both shapes. */
+LTC_API ltc_status ltc_tensor_reshape(ltc_tensor **out, const ltc_tensor *a, const int64_t *shape, int ndim);
+/*! A new handle on the same memory, cut from the autograd graph (torch.detach): never requires a
+ *  gradient. */
+LTC_API ltc_status ltc_tensor_detach(ltc_tensor **out, const ltc_tensor *a);
+
+/*! Asks autograd to record operations on `tensor` and accumulate its gradient (requires_grad = 1), or
+ *  stops it (0). Only a leaf (a tensor no recorded operation made) may change, and 1 needs a floating
+ *  dtype: else LTC_ERR_INVALID_ARGUMENT saying why (ltc_tensor_detach gives a leaf); requires_grad
+ *  other than 0 or 1 -> LTC_ERR_INVALID_ARGUMENT. Every handle on the tensor sees the change. */
+LTC_API ltc_status ltc_tensor_set_requires_grad(ltc_tensor *tensor, int requires_grad);
+/*! *out = 1 if autograd records operations on the tensor, else 0. */
+LTC_API ltc_status ltc_tensor_requires_grad(int *out, const ltc_tensor *tensor);
+/*! Turns autograd's recording on (1) or off (0) for the calling thread, as torch::GradMode; *out_previous
+ *  (may be NULL) gets the mode before the call. A no-grad scope:
+ *    int prev; ltc_grad_mode_set(&prev, 0); ... ltc_grad_mode_set(NULL, prev);
+ *  enabled other than 0 or 1 -> LTC_ERR_INVALID_ARGUMENT. Per thread. */
+LTC_API ltc_status ltc_grad_mode_set(int *out_previous, int enabled);
+/*! 1 when autograd records operations on this thread, else 0. Never fails. Per thread. */
+LTC_API int ltc_grad_mode_enabled(void);
+
+/*! The tensor's elements in place, without a copy: *out points at the first element of a contiguous
+ *  tensor in host memory (C order, ltc_tensor_nbytes() bytes), valid while any handle on that memory
+ *  lives. Writing through it changes the tensor, unseen by autograd. A tensor on a GPU, or not
+ *  contiguous (a view such as a transposed one) -> LTC_ERR_INVALID_ARGUMENT saying what to use instead
+ *  (ltc_tensor_copy_to_host copies any tensor out). */
+LTC_API ltc_status ltc_tensor_data(void **out, const ltc_tensor *tensor);
+
+/* ------------------------------------------------------------------------------------------------ */
 /* CUDA: peer access, the PCIe link, events                                                         */
 /* ------------------------------------------------------------------------------------------------ */
 
@@ -400,6 +462,77 @@ LTC_API ltc_status ltc_data_parallel_forward(ltc_tensor **out, ltc_linear *linea
                                              const int *devices, int ndevices);
 
 /* ------------------------------------------------------------------------------------------------ */
+/* Modules: torch::nn Linear, ReLU, Sequential                                                      */
+/* ------------------------------------------------------------------------------------------------ */
+
+/* A torch::nn module: a Linear, a ReLU, or a Sequential of modules. Parameters are float32, on the CPU
+ * until moved, initialised as PyTorch does from the global generator (ltc_manual_seed first for
+ * repeatable weights). Threads: one module must not be used from two threads at once. */
+typedef struct ltc_module ltc_module;
+
+/*! nn.Linear(in_features, out_features, bias): y = x W^T + b, W [out_features, in_features].
+ *  in_features, out_features >= 1, has_bias 0 or 1, else LTC_ERR_INVALID_ARGUMENT naming the value.
+ *  *out new, owned by the caller (ltc_module_free). */
+LTC_API ltc_status ltc_module_linear_new(ltc_module **out, int64_t in_features, int64_t out_features, int has_bias);
+/*! nn.ReLU(): y = max(x, 0); no parameters. *out new, owned by the caller. */
+LTC_API ltc_status ltc_module_relu_new(ltc_module **out);
+/*! nn.Sequential(), empty: ltc_module_sequential_append fills it; forward runs the modules in order.
+ *  *out new, owned by the caller. */
+LTC_API ltc_status ltc_module_sequential_new(ltc_module **out);
+/*! Appends `child` to the Sequential `seq`, named by its position ("0", "1", ...), as PyTorch names
+ *  them. seq shares the child: the caller still frees its own handle, and a change to one is seen by
+ *  the other. Errors: seq not a Sequential, child NULL, child seq itself or a Sequential holding seq
+ *  -> LTC_ERR_INVALID_ARGUMENT saying which. */
+LTC_API ltc_status ltc_module_sequential_append(ltc_module *seq, ltc_module *child);
+/*! Releases the handle; a module shared by a Sequential, and parameter handles obtained earlier, stay
+ *  valid. NULL is a no-op. */
+LTC_API void ltc_module_free(ltc_module *module);
+/*! "Linear", "ReLU" or "Sequential"; "" for NULL (which sets ltc_last_error()). Static storage. */
+LTC_API const char *ltc_module_kind(const ltc_module *module);
+/*! y = module(x): *out new, owned by the caller, recorded for ltc_tensor_backward. A Linear takes x of
+ *  shape [..., in_features] (float32, on the module's device); a shape, dtype or device that does not
+ *  fit -> LTC_ERR_INVALID_ARGUMENT naming the module (in a Sequential, its position), both sides and
+ *  what would fit. An empty Sequential returns x (a new handle on it), as nn.Sequential() does. */
+LTC_API ltc_status ltc_module_forward(ltc_tensor **out, ltc_module *module, const ltc_tensor *x);
+/*! Moves the parameters (and any gradients) to device, in place: tensor handles and lists of them
+ *  obtained earlier follow. Device errors as at tensor creation. */
+LTC_API ltc_status ltc_module_to(ltc_module *module, ltc_device device);
+/*! Training mode (1) or evaluation mode (0), for the module and every module inside it, as
+ *  Module.train()/.eval(). training other than 0 or 1 -> LTC_ERR_INVALID_ARGUMENT. */
+LTC_API ltc_status ltc_module_train(ltc_module *module, int training);
+/*! *out = 1 in training mode (the default), 0 in evaluation mode. */
+LTC_API ltc_status ltc_module_is_training(int *out, const ltc_module *module);
+/*! The parameters, named as PyTorch's named_parameters() and state_dict() name them: "weight", "bias"
+ *  for a Linear; "0.weight", "0.bias", "2.weight", ... for a Sequential (a nested one: "1.0.weight").
+ *  *out is a new list owned by the caller; its tensors share the parameters (they follow
+ *  ltc_module_to, which moves in place). A module without parameters gives an empty list; a module
+ *  held twice in a Sequential is listed under each of its names, as state_dict() lists it. */
+LTC_API ltc_status ltc_module_parameters(ltc_tensor_list **out, const ltc_module *module);
+/*! nn.DataParallel in one process: y = module(x) with the module replicated on every device listed
+ *  (devices NULL and ndevices 0: every visible GPU), x split along dim 0 across them, the outputs
+ *  gathered on the first device; backward through *out sums the replicas' gradients into the
+ *  module's own parameters (torch::nn::parallel::data_parallel). The module and x must be on the first
+ *  device. Without any visible GPU, devices NULL and the module and x on the CPU, it is plain
+ *  ltc_module_forward, as nn.DataParallel is. *out is new, owned by the caller. Asking for GPUs where
+ *  LibTorch sees none -> LTC_ERR_CUDA_UNAVAILABLE saying why; a device index out of range, a
+ *  duplicate, ndevices < 0 or > 0 with devices NULL, or a mismatch as in ltc_module_forward ->
+ *  LTC_ERR_INVALID_ARGUMENT. */
+LTC_API ltc_status ltc_module_data_parallel_forward(ltc_tensor **out, ltc_module *module, const ltc_tensor *x,
+                                                    const int *devices, int ndevices);
+
+
+/* ------------------------------------------------------------------------------------------------ */
+/* Losses                                                                                           */
+/* ------------------------------------------------------------------------------------------------ */
+
+/*! Cross-entropy with mean reduction, as torch.nn.functional.cross_entropy: logits [N, C] (floating),
+ *  target [N] int64 class indices in 0 .. C-1, on one device. *out is a new one-element tensor owned
+ *  by the caller. Shapes or dtypes that do not fit -> LTC_ERR_INVALID_ARGUMENT naming them; on the CPU a
+ *  class index out of range -> LTC_ERR_INVALID_ARGUMENT naming it and C (on a GPU LibTorch's device-side
+ *  assert reports it, as in PyTorch). */
+LTC_API ltc_status ltc_cross_entropy_loss(ltc_tensor **out, const ltc_tensor *logits, const ltc_tensor *target);
+
+/* ------------------------------------------------------------------------------------------------ */
 /* optim: SGD                                                                                       */
 /* ------------------------------------------------------------------------------------------------ */
 
@@ -471,6 +604,143 @@ typedef struct ltc_checkpoint_lock ltc_checkpoint_lock;
 LTC_API ltc_status ltc_checkpoint_lock_new(ltc_checkpoint_lock **out, const char *path);
 /*! Removes path.lock and lets go of the lock. NULL is a no-op. */
 LTC_API void ltc_checkpoint_lock_free(ltc_checkpoint_lock *lock);
+
+/* ------------------------------------------------------------------------------------------------ */
+/* Optimizers over any list of parameters: SGD, Adam, AdamW                                         */
+/* ------------------------------------------------------------------------------------------------ */
+
+/* An optimizer over the tensors of a list (a module's parameters, or any leaf tensors that require a
+ * gradient): it keeps them alive and updates them in place from their gradients. Each step is one
+ * fused LibTorch call per device and dtype (torch.optim's fused=True). A step only queues work on the
+ * parameters' device: no host sync and no read of a value back (Adam's and AdamW's step counters are
+ * tensors on the parameter's device, as PyTorch's fused and capturable Adam keep them), so a CUDA graph
+ * can capture it, after a first eager step has made the state. Threads: one optimizer from one
+ * thread at a time. */
+typedef struct ltc_optimizer ltc_optimizer;
+
+#define LTC_SGD_OPTIONS_VERSION 1
+/* torch.optim.SGD's settings. Start from LTC_SGD_OPTIONS_INIT and set what differs. */
+typedef struct ltc_sgd_options {
+    unsigned int version;   /* LTC_SGD_OPTIONS_VERSION */
+    double lr;              /* learning rate, > 0 and finite (default 0.01) */
+    double momentum;        /* 0 <= momentum < 1 (default 0) */
+    double dampening;       /* 0 <= dampening <= 1 (default 0) */
+    double weight_decay;    /* L2 penalty, >= 0 and finite (default 0) */
+    int nesterov;           /* 0 or 1 (default 0); 1 needs momentum > 0 and dampening 0 */
+} ltc_sgd_options;
+#define LTC_SGD_OPTIONS_INIT {LTC_SGD_OPTIONS_VERSION, 0.01, 0.0, 0.0, 0.0, 0}
+
+#define LTC_ADAM_OPTIONS_VERSION 1
+/* torch.optim.Adam's and AdamW's settings. Start from LTC_ADAM_OPTIONS_INIT and set what differs. */
+typedef struct ltc_adam_options {
+    unsigned int version;   /* LTC_ADAM_OPTIONS_VERSION */
+    double lr;              /* learning rate, > 0 and finite (default 1e-3) */
+    double beta1, beta2;    /* 0 <= beta < 1 (default 0.9 and 0.999) */
+    double eps;             /* > 0 (default 1e-8) */
+    double weight_decay;    /* >= 0 (default 0; PyTorch's AdamW defaults to 0.01: set it) */
+    int amsgrad;            /* 0 or 1 (default 0) */
+} ltc_adam_options;
+#define LTC_ADAM_OPTIONS_INIT {LTC_ADAM_OPTIONS_VERSION, 1e-3, 0.9, 0.999, 1e-8, 0.0, 0}
+
+/*! SGD over every tensor of `params` (opts NULL: every default). *out new, owned by the caller
+ *  (ltc_optimizer_free); it keeps the tensors alive. Errors: a bad option -> LTC_ERR_INVALID_ARGUMENT
+ *  naming it, its value and the valid range; an unknown opts->version -> LTC_ERR_INVALID_ARGUMENT; an
+ *  empty list, a tensor that is not a floating leaf requiring a gradient, or one tensor listed twice
+ *  -> LTC_ERR_INVALID_ARGUMENT naming its entry (entries). The SGD step is ATen's _fused_sgd_, except on
+ *  the CPU with several intra-op threads when every parameter of a device and dtype is under 32768
+ *  elements: there the per-tensor ops, as torch.optim.SGD does on the CPU (the fused kernel would start
+ *  every thread for each small tensor). */
+LTC_API ltc_status ltc_optimizer_sgd_new(ltc_optimizer **out, const ltc_tensor_list *params, const ltc_sgd_options *opts);
+/*! Adam (L2 weight decay added to the gradient), as torch.optim.Adam(fused=True): ATen's _fused_adam_.
+ *  As ltc_optimizer_sgd_new. */
+LTC_API ltc_status ltc_optimizer_adam_new(ltc_optimizer **out, const ltc_tensor_list *params, const ltc_adam_options *opts);
+/*! AdamW (weight decay applied to the parameters, decoupled), as torch.optim.AdamW(fused=True):
+ *  ATen's _fused_adamw_. As above. */
+LTC_API ltc_status ltc_optimizer_adamw_new(ltc_optimizer **out, const ltc_tensor_list *params, const ltc_adam_options *opts);
+/*! NULL is a no-op. The tensors live on while other handles share them. */
+LTC_API void ltc_optimizer_free(ltc_optimizer *optimizer);
+/*! Drops every parameter's gradient (set_to_none=True, PyTorch's default). */
+LTC_API ltc_status ltc_optimizer_zero_grad(ltc_optimizer *optimizer);
+/*! One update from the gradients now held, as the torch.optim class with fused=True does; a parameter
+ *  without a gradient is skipped. A parameter's first step makes its state on the parameter's device;
+ *  state left on another device (the module moved with ltc_module_to) moves to the parameter's first.
+ *  A gradient whose device, dtype or shape differs from its parameter's -> LTC_ERR_INVALID_ARGUMENT
+ *  naming it, and nothing is updated. */
+LTC_API ltc_status ltc_optimizer_step(ltc_optimizer *optimizer);
+/*! The optimizer's state as named tensors, PyTorch's optimizer.state_dict()["state"] flattened:
+ *  "state.<i>.momentum_buffer" (SGD with momentum), "state.<i>.step", "state.<i>.exp_avg",
+ *  "state.<i>.exp_avg_sq" (and "state.<i>.max_exp_avg_sq" with amsgrad) for Adam and AdamW, i the
+ *  parameter's index in the list; a parameter that has not stepped yet has none. *out is a new list
+ *  owned by the caller, sharing the state's memory. */
+LTC_API ltc_status ltc_optimizer_state(ltc_tensor_list **out, const ltc_optimizer *optimizer);
+/*! The optimizer's parameters, in its order (a new list owned by the caller, sharing them). */
+LTC_API ltc_status ltc_optimizer_parameters(ltc_tensor_list **out, const ltc_optimizer *optimizer);
+
+/* ------------------------------------------------------------------------------------------------ */
+/* Checkpoints of any state: named tensors, an optimizer's state, a step, settings                  */
+/* ------------------------------------------------------------------------------------------------ */
+
+/* Checkpoints of any state: named tensors (a module's parameters: a state_dict), an optimizer's state, a
+ * step and named settings, in LibTorch's own zip format, the one torch.save writes:
+ * torch.load(path, weights_only=True) in Python reads it as a dict
+ *   {"format": "ltc.checkpoint.2", "step": int, "model": {name: tensor}, "optimizer": PyTorch's
+ *    optimizer.state_dict() layout {"state": {i: {name: tensor}}, "param_groups": [...]},
+ *    "settings": {key: str}, "digest": str}
+ * whose "model" loads into a torch.nn.Module with load_state_dict. ltc_checkpoint_load also reads a
+ * plain state_dict that Python saved with torch.save (a dict of tensors), and an ltc checkpoint written
+ * by Python without "digest" (ltc_checkpoint_save says how the digest is computed, to write one).
+ * Threads: one checkpoint from one thread at a time. */
+typedef struct ltc_checkpoint ltc_checkpoint;
+
+/*! A new empty checkpoint (no tensors, no optimizer state, step 0, no settings), owned by the caller
+ *  (ltc_checkpoint_free). */
+LTC_API ltc_status ltc_checkpoint_new(ltc_checkpoint **out);
+/*! NULL is a no-op. */
+LTC_API void ltc_checkpoint_free(ltc_checkpoint *checkpoint);
+/*! The tensors to save ("model"): the checkpoint shares them, and ltc_checkpoint_save writes their
+ *  values at the time of the save. Replaces any set before. */
+LTC_API ltc_status ltc_checkpoint_set_tensors(ltc_checkpoint *checkpoint, const ltc_tensor_list *tensors);
+/*! The optimizer whose state and settings to save ("optimizer"), read at the time of the save: the
+ *  checkpoint shares it, so freeing the optimizer's handle first is safe. Replaces any set before (and
+ *  the optimizer state of a loaded checkpoint). */
+LTC_API ltc_status ltc_checkpoint_set_optimizer(ltc_checkpoint *checkpoint, const ltc_optimizer *optimizer);
+/*! The step (>= 0, else LTC_ERR_INVALID_ARGUMENT). */
+LTC_API ltc_status ltc_checkpoint_set_step(ltc_checkpoint *checkpoint, int64_t step);
+/*! Sets the setting `key` to `value` (both non-empty text without control characters, the key at most
+ *  LTC_NAME_MAX bytes, else LTC_ERR_INVALID_ARGUMENT naming it); setting a key again replaces it. */
+LTC_API ltc_status ltc_checkpoint_set_setting(ltc_checkpoint *checkpoint, const char *key, const char *value);
+/*! Writes the checkpoint to path atomically: to path.tmp.<pid>, fsync, rename over path, fsync of the
+ *  folder; a crash at any point leaves the previous file whole. A tensor holding NaN or infinity ->
+ *  LTC_ERR_INVALID_ARGUMENT naming it, nothing written (a diverged run never overwrites a good
+ *  checkpoint). The file system's refusals -> LTC_ERR_IO naming the path and errno's text.
+ *  The digest, "crc32:" and 8 lowercase hex digits, is zlib's CRC-32 (Python's zlib.crc32) over, in
+ *  order: each "model" entry in the dict's order, as its name, a NUL byte and its elements' bytes (C
+ *  order, little-endian: the tensor's nbytes); each optimizer state tensor, parameter indices
+ *  ascending and each one's entries in the dict's order, as "state.<i>.<name>", NUL and its bytes;
+ *  "step=<step in decimal>" and NUL; each setting, keys in byte order, as "<key>=<value>" and NUL. */
+LTC_API ltc_status ltc_checkpoint_save(const ltc_checkpoint *checkpoint, const char *path);
+/*! Reads path: *out is a new checkpoint owned by the caller, holding the file's tensors (on the CPU),
+ *  optimizer state, step and settings. Refused, *out NULL: a file that cannot be opened -> LTC_ERR_IO;
+ *  a truncated or corrupt one (LibTorch cannot read it, or its digest does not match), a TorchScript
+ *  module, another format -> LTC_ERR_INVALID_ARGUMENT naming the file and what it is. A file without
+ *  "digest" is read without that check. path NULL or "" -> LTC_ERR_INVALID_ARGUMENT. */
+LTC_API ltc_status ltc_checkpoint_load(ltc_checkpoint **out, const char *path);
+/*! Its tensors ("model", or a plain state_dict's entries): *out a new list owned by the caller. */
+LTC_API ltc_status ltc_checkpoint_tensors(ltc_tensor_list **out, const ltc_checkpoint *checkpoint);
+/*! Its step (0 when none was saved). */
+LTC_API ltc_status ltc_checkpoint_step(int64_t *out, const ltc_checkpoint *checkpoint);
+/*! The value of setting `key`, borrowed from the checkpoint; a key it does not hold ->
+ *  LTC_ERR_INVALID_ARGUMENT naming it and the keys it holds. */
+LTC_API ltc_status ltc_checkpoint_setting(const char **out, const ltc_checkpoint *checkpoint, const char *key);
+/*! Copies the checkpoint's tensors into `params` (every name of params present in the checkpoint, with
+ *  the same shape and dtype; copied onto each parameter's device) and, with optimizer not NULL, its
+ *  optimizer state and checks its kind and settings, all or nothing: on any mismatch
+ *  LTC_ERR_INVALID_ARGUMENT naming the entry (a name missing or extra, both shapes, both dtypes, an
+ *  optimizer of another kind or with another setting: both values) and nothing changes. The optimizer's
+ *  state becomes the checkpoint's, moved to each parameter's device; a parameter the checkpoint holds
+ *  no state for starts afresh, as before its first step. */
+LTC_API ltc_status ltc_checkpoint_restore(const ltc_checkpoint *checkpoint, const ltc_tensor_list *params,
+                                          ltc_optimizer *optimizer);
 
 /* ------------------------------------------------------------------------------------------------ */
 /* CUDA graphs: any step captured once and replayed                                                 */
