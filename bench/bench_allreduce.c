@@ -119,53 +119,60 @@ static int worker(char **argv) {
     return rc;
 }
 
-/* A whole number option in [lo, hi]; exits 2 naming it otherwise. */
-static long long number(const char *name, const char *v, long long lo, long long hi) {
-    char *end = NULL;
-    long long x = strtoll(v, &end, 10);
-    if (!*v || *end || x < lo || x > hi) {
-        fprintf(stderr, "bench_allreduce: %s %s is not valid: use a whole number from %lld to %lld\n", name, v, lo, hi);
-        exit(2);
-    }
-    return x;
-}
-
 int main(int argc, char **argv) {
     if (argc == 5 && strcmp(argv[1], "--worker") == 0)
         return worker(argv);
+    static const struct option longs[] = {BENCH_ARGS_OPTIONS,
+                                          {"nproc", required_argument, 0, 'n'},
+                                          {"rounds", required_argument, 0, 'r'},
+                                          {"max-bytes", required_argument, 0, 'm'},
+                                          {"device", required_argument, 0, 'd'},
+                                          {"python", required_argument, 0, 'p'},
+                                          {"no-python", no_argument, 0, 'P'},
+                                          {"help", no_argument, 0, 'h'},
+                                          {0, 0, 0, 0}};
     bench_args args;
-    if (bench_args_parse(&args, &argc, argv) != 0)
-        return 2;
     int nproc = -1, rounds = 3, want_python = 1, cuda = 1, device_given = 0;
-    long long max_bytes = -1;
+    long long max_bytes = -1, n = 0;
     const char *python = getenv("LTC_PYTHON") && *getenv("LTC_PYTHON") ? getenv("LTC_PYTHON") : "python3";
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-        if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
-            fputs(usage, stdout);
-            return fflush(stdout) == 0 ? 0 : 1;
-        } else if (!strcmp(a, "--no-python")) {
-            want_python = 0;
-        } else if (v && !strcmp(a, "--nproc")) {
-            nproc = (int)number(a, argv[++i], 1, 64);
-        } else if (v && !strcmp(a, "--rounds")) {
-            rounds = (int)number(a, argv[++i], 1, MAXR);
-        } else if (v && !strcmp(a, "--max-bytes")) {
-            max_bytes = number(a, argv[++i], 8, 1ll << 30);
-        } else if (v && !strcmp(a, "--device")) {
-            if (strcmp(v, "cpu") != 0 && strcmp(v, "cuda") != 0) {
-                fprintf(stderr, "bench_allreduce: --device %s is not valid: use cuda or cpu\n", v);
+    bench_args_init(&args, argv[0]);
+    opterr = 0;
+    for (int c; (c = getopt_long(argc, argv, ":h", longs, NULL)) != -1;) {
+        int rc = bench_args_option(&args, c, optarg);
+        if (rc >= 0) {
+            if (rc)
+                return rc;
+            continue;
+        }
+        switch (c) {
+        case 'h': fputs(usage, stdout); return fflush(stdout) == 0 ? 0 : 1;
+        case 'P': want_python = 0; break;
+        case 'p': python = optarg; break;
+        case 'n':
+            if (bench_whole(&n, "--nproc", optarg, 1, 64))
                 return 2;
-            }
-            cuda = !strcmp(argv[++i], "cuda");
+            nproc = (int)n;
+            break;
+        case 'r':
+            if (bench_whole(&n, "--rounds", optarg, 1, MAXR))
+                return 2;
+            rounds = (int)n;
+            break;
+        case 'm':
+            if (bench_whole(&max_bytes, "--max-bytes", optarg, 8, 1ll << 30))
+                return 2;
+            break;
+        case 'd':
+            if (strcmp(optarg, "cpu") != 0 && strcmp(optarg, "cuda") != 0)
+                return bench_invalid("--device", optarg, "use cuda or cpu");
+            cuda = !strcmp(optarg, "cuda");
             device_given = 1;
-        } else if (v && !strcmp(a, "--python")) {
-            python = argv[++i];
-        } else {
-            fprintf(stderr, "bench_allreduce: unknown option or missing value: %s (try --help)\n", a);
-            return 2;
+            break;
+        default: return bench_usage_error(c, argv);
         }
     }
+    if (bench_args_check(&args, argc, argv))
+        return 2;
     int ngpu = 0;
     const int no_gpu = cuda && (ltc_cuda_device_count(&ngpu) != LTC_OK || ngpu < 1);
     if (no_gpu && device_given) {

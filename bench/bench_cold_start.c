@@ -60,43 +60,47 @@ static int run_once(char *const argv[], double *seconds, int *status) {
 static int status_code(int status) { return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status); }
 
 int main(int argc, char **argv) {
+    static const struct option longs[] = {BENCH_ARGS_OPTIONS,
+                                          {"runs", required_argument, 0, 'r'},
+                                          {"check", required_argument, 0, 'c'},
+                                          {"python", required_argument, 0, 'p'},
+                                          {"no-python", no_argument, 0, 'P'},
+                                          {"help", no_argument, 0, 'h'},
+                                          {0, 0, 0, 0}};
     bench_args args;
-    if (bench_args_parse(&args, &argc, argv) != 0)
+    int runs = 5, want_python = 1, timing_given = 0;
+    long long n = 0;
+    const char *check = "check_cuda";
+    const char *python = getenv("LTC_PYTHON") && *getenv("LTC_PYTHON") ? getenv("LTC_PYTHON") : "python3";
+    bench_args_init(&args, argv[0]);
+    opterr = 0;
+    for (int c; (c = getopt_long(argc, argv, ":h", longs, NULL)) != -1;) {
+        int rc = bench_args_option(&args, c, optarg);
+        if (rc >= 0) {
+            if (rc)
+                return rc;
+            timing_given |= c != BENCH_OPT_CSV && c != BENCH_OPT_JSON && c != BENCH_OPT_MD;
+            continue;
+        }
+        switch (c) {
+        case 'h': fputs(usage, stdout); return fflush(stdout) == 0 ? 0 : 1;
+        case 'P': want_python = 0; break;
+        case 'c': check = optarg; break;
+        case 'p': python = optarg; break;
+        case 'r':
+            if (bench_whole(&n, "--runs", optarg, 1, 1000))
+                return 2;
+            runs = (int)n;
+            break;
+        default: return bench_usage_error(c, argv);
+        }
+    }
+    if (bench_args_check(&args, argc, argv))
         return 2;
-    const bench_config def = bench_config_default();
-    if (args.config.warmup != def.warmup || args.config.min_runs != def.min_runs || args.config.max_runs != def.max_runs ||
-        args.config.min_time_s != def.min_time_s) {
+    if (timing_given) {
         fprintf(stderr, "bench_cold_start: --min-time, --warmup, --min-runs and --max-runs do not apply here: "
                         "each command runs once per round (--runs sets the rounds)\n");
         return 2;
-    }
-    int runs = 5, want_python = 1;
-    const char *check = "check_cuda";
-    const char *python = getenv("LTC_PYTHON") && *getenv("LTC_PYTHON") ? getenv("LTC_PYTHON") : "python3";
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-        char *end = NULL;
-        if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
-            fputs(usage, stdout);
-            return fflush(stdout) == 0 ? 0 : 1;
-        } else if (!strcmp(a, "--no-python")) {
-            want_python = 0;
-        } else if (v && !strcmp(a, "--runs")) {
-            long n = strtol(v, &end, 10);
-            if (*v == '\0' || *end != '\0' || n < 1 || n > 1000) {
-                fprintf(stderr, "bench_cold_start: --runs %s is not valid: use a whole number from 1 to 1000\n", v);
-                return 2;
-            }
-            runs = (int)n;
-            i++;
-        } else if (v && !strcmp(a, "--check")) {
-            check = argv[++i];
-        } else if (v && !strcmp(a, "--python")) {
-            python = argv[++i];
-        } else {
-            fprintf(stderr, "bench_cold_start: unknown option or missing value: %s (try --help)\n", a);
-            return 2;
-        }
     }
 
     char *cmd_a[] = {(char *)check, "--quick", NULL};

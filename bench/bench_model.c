@@ -238,65 +238,69 @@ static int parse_batches(settings *s, const char *v) {
     return 0;
 }
 
-static int whole(const char *opt, const char *v, long lo, long hi, int *out) {
-    char *end = NULL;
-    long x = strtol(v, &end, 10);
-    if (*v && !*end && x >= lo && x <= hi)
-        return *out = (int)x, 1;
-    fprintf(stderr, "bench_model: %s %s is not valid: use a whole number from %ld to %ld (try --help)\n", opt, v, lo, hi);
-    return 0;
-}
-
-/* The options besides the harness's; 0 (having said why) for bad usage. */
-static int parse_options(settings *s, int argc, char **argv) {
-    static const struct option longs[] = {
-        {"package-dir", required_argument, 0, 'd'}, {"batches", required_argument, 0, 'b'},
-        {"rounds", required_argument, 0, 'r'},      {"first-runs", required_argument, 0, 'f'},
-        {"device", required_argument, 0, 'D'},      {"python", required_argument, 0, 'p'},
-        {"no-python", no_argument, 0, 'n'},         {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
+/* The command line, the harness's options (into *args) with ours (into *s). 0: go on; else the exit code
+ * (help printed, or bad usage said). */
+static int parse_options(settings *s, bench_args *args, int argc, char **argv) {
+    static const struct option longs[] = {BENCH_ARGS_OPTIONS,
+                                          {"package-dir", required_argument, 0, 'd'},
+                                          {"batches", required_argument, 0, 'b'},
+                                          {"rounds", required_argument, 0, 'r'},
+                                          {"first-runs", required_argument, 0, 'f'},
+                                          {"device", required_argument, 0, 'D'},
+                                          {"python", required_argument, 0, 'p'},
+                                          {"no-python", no_argument, 0, 'n'},
+                                          {"help", no_argument, 0, 'h'},
+                                          {0, 0, 0, 0}};
+    bench_args_init(args, argv[0]);
     opterr = 0;
     for (int c; (c = getopt_long(argc, argv, ":h", longs, NULL)) != -1;) {
-        int ok = 1;
+        long long n = 0;
+        int rc = bench_args_option(args, c, optarg);
+        if (rc >= 0) {
+            if (rc)
+                return rc;
+            continue;
+        }
         switch (c) {
-        case 'h': printf(usage, bench_args_help); exit(fflush(stdout) != 0);
+        case 'h': printf(usage, bench_args_help); return fflush(stdout) == 0 ? -1 : 1;
         case 'd': s->dir = optarg; break;
         case 'p': s->python = optarg; break;
         case 'n': s->want_python = 0; break;
-        case 'r': ok = whole("--rounds", optarg, 1, MAXROUNDS, &s->rounds); break;
-        case 'f': ok = whole("--first-runs", optarg, 0, MAXROUNDS, &s->first_runs); break;
+        case 'r':
+            if (bench_whole(&n, "--rounds", optarg, 1, MAXROUNDS))
+                return 2;
+            s->rounds = (int)n;
+            break;
+        case 'f':
+            if (bench_whole(&n, "--first-runs", optarg, 0, MAXROUNDS))
+                return 2;
+            s->first_runs = (int)n;
+            break;
         case 'b':
-            if (!(ok = parse_batches(s, optarg)))
-                fprintf(stderr, "bench_model: --batches %s is not valid: use 1 to %d numbers from 1 to 4096, "
-                                "comma-separated (try --help)\n", optarg, MAXB);
+            if (!parse_batches(s, optarg))
+                return bench_invalid("--batches", optarg, "use 1 to 8 numbers from 1 to 4096, comma-separated");
             break;
         case 'D':
             s->devices = !strcmp(optarg, "cpu") ? 1 : !strcmp(optarg, "cuda") ? 2 : 0;
-            if (!(ok = s->devices != 0))
-                fprintf(stderr, "bench_model: --device %s is not valid: use cpu or cuda (try --help)\n", optarg);
+            if (!s->devices)
+                return bench_invalid("--device", optarg, "use cpu or cuda");
             break;
-        default:
-            fprintf(stderr, "bench_model: %s \"%s\" (try --help)\n", c == ':' ? "no value after" : "unknown option",
-                    argv[optind - 1]);
-            return 0;
+        default: return bench_usage_error(c, argv);
         }
-        if (!ok)
-            return 0;
     }
-    if (optind < argc)
-        fprintf(stderr, "bench_model: unexpected argument \"%s\" (try --help)\n", argv[optind]);
-    return optind == argc;
+    s->config = args->config;
+    return bench_args_check(args, argc, argv);
 }
 
 int main(int argc, char **argv) {
     if (argc == 5 && !strcmp(argv[1], "--first-run"))
         return first_run_child(argv[2], argv[3], argv[4]);
     bench_args args;
-    if (bench_args_parse(&args, &argc, argv) != 0)
-        return 2;
     const char *py = getenv("LTC_PYTHON");
-    settings s = {args.config, NULL, py && *py ? py : "python3", {1, 4096}, 2, 3, 5, 1, 0};
-    if (!parse_options(&s, argc, argv))
-        return 2;
+    settings s = {bench_config_default(), NULL, py && *py ? py : "python3", {1, 4096}, 2, 3, 5, 1, 0};
+    int rc = parse_options(&s, &args, argc, argv);
+    if (rc != 0)
+        return rc < 0 ? 0 : rc;
     if (!s.devices)
         s.devices = 1 | (ltc_cuda_is_available() ? 2 : 0);
     char scratch[] = "/tmp/ltc_bench_model_XXXXXX", self[4096];

@@ -5,8 +5,9 @@
  *   CPU, 1 thread / CPU, all threads   ltc on the CPU (intra-op threads as said)
  *   1 GPU eager                        ltc on cuda:0 (LibTorch's autograd for the backward)
  *   1 GPU eager + H2D                  the same, with the batch copied in from pinned host memory each step
- *   1 GPU graph                        the whole step captured as a CUDA graph and replayed
- *   N GPUs dp                          ltc_data_parallel_forward over every GPU (nn.DataParallel)
+ *   1 GPU graph                        forward, loss, backward and step captured as a CUDA graph after
+ *                                      3 eager warm-up steps, and replayed
+ *   N GPUs dp                          ltc_module_data_parallel_forward over every GPU (nn.DataParallel)
  *   N GPUs ddp                         N ranks, one per GPU, gradients averaged over NCCL (N = --nproc,
  *                                      default every GPU; with one it runs in this process)
  *   N GPUs ddp graph                   the same step with its all-reduce captured as a CUDA graph
@@ -60,7 +61,7 @@ static const char usage[] =
     "  --batches LIST   global batches, comma-separated, 1 to 2^26 each, at most 32 (default\n"
     "                   64,256,...,4^10,2^21)\n"
     "  --rounds N       alternated rounds of ours and the peers, 1 to 16 (default 2)\n"
-    "  --nproc N        ranks for ddp, one per GPU (default: every visible GPU; 0: no ddp)\n"
+    "  --nproc N        ranks for ddp, one per GPU, 0 to 64 (default: every visible GPU; 0: no ddp)\n"
     "  --device cpu     run the GPU cases' ddp and Python peers on the CPU instead (gloo), to try the\n"
     "                   benchmark without a GPU\n"
     "  --python PATH    Python with torch for the peers (default $LTC_PYTHON, else python3)\n"
@@ -91,26 +92,35 @@ static const char *const cpp_goal[NCFG] = {"cpu1_cpp_over_ltc", "cpu_all_cpp_ove
 /* ---------------------------------------------------------------------------------------------- */
 
 typedef struct step_ctx {
-    ltc_linear *model;
-    ltc_sgd *opt;
+    ltc_module *model;        /* nn.Linear(100, 10), as the peers' */
+    ltc_tensor_list *params;  /* its parameters, "weight" and "bias" */
+    ltc_optimizer *opt;       /* SGD (fused) over them */
     ltc_dist *dist;
     ltc_tensor *x, *y, *xh, *yh; /* the batch on the device; pinned host copies for the H2D case */
-    ltc_train_graph *graph;
+    ltc_cuda_graph *graph;    /* the step captured (graph cases) */
+    ltc_tensor *graph_loss;   /* the captured step's loss, which each replay rewrites */
     int dp, sync_dev; /* sync_dev: the GPU to synchronize after each step, -1 for the CPU */
 } step_ctx;
+
+/* forward, MSE loss, backward, [gradient average], SGD step: the work a graph captures. The loss's
+ * handle goes to *loss (the caller frees it). 0 on success. */
+static int train_step(step_ctx *c, ltc_tensor **loss) {
+    ltc_tensor *pred = NULL;
+    int bad = (c->dp ? ltc_module_data_parallel_forward(&pred, c->model, c->x, NULL, 0) : ltc_module_forward(&pred, c->model, c->x)) != LTC_OK ||
+              ltc_mse_loss(loss, pred, c->y) != LTC_OK || ltc_tensor_backward(*loss) != LTC_OK ||
+              (c->dist && ltc_dist_average_gradients(c->dist, c->params) != LTC_OK) || ltc_optimizer_step(c->opt) != LTC_OK;
+    ltc_tensor_free(pred);
+    return bad;
+}
 
 static int step(void *p) {
     step_ctx *c = p;
     if (c->xh && (ltc_tensor_copy(c->x, c->xh, 1) != LTC_OK || ltc_tensor_copy(c->y, c->yh, 1) != LTC_OK))
         return 1;
     if (c->graph)
-        return ltc_train_graph_replay(c->graph, c->x, c->y) != LTC_OK;
-    ltc_tensor *pred = NULL, *loss = NULL;
-    int bad = ltc_sgd_zero_grad(c->opt) != LTC_OK ||
-              (c->dp ? ltc_data_parallel_forward(&pred, c->model, c->x, NULL, 0) : ltc_linear_forward(&pred, c->model, c->x)) != LTC_OK ||
-              ltc_mse_loss(&loss, pred, c->y) != LTC_OK || ltc_tensor_backward(loss) != LTC_OK ||
-              (c->dist && ltc_dist_average_gradients_linear(c->dist, c->model) != LTC_OK) || ltc_sgd_step(c->opt) != LTC_OK;
-    ltc_tensor_free(pred);
+        return ltc_cuda_graph_replay(c->graph) != LTC_OK;
+    ltc_tensor *loss = NULL;
+    int bad = ltc_optimizer_zero_grad(c->opt) != LTC_OK || train_step(c, &loss);
     ltc_tensor_free(loss);
     return bad;
 }
@@ -121,13 +131,15 @@ static int sync_step(void *p) {
 }
 
 static void free_case(step_ctx *c) {
-    ltc_train_graph_free(c->graph);
+    ltc_cuda_graph_free(c->graph);
+    ltc_tensor_free(c->graph_loss);
     ltc_tensor_free(c->x);
     ltc_tensor_free(c->y);
     ltc_tensor_free(c->xh);
     ltc_tensor_free(c->yh);
-    ltc_sgd_free(c->opt);
-    ltc_linear_free(c->model);
+    ltc_optimizer_free(c->opt);
+    ltc_tensor_list_free(c->params);
+    ltc_module_free(c->model);
     memset(c, 0, sizeof *c);
 }
 
@@ -136,13 +148,16 @@ static int make_case(step_ctx *c, enum cfg k, int64_t rows, ltc_device dev, ltc_
     memset(c, 0, sizeof *c);
     const ltc_device cpu = {LTC_DEVICE_CPU, 0};
     int64_t xs[2] = {rows, IN}, ys[2] = {rows, OUT};
+    ltc_sgd_options sgd = LTC_SGD_OPTIONS_INIT;
+    sgd.lr = 0.1, sgd.momentum = 0.9;
     c->dist = dist;
     c->dp = k == GPU_DP;
     c->sync_dev = dev.type == LTC_DEVICE_CUDA ? dev.index : -1;
     ltc_manual_seed(1);
-    if (ltc_linear_new(&c->model, IN, OUT, 1) != LTC_OK || ltc_linear_to(c->model, dev) != LTC_OK ||
-        (dist && ltc_dist_broadcast_parameters_linear(dist, c->model, 0) != LTC_OK) ||
-        ltc_sgd_new(&c->opt, c->model, 0.1, 0.9) != LTC_OK || ltc_tensor_randn(&c->x, xs, 2, LTC_FLOAT32, dev, 1) != LTC_OK ||
+    if (ltc_module_linear_new(&c->model, IN, OUT, 1) != LTC_OK || ltc_module_to(c->model, dev) != LTC_OK ||
+        ltc_module_parameters(&c->params, c->model) != LTC_OK ||
+        (dist && ltc_dist_broadcast_parameters(dist, c->params, 0) != LTC_OK) ||
+        ltc_optimizer_sgd_new(&c->opt, c->params, &sgd) != LTC_OK || ltc_tensor_randn(&c->x, xs, 2, LTC_FLOAT32, dev, 1) != LTC_OK ||
         ltc_tensor_randn(&c->y, ys, 2, LTC_FLOAT32, dev, 2) != LTC_OK)
         return 1;
     if (k == GPU_H2D) {
@@ -156,13 +171,18 @@ static int make_case(step_ctx *c, enum cfg k, int64_t rows, ltc_device dev, ltc_
             return 1;
     }
     if (k == GPU_GRAPH || k == DDP_GRAPH) {
-        /* replayed on its own inputs, as a training loop that fills them would: nothing is copied */
-        if (ltc_train_graph_new(&c->graph, c->model, c->opt, dist, c->x, c->y) != LTC_OK)
+        /* three eager warm-up steps (CUDA, cuBLAS and NCCL set themselves up, the optimizer makes its
+         * state), the gradients dropped so that the captured backward makes them in the graph's memory,
+         * then forward, loss, backward, [average] and step captured; each replay reads x and y where
+         * they are, as a training loop that fills them would: nothing is copied */
+        for (int i = 0; i < 3; i++)
+            if (step(c) != 0)
+                return 1;
+        if (ltc_optimizer_zero_grad(c->opt) != LTC_OK || ltc_cuda_graph_new(&c->graph, dev) != LTC_OK ||
+            ltc_cuda_graph_capture_begin(c->graph) != LTC_OK)
             return 1;
-        ltc_tensor_free(c->x);
-        ltc_tensor_free(c->y);
-        c->x = c->y = NULL;
-        if (ltc_train_graph_inputs(&c->x, &c->y, c->graph) != LTC_OK)
+        int bad = train_step(c, &c->graph_loss);
+        if (ltc_cuda_graph_capture_end(c->graph) != LTC_OK || bad)
             return 1;
     }
     return 0;
@@ -259,7 +279,17 @@ static int cpu_worker(int argc, char **argv) {
     return close_results(f, path);
 }
 
-static int measure_ddp(bench_stats *out, ltc_dist *d, step_ctx *c, double min_time_s) {
+/* *out = the mean over the ranks of each rank's v: an all-reduce of a one-element tensor on dev. */
+static int ranks_mean(double *out, ltc_dist *d, ltc_device dev, double v) {
+    ltc_tensor *t = NULL;
+    const int64_t one = 1;
+    int bad = ltc_tensor_from_data(&t, &v, &one, 1, LTC_FLOAT64, dev) != LTC_OK || ltc_dist_all_reduce(d, t, LTC_REDUCE_AVG) != LTC_OK ||
+              ltc_tensor_item(out, t) != LTC_OK;
+    ltc_tensor_free(t);
+    return bad;
+}
+
+static int measure_ddp(bench_stats *out, ltc_dist *d, ltc_device dev, step_ctx *c, double min_time_s) {
     for (int i = 0; i < 3; i++)
         if (step(c) || sync_step(c))
             return 1;
@@ -269,7 +299,7 @@ static int measure_ddp(bench_stats *out, ltc_dist *d, step_ctx *c, double min_ti
     double once = bench_now_s() - t0, want = 0;
     double n = min_time_s / (once > 1e-7 ? once : 1e-7) + 1;
     n = n < 5 ? 5 : n > 100000 ? 100000 : n;
-    if (ltc_dist_mean(&want, d, (double)(int)n) != LTC_OK) /* the same double on every rank */
+    if (ranks_mean(&want, d, dev, (double)(int)n) != 0) /* the same double on every rank */
         return 1;
     int runs = (int)(want + 0.5);
     double *samples = malloc(sizeof(double) * (size_t)runs);
@@ -304,7 +334,7 @@ static int ddp_sweep(ltc_dist *d, ltc_device dev, const int64_t *batches, int nb
             have[g][b] = 0;
             if (batches[b] % world != 0)
                 continue;
-            if (make_case(&c, g ? DDP_GRAPH : DDP, batches[b] / world, dev, d) || measure_ddp(&stats[g][b], d, &c, min_time_s)) {
+            if (make_case(&c, g ? DDP_GRAPH : DDP, batches[b] / world, dev, d) || measure_ddp(&stats[g][b], d, dev, &c, min_time_s)) {
                 fprintf(stderr, "bench_train: ddp%s rank %d, batch %lld: %s\n", g ? " graph" : "", rank, (long long)batches[b],
                         ltc_last_error());
                 free_case(&c);
@@ -515,42 +545,64 @@ static int parse_batches(const char *text, int64_t *out, int *n) {
     return *n > 0 && !*p;
 }
 
-/* 0: go on; else the exit code (help printed, or bad usage said). */
+/* The command line, the harness's options with ours. 0: go on; else the exit code (help printed, or bad
+ * usage said). */
 static int parse_options(run *R, int argc, char **argv) {
+    static const struct option longs[] = {BENCH_ARGS_OPTIONS,
+                                          {"batches", required_argument, 0, 'b'},
+                                          {"rounds", required_argument, 0, 'r'},
+                                          {"nproc", required_argument, 0, 'n'},
+                                          {"device", required_argument, 0, 'd'},
+                                          {"python", required_argument, 0, 'p'},
+                                          {"no-python", no_argument, 0, 'P'},
+                                          {"no-cpp", no_argument, 0, 'C'},
+                                          {"no-cpu", no_argument, 0, 'U'},
+                                          {"help", no_argument, 0, 'h'},
+                                          {0, 0, 0, 0}};
     R->rounds = 2, R->nproc = -1, R->want_python = R->want_cpp = R->want_cpu = 1;
     R->python = getenv("LTC_PYTHON") && *getenv("LTC_PYTHON") ? getenv("LTC_PYTHON") : "python3";
     R->peer_device = "cuda";
     parse_batches("64,256,1024,4096,16384,65536,262144,1048576,2097152", R->batches, &R->nb);
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-        if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
-            printf(usage, bench_args_help);
-            return fflush(stdout) == 0 ? -1 : 1;
-        } else if (!strcmp(a, "--no-python")) {
-            R->want_python = 0;
-        } else if (!strcmp(a, "--no-cpp")) {
-            R->want_cpp = 0;
-        } else if (!strcmp(a, "--no-cpu")) {
-            R->want_cpu = 0;
-        } else if (v && !strcmp(a, "--batches") && parse_batches(v, R->batches, &R->nb)) {
-            i++;
-        } else if (v && !strcmp(a, "--rounds") && (R->rounds = atoi(v)) >= 1 && R->rounds <= MAXR) {
-            i++;
-        } else if (v && !strcmp(a, "--nproc") && (R->nproc = atoi(v)) >= 0) {
-            i++;
-        } else if (v && !strcmp(a, "--device") && (!strcmp(v, "cpu") || !strcmp(v, "cuda"))) {
-            R->peer_device = v;
-            i++;
-        } else if (v && !strcmp(a, "--python")) {
-            R->python = v;
-            i++;
-        } else {
-            fprintf(stderr, "bench_train: bad option %s%s%s (try --help)\n", a, v ? " " : "", v ? v : "");
-            return 2;
+    bench_args_init(&R->args, argv[0]);
+    opterr = 0;
+    for (int c; (c = getopt_long(argc, argv, ":h", longs, NULL)) != -1;) {
+        long long n = 0;
+        int rc = bench_args_option(&R->args, c, optarg);
+        if (rc >= 0) {
+            if (rc)
+                return rc;
+            continue;
+        }
+        switch (c) {
+        case 'h': printf(usage, bench_args_help); return fflush(stdout) == 0 ? -1 : 1;
+        case 'P': R->want_python = 0; break;
+        case 'C': R->want_cpp = 0; break;
+        case 'U': R->want_cpu = 0; break;
+        case 'p': R->python = optarg; break;
+        case 'b':
+            if (!parse_batches(optarg, R->batches, &R->nb))
+                return bench_invalid("--batches", optarg, "use 1 to 32 whole numbers from 1 to 2^26 (67108864), comma-separated");
+            break;
+        case 'r':
+            if (bench_whole(&n, "--rounds", optarg, 1, MAXR))
+                return 2;
+            R->rounds = (int)n;
+            break;
+        case 'n':
+            if (bench_whole(&n, "--nproc", optarg, 0, 64))
+                return 2;
+            R->nproc = (int)n;
+            break;
+        case 'd':
+            if (strcmp(optarg, "cpu") != 0 && strcmp(optarg, "cuda") != 0)
+                return bench_invalid("--device", optarg, "use cuda or cpu");
+            R->peer_device = optarg;
+            break;
+        default: return bench_usage_error(c, argv);
         }
     }
     R->self = argv[0];
-    return 0;
+    return bench_args_check(&R->args, argc, argv);
 }
 
 /* One peer's sweep of round r, which ended with exit code `code`: its results into py[p][.][r]; a
@@ -827,8 +879,6 @@ int main(int argc, char **argv) {
         return cpu_worker(argc, argv);
 
     static run R; /* large: static */
-    if (bench_args_parse(&R.args, &argc, argv) != 0)
-        return 2;
     int rc = parse_options(&R, argc, argv);
     if (rc != 0)
         return rc < 0 ? 0 : rc;

@@ -32,11 +32,11 @@ static const char usage[] =
     "Host <-> GPU copy latency and bandwidth through libltc (pageable and pinned, 4 B to 1 GiB), the\n"
     "time to pin, fitted latency and bandwidth against the PCIe link, and the 100x100 move against\n"
     "Python and raw LibTorch C++ side by side.\n"
-    "  --device N       the GPU (default 0)\n"
+    "  --device N       the GPU, 0 to 1023 (default 0)\n"
     "  --min-bytes B    smallest copy, a power of 2 >= 4 (default 4)\n"
     "  --max-bytes B    largest copy, a power of 2 <= 8 GiB (default 1073741824)\n"
     "  --size-step K    each size K times the one before, a power of 2 from 2 to 1024 (default 4)\n"
-    "  --rounds N       side-by-side rounds for the 100x100 move (default 5)\n"
+    "  --rounds N       side-by-side rounds for the 100x100 move, 1 to 1000 (default 5)\n"
     "  --python PATH    Python with torch for the Python peer (default $LTC_PYTHON, else python3)\n"
     "  --no-python      no Python peer\n"
     "  --no-cpp         no raw LibTorch C++ peer\n"
@@ -189,61 +189,66 @@ static int parse_pow2(const char *v, int64_t lo, int64_t hi, int64_t *out) {
 }
 
 int main(int argc, char **argv) {
+    static const struct option longs[] = {BENCH_ARGS_OPTIONS,
+                                          {"device", required_argument, 0, 'd'},
+                                          {"min-bytes", required_argument, 0, 'a'},
+                                          {"max-bytes", required_argument, 0, 'b'},
+                                          {"size-step", required_argument, 0, 's'},
+                                          {"rounds", required_argument, 0, 'r'},
+                                          {"python", required_argument, 0, 'p'},
+                                          {"no-python", no_argument, 0, 'P'},
+                                          {"no-cpp", no_argument, 0, 'C'},
+                                          {"no-sweep", no_argument, 0, 'S'},
+                                          {"no-move", no_argument, 0, 'M'},
+                                          {"help", no_argument, 0, 'h'},
+                                          {0, 0, 0, 0}};
     bench_args args;
-    if (bench_args_parse(&args, &argc, argv) != 0)
-        return 2;
     int device = 0, rounds = 5, want_python = 1, want_cpp = 1, do_sweep = 1, do_move = 1;
     int64_t min_bytes = 4, max_bytes = INT64_C(1) << 30, step = 4;
+    long long n = 0;
     const char *python = getenv("LTC_PYTHON") && *getenv("LTC_PYTHON") ? getenv("LTC_PYTHON") : "python3";
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-        char *end = NULL;
-        if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
-            printf(usage, bench_args_help);
-            return 0;
-        } else if (strcmp(a, "--no-python") == 0) {
-            want_python = 0;
-        } else if (strcmp(a, "--no-cpp") == 0) {
-            want_cpp = 0;
-        } else if (strcmp(a, "--no-sweep") == 0) {
-            do_sweep = 0;
-        } else if (strcmp(a, "--no-move") == 0) {
-            do_move = 0;
-        } else if (v && strcmp(a, "--python") == 0) {
-            python = argv[++i];
-        } else if (v && strcmp(a, "--device") == 0) {
-            device = (int)strtol(v, &end, 10);
-            if (*v == '\0' || *end != '\0' || device < 0) {
-                fprintf(stderr, "bench_transfer: --device %s is not valid: use a GPU index, 0 and up\n", v);
+    bench_args_init(&args, argv[0]);
+    opterr = 0;
+    for (int c; (c = getopt_long(argc, argv, ":h", longs, NULL)) != -1;) {
+        int rc = bench_args_option(&args, c, optarg);
+        if (rc >= 0) {
+            if (rc)
+                return rc;
+            continue;
+        }
+        switch (c) {
+        case 'h': printf(usage, bench_args_help); return fflush(stdout) == 0 ? 0 : 1;
+        case 'P': want_python = 0; break;
+        case 'C': want_cpp = 0; break;
+        case 'S': do_sweep = 0; break;
+        case 'M': do_move = 0; break;
+        case 'p': python = optarg; break;
+        case 'd':
+            if (bench_whole(&n, "--device", optarg, 0, 1023))
                 return 2;
-            }
-            i++;
-        } else if (v && strcmp(a, "--rounds") == 0) {
-            rounds = (int)strtol(v, &end, 10);
-            if (*v == '\0' || *end != '\0' || rounds < 1 || rounds > 1000) {
-                fprintf(stderr, "bench_transfer: --rounds %s is not valid: use 1 to 1000\n", v);
+            device = (int)n;
+            break;
+        case 'r':
+            if (bench_whole(&n, "--rounds", optarg, 1, 1000))
                 return 2;
-            }
-            i++;
-        } else if (v && strcmp(a, "--size-step") == 0) {
-            if (!parse_pow2(v, 2, 1024, &step)) {
-                fprintf(stderr, "bench_transfer: --size-step %s is not valid: use a power of 2 from 2 to 1024\n", v);
-                return 2;
-            }
-            i++;
-        } else if (v && (strcmp(a, "--min-bytes") == 0 || strcmp(a, "--max-bytes") == 0)) {
-            if (!parse_pow2(v, 4, INT64_C(1) << 33, a[3] == 'i' ? &min_bytes : &max_bytes)) {
-                fprintf(stderr, "bench_transfer: %s %s is not valid: use a power of 2 from 4 to 8589934592\n", a, v);
-                return 2;
-            }
-            i++;
-        } else {
-            fprintf(stderr, "bench_transfer: unknown option or missing value: %s (try --help)\n", a);
-            return 2;
+            rounds = (int)n;
+            break;
+        case 's':
+            if (!parse_pow2(optarg, 2, 1024, &step))
+                return bench_invalid("--size-step", optarg, "use a power of 2 from 2 to 1024");
+            break;
+        case 'a':
+        case 'b':
+            if (!parse_pow2(optarg, 4, INT64_C(1) << 33, c == 'a' ? &min_bytes : &max_bytes))
+                return bench_invalid(c == 'a' ? "--min-bytes" : "--max-bytes", optarg, "use a power of 2 from 4 to 8589934592");
+            break;
+        default: return bench_usage_error(c, argv);
         }
     }
+    if (bench_args_check(&args, argc, argv))
+        return 2;
     if (min_bytes > max_bytes) {
-        fprintf(stderr, "bench_transfer: --min-bytes %lld is above --max-bytes %lld\n", (long long)min_bytes,
+        fprintf(stderr, "bench_transfer: --min-bytes %lld is above --max-bytes %lld (try --help)\n", (long long)min_bytes,
                 (long long)max_bytes);
         return 2;
     }

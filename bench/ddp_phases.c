@@ -4,87 +4,91 @@
  * Without --sync-each a phase's time is the host's (launching the work, waiting for what it needs);
  * with it, each phase ends with a device synchronize and includes its GPU time.
  *
- * usage: ddp_phases [--nproc N] [--batch B] [--steps N] [--device cuda|cpu] [--no-group] [--sync-each]
- *   --nproc N    ranks, one per GPU, started by ltc_launch_local (default 1; under torchrun, srun or
- *                mpirun the launcher's ranks are used)
- *   --batch B    samples per rank, 1 to 2^24 (default 32)
- *   --steps N    timed steps, 10 to 10^6 (default 3000), after 300 untimed ones
- *   --no-group   one process without a group: no all-reduce (the 1 GPU baseline); needs --nproc 1
  * exit codes: 0 done; 1 an error (message on stderr); 2 bad usage */
-#define _POSIX_C_SOURCE 200809L /* clock_gettime */
+#include "common.h" /* CHECK, as the examples use it */
+#include "harness.h"
 #include "ltc.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
-#define CHECK(call)                                                                                   \
-    do {                                                                                              \
-        if ((call) != LTC_OK) {                                                                       \
-            fprintf(stderr, "ddp_phases: %s failed: %s\n", #call, ltc_last_error());                  \
-            exit(1);                                                                                  \
-        }                                                                                             \
-    } while (0)
+static const char usage[] =
+    "usage: ddp_phases [--nproc N] [--batch B] [--steps N] [--device cuda|cpu] [--no-group] [--sync-each]\n"
+    "  --nproc N     ranks, one per GPU, 1 to 1024, started by ltc_launch_local (default 1; under torchrun,\n"
+    "                srun or mpirun the launcher's ranks are used)\n"
+    "  --batch B     samples per rank, 1 to 2^24 (default 32)\n"
+    "  --steps N     timed steps, 10 to 10^6 (default 3000), after 300 untimed ones\n"
+    "  --device D    cuda (default) or cpu\n"
+    "  --no-group    one process without a group: no all-reduce (the 1 GPU baseline); needs --nproc 1\n"
+    "  --sync-each   end each phase with a device synchronize (its GPU time included)\n"
+    "exit codes: 0 done; 1 an error (message on stderr); 2 bad usage\n";
 
 enum { NPHASE = 7 };
 static const char *const phase_name[NPHASE] = {"zero_grad", "forward", "MSE loss", "backward", "all-reduce", "SGD step",
                                                "synchronize"};
-
-static double now_s(void) {
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
-}
 
 static int by_value(const void *a, const void *b) {
     double x = *(const double *)a, y = *(const double *)b;
     return (x > y) - (x < y);
 }
 
-/* The option after argv[*i] as an integer in [lo, hi]; exits 2 naming it otherwise. */
-static long long int_option(int argc, char **argv, int *i, long long lo, long long hi) {
-    const char *name = argv[*i], *v = *i + 1 < argc ? argv[++*i] : "";
-    char *end = NULL;
-    long long x = strtoll(v, &end, 10);
-    if (end == v || *end || x < lo || x > hi) {
-        fprintf(stderr, "ddp_phases: %s \"%s\" is not valid: use a whole number from %lld to %lld\n", name, v, lo, hi);
-        exit(2);
+typedef struct settings {
+    int nproc, no_group, sync_each, cuda;
+    long long batch, steps;
+} settings;
+
+/* The command line into s. 0: go on; else the exit code (help printed, or bad usage said). */
+static int parse_options(settings *s, int argc, char **argv) {
+    static const struct option longs[] = {{"nproc", required_argument, 0, 'n'},  {"batch", required_argument, 0, 'b'},
+                                          {"steps", required_argument, 0, 's'},  {"device", required_argument, 0, 'd'},
+                                          {"no-group", no_argument, 0, 'g'},     {"sync-each", no_argument, 0, 'y'},
+                                          {"help", no_argument, 0, 'h'},         {0, 0, 0, 0}};
+    *s = (settings){.nproc = 1, .cuda = 1, .batch = 32, .steps = 3000};
+    bench_args args;
+    bench_args_init(&args, argv[0]);
+    opterr = 0;
+    for (int c; (c = getopt_long(argc, argv, ":h", longs, NULL)) != -1;) {
+        long long n = 0;
+        switch (c) {
+        case 'h': printf("%s", usage); return fflush(stdout) == 0 ? -1 : 1;
+        case 'n':
+            if (bench_whole(&n, "--nproc", optarg, 1, 1024))
+                return 2;
+            s->nproc = (int)n;
+            break;
+        case 'b':
+            if (bench_whole(&s->batch, "--batch", optarg, 1, 1 << 24))
+                return 2;
+            break;
+        case 's':
+            if (bench_whole(&s->steps, "--steps", optarg, 10, 1000000))
+                return 2;
+            break;
+        case 'd':
+            if (strcmp(optarg, "cuda") != 0 && strcmp(optarg, "cpu") != 0)
+                return bench_invalid("--device", optarg, "use cuda or cpu");
+            s->cuda = !strcmp(optarg, "cuda");
+            break;
+        case 'g': s->no_group = 1; break;
+        case 'y': s->sync_each = 1; break;
+        default: return bench_usage_error(c, argv);
+        }
     }
-    return x;
+    if (s->no_group && s->nproc != 1) {
+        fprintf(stderr, "ddp_phases: --no-group runs one process: drop --nproc %d or --no-group\n", s->nproc);
+        return 2;
+    }
+    return bench_args_check(&args, argc, argv);
 }
 
 int main(int argc, char **argv) {
-    int nproc = 1, no_group = 0, sync_each = 0, cuda = 1;
-    long long batch = 32, steps = 3000;
-    for (int i = 1; i < argc; i++) {
-        if (!strcmp(argv[i], "--nproc"))
-            nproc = (int)int_option(argc, argv, &i, 1, 1024);
-        else if (!strcmp(argv[i], "--batch"))
-            batch = int_option(argc, argv, &i, 1, 1 << 24);
-        else if (!strcmp(argv[i], "--steps"))
-            steps = int_option(argc, argv, &i, 10, 1000000);
-        else if (!strcmp(argv[i], "--no-group"))
-            no_group = 1;
-        else if (!strcmp(argv[i], "--sync-each"))
-            sync_each = 1;
-        else if (!strcmp(argv[i], "--device")) {
-            const char *v = i + 1 < argc ? argv[++i] : "";
-            if (strcmp(v, "cuda") != 0 && strcmp(v, "cpu") != 0) {
-                fprintf(stderr, "ddp_phases: --device \"%s\" is not valid: use cuda or cpu\n", v);
-                return 2;
-            }
-            cuda = !strcmp(v, "cuda");
-        } else {
-            fprintf(stderr, "ddp_phases: \"%s\" is not an option\nusage: ddp_phases [--nproc N] [--batch B] [--steps N] "
-                            "[--device cuda|cpu] [--no-group] [--sync-each]\n", argv[i]);
-            return 2;
-        }
-    }
-    if (no_group && nproc != 1) {
-        fprintf(stderr, "ddp_phases: --no-group runs one process: drop --nproc %d or --no-group\n", nproc);
-        return 2;
-    }
+    settings o;
+    int rc = parse_options(&o, argc, argv);
+    if (rc != 0)
+        return rc < 0 ? 0 : rc;
+    const int nproc = o.nproc, sync_each = o.sync_each, cuda = o.cuda;
+    const long long batch = o.batch, steps = o.steps;
     ltc_dist_env env;
     CHECK(ltc_dist_env_from(&env, NULL));
     if (env.launcher == LTC_LAUNCHER_NONE && nproc > 1) {
@@ -97,16 +101,20 @@ int main(int argc, char **argv) {
     }
     ltc_device dev = {cuda ? LTC_DEVICE_CUDA : LTC_DEVICE_CPU, cuda ? env.local_rank : 0};
     ltc_dist *dist = NULL;
-    if (!no_group)
+    if (!o.no_group)
         CHECK(ltc_dist_init(&dist, &env, dev, 120));
-    ltc_linear *model;
-    ltc_sgd *opt;
+    ltc_module *model; /* nn.Linear(100, 10), with SGD (fused) over its parameters */
+    ltc_tensor_list *params;
+    ltc_optimizer *opt;
     ltc_tensor *x, *y;
     const int64_t xs[2] = {batch, 100}, ys[2] = {batch, 10};
+    ltc_sgd_options sgd = LTC_SGD_OPTIONS_INIT;
+    sgd.lr = 0.01, sgd.momentum = 0.9;
     ltc_manual_seed(1);
-    CHECK(ltc_linear_new(&model, 100, 10, 1));
-    CHECK(ltc_linear_to(model, dev));
-    CHECK(ltc_sgd_new(&opt, model, 0.01, 0.9));
+    CHECK(ltc_module_linear_new(&model, 100, 10, 1));
+    CHECK(ltc_module_to(model, dev));
+    CHECK(ltc_module_parameters(&params, model));
+    CHECK(ltc_optimizer_sgd_new(&opt, params, &sgd));
     CHECK(ltc_tensor_randn(&x, xs, 2, LTC_FLOAT32, dev, 2 + (uint64_t)env.rank));
     CHECK(ltc_tensor_randn(&y, ys, 2, LTC_FLOAT32, dev, 1000 + (uint64_t)env.rank));
     double *t = malloc(sizeof(double) * NPHASE * (size_t)steps);
@@ -116,20 +124,20 @@ int main(int argc, char **argv) {
     }
     for (long long s = -300; s < steps; s++) {
         ltc_tensor *pred = NULL, *loss = NULL;
-        double a = now_s();
+        double a = bench_now_s();
         for (int k = 0; k < NPHASE; k++) {
             switch (k) {
-            case 0: CHECK(ltc_sgd_zero_grad(opt)); break;
-            case 1: CHECK(ltc_linear_forward(&pred, model, x)); break;
+            case 0: CHECK(ltc_optimizer_zero_grad(opt)); break;
+            case 1: CHECK(ltc_module_forward(&pred, model, x)); break;
             case 2: CHECK(ltc_mse_loss(&loss, pred, y)); break;
             case 3: CHECK(ltc_tensor_backward(loss)); break;
-            case 4: if (dist) CHECK(ltc_dist_average_gradients_linear(dist, model)); break;
-            case 5: CHECK(ltc_sgd_step(opt)); break;
+            case 4: if (dist) CHECK(ltc_dist_average_gradients(dist, params)); break;
+            case 5: CHECK(ltc_optimizer_step(opt)); break;
             default: break; /* the synchronize below */
             }
             if ((sync_each || k == NPHASE - 1) && cuda)
                 CHECK(ltc_cuda_synchronize(dev.index));
-            double b = now_s();
+            double b = bench_now_s();
             if (s >= 0)
                 t[(size_t)k * (size_t)steps + (size_t)s] = b - a;
             a = b;
@@ -155,8 +163,9 @@ int main(int argc, char **argv) {
     free(t);
     ltc_tensor_free(x);
     ltc_tensor_free(y);
-    ltc_sgd_free(opt);
-    ltc_linear_free(model);
+    ltc_optimizer_free(opt);
+    ltc_tensor_list_free(params);
+    ltc_module_free(model);
     ltc_dist_free(dist);
     return 0;
 }

@@ -353,58 +353,80 @@ const char bench_args_help[] =
     "  --max-runs N     and at most N (default 1000000)\n"
     "  --warmup N       untimed runs first, at most N, at least 1 (default 3)\n";
 
-int bench_args_parse(bench_args *out, int *argc, char **argv) {
+static const char *g_program = "bench";
+
+const char *bench_program(void) { return g_program; }
+
+void bench_args_init(bench_args *out, const char *argv0) {
     memset(out, 0, sizeof *out);
     out->config = bench_config_default();
-    int kept = 1;
-    for (int i = 1; i < *argc; i++) {
-        const char *a = argv[i];
-        const char **file = strcmp(a, "--csv") == 0 ? &out->csv
-                            : strcmp(a, "--json") == 0 ? &out->json
-                            : strcmp(a, "--md") == 0  ? &out->md
-                                                      : NULL;
-        int *count = strcmp(a, "--warmup") == 0     ? &out->config.warmup
-                     : strcmp(a, "--min-runs") == 0 ? &out->config.min_runs
-                     : strcmp(a, "--max-runs") == 0 ? &out->config.max_runs
-                                                    : NULL;
-        int is_time = strcmp(a, "--min-time") == 0;
-        if (!file && !count && !is_time) {
-            argv[kept++] = argv[i];
-            continue;
-        }
-        if (i + 1 >= *argc) {
-            fprintf(stderr, "%s: option %s needs a value\n", argv[0], a);
-            return 2;
-        }
-        const char *v = argv[++i];
-        char *end;
-        if (file) {
-            *file = v;
-        } else if (count) {
-            long n = strtol(v, &end, 10);
-            if (*v == '\0' || *end != '\0' || n < 0 || n > 100000000) {
-                fprintf(stderr, "%s: %s %s is not valid: use a whole number from 0 to 100000000\n", argv[0], a, v);
-                return 2;
-            }
-            *count = (int)n;
-        } else {
-            double s = strtod(v, &end);
-            if (*v == '\0' || *end != '\0' || !(s >= 0 && s <= 3600)) {
-                fprintf(stderr, "%s: --min-time %s is not valid: use seconds from 0 to 3600\n", argv[0], v);
-                return 2;
-            }
-            out->config.min_time_s = s;
-        }
+    if (argv0 && *argv0)
+        g_program = strrchr(argv0, '/') ? strrchr(argv0, '/') + 1 : argv0;
+}
+
+int bench_invalid(const char *opt, const char *text, const char *valid) {
+    fprintf(stderr, "%s: %s %s is not valid: %s (try --help)\n", g_program, opt, text, valid);
+    return 2;
+}
+
+int bench_whole(long long *out, const char *opt, const char *text, long long lo, long long hi) {
+    char *end = NULL, valid[96];
+    errno = 0;
+    long long v = strtoll(text, &end, 10);
+    if (*text && !*end && !errno && v >= lo && v <= hi)
+        return *out = v, 0;
+    snprintf(valid, sizeof valid, "use a whole number from %lld to %lld", lo, hi);
+    return bench_invalid(opt, text, valid);
+}
+
+int bench_args_option(bench_args *args, int c, const char *value) {
+    static const char *const names[] = {"--warmup", "--min-runs", "--max-runs"};
+    int *count = c == BENCH_OPT_WARMUP     ? &args->config.warmup
+                 : c == BENCH_OPT_MIN_RUNS ? &args->config.min_runs
+                 : c == BENCH_OPT_MAX_RUNS ? &args->config.max_runs
+                                           : NULL;
+    long long n = 0;
+    char *end = NULL;
+    switch (c) {
+    case BENCH_OPT_CSV: args->csv = value; return 0;
+    case BENCH_OPT_JSON: args->json = value; return 0;
+    case BENCH_OPT_MD: args->md = value; return 0;
+    case BENCH_OPT_MIN_TIME: {
+        double s = strtod(value, &end);
+        if (!*value || *end || !(s >= 0 && s <= 3600))
+            return bench_invalid("--min-time", value, "use seconds from 0 to 3600");
+        args->config.min_time_s = s;
+        return 0;
     }
-    if (out->config.max_runs < 1 || out->config.max_runs < out->config.min_runs) {
-        fprintf(stderr, "%s: --max-runs %d is not valid: use 1 or more, and at least --min-runs (%d)\n", argv[0],
-                out->config.max_runs, out->config.min_runs);
+    case BENCH_OPT_WARMUP:
+    case BENCH_OPT_MIN_RUNS:
+    case BENCH_OPT_MAX_RUNS:
+        if (bench_whole(&n, names[c - BENCH_OPT_WARMUP], value, 0, 100000000))
+            return 2;
+        *count = (int)n;
+        return 0;
+    default: return -1;
+    }
+}
+
+int bench_args_check(const bench_args *args, int argc, char *const argv[]) {
+    if (optind < argc) {
+        fprintf(stderr, "%s: unexpected argument \"%s\" (try --help)\n", g_program, argv[optind]);
         return 2;
     }
-    argv[kept] = NULL;
-    *argc = kept;
-    return 0;
+    if (args->config.max_runs >= 1 && args->config.max_runs >= args->config.min_runs)
+        return 0;
+    fprintf(stderr, "%s: --max-runs %d is not valid: use 1 or more, and at least --min-runs (%d) (try --help)\n", g_program,
+            args->config.max_runs, args->config.min_runs);
+    return 2;
 }
+
+int bench_usage_error(int c, char *const argv[]) {
+    fprintf(stderr, "%s: %s \"%s\" (try --help)\n", g_program, c == ':' ? "no value after" : "unknown option",
+            argv[optind - 1]);
+    return 2;
+}
+
 
 /* ---------------------------------------------------------------------------------------------- */
 /* Report                                                                                         */

@@ -24,6 +24,7 @@
 #ifndef LTC_BENCH_HARNESS_H
 #define LTC_BENCH_HARNESS_H
 
+#include <getopt.h>
 #include <math.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -114,10 +115,61 @@ typedef struct bench_args {
 /* The help lines for the options below, to append to a benchmark's own --help. */
 extern const char bench_args_help[];
 
-/* Takes the options every benchmark shares out of argv, leaving the others in order (argv[*argc] is
- * NULL): --csv FILE, --json FILE, --md FILE, --min-time S, --warmup N, --min-runs N, --max-runs N.
- * Returns 0; or 2 after printing why to stderr (a missing or bad value). */
-int bench_args_parse(bench_args *out, int *argc, char **argv);
+/* Every benchmark parses its command line with one getopt_long loop; the options they all share
+ * (--csv FILE, --json FILE, --md FILE, --min-time S, --warmup N, --min-runs N, --max-runs N) go in its
+ * table through BENCH_ARGS_OPTIONS and are taken by bench_args_option:
+ *
+ *     static const struct option longs[] = {BENCH_ARGS_OPTIONS, {"rounds", required_argument, 0, 'r'},
+ *                                           {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
+ *     bench_args_init(&args, argv[0]);
+ *     opterr = 0;
+ *     for (int c; (c = getopt_long(argc, argv, ":h", longs, NULL)) != -1;) {
+ *         int rc = bench_args_option(&args, c, optarg);
+ *         if (rc >= 0) { if (rc) return rc; continue; }
+ *         switch (c) {
+ *         case 'r': if (bench_whole(&n, "--rounds", optarg, 1, 16)) return 2; ...
+ *         default: return bench_usage_error(c, argv);
+ *         }
+ *     }
+ *     return bench_args_check(&args, argc, argv);
+ *
+ * Messages name the program (bench_args_init's argv0, its last path part), the option, the value
+ * and what would be valid, e.g. "bench_train: --rounds 0 is not valid: use a whole number from 1 to 16
+ * (try --help)". */
+enum { BENCH_OPT_CSV = 0x1000, BENCH_OPT_JSON, BENCH_OPT_MD, BENCH_OPT_MIN_TIME, BENCH_OPT_WARMUP, BENCH_OPT_MIN_RUNS,
+       BENCH_OPT_MAX_RUNS };
+#define BENCH_ARGS_OPTIONS                                                                                            \
+    {"csv", required_argument, 0, BENCH_OPT_CSV}, {"json", required_argument, 0, BENCH_OPT_JSON},                      \
+    {"md", required_argument, 0, BENCH_OPT_MD}, {"min-time", required_argument, 0, BENCH_OPT_MIN_TIME},                \
+    {"warmup", required_argument, 0, BENCH_OPT_WARMUP}, {"min-runs", required_argument, 0, BENCH_OPT_MIN_RUNS},        \
+    {"max-runs", required_argument, 0, BENCH_OPT_MAX_RUNS}
+
+/* The defaults (bench_config_default, no files); argv0 names the program in messages. */
+void bench_args_init(bench_args *out, const char *argv0);
+
+/* Takes getopt_long's answer c (value: optarg): -1 when c is not a shared option; 0 when taken; 2 after
+ * saying why the value is not valid. */
+int bench_args_option(bench_args *args, int c, const char *value);
+
+/* After the loop: 0; or 2 after saying why (an argument left that is not an option, --max-runs below 1 or
+ * below --min-runs). */
+int bench_args_check(const bench_args *args, int argc, char *const argv[]);
+
+/* The program's name as bench_args_init took it ("bench" before). */
+const char *bench_program(void);
+
+/* text as a whole number from lo to hi into *out: 0; else 2 (bad usage's exit code) after "<program>:
+ * <opt> <text> is not valid: use a whole number from <lo> to <hi> (try --help)". */
+int bench_whole(long long *out, const char *opt, const char *text, long long lo, long long hi);
+
+/* An option's value that is not valid: "<program>: <opt> <text> is not valid: <valid> (try --help)";
+ * returns 2, bad usage's exit code. */
+int bench_invalid(const char *opt, const char *text, const char *valid);
+
+/* The getopt_long answer c that no case took (opterr 0, optstring starting with ':'): "<program>:
+ * unknown option "--x" (try --help)", or "no value after "--rounds"". Returns 2, the exit code. */
+int bench_usage_error(int c, char *const argv[]);
+
 
 /* ---------------------------------------------------------------------------------------------- */
 /* Report                                                                                         */

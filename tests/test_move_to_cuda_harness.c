@@ -80,27 +80,56 @@ static void test_stats(void) {
           s.median_s == 2 && s.min_s == 0.5 && s.max_s == 9 && s.runs == 40 && s.total_s == 70);
 }
 
+/* One getopt_long loop over BENCH_ARGS_OPTIONS and one option of its own (--device N), as a benchmark's:
+ * 0, or the exit code bench_args_option, bench_usage_error or bench_args_check gave. */
+static int parse(bench_args *a, int *device, int argc, char **argv) {
+    static const struct option longs[] = {BENCH_ARGS_OPTIONS, {"device", required_argument, 0, 'd'}, {0, 0, 0, 0}};
+    long long n = 0;
+    bench_args_init(a, argv[0]);
+    optind = 0; /* a fresh scan of a new argv */
+    opterr = 0;
+    for (int c; (c = getopt_long(argc, argv, ":", longs, NULL)) != -1;) {
+        int rc = bench_args_option(a, c, optarg);
+        if (rc > 0)
+            return rc;
+        if (rc == 0)
+            continue;
+        if (c != 'd')
+            return bench_usage_error(c, argv);
+        if (bench_whole(&n, "--device", optarg, 0, 7))
+            return 2;
+        *device = (int)n;
+    }
+    return bench_args_check(a, argc, argv);
+}
+
 static void test_args(void) {
-    char *argv[] = {"bench", "--csv", "a.csv", "--device", "1", "--min-time", "0.5", "--json", "b.json", "--warmup",
-                    "2", "--md", "c.md", "-x", "--min-runs", "3", "--max-runs", "9", NULL};
-    int argc = 18;
+    char *argv[] = {"/x/bench", "--csv", "a.csv", "--device", "1", "--min-time", "0.5", "--json", "b.json", "--warmup",
+                    "2", "--md", "c.md", "--min-runs", "3", "--max-runs", "9", NULL};
     bench_args a;
-    CHECK("parse", bench_args_parse(&a, &argc, argv) == 0);
+    int device = -1;
+    CHECK("parse", parse(&a, &device, 17, argv) == 0);
     CHECK("files", a.csv && strcmp(a.csv, "a.csv") == 0 && strcmp(a.json, "b.json") == 0 && strcmp(a.md, "c.md") == 0);
     CHECK("config", a.config.min_time_s == 0.5 && a.config.warmup == 2 && a.config.min_runs == 3 && a.config.max_runs == 9);
-    CHECK("the rest kept in order", argc == 4 && strcmp(argv[1], "--device") == 0 && strcmp(argv[2], "1") == 0 &&
-                                        strcmp(argv[3], "-x") == 0 && argv[4] == NULL);
+    CHECK("the program's own option beside them", device == 1);
+    CHECK("the program named by argv[0]'s last part", strcmp(bench_program(), "bench") == 0);
+    char *none[] = {"bench", NULL};
+    CHECK("no options: the defaults", parse(&a, &device, 1, none) == 0 && !a.csv && !a.json && !a.md &&
+                                          a.config.min_time_s == bench_config_default().min_time_s);
     char *bad1[] = {"bench", "--min-time", "fast", NULL}, *bad2[] = {"bench", "--warmup", "-1", NULL},
-         *bad3[] = {"bench", "--csv", NULL}, *bad4[] = {"bench", "--max-runs", "2", NULL};
-    int n = 3;
-    fprintf(stderr, "(four error messages expected next)\n");
-    CHECK("bad time", bench_args_parse(&a, &n, bad1) == 2);
-    n = 3;
-    CHECK("bad count", bench_args_parse(&a, &n, bad2) == 2);
-    n = 2;
-    CHECK("missing value", bench_args_parse(&a, &n, bad3) == 2);
-    n = 3;
-    CHECK("max-runs below min-runs", bench_args_parse(&a, &n, bad4) == 2);
+         *bad3[] = {"bench", "--csv", NULL}, *bad4[] = {"bench", "--max-runs", "2", NULL},
+         *bad5[] = {"bench", "--device", "8", NULL}, *bad6[] = {"bench", "--bogus", NULL}, *bad7[] = {"bench", "extra", NULL};
+    fprintf(stderr, "(seven error messages expected next)\n");
+    CHECK("bad time", parse(&a, &device, 3, bad1) == 2);
+    CHECK("bad count", parse(&a, &device, 3, bad2) == 2);
+    CHECK("missing value", parse(&a, &device, 2, bad3) == 2);
+    CHECK("max-runs below min-runs", parse(&a, &device, 3, bad4) == 2);
+    CHECK("the program's own option out of range", parse(&a, &device, 3, bad5) == 2);
+    CHECK("an unknown option", parse(&a, &device, 2, bad6) == 2);
+    CHECK("an argument left over", parse(&a, &device, 2, bad7) == 2);
+    long long n = 0;
+    CHECK("bench_whole: in range", bench_whole(&n, "--n", "16", 1, 16) == 0 && n == 16);
+    CHECK("bench_whole: not a number, past the range", bench_whole(&n, "--n", "1x", 1, 16) == 2 && bench_whole(&n, "--n", "17", 1, 16) == 2 && n == 16);
     CHECK("help text names the options", strstr(bench_args_help, "--json FILE") && strstr(bench_args_help, "--min-time S"));
 }
 
