@@ -1,4 +1,5 @@
-/* The same blocks on CUDA devices. Exits 77 (skipped) where no GPU is usable. */
+/* The same blocks on CUDA devices, through the general API (a Linear module, ltc_optimizer_sgd_new).
+ * Exits 77 (skipped) where no GPU is usable. */
 #include "train_common.h"
 
 static void test_roundtrip_each_dtype(ltc_device dev) {
