@@ -162,8 +162,9 @@ static inline void mh_linear_free(mh_linear *m) {
 static inline int mh_linear_new(mh_linear *m, int64_t in, int64_t out, int has_bias, const float *w0, const float *b0,
                                 ltc_device device) {
     memset(m, 0, sizeof *m);
-    int ok = ltc_module_linear_new(&m->module, in, out, has_bias) == LTC_OK && ltc_module_to(m->module, device) == LTC_OK &&
-             ltc_module_parameters(&m->params, m->module) == LTC_OK && ltc_tensor_list_find(&m->w, m->params, "weight") == LTC_OK &&
+    int ok = ltc_module_linear_new(&m->module, in, out, has_bias) == LTC_OK &&
+             ltc_module_to(m->module, device) == LTC_OK && ltc_module_parameters(&m->params, m->module) == LTC_OK &&
+             ltc_tensor_list_find(&m->w, m->params, "weight") == LTC_OK &&
              (!has_bias || ltc_tensor_list_find(&m->b, m->params, "bias") == LTC_OK) &&
              (!w0 || mh_set_floats(m->w, w0, in * out)) && (!b0 || (has_bias && mh_set_floats(m->b, b0, out)));
     if (!ok)
