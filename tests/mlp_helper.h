@@ -11,6 +11,12 @@
  *                                       out (cap entries at most); returns how many
  *   mh_values(list, out, cap)           the same for every tensor of list, in order
  *   mh_params_new(model)                the model's parameters (ltc_module_parameters), checked
+ *   mh_set_floats(t, v, n)              overwrites a float32 tensor (a parameter, on any device) with n host
+ *                                       floats, unseen by autograd; 1 on success, 0 on an error
+ *   mh_linear_new(&m, in, out, bias, w0, b0, device) / mh_linear_free(&m)
+ *                                       a Linear with its parameter list and handles on its weight and bias,
+ *                                       set from w0 and b0 (when not NULL) and moved to device; 1 on
+ *                                       success, 0 on an error (these two never CHECK: safe on any thread)
  */
 #ifndef LTC_TEST_MLP_HELPER_H
 #define LTC_TEST_MLP_HELPER_H
@@ -122,6 +128,48 @@ static inline ltc_tensor_list *mh_params_new(const ltc_module *model) {
     ltc_tensor_list *p = NULL;
     CHECK_OK(ltc_module_parameters(&p, model));
     return p;
+}
+
+static inline int mh_set_floats(ltc_tensor *t, const float *v, int64_t n) {
+    int64_t shape[LTC_MAX_DIMS];
+    const int nd = ltc_tensor_ndim(t);
+    if (nd < 0 || nd > LTC_MAX_DIMS || ltc_tensor_numel(t) != n || ltc_tensor_dtype(t) != LTC_FLOAT32)
+        return 0;
+    for (int i = 0; i < nd; i++)
+        shape[i] = ltc_tensor_size(t, i);
+    ltc_tensor *src = NULL;
+    int ok = ltc_tensor_from_data(&src, v, shape, nd, LTC_FLOAT32, (ltc_device){LTC_DEVICE_CPU, 0}) == LTC_OK &&
+             ltc_tensor_copy(t, src, 0) == LTC_OK;
+    ltc_tensor_free(src);
+    return ok;
+}
+
+/* A Linear module, its parameters as a list ("weight", "bias", as PyTorch names them) and a handle on each. */
+typedef struct mh_linear {
+    ltc_module *module;
+    ltc_tensor_list *params;
+    ltc_tensor *w, *b; /* b NULL without a bias */
+} mh_linear;
+
+static inline void mh_linear_free(mh_linear *m) {
+    ltc_tensor_free(m->w);
+    ltc_tensor_free(m->b);
+    ltc_tensor_list_free(m->params);
+    ltc_module_free(m->module);
+    memset(m, 0, sizeof *m);
+}
+
+static inline int mh_linear_new(mh_linear *m, int64_t in, int64_t out, int has_bias, const float *w0, const float *b0,
+                                ltc_device device) {
+    memset(m, 0, sizeof *m);
+    int ok = ltc_module_linear_new(&m->module, in, out, has_bias) == LTC_OK &&
+             ltc_module_to(m->module, device) == LTC_OK && ltc_module_parameters(&m->params, m->module) == LTC_OK &&
+             ltc_tensor_list_find(&m->w, m->params, "weight") == LTC_OK &&
+             (!has_bias || ltc_tensor_list_find(&m->b, m->params, "bias") == LTC_OK) &&
+             (!w0 || mh_set_floats(m->w, w0, in * out)) && (!b0 || (has_bias && mh_set_floats(m->b, b0, out)));
+    if (!ok)
+        mh_linear_free(m);
+    return ok;
 }
 
 #endif

@@ -2,8 +2,8 @@
  * and settings saved and loaded back; a run resumed from a checkpoint into a fresh module and optimizer
  * ends bit for bit where the uninterrupted run ends; restore is all or nothing, naming the entry, the
  * optimizer's kind or setting that differs; a diverged model never overwrites a good file; the file
- * system's refusals are LTC_ERR_IO naming the path; a truncated file, a changed byte (the digest), the
- * older Linear-only format are refused. With the Python beside LibTorch (skipped without it):
+ * system's refusals are LTC_ERR_IO naming the path; a truncated file and a changed byte (the digest) are
+ * refused. With the Python beside LibTorch (skipped without it):
  * torch.load(weights_only=True) reads an ltc checkpoint, its digest recomputed as documented, its "model"
  * into nn.Sequential.load_state_dict and its "optimizer" into torch.optim's load_state_dict, and the next
  * step there equals ltc's; ltc reads a state_dict that torch.save wrote (the same outputs as Python's
@@ -295,7 +295,7 @@ static void test_file_refusals(void) {
     ltc_checkpoint *l = NULL;
     CHECK_FAILS(ltc_checkpoint_load(&l, path_of("missing.pt")), LTC_ERR_IO, "cannot open checkpoint");
     CHECK_FAILS(ltc_checkpoint_load(&l, g_dir), LTC_ERR_IO, "Is a directory");
-    /* truncated; a changed byte; the older format */
+    /* truncated; a changed byte */
     const char *cut = path_of("cut.pt"), *flip = path_of("flip.pt");
     CHECK("write a truncated copy", write_file(cut, bytes, (size_t)n / 2));
     CHECK_FAILS(ltc_checkpoint_load(&l, cut), LTC_ERR_INVALID_ARGUMENT, "is truncated or corrupt");
@@ -307,11 +307,6 @@ static void test_file_refusals(void) {
     CHECK_FAILS(ltc_checkpoint_load(&l, flip), LTC_ERR_INVALID_ARGUMENT, "flip.pt is");
     printf("one bit flipped in a tensor: %s\n", ltc_last_error());
     CHECK("a refused load leaves *out NULL", l == NULL);
-    ltc_linear *lin = NULL;
-    CHECK_OK(ltc_linear_new(&lin, 4, 3, 1));
-    CHECK_OK(ltc_checkpoint_save_linear(path_of("old.pt"), lin, NULL, 3, "seed=1"));
-    CHECK_FAILS(ltc_checkpoint_load(&l, path_of("old.pt")), LTC_ERR_INVALID_ARGUMENT,
-                "its format is \"ltc.checkpoint.1\", expected \"ltc.checkpoint.2\" (ltc_checkpoint_load_linear reads it)");
     CHECK_FAILS(ltc_checkpoint_set_setting(c, "", "x"), LTC_ERR_INVALID_ARGUMENT, "the key is empty");
     CHECK_FAILS(ltc_checkpoint_set_setting(c, "k", "a\nb"), LTC_ERR_INVALID_ARGUMENT,
                 "the value \"a\nb\" holds a control character (byte 1)");
@@ -319,7 +314,6 @@ static void test_file_refusals(void) {
     char tmp[64];
     snprintf(tmp, sizeof tmp, "good.pt.tmp.%ld", (long)getpid());
     CHECK("no temporary file is left", file_size(path_of(tmp)) < 0 && file_size(good) == n);
-    ltc_linear_free(lin);
     ltc_checkpoint_free(c);
     ltc_tensor_list_free(bad);
     ltc_tensor_free(nan);

@@ -1,10 +1,11 @@
-/* CUDA graphs of any step (ltc_cuda_graph_*; exits 77 without a GPU). A training step of the Linear API
- * (forward, MSE, autograd's backward, SGD), captured once after three eager warm-up steps, replayed: the
- * parameters and the loss equal the eager steps' bit for bit, with and without momentum and bias, and with a
- * group of one over NCCL averaging the gradients inside the graph (ltc_dist_average_gradients captured); a
- * replay reads the capture's input tensors, refilled with ltc_tensor_copy. The capture records, it does not
- * run. A capture with work that cannot be captured (a host sync) fails with CUDA's error, the graph stays
- * empty and captures again; a capture ended on another thread, and nested captures, are refused. */
+/* CUDA graphs of any step (ltc_cuda_graph_*; exits 77 without a GPU). A training step of a Linear module
+ * (ltc_module_forward, MSE, autograd's backward, the fused SGD step of ltc_optimizer_sgd_new), captured once
+ * after three eager warm-up steps, replayed: the parameters and the loss equal the eager steps' bit for bit,
+ * with and without momentum and bias, and with a group of one over NCCL averaging the gradients inside the
+ * graph (ltc_dist_average_gradients over the module's parameter list, captured); a replay reads the capture's
+ * input tensors, refilled with ltc_tensor_copy. The capture records, it does not run. A capture with work that
+ * cannot be captured (a host sync) fails with CUDA's error, the graph stays empty and captures again; a
+ * capture ended on another thread, and nested captures, are refused. */
 #define _POSIX_C_SOURCE 200809L
 #include "train_common.h"
 
@@ -15,10 +16,10 @@ enum { WARM = 3, REPLAYS = 5, BATCH = 64 };
 
 /* One step whose tensors a capture keeps: forward, MSE, backward, with a group the gradients' average, SGD.
  * The loss's handle goes to *loss (the caller frees it). */
-static ltc_status step(ltc_linear *lin, ltc_sgd *opt, ltc_dist *dist, const ltc_tensor_list *params, const ltc_tensor *x,
-                       const ltc_tensor *y, ltc_tensor **loss) {
+static ltc_status step(ltc_module *lin, ltc_optimizer *opt, ltc_dist *dist, const ltc_tensor_list *params,
+                       const ltc_tensor *x, const ltc_tensor *y, ltc_tensor **loss) {
     ltc_tensor *pred = NULL;
-    ltc_status st = ltc_linear_forward(&pred, lin, x);
+    ltc_status st = ltc_module_forward(&pred, lin, x);
     if (st == LTC_OK)
         st = ltc_mse_loss(loss, pred, y);
     if (st == LTC_OK)
@@ -26,7 +27,7 @@ static ltc_status step(ltc_linear *lin, ltc_sgd *opt, ltc_dist *dist, const ltc_
     if (st == LTC_OK && dist)
         st = ltc_dist_average_gradients(dist, params);
     if (st == LTC_OK)
-        st = ltc_sgd_step(opt);
+        st = ltc_optimizer_step(opt);
     ltc_tensor_free(pred);
     return st;
 }
@@ -36,18 +37,14 @@ static ltc_status step(ltc_linear *lin, ltc_sgd *opt, ltc_dist *dist, const ltc_
  * and *last_loss; 0 on an error. */
 static int train(int graph, ltc_dist *dist, int bias, double momentum, const ltc_tensor *x, const ltc_tensor *x2,
                  const ltc_tensor *y, float w[REG_OUT][REG_IN], float b[REG_OUT], double *last_loss) {
-    ltc_linear *lin = NULL;
-    ltc_sgd *opt = NULL;
-    ltc_tensor *pw = NULL, *pb = NULL, *loss = NULL, *xs = NULL;
-    ltc_tensor_list *params = NULL;
+    mh_linear lin = {0};
+    ltc_optimizer *opt = NULL;
+    ltc_tensor *loss = NULL, *xs = NULL;
     ltc_cuda_graph *g = NULL;
     int64_t shape[2] = {BATCH, REG_IN};
     int ok = 0;
     ltc_manual_seed(9);
-    if (ltc_linear_new(&lin, REG_IN, REG_OUT, bias) != LTC_OK || ltc_linear_to(lin, GPU0) != LTC_OK ||
-        ltc_sgd_new(&opt, lin, 0.05, momentum) != LTC_OK || ltc_linear_parameters(&pw, bias ? &pb : NULL, lin) != LTC_OK ||
-        ltc_tensor_list_new(&params) != LTC_OK || ltc_tensor_list_append(params, "weight", pw) != LTC_OK ||
-        (bias && ltc_tensor_list_append(params, "bias", pb) != LTC_OK) ||
+    if (!mh_linear_new(&lin, REG_IN, REG_OUT, bias, NULL, NULL, GPU0) || reg_sgd_new(&opt, &lin, 0.05, momentum) != LTC_OK ||
         ltc_tensor_empty(&xs, shape, 2, LTC_FLOAT32, GPU0, 0) != LTC_OK || ltc_tensor_copy(xs, x, 0) != LTC_OK)
         goto done;
     for (int s = 0; s < WARM + (graph ? 0 : REPLAYS); s++) {
@@ -55,15 +52,15 @@ static int train(int graph, ltc_dist *dist, int bias, double momentum, const ltc
             goto done;
         ltc_tensor_free(loss);
         loss = NULL;
-        if (ltc_sgd_zero_grad(opt) != LTC_OK || step(lin, opt, dist, params, xs, y, &loss) != LTC_OK)
+        if (ltc_optimizer_zero_grad(opt) != LTC_OK || step(lin.module, opt, dist, lin.params, xs, y, &loss) != LTC_OK)
             goto done;
     }
     if (graph) {
         ltc_tensor_free(loss);
         loss = NULL;
         /* the gradients dropped: the captured backward makes them in the graph's memory */
-        if (ltc_sgd_zero_grad(opt) != LTC_OK || ltc_cuda_graph_new(&g, GPU0) != LTC_OK ||
-            ltc_cuda_graph_capture_begin(g) != LTC_OK || step(lin, opt, dist, params, xs, y, &loss) != LTC_OK ||
+        if (ltc_optimizer_zero_grad(opt) != LTC_OK || ltc_cuda_graph_new(&g, GPU0) != LTC_OK ||
+            ltc_cuda_graph_capture_begin(g) != LTC_OK || step(lin.module, opt, dist, lin.params, xs, y, &loss) != LTC_OK ||
             ltc_cuda_graph_capture_end(g) != LTC_OK)
             goto done;
         for (int s = 0; s < REPLAYS; s++) {
@@ -73,16 +70,16 @@ static int train(int graph, ltc_dist *dist, int bias, double momentum, const ltc
                 goto done;
         }
     }
-    ok = ltc_tensor_item(last_loss, loss) == LTC_OK && ltc_tensor_copy_to_host(w, sizeof(float) * REG_OUT * REG_IN, pw) == LTC_OK &&
-         (!bias || ltc_tensor_copy_to_host(b, sizeof(float) * REG_OUT, pb) == LTC_OK);
+    ok = ltc_tensor_item(last_loss, loss) == LTC_OK &&
+         ltc_tensor_copy_to_host(w, sizeof(float) * REG_OUT * REG_IN, lin.w) == LTC_OK &&
+         (!bias || ltc_tensor_copy_to_host(b, sizeof(float) * REG_OUT, lin.b) == LTC_OK);
 done:
     if (!ok)
         fprintf(stderr, "train(%s): %s\n", graph ? "graph" : "eager", ltc_last_error());
     ltc_cuda_graph_free(g);
-    TH_FREE_TENSORS(pw, pb, loss, xs);
-    ltc_tensor_list_free(params);
-    ltc_sgd_free(opt);
-    ltc_linear_free(lin);
+    TH_FREE_TENSORS(loss, xs);
+    ltc_optimizer_free(opt);
+    mh_linear_free(&lin);
     return ok;
 }
 

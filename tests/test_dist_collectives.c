@@ -7,7 +7,7 @@
  * that differ across ranks (a shape, a dtype, an op, a root, another collective) fail on every rank alike and
  * the group goes on. Network: 127.0.0.1 only. */
 #define _POSIX_C_SOURCE 200809L
-#include "testhelper.h"
+#include "mlp_helper.h"
 #include "net_helper.h"
 
 #include <limits.h>
@@ -387,21 +387,20 @@ static void shard(int r, float x[3][IN], float y[3][OUT]) {
     }
 }
 
-/* The weight (8) and bias (2) of lin, or their gradients, into out[10]; 0 on an error. */
-static int params_of(ltc_linear *lin, int grad, float out[10]) {
-    ltc_tensor *w = NULL, *b = NULL, *gw = NULL, *gb = NULL;
-    int ok = ltc_linear_parameters(&w, &b, lin) == LTC_OK &&
-             (!grad || (ltc_tensor_grad(&gw, w) == LTC_OK && ltc_tensor_grad(&gb, b) == LTC_OK)) &&
+/* The weight (8) and bias (2), or their gradients, into out[10]; 0 on an error. */
+static int params_of(const ltc_tensor *w, const ltc_tensor *b, int grad, float out[10]) {
+    ltc_tensor *gw = NULL, *gb = NULL;
+    int ok = (!grad || (ltc_tensor_grad(&gw, w) == LTC_OK && ltc_tensor_grad(&gb, b) == LTC_OK)) &&
              ltc_tensor_copy_to_host(out, sizeof(float) * IN * OUT, grad ? gw : w) == LTC_OK &&
              ltc_tensor_copy_to_host(out + IN * OUT, sizeof(float) * OUT, grad ? gb : b) == LTC_OK;
-    TH_FREE_TENSORS(w, b, gw, gb);
+    TH_FREE_TENSORS(gw, gb);
     return ok;
 }
 
 static void list_body(rank_job *j, ltc_dist *d) {
     const int r = j->rank;
-    ltc_linear *lin = NULL, *other = NULL;
-    ltc_tensor *w = NULL, *b = NULL, *frozen = NULL, *steps = NULL, *ow = NULL, *x = NULL, *y = NULL, *p = NULL, *loss = NULL;
+    mh_linear lin, other;
+    ltc_tensor *w = NULL, *b = NULL, *ow = NULL, *frozen = NULL, *steps = NULL, *x = NULL, *y = NULL, *p = NULL, *loss = NULL;
     ltc_tensor_list *params = NULL, *empty = NULL, *mixed = NULL, *no_grad = NULL, *frozen_only = NULL;
     float start[IN * OUT], bias[OUT];
     for (int i = 0; i < IN * OUT; i++)
@@ -412,10 +411,11 @@ static void list_body(rank_job *j, ltc_dist *d) {
     for (int i = 0; i < N; i++)
         fv[i] = 7 + r;
     int64_t one[1] = {1};
-    if (ltc_linear_new(&lin, IN, OUT, 1) != LTC_OK || ltc_linear_set_parameters(lin, start, bias) != LTC_OK ||
-        ltc_linear_parameters(&w, &b, lin) != LTC_OK || !(frozen = make(LTC_FLOAT32, fv)) ||
-        ltc_tensor_zeros(&steps, one, 1, LTC_INT64, CPU) != LTC_OK || ltc_linear_new(&other, IN, OUT, 1) != LTC_OK ||
-        ltc_linear_parameters(&ow, NULL, other) != LTC_OK || ltc_tensor_list_new(&params) != LTC_OK ||
+    int made = mh_linear_new(&lin, IN, OUT, 1, start, bias, CPU);
+    made = mh_linear_new(&other, IN, OUT, 1, NULL, NULL, CPU) && made;
+    w = lin.w, b = lin.b, ow = other.w; /* borrowed: lin and other free them */
+    if (!made || !(frozen = make(LTC_FLOAT32, fv)) || ltc_tensor_zeros(&steps, one, 1, LTC_INT64, CPU) != LTC_OK ||
+        ltc_tensor_list_new(&params) != LTC_OK ||
         ltc_tensor_list_append(params, "weight", w) != LTC_OK || ltc_tensor_list_append(params, "bias", b) != LTC_OK ||
         ltc_tensor_list_append(params, "frozen", frozen) != LTC_OK || ltc_tensor_list_new(&empty) != LTC_OK ||
         ltc_tensor_list_new(&mixed) != LTC_OK || ltc_tensor_list_append(mixed, "weight", w) != LTC_OK ||
@@ -436,7 +436,7 @@ static void list_body(rank_job *j, ltc_dist *d) {
 
     /* the broadcast of the parameters from rank 1: the frozen tensor goes too (a list is any tensors) */
     note(j, "broadcast parameters", ltc_dist_broadcast_parameters(d, params, 1));
-    j->flags[1] = params_of(lin, 0, j->weights) && read_back(j->values[0], LTC_FLOAT32, frozen);
+    j->flags[1] = params_of(w, b, 0, j->weights) && read_back(j->values[0], LTC_FLOAT32, frozen);
     note(j, "replicas after the broadcast", ltc_dist_check_replicas(d, params));
 
     /* this rank's gradient of its shard, then the average */
@@ -444,15 +444,15 @@ static void list_body(rank_job *j, ltc_dist *d) {
     shard(r, xs, ys);
     int64_t xshape[2] = {3, IN}, yshape[2] = {3, OUT};
     if (ltc_tensor_from_data(&x, xs, xshape, 2, LTC_FLOAT32, CPU) != LTC_OK ||
-        ltc_tensor_from_data(&y, ys, yshape, 2, LTC_FLOAT32, CPU) != LTC_OK || ltc_linear_forward(&p, lin, x) != LTC_OK ||
-        ltc_mse_loss(&loss, p, y) != LTC_OK || ltc_tensor_backward(loss) != LTC_OK || !params_of(lin, 1, j->grads[0])) {
+        ltc_tensor_from_data(&y, ys, yshape, 2, LTC_FLOAT32, CPU) != LTC_OK || ltc_module_forward(&p, lin.module, x) != LTC_OK ||
+        ltc_mse_loss(&loss, p, y) != LTC_OK || ltc_tensor_backward(loss) != LTC_OK || !params_of(w, b, 1, j->grads[0])) {
         j->flags[0] = -2;
         goto done;
     }
     note(j, "a parameter without a gradient", ltc_dist_average_gradients(d, no_grad));
     note(j, "only frozen entries", ltc_dist_average_gradients(d, frozen_only));
     note(j, "average gradients", ltc_dist_average_gradients(d, params));
-    j->flags[2] = params_of(lin, 1, j->grads[1]);
+    j->flags[2] = params_of(w, b, 1, j->grads[1]);
     {
         ltc_tensor *g = NULL;
         ltc_status st = ltc_tensor_grad(&g, frozen);
@@ -465,19 +465,19 @@ static void list_body(rank_job *j, ltc_dist *d) {
         float changed[IN * OUT];
         memcpy(changed, j->weights, sizeof changed);
         changed[5] += 1e-6f;
-        ltc_linear_set_parameters(lin, changed, NULL);
+        mh_set_floats(w, changed, IN * OUT);
     }
     note(j, "replicas diverged", ltc_dist_check_replicas(d, params));
     note(j, "the group goes on", ltc_dist_barrier(d));
 done:
-    TH_FREE_TENSORS(w, b, frozen, steps, ow, x, y, p, loss);
+    TH_FREE_TENSORS(frozen, steps, x, y, p, loss);
     ltc_tensor_list_free(params);
     ltc_tensor_list_free(empty);
     ltc_tensor_list_free(mixed);
     ltc_tensor_list_free(no_grad);
     ltc_tensor_list_free(frozen_only);
-    ltc_linear_free(lin);
-    ltc_linear_free(other);
+    mh_linear_free(&lin);
+    mh_linear_free(&other);
 }
 
 static void test_lists(void) {

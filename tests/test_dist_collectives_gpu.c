@@ -9,6 +9,7 @@
  *   test_dist_collectives_gpu rank            a rank of the two-process case
  *   test_dist_collectives_gpu exit MARKER     joins a group of one on cuda:0, all-reduces, exits 5 open */
 #define _DEFAULT_SOURCE /* setenv, usleep */
+#include "mlp_helper.h"
 #include "proc_helper.h"
 
 #include <math.h>
@@ -90,33 +91,17 @@ static void check_ops(ltc_dist *d, ltc_device dev, int rank, int world) {
 }
 
 /* A Linear(4, 2) on dev with weights of rank r's own, its parameters as a list. */
-typedef struct model {
-    ltc_linear *lin;
-    ltc_tensor *w, *b;
-    ltc_tensor_list *params;
-} model;
-
-static int model_new(model *m, ltc_device dev, int r) {
+static int model_new(mh_linear *m, ltc_device dev, int r) {
     float w[8], b[2];
     for (int i = 0; i < 8; i++)
         w[i] = (float)(0.125 * (r + 1) * (i - 3));
     b[0] = (float)(0.5 * r);
     b[1] = -1.0f;
-    memset(m, 0, sizeof *m);
-    return ltc_linear_new(&m->lin, 4, 2, 1) == LTC_OK && ltc_linear_to(m->lin, dev) == LTC_OK &&
-           ltc_linear_set_parameters(m->lin, w, b) == LTC_OK && ltc_linear_parameters(&m->w, &m->b, m->lin) == LTC_OK &&
-           ltc_tensor_list_new(&m->params) == LTC_OK && ltc_tensor_list_append(m->params, "weight", m->w) == LTC_OK &&
-           ltc_tensor_list_append(m->params, "bias", m->b) == LTC_OK;
-}
-
-static void model_free(model *m) {
-    TH_FREE_TENSORS(m->w, m->b);
-    ltc_tensor_list_free(m->params);
-    ltc_linear_free(m->lin);
+    return mh_linear_new(m, 4, 2, 1, w, b, dev);
 }
 
 /* The gradient of rank r's shard (2 rows) into m; its values (weight, bias) into g[10]; 0 on an error. */
-static int shard_gradient(model *m, ltc_device dev, int r, float g[10]) {
+static int shard_gradient(mh_linear *m, ltc_device dev, int r, float g[10]) {
     float x[2][4], y[2][2];
     for (int n = 0; n < 2; n++) {
         for (int i = 0; i < 4; i++)
@@ -127,7 +112,7 @@ static int shard_gradient(model *m, ltc_device dev, int r, float g[10]) {
     int64_t xs[2] = {2, 4}, ys[2] = {2, 2};
     ltc_tensor *xt = NULL, *yt = NULL, *p = NULL, *loss = NULL, *gw = NULL, *gb = NULL;
     int ok = ltc_tensor_from_data(&xt, x, xs, 2, LTC_FLOAT32, dev) == LTC_OK &&
-             ltc_tensor_from_data(&yt, y, ys, 2, LTC_FLOAT32, dev) == LTC_OK && ltc_linear_forward(&p, m->lin, xt) == LTC_OK &&
+             ltc_tensor_from_data(&yt, y, ys, 2, LTC_FLOAT32, dev) == LTC_OK && ltc_module_forward(&p, m->module, xt) == LTC_OK &&
              ltc_mse_loss(&loss, p, yt) == LTC_OK && ltc_tensor_backward(loss) == LTC_OK &&
              ltc_tensor_grad(&gw, m->w) == LTC_OK && ltc_tensor_grad(&gb, m->b) == LTC_OK &&
              ltc_tensor_copy_to_host(g, sizeof(float) * 8, gw) == LTC_OK &&
@@ -153,7 +138,7 @@ static int two_gpu_rank(void) {
     const int r = env.rank, world = env.world_size;
     check_ops(d, dev, r, world);
     /* the gradients' average: every rank's own gradient is all-gathered here by all-reducing a one-hot copy */
-    model m;
+    mh_linear m;
     float own[10], avg[10];
     CHECK("a Linear on this rank's GPU, its parameters as a list", model_new(&m, dev, r));
     CHECK_OK(ltc_dist_broadcast_parameters(d, m.params, 0));
@@ -181,7 +166,7 @@ static int two_gpu_rank(void) {
     CHECK("(the ranks' own gradients differ)", memcmp(each[0], each[1], sizeof each[0]) != 0);
     CHECK_OK(ltc_dist_check_replicas(d, m.params));
     TH_FREE_TENSORS(gw, gb, all);
-    model_free(&m);
+    mh_linear_free(&m);
     ltc_dist_free(d);
     printf("rank %d: ", r);
     return th_finish();
@@ -277,7 +262,7 @@ int main(int argc, char **argv) {
     CHECK_FAILS(ltc_dist_all_reduce(d, l, (ltc_reduce_op)9), LTC_ERR_INVALID_ARGUMENT, "op 9 is not valid");
 
     /* a Linear's parameters: broadcast, averaged gradients (one rank: the gradient itself, bit for bit) */
-    model m, on_cpu;
+    mh_linear m = {0}, on_cpu = {0};
     float own[10], avg[10];
     CHECK("a Linear on cuda:0, and one on the CPU", model_new(&m, gpu0, 0) && model_new(&on_cpu, CPU, 0));
     CHECK_OK(ltc_dist_broadcast_parameters(d, m.params, 0));
@@ -293,8 +278,8 @@ int main(int argc, char **argv) {
     CHECK("one rank: the average is the gradient itself, bit for bit", memcmp(own, avg, sizeof own) == 0);
     CHECK_OK(ltc_dist_check_replicas(d, m.params));
     TH_FREE_TENSORS(gw, gb, cpu, l);
-    model_free(&m);
-    model_free(&on_cpu);
+    mh_linear_free(&m);
+    mh_linear_free(&on_cpu);
     ltc_dist_free(d);
     return th_finish();
 }

@@ -1,4 +1,5 @@
-/* The same blocks on CUDA devices. Exits 77 (skipped) where no GPU is usable. */
+/* The same blocks on CUDA devices, through the general API (a Linear module, ltc_optimizer_sgd_new).
+ * Exits 77 (skipped) where no GPU is usable. */
 #include "train_common.h"
 
 static void test_roundtrip_each_dtype(ltc_device dev) {
@@ -52,18 +53,20 @@ static void test_moves(ltc_device dev) {
 }
 
 static void test_module_on_gpu(ltc_device dev) {
-    ltc_linear *lin = NULL;
-    ltc_tensor *w = NULL, *x = NULL, *out = NULL;
+    mh_linear lin = {0};
+    ltc_tensor *x = NULL, *out = NULL;
     int64_t xs[2] = {4, 3};
-    CHECK_OK(ltc_linear_new(&lin, 3, 2, 1));
-    CHECK_OK(ltc_linear_parameters(&w, NULL, lin));
-    CHECK_OK(ltc_linear_to(lin, dev));
-    CHECK("earlier parameter handle follows the move", ltc_tensor_device(w).type == LTC_DEVICE_CUDA);
+    char want[96];
+    CHECK("Linear(3, 2) on the CPU", mh_linear_new(&lin, 3, 2, 1, NULL, NULL, (ltc_device){LTC_DEVICE_CPU, 0}));
+    CHECK_OK(ltc_module_to(lin.module, dev));
+    CHECK("earlier parameter handles follow the move",
+          ltc_tensor_device(lin.w).type == LTC_DEVICE_CUDA && ltc_tensor_device(lin.w).index == dev.index &&
+              ltc_tensor_device(lin.b).type == LTC_DEVICE_CUDA);
     CHECK_OK(ltc_tensor_ones(&x, xs, 2, LTC_FLOAT32, (ltc_device){LTC_DEVICE_CPU, 0}));
-    CHECK_FAILS(ltc_linear_forward(&out, lin, x), LTC_ERR_INVALID_ARGUMENT, "input is on cpu but the module is on cuda");
+    snprintf(want, sizeof want, "Linear(3, 2) is on cuda:%d, but its input is on cpu", dev.index);
+    CHECK_FAILS(ltc_module_forward(&out, lin.module, x), LTC_ERR_INVALID_ARGUMENT, want);
     ltc_tensor_free(x);
-    ltc_tensor_free(w);
-    ltc_linear_free(lin);
+    mh_linear_free(&lin);
 }
 
 /* One step on the CPU, then the module (parameters, gradients, momentum) moves to cuda:0 and trains on:
@@ -74,12 +77,12 @@ static void test_module_moves_mid_training(void) {
     const ltc_device cpu = {LTC_DEVICE_CPU, 0}, gpu = {LTC_DEVICE_CUDA, 0};
     float w[2][REG_OUT][REG_IN];
     for (int k = 0; k < 2; k++) { /* 0: CPU throughout; 1: moved after the first step */
-        ltc_linear *lin = NULL;
-        ltc_sgd *opt = NULL;
-        ltc_tensor *x = NULL, *y = NULL, *xg = NULL, *yg = NULL, *pw = NULL;
+        mh_linear lin = {0};
+        ltc_optimizer *opt = NULL;
+        ltc_tensor *x = NULL, *y = NULL, *xg = NULL, *yg = NULL;
         ltc_manual_seed(17);
-        CHECK_OK(ltc_linear_new(&lin, REG_IN, REG_OUT, 1));
-        CHECK_OK(ltc_sgd_new(&opt, lin, 0.2, 0.9));
+        CHECK("Linear(REG_IN, REG_OUT) on the CPU", mh_linear_new(&lin, REG_IN, REG_OUT, 1, NULL, NULL, cpu));
+        CHECK_OK(reg_sgd_new(&opt, &lin, 0.2, 0.9));
         CHECK_OK(ltc_tensor_randn(&x, xs, 2, LTC_FLOAT32, cpu, 41));
         CHECK_OK(ltc_tensor_randn(&y, ys, 2, LTC_FLOAT32, cpu, 42));
         CHECK_OK(ltc_tensor_to(&xg, x, gpu, 0));
@@ -89,32 +92,26 @@ static void test_module_moves_mid_training(void) {
             int on_gpu = k == 1 && s > 0;
             if (k == 1 && s == 1) {
                 /* a backward's gradients are held when the module moves: they move with it */
-                CHECK_OK(ltc_linear_forward(&pred, lin, x));
+                CHECK_OK(ltc_module_forward(&pred, lin.module, x));
                 CHECK_OK(ltc_mse_loss(&loss, pred, y));
                 CHECK_OK(ltc_tensor_backward(loss));
                 ltc_tensor_free(pred);
                 ltc_tensor_free(loss);
                 pred = loss = NULL;
-                CHECK_OK(ltc_linear_to(lin, gpu));
+                CHECK_OK(ltc_module_to(lin.module, gpu));
                 ltc_tensor *g = NULL;
-                CHECK_OK(ltc_linear_parameters(&pw, NULL, lin));
-                CHECK_OK(ltc_tensor_grad(&g, pw));
+                CHECK_OK(ltc_tensor_grad(&g, lin.w));
                 CHECK("the gradient moved with the module", ltc_tensor_device(g).type == LTC_DEVICE_CUDA);
                 ltc_tensor_free(g);
-                ltc_tensor_free(pw);
-                pw = NULL;
             }
-            CHECK_OK(train_step(lin, opt, on_gpu ? xg : x, on_gpu ? yg : y));
+            CHECK_OK(train_step(lin.module, opt, on_gpu ? xg : x, on_gpu ? yg : y));
         }
-        CHECK_OK(ltc_linear_parameters(&pw, NULL, lin));
-        CHECK_OK(ltc_tensor_copy_to_host(w[k], sizeof w[k], pw));
-        ltc_tensor_free(pw);
-        ltc_tensor_free(x);
-        ltc_tensor_free(y);
-        ltc_tensor_free(xg);
-        ltc_tensor_free(yg);
-        ltc_sgd_free(opt);
-        ltc_linear_free(lin);
+        CHECK("the weight is where the run left it",
+              ltc_tensor_device(lin.w).type == (k ? LTC_DEVICE_CUDA : LTC_DEVICE_CPU));
+        CHECK_OK(ltc_tensor_copy_to_host(w[k], sizeof w[k], lin.w));
+        TH_FREE_TENSORS(x, y, xg, yg);
+        ltc_optimizer_free(opt);
+        mh_linear_free(&lin);
     }
     double d = 0;
     for (int o = 0; o < REG_OUT; o++)

@@ -124,19 +124,25 @@ static void test_copy_on_host(void) {
     ltc_tensor_free(other);
 
     /* into a module parameter: the values land in the parameter, autograd is not involved */
-    ltc_linear *lin = NULL;
+    ltc_module *lin = NULL;
+    ltc_tensor_list *params = NULL;
     ltc_tensor *w = NULL, *nw = NULL;
     float ones[6] = {1, 1, 1, 1, 1, 1}, wb[6];
     int64_t ws[2] = {2, 3};
-    CHECK_OK(ltc_linear_new(&lin, 3, 2, 1));
-    CHECK_OK(ltc_linear_parameters(&w, NULL, lin));
+    int requires = -1;
+    CHECK_OK(ltc_module_linear_new(&lin, 3, 2, 1));
+    CHECK_OK(ltc_module_parameters(&params, lin));
+    CHECK_OK(ltc_tensor_list_find(&w, params, "weight"));
     CHECK_OK(ltc_tensor_from_data(&nw, ones, ws, 2, LTC_FLOAT32, CPU));
     CHECK_OK(ltc_tensor_copy(w, nw, 0));
     CHECK_OK(ltc_tensor_copy_to_host(wb, sizeof wb, w));
     CHECK("copy into a parameter", memcmp(wb, ones, sizeof wb) == 0);
+    CHECK_OK(ltc_tensor_requires_grad(&requires, w));
+    CHECK("the parameter still requires a gradient", requires == 1);
     ltc_tensor_free(nw);
     ltc_tensor_free(w);
-    ltc_linear_free(lin);
+    ltc_tensor_list_free(params);
+    ltc_module_free(lin);
     ltc_tensor_free(dst);
     ltc_tensor_free(src);
 }

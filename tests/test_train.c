@@ -1,5 +1,6 @@
-/* Training blocks on the CPU: Linear forward, MSE, gradients and SGD checked against hand-computed
- * values; a regression that converges to its known solution; every error path. */
+/* Training blocks on the CPU, through the general API (a Linear module, ltc_mse_loss, autograd,
+ * ltc_optimizer_sgd_new): Linear forward, MSE, gradients and SGD checked against hand-computed values; a
+ * regression that converges to its known solution; the error paths of forward, loss and backward. */
 #include "train_common.h"
 
 static const ltc_device CPU = {LTC_DEVICE_CPU, 0};
@@ -9,14 +10,14 @@ static void test_against_hand_computation(void) {
     const float W[2][3] = {{0.1f, -0.2f, 0.3f}, {0.5f, 0.4f, -0.6f}}, B[2] = {0.05f, -0.1f};
     const float X[2][3] = {{1, 2, 3}, {-1, 0.5f, 2}}, Y[2][2] = {{1, 0}, {0, 1}};
     int64_t xs[2] = {2, 3}, ys[2] = {2, 2};
-    ltc_linear *lin = NULL;
-    ltc_tensor *x = NULL, *y = NULL, *pred = NULL, *loss = NULL, *w = NULL, *b = NULL, *gw = NULL, *gb = NULL;
-    ltc_sgd *opt = NULL;
-    CHECK_OK(ltc_linear_new(&lin, 3, 2, 1));
-    CHECK_OK(ltc_linear_set_parameters(lin, &W[0][0], B));
+    mh_linear lin = {0};
+    ltc_tensor *x = NULL, *y = NULL, *pred = NULL, *loss = NULL, *gw = NULL, *gb = NULL, *kept = NULL;
+    ltc_tensor_list *opt_params = NULL;
+    ltc_optimizer *opt = NULL;
+    CHECK("Linear(3, 2) with the parameters above", mh_linear_new(&lin, 3, 2, 1, &W[0][0], B, CPU));
     CHECK_OK(ltc_tensor_from_data(&x, X, xs, 2, LTC_FLOAT32, CPU));
     CHECK_OK(ltc_tensor_from_data(&y, Y, ys, 2, LTC_FLOAT32, CPU));
-    CHECK_OK(ltc_linear_forward(&pred, lin, x));
+    CHECK_OK(ltc_module_forward(&pred, lin.module, x));
     CHECK("output shape", ltc_tensor_ndim(pred) == 2 && ltc_tensor_size(pred, 0) == 2 && ltc_tensor_size(pred, 1) == 2);
 
     double p[2][2], d[2][2], want_loss = 0, gW[2][3] = {{0}}, gB[2] = {0};
@@ -47,11 +48,10 @@ static void test_against_hand_computation(void) {
     CHECK_OK(ltc_tensor_item(&l, loss));
     CHECK("mse = mean of squares", fabs(l - want_loss) < 1e-5);
 
-    CHECK_OK(ltc_linear_parameters(&w, &b, lin));
-    CHECK_FAILS(ltc_tensor_grad(&gw, w), LTC_ERR_INVALID_ARGUMENT, "has no gradient yet");
+    CHECK_FAILS(ltc_tensor_grad(&gw, lin.w), LTC_ERR_INVALID_ARGUMENT, "has no gradient yet");
     CHECK_OK(ltc_tensor_backward(loss));
-    CHECK_OK(ltc_tensor_grad(&gw, w));
-    CHECK_OK(ltc_tensor_grad(&gb, b));
+    CHECK_OK(ltc_tensor_grad(&gw, lin.w));
+    CHECK_OK(ltc_tensor_grad(&gb, lin.b));
     float gwv[2][3], gbv[2];
     CHECK_OK(ltc_tensor_copy_to_host(gwv, sizeof gwv, gw));
     CHECK_OK(ltc_tensor_copy_to_host(gbv, sizeof gbv, gb));
@@ -66,11 +66,11 @@ static void test_against_hand_computation(void) {
     ltc_tensor_free(gb);
 
     /* one SGD step (momentum's first step equals plain SGD): w <- w - lr * g */
-    CHECK_OK(ltc_sgd_new(&opt, lin, 0.5, 0.9));
-    CHECK_OK(ltc_sgd_step(opt));
-    float wv[2][3], bv[2];
-    CHECK_OK(ltc_tensor_copy_to_host(wv, sizeof wv, w)); /* the handle follows the parameter */
-    CHECK_OK(ltc_tensor_copy_to_host(bv, sizeof bv, b));
+    CHECK_OK(reg_sgd_new(&opt, &lin, 0.5, 0.9));
+    CHECK_OK(ltc_optimizer_step(opt));
+    float wv[2][3], bv[2], kv[2][3];
+    CHECK_OK(ltc_tensor_copy_to_host(wv, sizeof wv, lin.w)); /* the handle follows the parameter */
+    CHECK_OK(ltc_tensor_copy_to_host(bv, sizeof bv, lin.b));
     close = 1;
     for (int o = 0; o < 2; o++) {
         close &= fabs(bv[o] - (B[o] - 0.5 * gB[o])) < 1e-5;
@@ -78,14 +78,19 @@ static void test_against_hand_computation(void) {
             close &= fabs(wv[o][i] - (W[o][i] - 0.5 * gW[o][i])) < 1e-5;
     }
     CHECK("sgd step", close);
-    CHECK_OK(ltc_sgd_zero_grad(opt));
-    CHECK_FAILS(ltc_tensor_grad(&gw, w), LTC_ERR_INVALID_ARGUMENT, "has no gradient yet");
+    CHECK_OK(ltc_optimizer_zero_grad(opt));
+    CHECK_FAILS(ltc_tensor_grad(&gw, lin.w), LTC_ERR_INVALID_ARGUMENT, "has no gradient yet");
 
-    /* the optimizer keeps the parameters alive after the module is freed */
-    ltc_linear_free(lin);
-    CHECK_OK(ltc_sgd_zero_grad(opt));
-    ltc_sgd_free(opt);
-    TH_FREE_TENSORS(x, y, pred, loss, w, b);
+    /* the optimizer keeps the parameters alive after the module and every other handle are freed */
+    mh_linear_free(&lin);
+    CHECK_OK(ltc_optimizer_zero_grad(opt));
+    CHECK_OK(ltc_optimizer_parameters(&opt_params, opt));
+    CHECK_OK(ltc_tensor_list_get(&kept, NULL, opt_params, 0));
+    CHECK_OK(ltc_tensor_copy_to_host(kv, sizeof kv, kept));
+    CHECK("the optimizer still holds the stepped weight", memcmp(kv, wv, sizeof kv) == 0);
+    ltc_tensor_list_free(opt_params);
+    ltc_optimizer_free(opt);
+    TH_FREE_TENSORS(x, y, pred, loss, kept);
 }
 
 static void test_regression_converges(void) {
@@ -123,16 +128,16 @@ static void test_backward(void) {
     }
     int64_t xs[2] = {16, REG_IN}, ys[2] = {16, REG_OUT};
     float g1[REG_OUT * REG_IN], g2[REG_OUT * REG_IN];
-    ltc_linear *lin = NULL;
-    ltc_tensor *x = NULL, *y = NULL, *z = NULL, *p = NULL, *l = NULL, *l2 = NULL, *w = NULL, *g = NULL;
+    mh_linear lin = {0};
+    ltc_tensor *x = NULL, *y = NULL, *z = NULL, *p = NULL, *l = NULL, *l2 = NULL, *g = NULL;
     ltc_manual_seed(21);
-    CHECK_OK(ltc_linear_new(&lin, REG_IN, REG_OUT, 1));
+    CHECK("Linear(REG_IN, REG_OUT)", mh_linear_new(&lin, REG_IN, REG_OUT, 1, NULL, NULL, CPU));
+    ltc_tensor *const w = lin.w;
     CHECK_OK(ltc_tensor_randn(&x, xs, 2, LTC_FLOAT32, CPU, 11));
     CHECK_OK(ltc_tensor_randn(&y, ys, 2, LTC_FLOAT32, CPU, 12));
     CHECK_OK(ltc_tensor_zeros(&z, xs, 2, LTC_FLOAT32, CPU));
-    CHECK_OK(ltc_linear_parameters(&w, NULL, lin));
     /* one backward, then a second through the same graph, then one more loss of the same output */
-    CHECK_OK(ltc_linear_forward(&p, lin, x));
+    CHECK_OK(ltc_module_forward(&p, lin.module, x));
     CHECK_OK(ltc_mse_loss(&l, p, y));
     CHECK_OK(ltc_mse_loss(&l2, p, y));
     CHECK_OK(ltc_tensor_backward(l));
@@ -148,7 +153,7 @@ static void test_backward(void) {
     ltc_tensor_free(l);
     ltc_tensor_free(l2);
     /* without zero_grad a new graph's gradients add up: twice the same batch, twice the gradient */
-    CHECK_OK(ltc_linear_forward(&p, lin, x));
+    CHECK_OK(ltc_module_forward(&p, lin.module, x));
     CHECK_OK(ltc_mse_loss(&l, p, y));
     CHECK_OK(ltc_tensor_backward(l));
     CHECK_OK(ltc_tensor_grad(&g, w));
@@ -162,94 +167,63 @@ static void test_backward(void) {
     ltc_tensor_free(p);
     ltc_tensor_free(l);
     /* the input written in place between forward and backward: refused as in LibTorch */
-    CHECK_OK(ltc_linear_forward(&p, lin, x));
+    CHECK_OK(ltc_module_forward(&p, lin.module, x));
     CHECK_OK(ltc_mse_loss(&l, p, y));
     CHECK_OK(ltc_tensor_copy(x, z, 0));
     th_report(ltc_tensor_backward(l) == LTC_ERR_TORCH && strstr(ltc_last_error(), "modified by an inplace operation"),
               __FILE__, __LINE__, "an input written after the forward is refused", ltc_last_error());
-    TH_FREE_TENSORS(p, l, g, w, x, y, z);
-    ltc_linear_free(lin);
+    TH_FREE_TENSORS(p, l, g, x, y, z);
+    mh_linear_free(&lin);
 }
 
 static void test_seed_repeats(void) {
-    ltc_linear *a = NULL, *b = NULL;
-    ltc_tensor *wa = NULL, *wb = NULL;
+    mh_linear a = {0}, b = {0};
     ltc_manual_seed(5);
-    CHECK_OK(ltc_linear_new(&a, 4, 3, 0));
+    CHECK("Linear(4, 3) without bias", mh_linear_new(&a, 4, 3, 0, NULL, NULL, CPU));
     ltc_manual_seed(5);
-    CHECK_OK(ltc_linear_new(&b, 4, 3, 0));
-    ltc_tensor *nobias = (ltc_tensor *)1;
-    CHECK_OK(ltc_linear_parameters(&wa, &nobias, a));
-    CHECK("no bias gives NULL", nobias == NULL);
-    CHECK_OK(ltc_linear_parameters(&wb, NULL, b));
-    float va[12], vb[12];
-    ltc_tensor_copy_to_host(va, sizeof va, wa);
-    ltc_tensor_copy_to_host(vb, sizeof vb, wb);
+    CHECK("another", mh_linear_new(&b, 4, 3, 0, NULL, NULL, CPU));
+    CHECK("no bias: the weight is its only parameter", ltc_tensor_list_count(a.params) == 1 && a.b == NULL);
+    float va[12] = {0}, vb[12] = {1};
+    CHECK_OK(ltc_tensor_copy_to_host(va, sizeof va, a.w));
+    CHECK_OK(ltc_tensor_copy_to_host(vb, sizeof vb, b.w));
     CHECK("same seed, same initial weights", memcmp(va, vb, sizeof va) == 0);
-    float bias[3] = {0};
-    CHECK_FAILS(ltc_linear_set_parameters(a, va, bias), LTC_ERR_INVALID_ARGUMENT, "the module has no bias");
-    ltc_tensor_free(wa);
-    ltc_tensor_free(wb);
-    ltc_linear_free(a);
-    ltc_linear_free(b);
+    mh_linear_free(&a);
+    mh_linear_free(&b);
 }
 
+/* What forward, the loss and backward refuse, naming the bad value. */
 static void test_bad_arguments(void) {
-    ltc_linear *lin = (ltc_linear *)1;
-    CHECK_FAILS(ltc_linear_new(&lin, 0, 10, 1), LTC_ERR_INVALID_ARGUMENT, "in_features 0 and out_features 10 must both be 1 or more");
-    CHECK("out NULL", lin == NULL);
-    CHECK_FAILS(ltc_linear_new(&lin, 100, -1, 1), LTC_ERR_INVALID_ARGUMENT, "out_features -1");
-    CHECK_FAILS(ltc_linear_new(&lin, 100, 10, 2), LTC_ERR_INVALID_ARGUMENT, "has_bias 2 is not valid");
-    CHECK_FAILS(ltc_linear_new(NULL, 100, 10, 1), LTC_ERR_INVALID_ARGUMENT, "'out' is NULL");
-    CHECK_OK(ltc_linear_new(&lin, 100, 10, 1));
-
-    int64_t s_bad[2] = {8, 99}, s_ok[2] = {8, 100}, s_3d[3] = {2, 4, 100}, s_y[2] = {8, 10}, s_y2[2] = {8, 9};
-    ltc_tensor *xb = NULL, *x3 = NULL, *xd = NULL, *x = NULL, *y = NULL, *y2 = NULL, *yi = NULL, *out = NULL;
+    mh_linear lin = {0};
+    CHECK("Linear(100, 10)", mh_linear_new(&lin, 100, 10, 1, NULL, NULL, CPU));
+    int64_t s_bad[2] = {8, 99}, s_ok[2] = {8, 100}, s_y[2] = {8, 10}, s_y2[2] = {8, 9};
+    ltc_tensor *xb = NULL, *xd = NULL, *x = NULL, *y = NULL, *y2 = NULL, *yi = NULL, *out = NULL;
     CHECK_OK(ltc_tensor_zeros(&xb, s_bad, 2, LTC_FLOAT32, CPU));
-    CHECK_OK(ltc_tensor_zeros(&x3, s_3d, 3, LTC_FLOAT32, CPU));
     CHECK_OK(ltc_tensor_zeros(&xd, s_ok, 2, LTC_FLOAT64, CPU));
     CHECK_OK(ltc_tensor_zeros(&x, s_ok, 2, LTC_FLOAT32, CPU));
     CHECK_OK(ltc_tensor_zeros(&y, s_y, 2, LTC_FLOAT32, CPU));
     CHECK_OK(ltc_tensor_zeros(&y2, s_y2, 2, LTC_FLOAT32, CPU));
     CHECK_OK(ltc_tensor_zeros(&yi, s_y, 2, LTC_INT64, CPU));
-    CHECK_FAILS(ltc_linear_forward(&out, lin, xb), LTC_ERR_INVALID_ARGUMENT,
-                "input shape [8, 99] does not fit Linear(100, 10): use [batch, 100] or [100]");
-    CHECK_FAILS(ltc_linear_forward(&out, lin, x3), LTC_ERR_INVALID_ARGUMENT, "input shape [2, 4, 100] does not fit");
-    CHECK_FAILS(ltc_linear_forward(&out, lin, xd), LTC_ERR_INVALID_ARGUMENT, "input dtype Double does not match the module's Float");
-    CHECK_FAILS(ltc_linear_forward(&out, NULL, x), LTC_ERR_INVALID_ARGUMENT, "'linear' is NULL");
-    CHECK_FAILS(ltc_linear_forward(&out, lin, NULL), LTC_ERR_INVALID_ARGUMENT, "'x' is NULL");
-    CHECK_OK(ltc_linear_forward(&out, lin, x));
+    CHECK_FAILS(ltc_module_forward(&out, lin.module, xb), LTC_ERR_INVALID_ARGUMENT,
+                "Linear(100, 10) gets an input of shape [8, 99]: it takes [..., 100]");
+    CHECK_FAILS(ltc_module_forward(&out, lin.module, xd), LTC_ERR_INVALID_ARGUMENT,
+                "Linear(100, 10) gets a float64 input, but its weight is float32: pass float32");
+    CHECK_FAILS(ltc_module_forward(&out, NULL, x), LTC_ERR_INVALID_ARGUMENT, "'module' is NULL");
+    CHECK_FAILS(ltc_module_forward(&out, lin.module, NULL), LTC_ERR_INVALID_ARGUMENT, "'x' is NULL");
+    CHECK("a refused forward leaves *out NULL", out == NULL);
+    CHECK_OK(ltc_module_forward(&out, lin.module, x));
     ltc_tensor *loss = NULL;
     CHECK_FAILS(ltc_mse_loss(&loss, out, y2), LTC_ERR_INVALID_ARGUMENT, "input shape [8, 10] and target shape [8, 9] differ");
     CHECK_FAILS(ltc_mse_loss(&loss, out, yi), LTC_ERR_INVALID_ARGUMENT, "input dtype Float and target dtype Long");
     CHECK_FAILS(ltc_mse_loss(&loss, NULL, y), LTC_ERR_INVALID_ARGUMENT, "'input' is NULL");
     CHECK_FAILS(ltc_tensor_backward(out), LTC_ERR_INVALID_ARGUMENT, "80 elements (shape [8, 10]); backward needs a one-element loss");
-
-    ltc_sgd *opt = (ltc_sgd *)1;
-    CHECK_FAILS(ltc_sgd_new(&opt, lin, 0, 0), LTC_ERR_INVALID_ARGUMENT, "learning rate 0 is not valid");
-    CHECK("out NULL", opt == NULL);
-    CHECK_FAILS(ltc_sgd_new(&opt, lin, -0.1, 0), LTC_ERR_INVALID_ARGUMENT, "learning rate -0.1");
-    CHECK_FAILS(ltc_sgd_new(&opt, lin, INFINITY, 0), LTC_ERR_INVALID_ARGUMENT, "learning rate inf");
-    CHECK_FAILS(ltc_sgd_new(&opt, lin, NAN, 0), LTC_ERR_INVALID_ARGUMENT, "learning rate nan");
-    CHECK_FAILS(ltc_sgd_new(&opt, lin, 0.1, 1.0), LTC_ERR_INVALID_ARGUMENT, "momentum 1 is not valid: use 0 <= momentum < 1");
-    CHECK_FAILS(ltc_sgd_new(&opt, lin, 0.1, -0.5), LTC_ERR_INVALID_ARGUMENT, "momentum -0.5");
-    CHECK_FAILS(ltc_sgd_new(&opt, NULL, 0.1, 0), LTC_ERR_INVALID_ARGUMENT, "'linear' is NULL");
-    CHECK_FAILS(ltc_sgd_step(NULL), LTC_ERR_INVALID_ARGUMENT, "'sgd' is NULL");
-    CHECK_FAILS(ltc_sgd_zero_grad(NULL), LTC_ERR_INVALID_ARGUMENT, "'sgd' is NULL");
-    CHECK_FAILS(ltc_linear_to(NULL, CPU), LTC_ERR_INVALID_ARGUMENT, "'linear' is NULL");
-    CHECK_FAILS(ltc_linear_parameters(NULL, NULL, NULL), LTC_ERR_INVALID_ARGUMENT, "'linear' is NULL");
-    CHECK_FAILS(ltc_linear_set_parameters(lin, NULL, NULL), LTC_ERR_INVALID_ARGUMENT, "'weight' is NULL");
     int n = 0;
-    ltc_cuda_device_count(&n);
-    ltc_device c0 = {LTC_DEVICE_CUDA, 0};
+    CHECK_OK(ltc_cuda_device_count(&n));
     if (n == 0)
-        CHECK_FAILS(ltc_linear_to(lin, c0), LTC_ERR_CUDA_UNAVAILABLE, "cuda:0 requested");
-    ltc_sgd_free(NULL);
-    ltc_linear_free(NULL);
-    ltc_tensor *all[] = {xb, x3, xd, x, y, y2, yi, out};
-    for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
-        ltc_tensor_free(all[i]);
-    ltc_linear_free(lin);
+        CHECK_FAILS(ltc_module_to(lin.module, (ltc_device){LTC_DEVICE_CUDA, 0}), LTC_ERR_CUDA_UNAVAILABLE, "cuda:0 requested");
+    else
+        SKIP("moving to cuda:0 without a GPU is refused", "%d CUDA device(s) here", n);
+    TH_FREE_TENSORS(xb, xd, x, y, y2, yi, out);
+    mh_linear_free(&lin);
 }
 
 int main(void) {

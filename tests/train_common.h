@@ -1,9 +1,10 @@
 /* A small regression with a known answer, shared by the CPU and GPU training tests:
- * y = x W^T + b with W, b fixed below; Linear(IN, OUT) trained by SGD must find them. */
+ * y = x W^T + b with W, b fixed below; a Linear(IN, OUT) module (mlp_helper.h's mh_linear) trained by SGD
+ * (ltc_optimizer_sgd_new) must find them. */
 #ifndef LTC_TEST_TRAIN_COMMON_H
 #define LTC_TEST_TRAIN_COMMON_H
 
-#include "testhelper.h"
+#include "mlp_helper.h"
 
 #include <math.h>
 
@@ -14,30 +15,36 @@
 static const float REG_W[REG_OUT][REG_IN] = {{0.5f, -1.0f, 2.0f, 0.0f, 0.25f}, {-0.75f, 1.5f, 0.0f, 1.0f, -2.0f}};
 static const float REG_B[REG_OUT] = {0.3f, -0.7f};
 
+/* SGD (torch.optim.SGD's update) with lr and momentum over m's parameters. */
+static inline ltc_status reg_sgd_new(ltc_optimizer **opt, const mh_linear *m, double lr, double momentum) {
+    ltc_sgd_options o = LTC_SGD_OPTIONS_INIT;
+    o.lr = lr;
+    o.momentum = momentum;
+    return ltc_optimizer_sgd_new(opt, m->params, &o);
+}
+
 /* One eager step: zero_grad, forward, MSE, backward, SGD. LTC_OK, or the first failing call's status. */
-static ltc_status train_step(ltc_linear *lin, ltc_sgd *opt, const ltc_tensor *x, const ltc_tensor *y) {
+static ltc_status train_step(ltc_module *lin, ltc_optimizer *opt, const ltc_tensor *x, const ltc_tensor *y) {
     ltc_tensor *pred = NULL, *loss = NULL;
-    ltc_status st = ltc_sgd_zero_grad(opt);
+    ltc_status st = ltc_optimizer_zero_grad(opt);
     if (st == LTC_OK)
-        st = ltc_linear_forward(&pred, lin, x);
+        st = ltc_module_forward(&pred, lin, x);
     if (st == LTC_OK)
         st = ltc_mse_loss(&loss, pred, y);
     if (st == LTC_OK)
         st = ltc_tensor_backward(loss);
     if (st == LTC_OK)
-        st = ltc_sgd_step(opt);
+        st = ltc_optimizer_step(opt);
     ltc_tensor_free(pred);
     ltc_tensor_free(loss);
     return st;
 }
 
-/* The largest |learned - want| over lin's weight and bias, or -1 on an ltc error. */
-static double param_error(const ltc_linear *lin, const double want_w[REG_OUT][REG_IN], const double want_b[REG_OUT]) {
+/* The largest |learned - want| over m's weight and bias, or -1 on an ltc error. */
+static double param_error(const mh_linear *m, const double want_w[REG_OUT][REG_IN], const double want_b[REG_OUT]) {
     float wl[REG_OUT][REG_IN], bl[REG_OUT];
-    ltc_tensor *w = NULL, *b = NULL;
     double err = -1;
-    if (ltc_linear_parameters(&w, &b, lin) == LTC_OK && ltc_tensor_copy_to_host(wl, sizeof wl, w) == LTC_OK &&
-        ltc_tensor_copy_to_host(bl, sizeof bl, b) == LTC_OK) {
+    if (ltc_tensor_copy_to_host(wl, sizeof wl, m->w) == LTC_OK && ltc_tensor_copy_to_host(bl, sizeof bl, m->b) == LTC_OK) {
         err = 0;
         for (int o = 0; o < REG_OUT; o++) {
             err = fmax(err, fabs(bl[o] - want_b[o]));
@@ -45,8 +52,6 @@ static double param_error(const ltc_linear *lin, const double want_w[REG_OUT][RE
                 err = fmax(err, fabs(wl[o][i] - want_w[o][i]));
         }
     }
-    ltc_tensor_free(w);
-    ltc_tensor_free(b);
     return err;
 }
 
@@ -55,8 +60,8 @@ static double reg_train(ltc_device device, int steps, double lr, double momentum
     int64_t xs[2] = {REG_N, REG_IN}, ys[2] = {REG_N, REG_OUT};
     static float x[REG_N][REG_IN], y[REG_N][REG_OUT];
     ltc_tensor *xt_cpu = NULL, *xt = NULL, *yt = NULL;
-    ltc_linear *lin = NULL;
-    ltc_sgd *opt = NULL;
+    mh_linear lin = {0};
+    ltc_optimizer *opt = NULL;
     double err = -1;
 
     if (ltc_tensor_randn(&xt_cpu, xs, 2, LTC_FLOAT32, (ltc_device){LTC_DEVICE_CPU, 0}, 1234) != LTC_OK ||
@@ -72,11 +77,10 @@ static double reg_train(ltc_device device, int steps, double lr, double momentum
     ltc_manual_seed(42);
     if (ltc_tensor_to(&xt, xt_cpu, device, 0) != LTC_OK ||
         ltc_tensor_from_data(&yt, y, ys, 2, LTC_FLOAT32, device) != LTC_OK ||
-        ltc_linear_new(&lin, REG_IN, REG_OUT, 1) != LTC_OK || ltc_linear_to(lin, device) != LTC_OK ||
-        ltc_sgd_new(&opt, lin, lr, momentum) != LTC_OK)
+        !mh_linear_new(&lin, REG_IN, REG_OUT, 1, NULL, NULL, device) || reg_sgd_new(&opt, &lin, lr, momentum) != LTC_OK)
         goto done;
     for (int s = 0; s < steps; s++)
-        if (train_step(lin, opt, xt, yt) != LTC_OK)
+        if (train_step(lin.module, opt, xt, yt) != LTC_OK)
             goto done;
     double want_w[REG_OUT][REG_IN], want_b[REG_OUT];
     for (int o = 0; o < REG_OUT; o++) {
@@ -84,13 +88,13 @@ static double reg_train(ltc_device device, int steps, double lr, double momentum
         for (int i = 0; i < REG_IN; i++)
             want_w[o][i] = REG_W[o][i];
     }
-    err = param_error(lin, want_w, want_b);
+    err = param_error(&lin, want_w, want_b);
 done:
     ltc_tensor_free(xt_cpu);
     ltc_tensor_free(xt);
     ltc_tensor_free(yt);
-    ltc_sgd_free(opt);
-    ltc_linear_free(lin);
+    ltc_optimizer_free(opt);
+    mh_linear_free(&lin);
     return err;
 }
 
@@ -113,17 +117,16 @@ static double sgd_against_formula(ltc_device device, double lr, double momentum)
         for (int i = 0; i < REG_IN; i++)
             W[o][i] = w0[o][i] = 0.1f * (float)(o - i);
     }
-    ltc_linear *lin = NULL;
-    ltc_sgd *opt = NULL;
+    mh_linear lin = {0};
+    ltc_optimizer *opt = NULL;
     ltc_tensor *xt = NULL, *yt = NULL;
     double err = -1;
-    if (ltc_linear_new(&lin, REG_IN, REG_OUT, 1) != LTC_OK || ltc_linear_set_parameters(lin, &w0[0][0], b0) != LTC_OK ||
-        ltc_linear_to(lin, device) != LTC_OK || ltc_sgd_new(&opt, lin, lr, momentum) != LTC_OK ||
+    if (!mh_linear_new(&lin, REG_IN, REG_OUT, 1, &w0[0][0], b0, device) || reg_sgd_new(&opt, &lin, lr, momentum) != LTC_OK ||
         ltc_tensor_from_data(&xt, x, xs, 2, LTC_FLOAT32, device) != LTC_OK ||
         ltc_tensor_from_data(&yt, y, ys, 2, LTC_FLOAT32, device) != LTC_OK)
         goto done;
     for (int s = 0; s < STEPS; s++) {
-        if (train_step(lin, opt, xt, yt) != LTC_OK)
+        if (train_step(lin.module, opt, xt, yt) != LTC_OK)
             goto done;
         double gW[REG_OUT][REG_IN] = {{0}}, gB[REG_OUT] = {0};
         for (int n = 0; n < N; n++)
@@ -145,12 +148,12 @@ static double sgd_against_formula(ltc_device device, double lr, double momentum)
             }
         }
     }
-    err = param_error(lin, W, B);
+    err = param_error(&lin, W, B);
 done:
     ltc_tensor_free(xt);
     ltc_tensor_free(yt);
-    ltc_sgd_free(opt);
-    ltc_linear_free(lin);
+    ltc_optimizer_free(opt);
+    mh_linear_free(&lin);
     return err;
 }
 
@@ -159,18 +162,18 @@ done:
  * dW = g^T x, db = the sum of g's rows. Returns the largest |difference| relative to max(1, |value|), or -1
  * on an ltc error. */
 static double grad_vs_formula(ltc_device device, int64_t n) {
-    ltc_linear *lin = NULL;
-    ltc_tensor *x = NULL, *y = NULL, *pred = NULL, *loss = NULL, *w = NULL, *b = NULL, *g = NULL, *h = NULL;
+    mh_linear lin = {0};
+    ltc_tensor *x = NULL, *y = NULL, *pred = NULL, *loss = NULL, *g = NULL, *h = NULL;
     int64_t xs[2] = {n, REG_IN}, ys[2] = {n, REG_OUT};
     float *hx = malloc((size_t)n * REG_IN * sizeof *hx), *hy = malloc((size_t)n * REG_OUT * sizeof *hy);
     float *hp = malloc((size_t)n * REG_OUT * sizeof *hp), gw[REG_OUT * REG_IN], gb[REG_OUT];
     double d = -1;
     ltc_manual_seed(3);
-    int bad = !hx || !hy || !hp || ltc_linear_new(&lin, REG_IN, REG_OUT, 1) != LTC_OK || ltc_linear_to(lin, device) != LTC_OK ||
+    int bad = !hx || !hy || !hp || !mh_linear_new(&lin, REG_IN, REG_OUT, 1, NULL, NULL, device) ||
               ltc_tensor_randn(&x, xs, 2, LTC_FLOAT32, device, 5) != LTC_OK ||
-              ltc_tensor_randn(&y, ys, 2, LTC_FLOAT32, device, 6) != LTC_OK || ltc_linear_forward(&pred, lin, x) != LTC_OK ||
+              ltc_tensor_randn(&y, ys, 2, LTC_FLOAT32, device, 6) != LTC_OK || ltc_module_forward(&pred, lin.module, x) != LTC_OK ||
               ltc_mse_loss(&loss, pred, y) != LTC_OK || ltc_tensor_backward(loss) != LTC_OK ||
-              ltc_linear_parameters(&w, &b, lin) != LTC_OK || ltc_tensor_grad(&g, w) != LTC_OK || ltc_tensor_grad(&h, b) != LTC_OK ||
+              ltc_tensor_grad(&g, lin.w) != LTC_OK || ltc_tensor_grad(&h, lin.b) != LTC_OK ||
               ltc_tensor_copy_to_host(gw, sizeof gw, g) != LTC_OK || ltc_tensor_copy_to_host(gb, sizeof gb, h) != LTC_OK ||
               ltc_tensor_copy_to_host(hx, (size_t)n * REG_IN * sizeof *hx, x) != LTC_OK ||
               ltc_tensor_copy_to_host(hy, (size_t)n * REG_OUT * sizeof *hy, y) != LTC_OK ||
@@ -194,8 +197,8 @@ static double grad_vs_formula(ltc_device device, int64_t n) {
     free(hx);
     free(hy);
     free(hp);
-    TH_FREE_TENSORS(x, y, pred, loss, w, b, g, h);
-    ltc_linear_free(lin);
+    TH_FREE_TENSORS(x, y, pred, loss, g, h);
+    mh_linear_free(&lin);
     return d;
 }
 
