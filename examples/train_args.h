@@ -39,8 +39,8 @@ enum { EXIT_TRAINED = 0, EXIT_ERROR = 1, EXIT_USAGE = 2, EXIT_NOT_LEARNED = 3, E
 static void usage(FILE *f) {
     fprintf(f,
             "usage: train_data_parallel [options]\n"
-            "Trains Linear(100, 10) on y = W x + b + noise, data-parallel; rank 0 prints the loss and, at the end,\n"
-            "how far the learned weights are from W and b.\n"
+            "Trains Linear(100, 10) (or, with --hidden, an MLP) on y = W x + b + noise, data-parallel; rank 0 prints\n"
+            "the loss and, at the end, how far the learned weights are from W and b (the MLP: its held-out loss).\n"
             "  --mode ddp|dp    ddp (default): one process per GPU, gradients averaged over NCCL;\n"
             "                   dp: one process, the model replicated over every visible GPU (nn.DataParallel)\n"
             "  --hidden N       train the MLP Linear(100, N)-ReLU-Linear(N, 10) instead, N " RANGE_HIDDEN "; the verdict is\n"
@@ -162,39 +162,41 @@ static int check_combination(options *o) {
 static int parse_options(options *o, int argc, char **argv) {
     *o = (options){.nproc = 1, .steps = 500, .batch = 256, .log_every = 100, .lr = 0.1, .momentum = 0.9,
                    .timeout = 300, .seed = 1};
+    /* each its own value, so that an abbreviation of two (--check) is refused as ambiguous */
     static const struct option longs[] = {
-        {"mode", required_argument, NULL, 0},      {"device", required_argument, NULL, 0},
-        {"nproc", required_argument, NULL, 0},     {"port", required_argument, NULL, 0},
-        {"steps", required_argument, NULL, 0},     {"batch", required_argument, NULL, 0},
-        {"lr", required_argument, NULL, 0},        {"momentum", required_argument, NULL, 0},
-        {"log-every", required_argument, NULL, 0}, {"timeout", required_argument, NULL, 0},
-        {"seed", required_argument, NULL, 0},      {"max-restarts", required_argument, NULL, 0},
-        {"checkpoint", required_argument, NULL, 0}, {"checkpoint-every", required_argument, NULL, 0},
-        {"hidden", required_argument, NULL, 0},    {"graph", no_argument, NULL, 'g'},
+        {"mode", required_argument, NULL, 256},      {"device", required_argument, NULL, 257},
+        {"nproc", required_argument, NULL, 258},     {"port", required_argument, NULL, 259},
+        {"steps", required_argument, NULL, 260},     {"batch", required_argument, NULL, 261},
+        {"lr", required_argument, NULL, 262},        {"momentum", required_argument, NULL, 263},
+        {"log-every", required_argument, NULL, 264}, {"timeout", required_argument, NULL, 265},
+        {"seed", required_argument, NULL, 266},      {"max-restarts", required_argument, NULL, 267},
+        {"checkpoint", required_argument, NULL, 268}, {"checkpoint-every", required_argument, NULL, 269},
+        {"hidden", required_argument, NULL, 270},    {"graph", no_argument, NULL, 'g'},
         {"resume", no_argument, NULL, 'r'},    {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0}};
     opterr = 0; /* the messages below say it in this program's form */
     optind = 0; /* glibc: start afresh */
-    int c, at = -1;
+    int c, word = 1; /* word: the argument getopt_long reads next (the one an error is about) */
     /* "-": a word that is not an option comes back as 1, in order; ":": a missing value as ':' */
-    while ((c = getopt_long(argc, argv, "-:h", longs, &at)) != -1) {
+    while ((c = getopt_long(argc, argv, "-:h", longs, NULL)) != -1) {
         if (c == 'h') {
             usage(stdout);
             exit(close_stdout(0)); /* > /dev/full: exit 1 */
         }
         if (c == 1 || c == '?') {
-            fprintf(stderr, "error: unknown option \"%s\" (try --help)\n", c == 1 ? optarg : argv[optind - 1]);
+            fprintf(stderr, "error: unknown option \"%s\" (try --help)\n", c == 1 ? optarg : argv[word]);
             return 0;
         }
         if (c == ':') {
-            fprintf(stderr, "error: option %s needs a value (try --help)\n", argv[optind - 1]);
+            fprintf(stderr, "error: option %s needs a value (try --help)\n", argv[word]);
             return 0;
         }
+        word = optind;
         if (c == 'g' || c == 'r') {
             *(c == 'g' ? &o->graph : &o->resume) = 1;
         } else {
             char name[32];
-            snprintf(name, sizeof name, "--%s", longs[at].name);
+            snprintf(name, sizeof name, "--%s", longs[c - 256].name);
             if (!parse_value(o, name, optarg))
                 return 0;
         }

@@ -506,11 +506,11 @@ static void print_banner(const run *r) {
     ltc_device_format(where, sizeof where, r->dev);
     if (r->o.hidden)
         snprintf(model, sizeof model, "MLP 100-%d-10", r->o.hidden);
-    printf("train_data_parallel: %s, %d rank%s (launcher: %s), %s%s, %s, global batch %d (%d per rank), %d steps, "
-           "lr %g, momentum %g\n",
+    printf("train_data_parallel: %s, %d rank%s (launcher: %s), %s%s, global batch %d (%d per rank), %d steps, "
+           "lr %g, momentum %g, model %s\n",
            r->o.dp ? "dp" : "ddp", r->world, r->world == 1 ? "" : "s", ltc_launcher_name(r->env.launcher),
            r->o.dp && r->dev.type == LTC_DEVICE_CUDA ? "every GPU from cuda:0" : where, r->o.graph ? ", CUDA graph" : "",
-           model, r->o.batch, r->per, r->o.steps, r->o.lr, r->o.momentum);
+           r->o.batch, r->per, r->o.steps, r->o.lr, r->o.momentum, model);
 }
 
 static void finish(run *r) {

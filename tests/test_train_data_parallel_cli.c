@@ -55,6 +55,8 @@ static void test_usage(void) {
     expect("-h", 0, "torchrun --no-python --nproc-per-node N train_data_parallel");
     expect("--bogus", 2, "error: unknown option \"--bogus\" (try --help)");
     expect("stray", 2, "error: unknown option \"stray\" (try --help)");
+    expect("--check /nonexistent-dir/x.pt", 2, "error: unknown option \"--check\" (try --help)"); /* two options begin so */
+    expect("-x", 2, "error: unknown option \"-x\" (try --help)");
     expect("--hidden 0", 2, "error: --hidden 0 is not valid: use 1 to 65536 (try --help)");
     expect("--hidden=70000", 2, "error: --hidden 70000 is not valid: use 1 to 65536 (try --help)");
     expect("--steps", 2, "error: option --steps needs a value (try --help)");

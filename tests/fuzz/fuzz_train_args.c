@@ -13,8 +13,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     char *text = fuzz_cstring(data, size);
     char *argv[FUZZ_MAX_ARGS + 2];
     int argc = fuzz_example_args(text, argv, "train_data_parallel");
-    for (int i = 1; i < argc; i++)
-        if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) { /* prints the usage and exits 0 */
+    for (int i = 1; i < argc; i++) /* -h (alone or first of a cluster, as -hx), --help, --he...: the usage, exit 0 */
+        if (!strncmp(argv[i], "-h", 2) || (!strncmp(argv[i], "--h", 3) && !strncmp(argv[i], "--help", strcspn(argv[i], "=")))) {
             free(text);
             return 0;
         }
