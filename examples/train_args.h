@@ -68,7 +68,7 @@ static void usage(FILE *f) {
             "  --checkpoint-every N  save every N steps, " RANGE_COUNT " (default: --log-every) and at the end\n"
             "  --resume         continue from --checkpoint P if it exists (a restarted rank always does); without\n"
             "                   it an existing P is refused, never overwritten; P must have been made with the\n"
-            "                   same --seed, --batch, --lr and --momentum\n"
+            "                   same --seed, --batch, --hidden, --lr, --momentum\n"
             "Launcher variables: WORLD_SIZE (and its Slurm and Open MPI forms) 1 to 2^24; RANK 0 to WORLD_SIZE-1.\n"
             "Launchers: torchrun --no-python --nproc-per-node N train_data_parallel; srun -n N train_data_parallel;\n"
             "mpirun -n N train_data_parallel; or train_data_parallel --nproc N.\n"
