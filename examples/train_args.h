@@ -9,6 +9,7 @@
 
 #include "common.h" /* opt_whole, opt_real, opt_invalid, close_stdout */
 
+#include <getopt.h>
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -17,6 +18,8 @@
 
 enum { IN = 100, OUT = 10 };
 static const double TOLERANCE = 1e-2; /* max |learned - true| over W and b that counts as learned */
+/* --hidden: the held-out loss that counts as learned, above the noise's (about 1e-4) */
+static const double HIDDEN_TOLERANCE = 1e-2;
 
 /* Exit codes. 2 is also every set-up that cannot work, found before training (a checkpoint that cannot
  * be used with these options, a checkpoint path that cannot be written or that another run holds): the
@@ -31,14 +34,17 @@ enum { EXIT_TRAINED = 0, EXIT_ERROR = 1, EXIT_USAGE = 2, EXIT_NOT_LEARNED = 3, E
 #define RANGE_MOMENTUM "0 to below 1"
 #define RANGE_TIMEOUT "above 0 to 1e7"
 #define RANGE_SEED "0 to 2^31-1"
+#define RANGE_HIDDEN "1 to 65536"
 
 static void usage(FILE *f) {
     fprintf(f,
             "usage: train_data_parallel [options]\n"
-            "Trains Linear(100, 10) on y = W x + b + noise, data-parallel; rank 0 prints the loss and, at the end,\n"
-            "how far the learned weights are from W and b.\n"
+            "Trains Linear(100, 10) (or, with --hidden, an MLP) on y = W x + b + noise, data-parallel; rank 0 prints\n"
+            "the loss and, at the end, how far the learned weights are from W and b (the MLP: its held-out loss).\n"
             "  --mode ddp|dp    ddp (default): one process per GPU, gradients averaged over NCCL;\n"
             "                   dp: one process, the model replicated over every visible GPU (nn.DataParallel)\n"
+            "  --hidden N       train the MLP Linear(100, N)-ReLU-Linear(N, 10) instead, N " RANGE_HIDDEN "; the verdict is\n"
+            "                   then its loss on held-out samples: at most the noise's + %g\n"
             "  --graph          capture the whole step as a CUDA graph and replay it (ddp on GPUs; not with --device cpu)\n"
             "  --device D       cuda (default when a GPU is usable: rank r takes cuda:<local rank r>), cuda:N, or cpu\n"
             "  --nproc N        start N local ranks, " RANGE_COUNT ", at most one per GPU, or one per core on the CPU\n"
@@ -62,7 +68,7 @@ static void usage(FILE *f) {
             "  --checkpoint-every N  save every N steps, " RANGE_COUNT " (default: --log-every) and at the end\n"
             "  --resume         continue from --checkpoint P if it exists (a restarted rank always does); without\n"
             "                   it an existing P is refused, never overwritten; P must have been made with the\n"
-            "                   same --seed, --batch, --lr and --momentum\n"
+            "                   same --seed, --batch, --hidden, --lr, --momentum\n"
             "Launcher variables: WORLD_SIZE (and its Slurm and Open MPI forms) 1 to 2^24; RANK 0 to WORLD_SIZE-1.\n"
             "Launchers: torchrun --no-python --nproc-per-node N train_data_parallel; srun -n N train_data_parallel;\n"
             "mpirun -n N train_data_parallel; or train_data_parallel --nproc N.\n"
@@ -73,11 +79,12 @@ static void usage(FILE *f) {
             "3 trained, but not within %g; 4 diverged: a NaN or infinite loss or weight (the step that found it\n"
             "is named); 143 stopped by SIGTERM after writing a checkpoint (130: by SIGINT); with --nproc, the\n"
             "first failing rank's code (128+N when signal N ended it, e.g. 130 after Ctrl-C).\n",
-            TOLERANCE, TOLERANCE);
+            HIDDEN_TOLERANCE, TOLERANCE, TOLERANCE);
 }
 
 typedef struct options {
     int dp, graph, nproc, max_restarts, port, steps, batch, log_every, checkpoint_every, resume;
+    int hidden;             /* --hidden N: the MLP's width; 0: Linear(100, 10) alone */
     double lr, momentum, timeout;
     unsigned long long seed;
     const char *checkpoint; /* NULL: none */
@@ -85,7 +92,7 @@ typedef struct options {
     ltc_device device;
 } options;
 
-/* One option with a value; 0 (having said why) when the value is not valid. */
+/* One option with a value (a, as "--steps"); 0 (having said why) when the value is not valid. */
 static int parse_value(options *o, const char *a, const char *v) {
     long n = 0;
     if (!strcmp(a, "--mode")) {
@@ -111,6 +118,11 @@ static int parse_value(options *o, const char *a, const char *v) {
         o->seed = (unsigned long long)n;
         return ok;
     }
+    if (!strcmp(a, "--hidden")) {
+        int ok = opt_whole(&n, a, v, 1, 65536, RANGE_HIDDEN);
+        o->hidden = (int)n;
+        return ok;
+    }
     if (!strcmp(a, "--port") || !strcmp(a, "--max-restarts")) {
         int port = !strcmp(a, "--port");
         int ok = opt_whole(&n, a, v, 0, port ? 65535 : 1000, port ? RANGE_PORT : RANGE_RESTARTS);
@@ -126,37 +138,8 @@ static int parse_value(options *o, const char *a, const char *v) {
     return ok;
 }
 
-/* Reads the command line into o; 0 (with a message) for bad usage. --help prints the usage and exits. */
-static int parse_options(options *o, int argc, char **argv) {
-    *o = (options){.nproc = 1, .steps = 500, .batch = 256, .log_every = 100, .lr = 0.1, .momentum = 0.9,
-                   .timeout = 300, .seed = 1};
-    static const char *const with_value[] = {"--mode", "--device", "--nproc", "--port", "--steps", "--batch", "--lr",
-                                             "--momentum", "--log-every", "--timeout", "--seed", "--max-restarts",
-                                             "--checkpoint", "--checkpoint-every"};
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
-            usage(stdout);
-            exit(close_stdout(0)); /* > /dev/full: exit 1 */
-        }
-        if (!strcmp(a, "--graph") || !strcmp(a, "--resume")) {
-            *(!strcmp(a, "--graph") ? &o->graph : &o->resume) = 1;
-            continue;
-        }
-        int known = 0;
-        for (size_t k = 0; k < sizeof with_value / sizeof *with_value; k++)
-            known |= !strcmp(a, with_value[k]);
-        if (!known) {
-            fprintf(stderr, "error: unknown option \"%s\" (try --help)\n", a);
-            return 0;
-        }
-        if (i + 1 >= argc) {
-            fprintf(stderr, "error: option %s needs a value (try --help)\n", a);
-            return 0;
-        }
-        if (!parse_value(o, a, argv[++i]))
-            return 0;
-    }
+/* The options that do not go together; 0 (with a message) for such a combination. */
+static int check_combination(options *o) {
     if (o->dp && (o->nproc > 1 || o->graph)) {
         fprintf(stderr, "error: --mode dp runs in one process on every GPU: it takes neither --nproc nor --graph\n");
         return 0;
@@ -172,6 +155,57 @@ static int parse_options(options *o, int argc, char **argv) {
     if (!o->checkpoint_every)
         o->checkpoint_every = o->log_every;
     return 1;
+}
+
+/* Reads the command line into o (getopt_long: --name VALUE or --name=VALUE); 0 (with a message) for bad
+ * usage. --help prints the usage and exits. May be called again (it starts getopt afresh). */
+static int parse_options(options *o, int argc, char **argv) {
+    *o = (options){.nproc = 1, .steps = 500, .batch = 256, .log_every = 100, .lr = 0.1, .momentum = 0.9,
+                   .timeout = 300, .seed = 1};
+    /* each its own value, so that an abbreviation of two (--check) is refused as ambiguous */
+    static const struct option longs[] = {
+        {"mode", required_argument, NULL, 256},      {"device", required_argument, NULL, 257},
+        {"nproc", required_argument, NULL, 258},     {"port", required_argument, NULL, 259},
+        {"steps", required_argument, NULL, 260},     {"batch", required_argument, NULL, 261},
+        {"lr", required_argument, NULL, 262},        {"momentum", required_argument, NULL, 263},
+        {"log-every", required_argument, NULL, 264}, {"timeout", required_argument, NULL, 265},
+        {"seed", required_argument, NULL, 266},      {"max-restarts", required_argument, NULL, 267},
+        {"checkpoint", required_argument, NULL, 268}, {"checkpoint-every", required_argument, NULL, 269},
+        {"hidden", required_argument, NULL, 270},    {"graph", no_argument, NULL, 'g'},
+        {"resume", no_argument, NULL, 'r'},    {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0}};
+    opterr = 0; /* the messages below say it in this program's form */
+    optind = 0; /* glibc: start afresh */
+    int c, word = 1; /* word: the argument getopt_long reads next (the one an error is about) */
+    /* "-": a word that is not an option comes back as 1, in order; ":": a missing value as ':' */
+    while ((c = getopt_long(argc, argv, "-:h", longs, NULL)) != -1) {
+        if (c == 'h') {
+            usage(stdout);
+            exit(close_stdout(0)); /* > /dev/full: exit 1 */
+        }
+        if (c == 1 || c == '?') {
+            fprintf(stderr, "error: unknown option \"%s\" (try --help)\n", c == 1 ? optarg : argv[word]);
+            return 0;
+        }
+        if (c == ':') {
+            fprintf(stderr, "error: option %s needs a value (try --help)\n", argv[word]);
+            return 0;
+        }
+        word = optind;
+        if (c == 'g' || c == 'r') {
+            *(c == 'g' ? &o->graph : &o->resume) = 1;
+        } else {
+            char name[32];
+            snprintf(name, sizeof name, "--%s", longs[c - 256].name);
+            if (!parse_value(o, name, optarg))
+                return 0;
+        }
+    }
+    if (optind < argc) { /* after "--" */
+        fprintf(stderr, "error: unknown option \"%s\" (try --help)\n", argv[optind]);
+        return 0;
+    }
+    return check_combination(o);
 }
 
 /* The data: a counter-based generator, so that sample i of step s is the same on any rank or device. */

@@ -23,6 +23,73 @@ static double now_s(void) {
     return t.tv_sec + t.tv_nsec * 1e-9;
 }
 
+/* A Linear module with its parameter list ("weight", "bias"), as the collectives take it. */
+typedef struct tlin {
+    ltc_module *m;
+    ltc_tensor_list *p;
+} tlin;
+
+static ltc_status tlin_new(tlin **out, int64_t in, int64_t outf) {
+    *out = calloc(1, sizeof **out);
+    if (!*out)
+        return LTC_ERR_OUT_OF_MEMORY;
+    ltc_status s = ltc_module_linear_new(&(*out)->m, in, outf, 1);
+    return s == LTC_OK ? ltc_module_parameters(&(*out)->p, (*out)->m) : s;
+}
+
+static void tlin_free(tlin *l) {
+    if (!l)
+        return;
+    ltc_tensor_list_free(l->p);
+    ltc_module_free(l->m);
+    free(l);
+}
+
+/* Entry i (0 the weight, 1 the bias) or its gradient, copied to the host: bytes must be its size. */
+static int tlin_read(const tlin *l, int i, int grad, void *dst, size_t bytes) {
+    ltc_tensor *t = NULL, *g = NULL;
+    int ok = ltc_tensor_list_get(&t, NULL, l->p, i) == LTC_OK && (!grad || ltc_tensor_grad(&g, t) == LTC_OK) &&
+             ltc_tensor_copy_to_host(dst, bytes, grad ? g : t) == LTC_OK;
+    ltc_tensor_free(t);
+    ltc_tensor_free(g);
+    return ok;
+}
+
+/* Writes the weight (and the bias unless b is NULL) in place, through ltc_tensor_data (CPU tensors). */
+static ltc_status tlin_set(tlin *l, const float *w, const float *b) {
+    for (int i = 0; i < (b ? 2 : 1); i++) {
+        ltc_tensor *t = NULL;
+        void *data = NULL;
+        ltc_status s = ltc_tensor_list_get(&t, NULL, l->p, i);
+        if (s == LTC_OK && (s = ltc_tensor_data(&data, t)) == LTC_OK)
+            memcpy(data, i == 0 ? w : b, ltc_tensor_nbytes(t));
+        ltc_tensor_free(t);
+        if (s != LTC_OK)
+            return s;
+    }
+    return LTC_OK;
+}
+
+/* SGD over the module's parameters. */
+static ltc_status tlin_sgd(ltc_optimizer **out, const tlin *l, double lr, double momentum) {
+    ltc_sgd_options o = LTC_SGD_OPTIONS_INIT;
+    o.lr = lr, o.momentum = momentum;
+    return ltc_optimizer_sgd_new(out, l->p, &o);
+}
+
+/* The mean of v over the ranks: an all-reduce (average) of a one-element tensor. */
+static ltc_status dist_mean(double *out, ltc_dist *d, double v) {
+    ltc_tensor *t = NULL;
+    const int64_t one[1] = {1};
+    ltc_status s = ltc_tensor_from_data(&t, &v, one, 1, LTC_FLOAT64, CPU);
+    if (s == LTC_OK)
+        s = ltc_dist_all_reduce(d, t, LTC_REDUCE_AVG);
+    if (s == LTC_OK)
+        s = ltc_tensor_item(out, t);
+    ltc_tensor_free(t);
+    return s;
+}
+
 /* ---------------------------------------------------------------------------------------------- */
 /* Launcher variables                                                                               */
 /* ---------------------------------------------------------------------------------------------- */
@@ -165,64 +232,58 @@ static void test_group_of_one(void) {
     ltc_dist *d = NULL;
     CHECK_OK(ltc_dist_init(&d, &e, CPU, 5.0));
     CHECK("rank 0 of 1", ltc_dist_rank(d) == 0 && ltc_dist_world_size(d) == 1);
-    ltc_linear *lin = NULL;
-    ltc_tensor *x = NULL, *y = NULL, *p = NULL, *loss = NULL, *w = NULL, *g = NULL;
+    tlin *lin = NULL;
+    ltc_tensor *x = NULL, *y = NULL, *p = NULL, *loss = NULL;
     int64_t xs[2] = {4, 3}, ys[2] = {4, 2};
-    CHECK_OK(ltc_linear_new(&lin, 3, 2, 1));
-    CHECK_OK(ltc_dist_broadcast_parameters_linear(d, lin, 0));
-    CHECK_FAILS(ltc_dist_average_gradients_linear(d, lin), LTC_ERR_INVALID_ARGUMENT,
+    CHECK_OK(tlin_new(&lin, 3, 2));
+    CHECK_OK(ltc_dist_broadcast_parameters(d, lin->p, 0));
+    CHECK_FAILS(ltc_dist_average_gradients(d, lin->p), LTC_ERR_INVALID_ARGUMENT,
                 "parameter \"weight\" has no gradient yet: call ltc_tensor_backward on the loss first");
     CHECK_OK(ltc_tensor_randn(&x, xs, 2, LTC_FLOAT32, CPU, 1));
     CHECK_OK(ltc_tensor_randn(&y, ys, 2, LTC_FLOAT32, CPU, 2));
-    CHECK_OK(ltc_linear_forward(&p, lin, x));
+    CHECK_OK(ltc_module_forward(&p, lin->m, x));
     CHECK_OK(ltc_mse_loss(&loss, p, y));
     CHECK_OK(ltc_tensor_backward(loss));
-    CHECK_OK(ltc_linear_parameters(&w, NULL, lin));
     float before[6], after[6];
-    CHECK_OK(ltc_tensor_grad(&g, w));
-    CHECK_OK(ltc_tensor_copy_to_host(before, sizeof before, g));
-    ltc_tensor_free(g);
-    CHECK_OK(ltc_dist_average_gradients_linear(d, lin));
-    CHECK_OK(ltc_tensor_grad(&g, w));
-    CHECK_OK(ltc_tensor_copy_to_host(after, sizeof after, g));
+    CHECK("read the gradient", tlin_read(lin, 0, 1, before, sizeof before));
+    CHECK_OK(ltc_dist_average_gradients(d, lin->p));
+    CHECK("read the gradient", tlin_read(lin, 0, 1, after, sizeof after));
     CHECK("one rank: the average is the gradient itself", memcmp(before, after, sizeof before) == 0);
-    ltc_tensor_free(g);
     /* the gradients now share the flat buffer; zero_grad and a second step still work */
-    ltc_sgd *opt = NULL;
-    CHECK_OK(ltc_sgd_new(&opt, lin, 0.1, 0.9));
-    CHECK_OK(ltc_sgd_step(opt));
-    CHECK_OK(ltc_sgd_zero_grad(opt));
-    CHECK_FAILS(ltc_dist_average_gradients_linear(d, lin), LTC_ERR_INVALID_ARGUMENT, "no gradient yet");
+    ltc_optimizer *opt = NULL;
+    CHECK_OK(tlin_sgd(&opt, lin, 0.1, 0.9));
+    CHECK_OK(ltc_optimizer_step(opt));
+    CHECK_OK(ltc_optimizer_zero_grad(opt));
+    CHECK_FAILS(ltc_dist_average_gradients(d, lin->p), LTC_ERR_INVALID_ARGUMENT, "no gradient yet");
     ltc_tensor_free(p);
     ltc_tensor_free(loss);
     p = loss = NULL;
-    CHECK_OK(ltc_linear_forward(&p, lin, x));
+    CHECK_OK(ltc_module_forward(&p, lin->m, x));
     CHECK_OK(ltc_mse_loss(&loss, p, y));
     CHECK_OK(ltc_tensor_backward(loss));
-    CHECK_OK(ltc_dist_average_gradients_linear(d, lin));
-    CHECK_OK(ltc_sgd_step(opt));
-    CHECK_OK(ltc_dist_check_replicas_linear(d, lin));
+    CHECK_OK(ltc_dist_average_gradients(d, lin->p));
+    CHECK_OK(ltc_optimizer_step(opt));
+    CHECK_OK(ltc_dist_check_replicas(d, lin->p));
     double m = 0;
-    CHECK_OK(ltc_dist_mean(&m, d, 2.5));
+    CHECK_OK(dist_mean(&m, d, 2.5));
     CHECK("mean of one", m == 2.5);
 
-    CHECK_FAILS(ltc_dist_broadcast_parameters_linear(d, lin, 1), LTC_ERR_INVALID_ARGUMENT, "root 1 is not valid: use 0 to 0");
-    CHECK_FAILS(ltc_dist_broadcast_parameters_linear(d, lin, -1), LTC_ERR_INVALID_ARGUMENT, "root -1 is not valid");
-    CHECK_FAILS(ltc_dist_broadcast_parameters_linear(NULL, lin, 0), LTC_ERR_INVALID_ARGUMENT, "'dist' is NULL");
-    CHECK_FAILS(ltc_dist_broadcast_parameters_linear(d, NULL, 0), LTC_ERR_INVALID_ARGUMENT, "'linear' is NULL");
-    CHECK_FAILS(ltc_dist_average_gradients_linear(NULL, lin), LTC_ERR_INVALID_ARGUMENT, "'dist' is NULL");
-    CHECK_FAILS(ltc_dist_check_replicas_linear(d, NULL), LTC_ERR_INVALID_ARGUMENT, "'linear' is NULL");
-    CHECK_FAILS(ltc_dist_mean(NULL, d, 1), LTC_ERR_INVALID_ARGUMENT, "'out' is NULL");
-    CHECK_FAILS(ltc_dist_mean(&m, NULL, 1), LTC_ERR_INVALID_ARGUMENT, "'dist' is NULL");
+    CHECK_FAILS(ltc_dist_broadcast_parameters(d, lin->p, 1), LTC_ERR_INVALID_ARGUMENT, "root 1 is not valid: use 0 to 0");
+    CHECK_FAILS(ltc_dist_broadcast_parameters(d, lin->p, -1), LTC_ERR_INVALID_ARGUMENT, "root -1 is not valid");
+    CHECK_FAILS(ltc_dist_broadcast_parameters(NULL, lin->p, 0), LTC_ERR_INVALID_ARGUMENT, "'dist' is NULL");
+    CHECK_FAILS(ltc_dist_broadcast_parameters(d, NULL, 0), LTC_ERR_INVALID_ARGUMENT, "'params' is NULL");
+    CHECK_FAILS(ltc_dist_average_gradients(NULL, lin->p), LTC_ERR_INVALID_ARGUMENT, "'dist' is NULL");
+    CHECK_FAILS(ltc_dist_check_replicas(d, NULL), LTC_ERR_INVALID_ARGUMENT, "'params' is NULL");
+    CHECK_FAILS(dist_mean(&m, NULL, 1), LTC_ERR_INVALID_ARGUMENT, "'dist' is NULL");
+    CHECK_FAILS(ltc_dist_all_reduce(d, NULL, LTC_REDUCE_SUM), LTC_ERR_INVALID_ARGUMENT, "'tensor' is NULL");
     CHECK("rank of NULL", ltc_dist_rank(NULL) == -1 && strstr(ltc_last_error(), "'dist' is NULL"));
     CHECK("world size of NULL", ltc_dist_world_size(NULL) == -1);
-    ltc_sgd_free(opt);
+    ltc_optimizer_free(opt);
     ltc_tensor_free(x);
     ltc_tensor_free(y);
     ltc_tensor_free(p);
     ltc_tensor_free(loss);
-    ltc_tensor_free(w);
-    ltc_linear_free(lin);
+    tlin_free(lin);
     ltc_dist_free(d);
     ltc_dist_free(NULL);
 }
@@ -351,40 +412,26 @@ typedef struct job {
     int ok;
 } job;
 
-static int grads(ltc_linear *lin, float gw[OUT][IN], float gb[OUT]) {
-    ltc_tensor *w = NULL, *b = NULL, *g1 = NULL, *g2 = NULL;
-    int ok = ltc_linear_parameters(&w, &b, lin) == LTC_OK && ltc_tensor_grad(&g1, w) == LTC_OK &&
-             ltc_tensor_grad(&g2, b) == LTC_OK && ltc_tensor_copy_to_host(gw, sizeof(float) * OUT * IN, g1) == LTC_OK &&
-             ltc_tensor_copy_to_host(gb, sizeof(float) * OUT, g2) == LTC_OK;
-    ltc_tensor_free(w);
-    ltc_tensor_free(b);
-    ltc_tensor_free(g1);
-    ltc_tensor_free(g2);
-    return ok;
+static int grads(tlin *lin, float gw[OUT][IN], float gb[OUT]) {
+    return tlin_read(lin, 0, 1, gw, sizeof(float) * OUT * IN) && tlin_read(lin, 1, 1, gb, sizeof(float) * OUT);
 }
 
-static int weights(ltc_linear *lin, float w_out[OUT][IN]) {
-    ltc_tensor *w = NULL;
-    int ok = ltc_linear_parameters(&w, NULL, lin) == LTC_OK &&
-             ltc_tensor_copy_to_host(w_out, sizeof(float) * OUT * IN, w) == LTC_OK;
-    ltc_tensor_free(w);
-    return ok;
-}
+static int weights(tlin *lin, float w_out[OUT][IN]) { return tlin_read(lin, 0, 0, w_out, sizeof(float) * OUT * IN); }
 
 /* The gradient of the mean loss over count rows of x (count x in) and y (count x out), into lin's. */
-static int rows_backward(ltc_linear *lin, const float *xv, const float *yv, int64_t count, int64_t in, int64_t out) {
+static int rows_backward(tlin *lin, const float *xv, const float *yv, int64_t count, int64_t in, int64_t out) {
     int64_t xs[2] = {count, in}, ys[2] = {count, out};
     ltc_tensor *x = NULL, *y = NULL, *p = NULL, *loss = NULL;
     int ok = ltc_tensor_from_data(&x, xv, xs, 2, LTC_FLOAT32, CPU) == LTC_OK &&
              ltc_tensor_from_data(&y, yv, ys, 2, LTC_FLOAT32, CPU) == LTC_OK &&
-             ltc_linear_forward(&p, lin, x) == LTC_OK && ltc_mse_loss(&loss, p, y) == LTC_OK &&
+             ltc_module_forward(&p, lin->m, x) == LTC_OK && ltc_mse_loss(&loss, p, y) == LTC_OK &&
              ltc_tensor_backward(loss) == LTC_OK;
     TH_FREE_TENSORS(x, y, p, loss);
     return ok;
 }
 
 /* Rank r's part of the gradient of the mean loss over rows [first, first+count). */
-static int shard_backward(ltc_linear *lin, int first, int count) {
+static int shard_backward(tlin *lin, int first, int count) {
     return rows_backward(lin, X[first], Y[first], count, IN, OUT);
 }
 
@@ -397,35 +444,35 @@ static void *rank_thread(void *arg) {
         snprintf(j->error, sizeof j->error, "%s", ltc_last_error());
         return NULL;
     }
-    ltc_linear *lin = NULL;
+    tlin *lin = NULL;
     const int per = N / j->world;
     float other[OUT][IN];
     for (int o = 0; o < OUT; o++)
         for (int i = 0; i < IN; i++)
             other[o][i] = (float)(j->rank * 10 + o * IN + i);
-    j->ok = ltc_linear_new(&lin, IN, OUT, 1) == LTC_OK &&
+    j->ok = tlin_new(&lin, IN, OUT) == LTC_OK &&
             /* broadcast: rank 1 starts elsewhere and ends with rank 0's weights; then the other way */
-            ltc_linear_set_parameters(lin, &other[0][0], NULL) == LTC_OK &&
-            ltc_dist_broadcast_parameters_linear(d, lin, 1) == LTC_OK && weights(lin, j->bcast_w_root1) &&
-            ltc_linear_set_parameters(lin, j->rank == 0 ? &W0[0][0] : &other[0][0], B0) == LTC_OK &&
-            ltc_dist_broadcast_parameters_linear(d, lin, 0) == LTC_OK && weights(lin, j->bcast_w) &&
+            tlin_set(lin, &other[0][0], NULL) == LTC_OK &&
+            ltc_dist_broadcast_parameters(d, lin->p, 1) == LTC_OK && weights(lin, j->bcast_w_root1) &&
+            tlin_set(lin, j->rank == 0 ? &W0[0][0] : &other[0][0], B0) == LTC_OK &&
+            ltc_dist_broadcast_parameters(d, lin->p, 0) == LTC_OK && weights(lin, j->bcast_w) &&
             /* the averaged shard gradient */
-            shard_backward(lin, j->rank * per, per) && ltc_dist_average_gradients_linear(d, lin) == LTC_OK &&
+            shard_backward(lin, j->rank * per, per) && ltc_dist_average_gradients(d, lin->p) == LTC_OK &&
             grads(lin, j->grad_w, j->grad_b) &&
-            ltc_dist_mean(&j->mean, d, 1.0 + 2.0 * j->rank) == LTC_OK;
-    j->replicas_same = ltc_dist_check_replicas_linear(d, lin);
+            dist_mean(&j->mean, d, 1.0 + 2.0 * j->rank) == LTC_OK;
+    j->replicas_same = ltc_dist_check_replicas(d, lin->p);
     if (j->rank == 1) { /* one changed weight on rank 1 */
         float w[OUT][IN];
         memcpy(w, W0, sizeof w);
         w[1][3] += 1e-6f;
-        ltc_linear_set_parameters(lin, &w[0][0], NULL);
+        tlin_set(lin, &w[0][0], NULL);
     }
-    j->replicas_diverged = ltc_dist_check_replicas_linear(d, lin);
+    j->replicas_diverged = ltc_dist_check_replicas(d, lin->p);
     snprintf(j->diverged_msg, sizeof j->diverged_msg, "%s", ltc_last_error());
     /* the group still works after a divergence report */
     double m = 0;
-    j->ok = j->ok && ltc_dist_mean(&m, d, 4.0) == LTC_OK && m == 4.0;
-    ltc_linear_free(lin);
+    j->ok = j->ok && dist_mean(&m, d, 4.0) == LTC_OK && m == 4.0;
+    tlin_free(lin);
     ltc_dist_free(d);
     return NULL;
 }
@@ -438,16 +485,16 @@ static void test_two_ranks(void) {
             Y[n][o] = (float)cos(0.5 + n * 5 + o);
     }
     /* the full-batch gradient, in one process */
-    ltc_linear *full = NULL;
+    tlin *full = NULL;
     float gw_full[OUT][IN], gb_full[OUT], gw_half[OUT][IN], gb_half[OUT];
-    CHECK_OK(ltc_linear_new(&full, IN, OUT, 1));
-    CHECK_OK(ltc_linear_set_parameters(full, &W0[0][0], B0));
+    CHECK_OK(tlin_new(&full, IN, OUT));
+    CHECK_OK(tlin_set(full, &W0[0][0], B0));
     CHECK("full batch backward", shard_backward(full, 0, N) && grads(full, gw_full, gb_full));
-    ltc_linear_free(full);
-    CHECK_OK(ltc_linear_new(&full, IN, OUT, 1));
-    CHECK_OK(ltc_linear_set_parameters(full, &W0[0][0], B0));
+    tlin_free(full);
+    CHECK_OK(tlin_new(&full, IN, OUT));
+    CHECK_OK(tlin_set(full, &W0[0][0], B0));
     CHECK("half batch backward", shard_backward(full, 0, N / 2) && grads(full, gw_half, gb_half));
-    ltc_linear_free(full);
+    tlin_free(full);
 
     job jobs[2];
     memset(jobs, 0, sizeof jobs);
@@ -533,69 +580,51 @@ static void test_disagreeing_world_size(void) {
 /* nn.DataParallel and CUDA graphs, where no GPU is needed to reach the error                       */
 /* ---------------------------------------------------------------------------------------------- */
 
-static void test_dp_and_graph_arguments(void) {
+static void test_dp_arguments(void) {
     int n = 0;
     ltc_cuda_device_count(&n);
-    ltc_linear *lin = NULL;
+    tlin *lin = NULL;
     ltc_tensor *x = NULL, *y = NULL, *out = NULL, *ref = NULL;
     int64_t xs[2] = {6, 3}, ys[2] = {6, 2};
-    CHECK_OK(ltc_linear_new(&lin, 3, 2, 1));
+    CHECK_OK(tlin_new(&lin, 3, 2));
     CHECK_OK(ltc_tensor_randn(&x, xs, 2, LTC_FLOAT32, CPU, 3));
     CHECK_OK(ltc_tensor_randn(&y, ys, 2, LTC_FLOAT32, CPU, 4));
     int dev0 = 0, twice[2] = {0, 0};
-    CHECK_FAILS(ltc_data_parallel_forward(&out, lin, x, NULL, -1), LTC_ERR_INVALID_ARGUMENT, "ndevices -1 with devices NULL is not valid");
-    CHECK_FAILS(ltc_data_parallel_forward(&out, lin, x, NULL, 1), LTC_ERR_INVALID_ARGUMENT, "ndevices 1 with devices NULL");
-    CHECK_FAILS(ltc_data_parallel_forward(&out, lin, x, &dev0, 0), LTC_ERR_INVALID_ARGUMENT, "ndevices 0 with devices given");
-    CHECK_FAILS(ltc_data_parallel_forward(&out, NULL, x, NULL, 0), LTC_ERR_INVALID_ARGUMENT, "'linear' is NULL");
-    CHECK_FAILS(ltc_data_parallel_forward(&out, lin, NULL, NULL, 0), LTC_ERR_INVALID_ARGUMENT, "'x' is NULL");
+    CHECK_FAILS(ltc_module_data_parallel_forward(&out, lin->m, x, NULL, -1), LTC_ERR_INVALID_ARGUMENT, "ndevices -1 with devices NULL is not valid");
+    CHECK_FAILS(ltc_module_data_parallel_forward(&out, lin->m, x, NULL, 1), LTC_ERR_INVALID_ARGUMENT, "ndevices 1 with devices NULL");
+    CHECK_FAILS(ltc_module_data_parallel_forward(&out, lin->m, x, &dev0, 0), LTC_ERR_INVALID_ARGUMENT, "ndevices 0 with devices given");
+    CHECK_FAILS(ltc_module_data_parallel_forward(&out, NULL, x, NULL, 0), LTC_ERR_INVALID_ARGUMENT, "'module' is NULL");
+    CHECK_FAILS(ltc_module_data_parallel_forward(&out, lin->m, NULL, NULL, 0), LTC_ERR_INVALID_ARGUMENT, "'x' is NULL");
     if (n == 0) {
         /* no GPU: as nn.DataParallel, the module runs where it is */
         float a[12], b[12];
-        CHECK_OK(ltc_data_parallel_forward(&out, lin, x, NULL, 0));
-        CHECK_OK(ltc_linear_forward(&ref, lin, x));
+        CHECK_OK(ltc_module_data_parallel_forward(&out, lin->m, x, NULL, 0));
+        CHECK_OK(ltc_module_forward(&ref, lin->m, x));
         CHECK_OK(ltc_tensor_copy_to_host(a, sizeof a, out));
         CHECK_OK(ltc_tensor_copy_to_host(b, sizeof b, ref));
         CHECK("dp without GPUs is the plain forward", memcmp(a, b, sizeof a) == 0);
-        CHECK_FAILS(ltc_data_parallel_forward(&out, lin, x, &dev0, 1), LTC_ERR_CUDA_UNAVAILABLE,
+        CHECK_FAILS(ltc_module_data_parallel_forward(&out, lin->m, x, &dev0, 1), LTC_ERR_CUDA_UNAVAILABLE,
                     "cuda:0 requested, but LibTorch sees no CUDA device");
     } else {
-        CHECK_FAILS(ltc_data_parallel_forward(&out, lin, x, twice, 2), LTC_ERR_INVALID_ARGUMENT, "device 0 is listed twice");
-        CHECK_FAILS(ltc_data_parallel_forward(&out, lin, x, &n, 1), LTC_ERR_INVALID_ARGUMENT, "is out of range");
-        CHECK_FAILS(ltc_data_parallel_forward(&out, lin, x, &dev0, 1), LTC_ERR_INVALID_ARGUMENT,
+        CHECK_FAILS(ltc_module_data_parallel_forward(&out, lin->m, x, twice, 2), LTC_ERR_INVALID_ARGUMENT, "device 0 is listed twice");
+        CHECK_FAILS(ltc_module_data_parallel_forward(&out, lin->m, x, &n, 1), LTC_ERR_INVALID_ARGUMENT, "is out of range");
+        CHECK_FAILS(ltc_module_data_parallel_forward(&out, lin->m, x, &dev0, 1), LTC_ERR_INVALID_ARGUMENT,
                     "the module is on cpu and the input on cpu; both must be on the first device, cuda:0");
     }
     (void)twice;
 
-    ltc_sgd *opt = NULL;
-    ltc_train_graph *g = (ltc_train_graph *)1;
-    CHECK_OK(ltc_sgd_new(&opt, lin, 0.1, 0.9));
-#if LTC_TEST_TORCH_HAS_CUDA
-    CHECK_FAILS(ltc_train_graph_new(&g, lin, opt, NULL, x, y), LTC_ERR_INVALID_ARGUMENT,
-                "the module is on cpu: CUDA graphs need it on a GPU");
-#else
-    CHECK_FAILS(ltc_train_graph_new(&g, lin, opt, NULL, x, y), LTC_ERR_UNSUPPORTED, "without CUDA graphs");
-#endif
-    CHECK("graph out NULL on failure", g == NULL);
-#if LTC_TEST_TORCH_HAS_CUDA
-    CHECK_FAILS(ltc_train_graph_new(&g, NULL, opt, NULL, x, y), LTC_ERR_INVALID_ARGUMENT, "'linear' is NULL");
-    CHECK_FAILS(ltc_train_graph_new(&g, lin, NULL, NULL, x, y), LTC_ERR_INVALID_ARGUMENT, "'opt' is NULL");
-    CHECK_FAILS(ltc_train_graph_replay(NULL, x, y), LTC_ERR_INVALID_ARGUMENT, "'graph' is NULL");
-    CHECK_FAILS(ltc_train_graph_loss(&out, NULL), LTC_ERR_INVALID_ARGUMENT, "'graph' is NULL");
-#endif
-    ltc_train_graph_free(NULL);
-    ltc_sgd_free(opt);
     ltc_tensor_free(x);
     ltc_tensor_free(y);
     ltc_tensor_free(out);
     ltc_tensor_free(ref);
-    ltc_linear_free(lin);
+    tlin_free(lin);
 }
 
 /* Tensors over the store's 8 MiB per value (its libuv server drops a larger request): CPU ranks send
  * them in chunks. A Linear(2200, 1000) is 8.8 MB of weights: broadcast from rank 1, then the averaged
  * gradient of two shards against the full batch's. Each rank starts from weights of its own, set by
  * hand: not from ltc_manual_seed, whose generator is the process's, shared by both rank threads (a seed
- * on one thread between the other's seed and its ltc_linear_new gave rank 1 the wrong start). */
+ * on one thread between the other's seed and its ltc_module_linear_new gave rank 1 the wrong start). */
 enum { BIG_IN = 2200, BIG_OUT = 1000, BIG_N = 4 };
 static float big_x[BIG_N][BIG_IN], big_y[BIG_N][BIG_OUT];
 
@@ -615,16 +644,11 @@ static void big_start(int r, float *w, float *b) {
         b[o] = (float)(0.02 * cos(0.4 + r * 1.9 + o * 0.13));
 }
 
-static int big_weights(ltc_linear *lin, float *w_out, int grad) {
-    ltc_tensor *w = NULL, *g = NULL;
-    int ok = ltc_linear_parameters(&w, NULL, lin) == LTC_OK && (!grad || ltc_tensor_grad(&g, w) == LTC_OK) &&
-             ltc_tensor_copy_to_host(w_out, sizeof(float) * BIG_OUT * BIG_IN, grad ? g : w) == LTC_OK;
-    ltc_tensor_free(w);
-    ltc_tensor_free(g);
-    return ok;
+static int big_weights(tlin *lin, float *w_out, int grad) {
+    return tlin_read(lin, 0, grad, w_out, sizeof(float) * BIG_OUT * BIG_IN);
 }
 
-static int big_backward(ltc_linear *lin, int first, int count) {
+static int big_backward(tlin *lin, int first, int count) {
     return rows_backward(lin, big_x[first], big_y[first], count, BIG_IN, BIG_OUT);
 }
 
@@ -636,15 +660,15 @@ static void *big_rank(void *arg) {
         snprintf(j->error, sizeof j->error, "%s", ltc_last_error());
         return NULL;
     }
-    ltc_linear *lin = NULL;
-    j->ok = ltc_linear_new(&lin, BIG_IN, BIG_OUT, 1) == LTC_OK && ltc_linear_set_parameters(lin, j->w0, j->b0) == LTC_OK &&
-            ltc_dist_broadcast_parameters_linear(d, lin, 1) == LTC_OK &&
+    tlin *lin = NULL;
+    j->ok = tlin_new(&lin, BIG_IN, BIG_OUT) == LTC_OK && tlin_set(lin, j->w0, j->b0) == LTC_OK &&
+            ltc_dist_broadcast_parameters(d, lin->p, 1) == LTC_OK &&
             big_weights(lin, j->w, 0) && big_backward(lin, j->rank * (BIG_N / 2), BIG_N / 2) &&
-            ltc_dist_average_gradients_linear(d, lin) == LTC_OK && big_weights(lin, j->gw, 1) &&
-            ltc_dist_check_replicas_linear(d, lin) == LTC_OK;
+            ltc_dist_average_gradients(d, lin->p) == LTC_OK && big_weights(lin, j->gw, 1) &&
+            ltc_dist_check_replicas(d, lin->p) == LTC_OK;
     if (!j->ok)
         snprintf(j->error, sizeof j->error, "%s", ltc_last_error());
-    ltc_linear_free(lin);
+    tlin_free(lin);
     ltc_dist_free(d);
     return NULL;
 }
@@ -675,11 +699,11 @@ static void test_large_tensors(void) {
     jobs[1].w0 = w1, jobs[1].b0 = b1;
     CHECK("the ranks start apart", memcmp(w0, w1, sizeof(float) * count) != 0);
     /* the full batch's gradient from rank 1's start, in one process */
-    ltc_linear *full = NULL;
-    CHECK_OK(ltc_linear_new(&full, BIG_IN, BIG_OUT, 1));
-    CHECK_OK(ltc_linear_set_parameters(full, w1, b1));
+    tlin *full = NULL;
+    CHECK_OK(tlin_new(&full, BIG_IN, BIG_OUT));
+    CHECK_OK(tlin_set(full, w1, b1));
     CHECK("full batch backward", big_backward(full, 0, BIG_N) && big_weights(full, gw_full, 1));
-    ltc_linear_free(full);
+    tlin_free(full);
 
     int port = local_port(0, NULL);
     pthread_t t[2];
@@ -723,6 +747,6 @@ int main(void) {
     test_two_ranks();
     test_large_tensors();
     test_disagreeing_world_size();
-    test_dp_and_graph_arguments();
+    test_dp_arguments();
     return th_finish();
 }

@@ -1,10 +1,9 @@
-/* Checkpoints through the API (ltc_checkpoint_save_linear / ltc_checkpoint_load_linear / ltc_checkpoint_lock_new): a
- * round trip restores the parameters and momentum buffers bit for bit, so that training goes on exactly
- * as without the stop; the write is atomic (no temporary left, a NaN model never overwrites a good file);
- * a truncated file, a changed byte, another format, other shapes, dtype, optimizer or settings are
- * refused naming the file and the mismatch, and change nothing; and Python's torch.load reads the file,
- * and a TorchScript file it writes is refused as not a checkpoint (with TORCH_PYTHON, a Python that has
- * torch; skipped otherwise).
+/* Checkpoints as train_data_parallel uses them (ltc_checkpoint_* over a module's parameters, its SGD, the
+ * step and named settings; ltc_checkpoint_lock_new): a truncated file, a changed byte, not a checkpoint,
+ * other shapes or another optimizer setting are refused naming the file and the mismatch, and change
+ * neither the model nor the file; a NaN model never overwrites a good file; a TorchScript file
+ * (TORCH_PYTHON, a Python that has torch; skipped otherwise) is refused as not a checkpoint. The round
+ * trip, resuming bit for bit and torch.load are tested in test_checkpoint_state.c.
  * The file system's refusals are LTC_ERR_IO naming the path, errno's text and what it means: a missing
  * folder, a folder given as the file, a file in the middle of the path, and, in a mount namespace of
  * their own (unshare; skipped where it cannot be made), a read-only file system and a full disk; and
@@ -23,18 +22,53 @@ static char g_dir[256];
 
 static void path_of(char *out, size_t n, const char *name) { snprintf(out, n, "%s/%s", g_dir, name); }
 
-/* One SGD step of model on a fixed batch. */
-static void train(ltc_linear *model, ltc_sgd *opt, int steps, uint64_t seed) {
+/* A Linear(in, 3) with bias in a Sequential, as the example holds it, its parameters ("0.weight",
+ * "0.bias") and its SGD (lr, momentum 0.9). */
+typedef struct model {
+    ltc_module *m;
+    ltc_tensor_list *params;
+    ltc_optimizer *opt;
+} model;
+
+static model *new_model_in(int64_t in, double lr, uint64_t seed) {
+    model *md = calloc(1, sizeof *md);
+    ltc_module *lin = NULL;
+    ltc_sgd_options so = LTC_SGD_OPTIONS_INIT;
+    so.lr = lr, so.momentum = 0.9;
+    ltc_manual_seed(seed);
+    CHECK("memory for the model", md != NULL);
+    CHECK_OK(ltc_module_sequential_new(&md->m));
+    CHECK_OK(ltc_module_linear_new(&lin, in, 3, 1));
+    CHECK_OK(ltc_module_sequential_append(md->m, lin));
+    ltc_module_free(lin);
+    CHECK_OK(ltc_module_parameters(&md->params, md->m));
+    CHECK_OK(ltc_optimizer_sgd_new(&md->opt, md->params, &so));
+    return md;
+}
+
+static model *new_model(double lr, uint64_t seed) { return new_model_in(4, lr, seed); }
+
+static void free_model(model *md) {
+    if (!md)
+        return;
+    ltc_optimizer_free(md->opt);
+    ltc_tensor_list_free(md->params);
+    ltc_module_free(md->m);
+    free(md);
+}
+
+/* SGD steps of the model on fixed batches. */
+static void train(model *md, int steps, uint64_t seed) {
     int64_t xs[2] = {8, 4}, ys[2] = {8, 3};
     for (int s = 0; s < steps; s++) {
         ltc_tensor *x = NULL, *y = NULL, *p = NULL, *loss = NULL;
         CHECK_OK(ltc_tensor_randn(&x, xs, 2, LTC_FLOAT32, CPU, seed + (uint64_t)s));
         CHECK_OK(ltc_tensor_randn(&y, ys, 2, LTC_FLOAT32, CPU, seed + 1000u + (uint64_t)s));
-        CHECK_OK(ltc_sgd_zero_grad(opt));
-        CHECK_OK(ltc_linear_forward(&p, model, x));
+        CHECK_OK(ltc_optimizer_zero_grad(md->opt));
+        CHECK_OK(ltc_module_forward(&p, md->m, x));
         CHECK_OK(ltc_mse_loss(&loss, p, y));
         CHECK_OK(ltc_tensor_backward(loss));
-        CHECK_OK(ltc_sgd_step(opt));
+        CHECK_OK(ltc_optimizer_step(md->opt));
         ltc_tensor_free(x);
         ltc_tensor_free(y);
         ltc_tensor_free(p);
@@ -42,26 +76,44 @@ static void train(ltc_linear *model, ltc_sgd *opt, int steps, uint64_t seed) {
     }
 }
 
-/* A 4 -> 3 linear with bias, its weights drawn after ltc_manual_seed(seed), and its SGD (lr, momentum 0.9). */
-static ltc_linear *new_model(ltc_sgd **opt, double lr, uint64_t seed) {
-    ltc_manual_seed(seed);
-    ltc_linear *m = NULL;
-    CHECK_OK(ltc_linear_new(&m, 4, 3, 1));
-    CHECK_OK(ltc_sgd_new(opt, m, lr, 0.9));
-    return m;
+/* As the example saves: the parameters, the optimizer, the step and one setting (key NULL: none). */
+static ltc_status save(const char *path, const model *md, int64_t step, const char *key, const char *value) {
+    ltc_checkpoint *c = NULL;
+    ltc_status s = ltc_checkpoint_new(&c);
+    if (s == LTC_OK)
+        s = ltc_checkpoint_set_tensors(c, md->params);
+    if (s == LTC_OK)
+        s = ltc_checkpoint_set_optimizer(c, md->opt);
+    if (s == LTC_OK)
+        s = ltc_checkpoint_set_step(c, step);
+    if (s == LTC_OK && key)
+        s = ltc_checkpoint_set_setting(c, key, value);
+    if (s == LTC_OK)
+        s = ltc_checkpoint_save(c, path);
+    ltc_checkpoint_free(c);
+    return s;
 }
 
-static void free_model(ltc_linear *m, ltc_sgd *opt) {
-    ltc_sgd_free(opt);
-    ltc_linear_free(m);
+/* As the example resumes: load, then restore the parameters and (opt not NULL) the optimizer; *step. */
+static ltc_status load(int64_t *step, const char *path, const model *md, ltc_optimizer *opt) {
+    ltc_checkpoint *c = NULL;
+    ltc_status s = ltc_checkpoint_load(&c, path);
+    if (s == LTC_OK)
+        s = ltc_checkpoint_restore(c, md->params, opt);
+    if (s == LTC_OK)
+        s = ltc_checkpoint_step(step, c);
+    ltc_checkpoint_free(c);
+    return s;
 }
 
-/* The parameters as bytes: weight [3x4] then bias [3]. */
-static void params_of(const ltc_linear *model, float out[15]) {
+/* The parameters as bytes: the weight ([3, 4], or [3, 5]) then the bias [3]; the rest of the 18 zero. */
+static void params_of(const model *md, float out[18]) {
     ltc_tensor *w = NULL, *b = NULL;
-    CHECK_OK(ltc_linear_parameters(&w, &b, model));
-    CHECK_OK(ltc_tensor_copy_to_host(out, 12 * sizeof(float), w));
-    CHECK_OK(ltc_tensor_copy_to_host(out + 12, 3 * sizeof(float), b));
+    memset(out, 0, 18 * sizeof(float));
+    CHECK_OK(ltc_tensor_list_find(&w, md->params, "0.weight"));
+    CHECK_OK(ltc_tensor_list_find(&b, md->params, "0.bias"));
+    CHECK_OK(ltc_tensor_copy_to_host(out, ltc_tensor_nbytes(w), w));
+    CHECK_OK(ltc_tensor_copy_to_host(out + ltc_tensor_numel(w), 3 * sizeof(float), b));
     ltc_tensor_free(w);
     ltc_tensor_free(b);
 }
@@ -88,70 +140,17 @@ static void write_bytes(const char *path, const void *buf, long n) {
     }
 }
 
-static void test_round_trip_and_resume(void) {
-    char path[400];
-    path_of(path, sizeof path, "a.pt");
-    /* the uninterrupted run: 10 steps */
-    ltc_sgd *ref_opt = NULL;
-    ltc_linear *ref = new_model(&ref_opt, 0.05, 3);
-    train(ref, ref_opt, 10, 100);
-    /* the interrupted one: 4 steps, checkpoint, a fresh process's objects, load, 6 more */
-    ltc_sgd *a_opt = NULL;
-    ltc_linear *a = new_model(&a_opt, 0.05, 3);
-    train(a, a_opt, 4, 100);
-    CHECK_OK(ltc_checkpoint_save_linear(path, a, a_opt, 4, "seed=3 batch=8"));
-    char tmp[420];
-    snprintf(tmp, sizeof tmp, "%s.tmp.%d", path, (int)getpid());
-    CHECK("no temporary file left", access(tmp, F_OK) != 0);
-    /* other initial weights: the load must replace them */
-    ltc_sgd *b_opt = NULL;
-    ltc_linear *b = new_model(&b_opt, 0.05, 99);
-    int64_t step = -1;
-    CHECK_OK(ltc_checkpoint_load_linear(&step, path, b, b_opt, "batch=8 seed=3"));
-    CHECK("the step comes back", step == 4);
-    float pa[15], pb[15], pr[15];
-    params_of(a, pa);
-    params_of(b, pb);
-    CHECK("parameters restored bit for bit", memcmp(pa, pb, sizeof pa) == 0);
-    train(b, b_opt, 6, 104);
-    params_of(b, pb);
-    params_of(ref, pr);
-    CHECK("resumed training ends bit-identical to the uninterrupted run (momentum restored)", memcmp(pb, pr, sizeof pb) == 0);
-    /* without the momentum buffers it would not: the check above can fail */
-    ltc_sgd *c_opt = NULL;
-    ltc_linear *c = new_model(&c_opt, 0.05, 4); /* its weights replaced by the load */
-    CHECK_OK(ltc_checkpoint_load_linear(&step, path, c, NULL, "seed=3 batch=8"));
-    train(c, c_opt, 6, 104);
-    float pc[15];
-    params_of(c, pc);
-    CHECK("(a load without the optimizer restarts the momentum: different weights)", memcmp(pc, pr, sizeof pc) != 0);
-    /* a checkpoint taken before the first step has no momentum buffers; loading it into a trained opt
-     * drops them again, so the next step is a first step */
-    char fresh[400];
-    path_of(fresh, sizeof fresh, "fresh.pt");
-    ltc_sgd *f_opt = NULL;
-    ltc_linear *f = new_model(&f_opt, 0.05, 3);
-    CHECK_OK(ltc_checkpoint_save_linear(fresh, f, f_opt, 0, NULL));
-    CHECK_OK(ltc_checkpoint_load_linear(&step, fresh, c, c_opt, ""));
-    train(c, c_opt, 10, 100);
-    params_of(c, pc);
-    CHECK("a step-0 checkpoint resumes as a fresh run", step == 0 && memcmp(pc, pr, sizeof pc) == 0);
-    free_model(f, f_opt);
-    free_model(c, c_opt);
-    free_model(b, b_opt);
-    free_model(a, a_opt);
-    free_model(ref, ref_opt);
-}
-
-/* Every refusal names the file and changes neither the module nor the file. */
-static void expect_refused(const char *path, ltc_linear *m, ltc_sgd *opt, const char *settings, const char *text) {
-    float before[15], after[15];
-    params_of(m, before);
+/* Every refusal changes neither the model nor the file; a file that cannot be read is named (one that
+ * does not fit the model is refused by ltc_checkpoint_restore, naming the entry). */
+static void expect_refused(const char *path, model *md, ltc_optimizer *opt, int unreadable, const char *text) {
+    float before[18], after[18];
+    params_of(md, before);
     long size = file_size(path);
     int64_t step = 77;
-    CHECK_FAILS(ltc_checkpoint_load_linear(&step, path, m, opt, settings), LTC_ERR_INVALID_ARGUMENT, text);
-    CHECK("the message names the file", strstr(ltc_last_error(), path) != NULL);
-    params_of(m, after);
+    CHECK_FAILS(load(&step, path, md, opt), LTC_ERR_INVALID_ARGUMENT, text);
+    if (unreadable)
+        CHECK("the message names the file", strstr(ltc_last_error(), path) != NULL);
+    params_of(md, after);
     CHECK("nothing changed", step == 77 && memcmp(before, after, sizeof before) == 0 && file_size(path) == size);
 }
 
@@ -159,124 +158,71 @@ static void test_refusals(void) {
     char good[400], bad[400];
     path_of(good, sizeof good, "good.pt");
     path_of(bad, sizeof bad, "bad.pt");
-    ltc_sgd *opt = NULL;
-    ltc_linear *m = new_model(&opt, 0.1, 5);
-    train(m, opt, 2, 7);
-    CHECK_OK(ltc_checkpoint_save_linear(good, m, opt, 2, "seed=5 batch=8"));
+    model *m = new_model(0.1, 5);
+    train(m, 2, 7);
+    CHECK_OK(save(good, m, 2, "seed", "5"));
     long n = file_size(good);
     unsigned char *bytes = malloc((size_t)n);
     CHECK("read back", bytes && read_bytes(good, bytes, n));
-
-    ltc_sgd *other_opt = NULL;
-    ltc_linear *other = new_model(&other_opt, 0.1, 6);
+    model *other = new_model(0.1, 6);
 
     /* truncated, at several lengths */
     long cuts[] = {0, 10, n / 2, n - 1};
     for (size_t i = 0; i < sizeof cuts / sizeof *cuts; i++) {
         write_bytes(bad, bytes, cuts[i]);
-        expect_refused(bad, other, other_opt, "seed=5 batch=8", "is truncated or corrupt");
+        expect_refused(bad, other, other->opt, 1, "is truncated or corrupt");
     }
     /* one changed byte in the weights' data: LibTorch reads it, the digest does not match */
-    float wv[12];
-    ltc_tensor *w = NULL;
-    CHECK_OK(ltc_linear_parameters(&w, NULL, m));
-    CHECK_OK(ltc_tensor_copy_to_host(wv, sizeof wv, w));
-    ltc_tensor_free(w);
+    float wv[18];
+    params_of(m, wv);
     long at = -1;
-    for (long i = 0; i + (long)sizeof wv <= n && at < 0; i++)
-        if (memcmp(bytes + i, wv, sizeof wv) == 0)
+    for (long i = 0; i + 12 * (long)sizeof(float) <= n && at < 0; i++)
+        if (memcmp(bytes + i, wv, 12 * sizeof(float)) == 0)
             at = i + 20; /* a byte inside the weight's data */
     CHECK("the weight's bytes are in the file", at >= 0);
     if (at >= 0) {
         bytes[at] ^= 0x01;
         write_bytes(bad, bytes, n);
         bytes[at] ^= 0x01;
-        expect_refused(bad, other, other_opt, "seed=5 batch=8", "do not match the digest");
+        expect_refused(bad, other, other->opt, 1, "do not match the digest");
     }
     /* not a checkpoint at all */
     write_bytes(bad, "hello", 5);
-    expect_refused(bad, other, other_opt, "seed=5 batch=8", "is truncated or corrupt");
+    expect_refused(bad, other, other->opt, 1, "is truncated or corrupt");
     char missing[400];
     path_of(missing, sizeof missing, "missing.pt");
     int64_t step = 0;
-    CHECK_FAILS(ltc_checkpoint_load_linear(&step, missing, other, other_opt, NULL), LTC_ERR_IO, "cannot open checkpoint");
+    CHECK_FAILS(load(&step, missing, other, other->opt), LTC_ERR_IO, "cannot open checkpoint");
     CHECK("... with errno's text", strstr(ltc_last_error(), "No such file or directory") != NULL);
-    /* another run's settings, optimizer or model */
-    expect_refused(good, other, other_opt, "seed=5 batch=16", "batch=8 in the file, batch=16 in this run");
-    expect_refused(good, other, other_opt, "seed=5", "batch=8 in the file, absent in this run");
-    expect_refused(good, other, other_opt, "seed=5 batch=8 world=2", "world=(absent) in the file, world=2 in this run");
-    ltc_sgd *slow = NULL;
-    CHECK_OK(ltc_sgd_new(&slow, other, 0.05, 0.9));
-    expect_refused(good, other, slow, "seed=5 batch=8", "lr=0.1 in the file, lr=0.05 in this run");
-    ltc_sgd_free(slow);
-    ltc_linear *wide = NULL;
-    CHECK_OK(ltc_linear_new(&wide, 5, 3, 1));
-    int64_t s2 = 0;
-    CHECK_FAILS(ltc_checkpoint_load_linear(&s2, good, wide, NULL, "seed=5 batch=8"), LTC_ERR_INVALID_ARGUMENT,
-                "does not match this model: its weight is [3, 4], this model's is [3, 5]");
-    ltc_linear *nobias = NULL;
-    CHECK_OK(ltc_linear_new(&nobias, 4, 3, 0));
-    CHECK_FAILS(ltc_checkpoint_load_linear(&s2, good, nobias, NULL, "seed=5 batch=8"), LTC_ERR_INVALID_ARGUMENT,
-                "its bias is [3], this model's is absent");
-    CHECK_FAILS(ltc_checkpoint_load_linear(&s2, good, other, opt, "seed=5 batch=8"), LTC_ERR_INVALID_ARGUMENT,
-                "opt was made over another module");
+    /* another run's optimizer setting or model: refused by ltc_checkpoint_restore, all or nothing */
+    model *slow = new_model(0.05, 6);
+    expect_refused(good, slow, slow->opt, 0, "the checkpoint's optimizer has lr=0.1, this one lr=0.05");
+    model *wide = new_model_in(5, 0.1, 6);
+    expect_refused(good, wide, NULL, 0, "\"0.weight\"");
     /* the good file is still good */
-    CHECK_OK(ltc_checkpoint_load_linear(&s2, good, other, other_opt, "seed=5 batch=8"));
+    CHECK_OK(load(&step, good, other, other->opt));
+    CHECK("its step", step == 2);
 
     /* a diverged model is never saved over a good checkpoint */
-    float nan_w[12], b3[3] = {0, 0, 0};
-    for (int i = 0; i < 12; i++)
-        nan_w[i] = i == 5 ? NAN : 1.0f;
-    CHECK_OK(ltc_linear_set_parameters(other, nan_w, b3));
-    CHECK_FAILS(ltc_checkpoint_save_linear(good, other, other_opt, 3, "seed=5 batch=8"), LTC_ERR_INVALID_ARGUMENT,
-                "the weight holds NaN or infinite values");
+    ltc_tensor *w = NULL;
+    float *data = NULL;
+    CHECK_OK(ltc_tensor_list_find(&w, other->params, "0.weight"));
+    CHECK_OK(ltc_tensor_data((void **)&data, w));
+    data[5] = NAN;
+    ltc_tensor_free(w);
+    CHECK_FAILS(save(good, other, 3, "seed", "5"), LTC_ERR_INVALID_ARGUMENT, "NaN");
     unsigned char *again = malloc((size_t)n);
     CHECK("the good checkpoint is untouched", again && file_size(good) == n && read_bytes(good, again, n) &&
                                                   memcmp(again, bytes, (size_t)n) == 0);
     free(again);
     /* a place that cannot be written, named (more in test_io_errors) */
-    CHECK_FAILS(ltc_checkpoint_save_linear("/nonexistent-dir/x.pt", m, opt, 1, NULL), LTC_ERR_IO,
-                "cannot create /nonexistent-dir/x.pt.tmp.");
-    ltc_linear_free(nobias);
-    ltc_linear_free(wide);
-    free_model(other, other_opt);
-    free_model(m, opt);
+    CHECK_FAILS(save("/nonexistent-dir/x.pt", m, 1, NULL, NULL), LTC_ERR_IO, "/nonexistent-dir/x.pt");
+    free_model(wide);
+    free_model(slow);
+    free_model(other);
+    free_model(m);
     free(bytes);
     unlink(bad);
-}
-
-/* Python's torch.load reads it, with the default weights_only=True. */
-static void test_torch_load(void) {
-    if (!ph_torch_python_has("torch.load", "torch"))
-        return;
-#ifdef TORCH_PYTHON
-    char path[400];
-    path_of(path, sizeof path, "py.pt");
-    ltc_sgd *opt = NULL;
-    ltc_linear *m = new_model(&opt, 0.1, 8);
-    train(m, opt, 3, 9);
-    CHECK_OK(ltc_checkpoint_save_linear(path, m, opt, 3, "seed=8 batch=8"));
-    float p[15];
-    params_of(m, p);
-    char cmd[2048];
-    snprintf(cmd, sizeof cmd,
-             "'%s' -c 'import torch, sys\n"
-             "d = torch.load(sys.argv[1])\n"
-             "assert d[\"step\"] == 3 and d[\"lr\"] == 0.1 and d[\"momentum\"] == 0.9, d\n"
-             "assert d[\"settings\"] == \"batch=8 seed=8\" and d[\"dtype\"] == \"float32\", d\n"
-             "assert d[\"weight\"].shape == (3, 4) and d[\"bias\"].shape == (3,)\n"
-             "assert d[\"momentum_buffer.weight\"].shape == (3, 4)\n"
-             "print(\"%%.9g\" %% d[\"weight\"][1, 2].item())' '%s' 2>&1",
-             TORCH_PYTHON, path);
-    char out[4096];
-    int rc = ph_run(cmd, out, sizeof out);
-    char want[64];
-    snprintf(want, sizeof want, "%.9g", p[1 * 4 + 2]);
-    ph_report(rc == 0 && strstr(out, want) != NULL, "torch.load reads the checkpoint (weights_only=True)",
-              "exit 0 and weight[1, 2]", out);
-    free_model(m, opt);
-    unlink(path);
-#endif
 }
 
 /* ---------------------------------------------------------------------------------------------- */
@@ -287,14 +233,13 @@ static const char *g_self; /* this program, run again for the cases that need an
 
 /* save, load and lock on path must each fail with LTC_ERR_IO and every text of want ("|"-separated). */
 static void expect_io(const char *what, const char *path, const char *want) {
-    ltc_sgd *opt = NULL;
-    ltc_linear *m = new_model(&opt, 0.1, 5);
+    model *m = new_model(0.1, 5);
     int64_t step = 0;
     ltc_checkpoint_lock *lock = NULL;
     char name[600], texts[400];
     for (int call = 0; call < 3; call++) {
-        ltc_status s = call == 0   ? ltc_checkpoint_save_linear(path, m, opt, 1, NULL)
-                       : call == 1 ? ltc_checkpoint_load_linear(&step, path, m, opt, NULL)
+        ltc_status s = call == 0   ? save(path, m, 1, NULL, NULL)
+                       : call == 1 ? load(&step, path, m, m->opt)
                                    : ltc_checkpoint_lock_new(&lock, path);
         int ok = s == LTC_ERR_IO && strstr(ltc_last_error(), path) != NULL;
         snprintf(texts, sizeof texts, "%s", want);
@@ -305,7 +250,7 @@ static void expect_io(const char *what, const char *path, const char *want) {
         ph_report(ok, name, ltc_status_string(s), ltc_last_error());
     }
     CHECK("no lock made", lock == NULL);
-    free_model(m, opt);
+    free_model(m);
 }
 
 static void test_io_errors(void) {
@@ -358,11 +303,10 @@ static int child_main(const char *mode, const char *dir) {
     char path[600], fill[600], fresh[600];
     snprintf(path, sizeof path, "%s/a.pt", dir);
     snprintf(fresh, sizeof fresh, "%s/b.pt", dir);
-    ltc_sgd *opt = NULL;
-    ltc_linear *m = new_model(&opt, 0.1, 5);
+    model *m = new_model(0.1, 5);
     ltc_checkpoint_lock *lock = NULL;
     if (!strcmp(mode, "full")) {
-        say("first-save", ltc_checkpoint_save_linear(path, m, opt, 1, "n=1")); /* while there is room */
+        say("first-save", save(path, m, 1, "n", "1")); /* while there is room */
         snprintf(fill, sizeof fill, "%s/filler", dir);
         FILE *f = fopen(fill, "wb");
         static char block[4096];
@@ -370,19 +314,19 @@ static int child_main(const char *mode, const char *dir) {
         }
         if (f)
             fclose(f);
-        train(m, opt, 1, 3);
-        say("save", ltc_checkpoint_save_linear(path, m, opt, 2, "n=1"));
+        train(m, 1, 3);
+        say("save", save(path, m, 2, "n", "1"));
         int64_t step = 0;
-        say("load-previous", ltc_checkpoint_load_linear(&step, path, m, NULL, "n=1"));
+        say("load-previous", load(&step, path, m, NULL));
         printf("previous-step %lld\n", (long long)step);
         snprintf(fill, sizeof fill, "%s/a.pt.tmp.%d", dir, (int)getpid());
         printf("temporary-left %d\n", access(fill, F_OK) == 0);
     } else {
-        say("save", ltc_checkpoint_save_linear(path, m, opt, 1, NULL));
+        say("save", save(path, m, 1, NULL, NULL));
     }
     say("lock", ltc_checkpoint_lock_new(&lock, fresh));
     ltc_checkpoint_lock_free(lock);
-    free_model(m, opt);
+    free_model(m);
     return 0;
 }
 
@@ -521,10 +465,9 @@ static void test_torchscript(void) {
     char out[4096];
     int rc = ph_run(cmd, out, sizeof out);
     ph_report(rc == 0 && file_size(path) > 0, "torch.jit.save writes a TorchScript module", "exit 0", out);
-    ltc_sgd *opt = NULL;
-    ltc_linear *m = new_model(&opt, 0.1, 5);
-    expect_refused(path, m, opt, "seed=5", "is a TorchScript module (torch.jit.save), not an ltc checkpoint");
-    free_model(m, opt);
+    model *m = new_model(0.1, 5);
+    expect_refused(path, m, m->opt, 1, "is a TorchScript module (torch.jit.save), not an ltc checkpoint");
+    free_model(m);
 #endif
 }
 
@@ -571,7 +514,7 @@ int main(int argc, char **argv) {
         return 0;
     }
     g_self = argv[0];
-    static void (*const tests[])(void) = {test_round_trip_and_resume, test_refusals, test_torch_load, test_io_errors,
+    static void (*const tests[])(void) = {test_refusals, test_io_errors,
                                           test_io_errors_mounted, test_io_errors_permission, test_lock,
                                           test_stale_temporaries, test_torchscript, test_scratch_folder_on_signal};
     return ph_run_in_dir(g_dir, sizeof g_dir, "ltc_ckpt", tests, sizeof tests / sizeof *tests);

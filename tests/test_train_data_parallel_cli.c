@@ -18,6 +18,32 @@ static double distance(void) {
     return r ? atof(r + strlen("max |W - W*| = ")) : -1;
 }
 
+/* --hidden 16 --nproc 2 (the MLP Linear(100, 16)-ReLU-Linear(16, 10), two ranks, on `device`): it learns
+ * (the last logged loss far below the first, and PASS on held-out samples), and the ranks hold identical
+ * parameters at every logged step, the last included (the replica check compares them bit for bit). */
+static void check_mlp_two_ranks(const char *device) {
+    char args[160];
+    snprintf(args, sizeof args, "%s --nproc 2 --hidden 16 --steps 300 --log-every 50", device);
+    expect(args, 0, "ddp, 2 ranks (launcher: ltc_launch_local)");
+    CHECK("the MLP, named", strstr(out, "model MLP 100-16-10") != NULL);
+    const char *first = strstr(out, "step     0  loss "), *last = strstr(out, "step   299  loss ");
+    double l0 = first ? atof(first + 17) : -1, l1 = last ? atof(last + 17) : -1;
+    printf("%s: MLP 100-16-10 over 2 ranks: loss %.4e at step 0, %.4e at step 299\n", device, l0, l1);
+    CHECK("the MLP learns over 2 ranks: the loss falls well below its start", l0 > 0 && l1 >= 0 && l1 < l0 / 50);
+    int logged = 0, identical = 0;
+    for (const char *p = strstr(out, "step "); p; p = strstr(p + 1, "step ")) {
+        char line[128];
+        snprintf(line, sizeof line, "%.*s", (int)strcspn(p, "\n"), p);
+        if (strncmp(line + 10, "  loss ", 7) != 0)
+            continue;
+        logged++;
+        identical += strstr(line, "replicas identical") != NULL;
+    }
+    CHECK("both ranks hold identical parameters at every logged step (7), the last included", logged == 7 &&
+                                                                                               identical == 7);
+    CHECK("the MLP passes on held-out samples", strstr(out, "result: PASS: held-out loss ") != NULL);
+}
+
 #ifndef TRAIN_DP_GPU
 
 static void test_usage(void) {
@@ -28,6 +54,11 @@ static void test_usage(void) {
     expect("--help", 0, "Launcher variables: WORLD_SIZE (and its Slurm and Open MPI forms) 1 to 2^24");
     expect("-h", 0, "torchrun --no-python --nproc-per-node N train_data_parallel");
     expect("--bogus", 2, "error: unknown option \"--bogus\" (try --help)");
+    expect("stray", 2, "error: unknown option \"stray\" (try --help)");
+    expect("--check /nonexistent-dir/x.pt", 2, "error: unknown option \"--check\" (try --help)"); /* two options begin so */
+    expect("-x", 2, "error: unknown option \"-x\" (try --help)");
+    expect("--hidden 0", 2, "error: --hidden 0 is not valid: use 1 to 65536 (try --help)");
+    expect("--hidden=70000", 2, "error: --hidden 70000 is not valid: use 1 to 65536 (try --help)");
     expect("--steps", 2, "error: option --steps needs a value (try --help)");
     /* every bad value names the option, the value and the range --help gives it */
     static const char *const bad[][2] = {
@@ -114,6 +145,8 @@ static void test_cpu_training(int ngpu) {
     printf("cpu: max |W - W*| with 1 rank %.4e, with 2 ranks %.4e\n", one, two);
     CHECK("the result does not depend on the number of ranks", fabs(one - two) < 1e-5);
     expect("--device cpu --steps 200 --mode dp", 0, "result: PASS");
+    check_mlp_two_ranks("--device cpu");
+    expect("--device cpu --hidden 16 --steps 3", 3, "result: FAIL: held-out loss ");
     expect("--device cpu --batch 255 --nproc 2", 2, "error: --batch 255 does not split evenly over 2 ranks: use a multiple of 2");
     expect("--device cpu --steps 5", 3, "result: FAIL: max |W - W*| = ");
     if (ngpu == 0) {
@@ -219,6 +252,7 @@ int main(void) {
         double two = distance();
         printf("gpu: max |W - W*| with 1 rank %.4e, with 2 ranks %.4e\n", eager, two);
         CHECK("--nproc 2 on GPUs lands where 1 rank does", two >= 0 && fabs(eager - two) < 1e-5);
+        check_mlp_two_ranks("--device cuda");
     }
     expect("--steps 300 --device cpu", 0, "result: PASS");
     return th_finish();

@@ -73,13 +73,15 @@ static int rank_main(const char *scenario) {
         return 0;
     }
     ltc_manual_seed(7);
-    ltc_linear *lin = NULL;
+    ltc_module *lin = NULL;
+    ltc_tensor_list *params = NULL;
     ltc_tensor *x = NULL, *y = NULL, *p = NULL, *loss = NULL;
     int64_t xs[2] = {4, 3}, ys[2] = {4, 2};
-    if (ltc_linear_new(&lin, 3, 2, 1) != LTC_OK || ltc_tensor_randn(&x, xs, 2, LTC_FLOAT32, CPU, (uint64_t)r) != LTC_OK ||
+    if (ltc_module_linear_new(&lin, 3, 2, 1) != LTC_OK || ltc_module_parameters(&params, lin) != LTC_OK ||
+        ltc_tensor_randn(&x, xs, 2, LTC_FLOAT32, CPU, (uint64_t)r) != LTC_OK ||
         ltc_tensor_randn(&y, ys, 2, LTC_FLOAT32, CPU, 10u + (uint64_t)r) != LTC_OK)
         return 1;
-    s = ltc_dist_broadcast_parameters_linear(d, lin, 0);
+    s = ltc_dist_broadcast_parameters(d, params, 0);
     double fault_at = 0;
     for (int step = 0; step < 20 && s == LTC_OK; step++) {
         if (step == 3) {
@@ -98,12 +100,12 @@ static int rank_main(const char *scenario) {
         ltc_tensor_free(p);
         ltc_tensor_free(loss);
         p = loss = NULL;
-        if (ltc_linear_forward(&p, lin, x) != LTC_OK || ltc_mse_loss(&loss, p, y) != LTC_OK ||
+        if (ltc_module_forward(&p, lin, x) != LTC_OK || ltc_mse_loss(&loss, p, y) != LTC_OK ||
             ltc_tensor_backward(loss) != LTC_OK)
             return 1;
-        s = ltc_dist_average_gradients_linear(d, lin);
+        s = ltc_dist_average_gradients(d, params);
         if (s == LTC_OK && step % 5 == 0)
-            s = ltc_dist_check_replicas_linear(d, lin);
+            s = ltc_dist_check_replicas(d, params);
         usleep(20000);
     }
     report(r, s, fault_at > 0 ? ph_now_s() - fault_at : 0);
@@ -111,7 +113,8 @@ static int rank_main(const char *scenario) {
     ltc_tensor_free(y);
     ltc_tensor_free(p);
     ltc_tensor_free(loss);
-    ltc_linear_free(lin);
+    ltc_tensor_list_free(params);
+    ltc_module_free(lin);
     ltc_dist_free(d);
     return s == LTC_OK ? 0 : 1;
 }

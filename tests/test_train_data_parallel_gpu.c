@@ -1,20 +1,28 @@
 /* The data-parallel GPU paths (exits 77 without a GPU): a group of one over NCCL on cuda:0, nn.DataParallel
  * over every visible GPU, and the whole step captured as a CUDA graph (with and without the group), each
- * trained on the regression of train_common.h. Each must converge; the graph must land on eager's weights.
+ * trained on a regression with a known answer. Each must converge; the graph must land on eager's weights.
  * With 2 or more GPUs, two processes, one per GPU, over NCCL (this program launches itself as the ranks
  * with ltc_launch_local): the broadcast, the averaged gradient and loss of two half batches against the
  * full batch's, and identical replicas after training; with fewer it is counted skipped. */
 #define _DEFAULT_SOURCE /* setenv, mkdtemp */
 #include "proc_helper.h"
-#include "train_common.h"
 
 #include <arpa/inet.h>
+#include <math.h>
 #include <netinet/in.h>
 #include <pthread.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
+/* The regression: y = REG_W x + REG_B on REG_N samples (no noise), Linear(REG_IN, REG_OUT). */
+#define REG_IN 5
+#define REG_OUT 2
+#define REG_N 256
+static const float REG_W[REG_OUT][REG_IN] = {{0.5f, -1.0f, 2.0f, 0.0f, 0.25f}, {-0.75f, 1.5f, 0.0f, 1.0f, -2.0f}};
+static const float REG_B[REG_OUT] = {0.3f, -0.7f};
+
 enum mode { EAGER, DP, GRAPH };
+enum { WARMUP = 3 }; /* eager steps before a capture, as ltc_cuda_graph's docs ask */
 static const ltc_device GPU0 = {LTC_DEVICE_CUDA, 0};
 
 static float X[REG_N][REG_IN], Y[REG_N][REG_OUT];
@@ -34,60 +42,155 @@ static void make_data(void) {
         }
 }
 
+/* A Linear(REG_IN, REG_OUT) module on a device, its parameters ("weight", "bias" when it has one) and its
+ * SGD. */
+typedef struct lin {
+    ltc_module *m;
+    ltc_tensor_list *p;
+    ltc_optimizer *opt;
+} lin;
+
+static void lin_free(lin *l) {
+    if (!l)
+        return;
+    ltc_optimizer_free(l->opt);
+    ltc_tensor_list_free(l->p);
+    ltc_module_free(l->m);
+    free(l);
+}
+
+/* Host values into parameter i, on its device. */
+static ltc_status set_param(lin *l, int i, const float *v) {
+    ltc_tensor *t = NULL, *h = NULL;
+    ltc_status s = ltc_tensor_list_get(&t, NULL, l->p, i);
+    int64_t shape[2] = {ltc_tensor_size(t, 0), ltc_tensor_ndim(t) > 1 ? ltc_tensor_size(t, 1) : 1};
+    if (s == LTC_OK)
+        s = ltc_tensor_from_data(&h, v, shape, ltc_tensor_ndim(t), LTC_FLOAT32, (ltc_device){LTC_DEVICE_CPU, 0});
+    if (s == LTC_OK)
+        s = ltc_tensor_copy(t, h, 0); /* between devices */
+    ltc_tensor_free(t);
+    ltc_tensor_free(h);
+    return s;
+}
+
+/* A new Linear on dev (weights from ltc_manual_seed, or w and b when w is given), SGD(lr, momentum) over
+ * it; NULL on an error. */
+static lin *lin_new(ltc_device dev, int bias, double lr, double momentum, const float *w, const float *b) {
+    lin *l = calloc(1, sizeof *l);
+    ltc_sgd_options so = LTC_SGD_OPTIONS_INIT;
+    so.lr = lr, so.momentum = momentum;
+    if (!l || ltc_module_linear_new(&l->m, REG_IN, REG_OUT, bias) != LTC_OK || ltc_module_to(l->m, dev) != LTC_OK ||
+        ltc_module_parameters(&l->p, l->m) != LTC_OK || (w && (set_param(l, 0, w) != LTC_OK || set_param(l, 1, b) != LTC_OK)) ||
+        ltc_optimizer_sgd_new(&l->opt, l->p, &so) != LTC_OK) {
+        lin_free(l);
+        return NULL;
+    }
+    return l;
+}
+
+/* The weights (grad 0) or their gradients (grad 1) into w and b (b left as it is without a bias); 0 on
+ * an error. */
+static int read_params(const lin *l, int grad, float w[REG_OUT][REG_IN], float b[REG_OUT]) {
+    int ok = 1;
+    for (int64_t i = 0; i < ltc_tensor_list_count(l->p) && ok; i++) {
+        ltc_tensor *t = NULL, *g = NULL;
+        ok = ltc_tensor_list_get(&t, NULL, l->p, i) == LTC_OK && (!grad || ltc_tensor_grad(&g, t) == LTC_OK) &&
+             ltc_tensor_copy_to_host(i == 0 ? (void *)w : (void *)b, sizeof(float) * (i == 0 ? REG_OUT * REG_IN : REG_OUT),
+                                     grad ? g : t) == LTC_OK;
+        TH_FREE_TENSORS(t, g);
+    }
+    return ok;
+}
+
+/* The mean of v over the group: an all-reduce (average) of a one-element tensor on dev. */
+static ltc_status dist_mean(double *out, ltc_dist *d, ltc_device dev, double v) {
+    ltc_tensor *t = NULL;
+    const int64_t one[1] = {1};
+    ltc_status s = ltc_tensor_from_data(&t, &v, one, 1, LTC_FLOAT64, dev);
+    if (s == LTC_OK)
+        s = ltc_dist_all_reduce(d, t, LTC_REDUCE_AVG);
+    if (s == LTC_OK)
+        s = ltc_tensor_item(out, t);
+    ltc_tensor_free(t);
+    return s;
+}
+
+/* One step: forward (dp: over every GPU), MSE loss, backward, the average over the group (dist given), the
+ * SGD step; *loss new when loss is not NULL. Captured by a CUDA graph as it is. */
+static ltc_status step_of(lin *l, ltc_dist *dist, int dp, const ltc_tensor *x, const ltc_tensor *y, ltc_tensor **loss) {
+    ltc_tensor *pred = NULL, *lo = NULL;
+    ltc_status s = dp ? ltc_module_data_parallel_forward(&pred, l->m, x, NULL, 0) : ltc_module_forward(&pred, l->m, x);
+    if (s == LTC_OK)
+        s = ltc_mse_loss(&lo, pred, y);
+    if (s == LTC_OK)
+        s = ltc_tensor_backward(lo);
+    if (s == LTC_OK && dist)
+        s = ltc_dist_average_gradients(dist, l->p);
+    if (s == LTC_OK)
+        s = ltc_optimizer_step(l->opt);
+    ltc_tensor_free(pred);
+    if (loss && s == LTC_OK)
+        *loss = lo;
+    else
+        ltc_tensor_free(lo);
+    return s;
+}
+
+/* `steps` steps on x and y: eager (each after zero_grad), or (graph) WARMUP eager ones, then the step
+ * captured once on x and y and replayed for the rest; *g the graph, *gloss its loss (the caller frees). */
+static ltc_status run_steps(lin *l, ltc_dist *dist, enum mode mode, const ltc_tensor *x, const ltc_tensor *y, int steps,
+                            ltc_cuda_graph **g, ltc_tensor **gloss) {
+    ltc_status s = LTC_OK;
+    for (int k = 0; k < steps && s == LTC_OK; k++) {
+        if (mode != GRAPH || k < WARMUP) {
+            s = ltc_optimizer_zero_grad(l->opt);
+            if (s == LTC_OK)
+                s = step_of(l, dist, mode == DP, x, y, NULL);
+            continue;
+        }
+        if (!*g) {
+            ltc_device dev = ltc_tensor_device(x);
+            s = ltc_cuda_graph_new(g, dev);
+            if (s == LTC_OK)
+                s = ltc_optimizer_zero_grad(l->opt); /* the captured backward makes the gradients */
+            if (s == LTC_OK)
+                s = ltc_cuda_graph_capture_begin(*g);
+            if (s == LTC_OK) {
+                ltc_status c = step_of(l, dist, 0, x, y, gloss);
+                s = ltc_cuda_graph_capture_end(*g);
+                s = c != LTC_OK ? c : s;
+            }
+        }
+        if (s == LTC_OK)
+            s = ltc_cuda_graph_replay(*g);
+    }
+    return s;
+}
+
 /* Trains `steps` steps in `mode` on `dev`, on the rows [first, first + n) of the batch (with the group when
  * dist is given: the start broadcast from rank 0, each step's gradient averaged over the ranks); the
  * learned weights go to w, b. Returns max |learned - true|, or -1 on an error. */
 static double train_rows(enum mode mode, ltc_dist *dist, ltc_device dev, int first, int n, int steps,
                          float w[REG_OUT][REG_IN], float b[REG_OUT]) {
     int64_t xs[2] = {n, REG_IN}, ys[2] = {n, REG_OUT};
-    ltc_tensor *x = NULL, *y = NULL, *pred = NULL, *loss = NULL, *pw = NULL, *pb = NULL;
-    ltc_linear *lin = NULL;
-    ltc_sgd *opt = NULL;
-    ltc_train_graph *graph = NULL;
+    ltc_tensor *x = NULL, *y = NULL, *loss = NULL;
+    ltc_cuda_graph *graph = NULL;
     double err = -1;
     ltc_manual_seed(42);
-    if (ltc_tensor_from_data(&x, X[first], xs, 2, LTC_FLOAT32, dev) != LTC_OK ||
-        ltc_tensor_from_data(&y, Y[first], ys, 2, LTC_FLOAT32, dev) != LTC_OK || ltc_linear_new(&lin, REG_IN, REG_OUT, 1) != LTC_OK ||
-        ltc_linear_to(lin, dev) != LTC_OK || (dist && ltc_dist_broadcast_parameters_linear(dist, lin, 0) != LTC_OK) ||
-        ltc_sgd_new(&opt, lin, 0.1, 0.9) != LTC_OK)
+    lin *l = lin_new(dev, 1, 0.1, 0.9, NULL, NULL);
+    if (!l || ltc_tensor_from_data(&x, X[first], xs, 2, LTC_FLOAT32, dev) != LTC_OK ||
+        ltc_tensor_from_data(&y, Y[first], ys, 2, LTC_FLOAT32, dev) != LTC_OK ||
+        (dist && ltc_dist_broadcast_parameters(dist, l->p, 0) != LTC_OK) ||
+        run_steps(l, dist, mode, x, y, steps, &graph, &loss) != LTC_OK)
         goto done;
-    for (int s = 0; s < steps; s++) {
-        ltc_tensor_free(pred);
-        ltc_tensor_free(loss);
-        pred = loss = NULL;
-        if (mode == GRAPH) {
-            if (!graph && ltc_train_graph_new(&graph, lin, opt, dist, x, y) != LTC_OK)
-                goto done;
-            if (ltc_train_graph_replay(graph, x, y) != LTC_OK)
-                goto done;
-            continue;
-        }
-        if (ltc_sgd_zero_grad(opt) != LTC_OK ||
-            (mode == DP ? ltc_data_parallel_forward(&pred, lin, x, NULL, 0) : ltc_linear_forward(&pred, lin, x)) != LTC_OK ||
-            ltc_mse_loss(&loss, pred, y) != LTC_OK || ltc_tensor_backward(loss) != LTC_OK ||
-            (dist && ltc_dist_average_gradients_linear(dist, lin) != LTC_OK) || ltc_sgd_step(opt) != LTC_OK)
-            goto done;
-    }
     if (graph) {
-        double l = -1;
-        CHECK_OK(ltc_train_graph_loss(&loss, graph));
-        CHECK_OK(ltc_tensor_item(&l, loss));
-        CHECK("the graph's loss is small at the end", l >= 0 && l < 1e-6);
-        /* a batch of another shape is refused */
-        ltc_tensor *small = NULL;
-        int64_t ss[2] = {3, REG_IN};
-        CHECK_OK(ltc_tensor_zeros(&small, ss, 2, LTC_FLOAT32, dev));
-        char want[160];
-        snprintf(want, sizeof want, "x is Float [3, 5] on cuda:%d, but the graph was captured for Float [%d, 5] on cuda:%d",
-                 dev.index, n, dev.index);
-        CHECK_FAILS(ltc_train_graph_replay(graph, small, y), LTC_ERR_INVALID_ARGUMENT, want);
-        ltc_tensor_free(small);
+        double lv = -1;
+        CHECK_OK(ltc_tensor_item(&lv, loss));
+        CHECK("the graph's loss is small at the end", lv >= 0 && lv < 1e-6);
     }
     if (dist)
-        CHECK_OK(ltc_dist_check_replicas_linear(dist, lin));
-    if (ltc_linear_parameters(&pw, &pb, lin) != LTC_OK ||
-        ltc_tensor_copy_to_host(w, sizeof(float) * REG_OUT * REG_IN, pw) != LTC_OK ||
-        ltc_tensor_copy_to_host(b, sizeof(float) * REG_OUT, pb) != LTC_OK)
+        CHECK_OK(ltc_dist_check_replicas(dist, l->p));
+    if (!read_params(l, 0, w, b))
         goto done;
     err = 0;
     for (int o = 0; o < REG_OUT; o++) {
@@ -98,15 +201,9 @@ static double train_rows(enum mode mode, ltc_dist *dist, ltc_device dev, int fir
 done:
     if (err < 0)
         fprintf(stderr, "train(mode %d, %s): %s\n", (int)mode, dist ? "group" : "alone", ltc_last_error());
-    ltc_train_graph_free(graph);
-    ltc_tensor_free(x);
-    ltc_tensor_free(y);
-    ltc_tensor_free(pred);
-    ltc_tensor_free(loss);
-    ltc_tensor_free(pw);
-    ltc_tensor_free(pb);
-    ltc_sgd_free(opt);
-    ltc_linear_free(lin);
+    ltc_cuda_graph_free(graph);
+    TH_FREE_TENSORS(x, y, loss);
+    lin_free(l);
     return err;
 }
 
@@ -170,64 +267,44 @@ static void test_two_ranks_one_gpu(void) {
     CHECK("both fail", j[1].st != LTC_OK);
 }
 
-/* The graph's own inputs: a replay with them reads what was written into them (no copy); an optimizer
- * made over another module is refused. lin (Linear(REG_IN, REG_OUT) on cuda:0) and opt are its. */
-static void test_graph_inputs(ltc_linear *lin, ltc_sgd *opt) {
+/* A replay reads what was copied into the tensors the capture used (its static inputs): zeros in x and y
+ * make the prediction b and the loss mean(b^2), b as before the replay's step. */
+static void test_graph_inputs(void) {
     int64_t xs[2] = {4, REG_IN}, ys[2] = {4, REG_OUT};
-    ltc_tensor *x = NULL, *y = NULL, *gx = NULL, *gy = NULL, *zx = NULL, *zy = NULL, *loss = NULL, *b = NULL;
-    ltc_linear *other = NULL;
-    ltc_sgd *other_opt = NULL;
-    ltc_train_graph *g = NULL;
+    ltc_tensor *x = NULL, *y = NULL, *zx = NULL, *zy = NULL, *loss = NULL;
+    ltc_cuda_graph *g = NULL;
+    ltc_manual_seed(5);
+    lin *l = lin_new(GPU0, 1, 0.1, 0, NULL, NULL);
+    CHECK("a Linear on cuda:0", l != NULL);
+    if (!l)
+        return;
     CHECK_OK(ltc_tensor_randn(&x, xs, 2, LTC_FLOAT32, GPU0, 7));
     CHECK_OK(ltc_tensor_randn(&y, ys, 2, LTC_FLOAT32, GPU0, 8));
-    CHECK_OK(ltc_linear_new(&other, REG_IN, REG_OUT, 1));
-    CHECK_OK(ltc_linear_to(other, GPU0));
-    CHECK_OK(ltc_sgd_new(&other_opt, other, 0.1, 0));
-    CHECK_FAILS(ltc_train_graph_new(&g, lin, other_opt, NULL, x, y), LTC_ERR_INVALID_ARGUMENT,
-                "opt was made for another module");
-    CHECK("graph NULL after the refusal", g == NULL);
-
-    CHECK_OK(ltc_train_graph_new(&g, lin, opt, NULL, x, y));
-    CHECK_OK(ltc_train_graph_inputs(&gx, &gy, g));
-    float hx[4][REG_IN], hgx[4][REG_IN];
-    CHECK_OK(ltc_tensor_copy_to_host(hx, sizeof hx, x));
-    CHECK_OK(ltc_tensor_copy_to_host(hgx, sizeof hgx, gx));
-    CHECK("the graph's x holds the capture's batch", memcmp(hx, hgx, sizeof hx) == 0);
-    /* write zeros into the graph's inputs: the prediction is then b, the loss mean(b^2) */
+    CHECK_OK(run_steps(l, NULL, GRAPH, x, y, WARMUP + 1, &g, &loss)); /* the capture, and one replay */
     CHECK_OK(ltc_tensor_zeros(&zx, xs, 2, LTC_FLOAT32, GPU0));
     CHECK_OK(ltc_tensor_zeros(&zy, ys, 2, LTC_FLOAT32, GPU0));
-    CHECK_OK(ltc_tensor_copy(gx, zx, 0));
-    CHECK_OK(ltc_tensor_copy(gy, zy, 0));
-    float bias[REG_OUT];
-    CHECK_OK(ltc_linear_parameters(NULL, &b, lin));
-    CHECK_OK(ltc_tensor_copy_to_host(bias, sizeof bias, b));
+    CHECK_OK(ltc_tensor_copy(x, zx, 0));
+    CHECK_OK(ltc_tensor_copy(y, zy, 0));
+    float w[REG_OUT][REG_IN], bias[REG_OUT];
+    CHECK("read the bias", read_params(l, 0, w, bias));
     double want = 0, got = -1;
     for (int o = 0; o < REG_OUT; o++)
         want += (double)bias[o] * bias[o] / REG_OUT;
-    CHECK_OK(ltc_train_graph_replay(g, gx, gy));
-    CHECK_OK(ltc_train_graph_loss(&loss, g));
+    CHECK_OK(ltc_cuda_graph_replay(g));
     CHECK_OK(ltc_tensor_item(&got, loss));
     char what[128];
-    snprintf(what, sizeof what, "a replay with the graph's inputs reads them: loss %.6g, mean(b^2) %.6g", got, want);
+    snprintf(what, sizeof what, "a replay reads the capture's inputs as they are now: loss %.6g, mean(b^2) %.6g", got, want);
     CHECK(what, fabs(got - want) <= 1e-6 * (1 + want));
-    ltc_train_graph_free(g);
-    /* the handles outlive the graph */
-    CHECK_OK(ltc_tensor_copy_to_host(hgx, sizeof hgx, gx));
-    CHECK("the inputs' handles outlive the graph", hgx[0][0] == 0.0f);
-    ltc_tensor_free(x);
-    ltc_tensor_free(y);
-    ltc_tensor_free(gx);
-    ltc_tensor_free(gy);
-    ltc_tensor_free(zx);
-    ltc_tensor_free(zy);
-    ltc_tensor_free(loss);
-    ltc_tensor_free(b);
-    ltc_sgd_free(other_opt);
-    ltc_linear_free(other);
+    ltc_cuda_graph_free(g);
+    float after[REG_OUT];
+    CHECK("the tensors outlive the graph", read_params(l, 0, w, after));
+    TH_FREE_TENSORS(x, y, zx, zy, loss);
+    lin_free(l);
 }
 
-/* Three steps captured as a graph against three eager steps from the same start, on n samples, with or
- * without bias, momentum as given: max |difference| of the weights and bias. */
+/* Three replays of the captured step against three eager steps from the same start (after the same
+ * WARMUP eager steps), on n samples, with or without bias, momentum as given: max |difference| of the
+ * weights and bias. */
 static double graph_vs_eager(int64_t n, int bias, double momentum) {
     enum { STEPS = 3 };
     int64_t xs[2] = {n, REG_IN}, ys[2] = {n, REG_OUT};
@@ -236,32 +313,18 @@ static double graph_vs_eager(int64_t n, int bias, double momentum) {
     CHECK_OK(ltc_tensor_randn(&x, xs, 2, LTC_FLOAT32, GPU0, 31));
     CHECK_OK(ltc_tensor_randn(&y, ys, 2, LTC_FLOAT32, GPU0, 32));
     for (int k = 0; k < 2; k++) { /* 0 eager, 1 graph */
-        ltc_linear *lin = NULL;
-        ltc_sgd *opt = NULL;
-        ltc_train_graph *g = NULL;
-        ltc_tensor *pw = NULL, *pb = NULL;
+        ltc_cuda_graph *g = NULL;
+        ltc_tensor *loss = NULL;
         ltc_manual_seed(9);
-        CHECK_OK(ltc_linear_new(&lin, REG_IN, REG_OUT, bias));
-        CHECK_OK(ltc_linear_to(lin, GPU0));
-        CHECK_OK(ltc_sgd_new(&opt, lin, 0.05, momentum));
-        if (k == 1)
-            CHECK_OK(ltc_train_graph_new(&g, lin, opt, NULL, x, y));
-        for (int s = 0; s < STEPS; s++) {
-            if (k == 1) {
-                CHECK_OK(ltc_train_graph_replay(g, x, y));
-                continue;
-            }
-            CHECK_OK(train_step(lin, opt, x, y));
-        }
-        CHECK_OK(ltc_linear_parameters(&pw, &pb, lin));
-        CHECK_OK(ltc_tensor_copy_to_host(w[k], sizeof w[k], pw));
-        if (pb)
-            CHECK_OK(ltc_tensor_copy_to_host(b[k], sizeof b[k], pb));
-        ltc_tensor_free(pw);
-        ltc_tensor_free(pb);
-        ltc_train_graph_free(g);
-        ltc_sgd_free(opt);
-        ltc_linear_free(lin);
+        lin *l = lin_new(GPU0, bias, 0.05, momentum, NULL, NULL);
+        CHECK("a Linear on cuda:0", l != NULL);
+        if (!l)
+            continue;
+        CHECK_OK(run_steps(l, NULL, k == 0 ? EAGER : GRAPH, x, y, WARMUP + STEPS, &g, &loss));
+        CHECK("read the weights", read_params(l, 0, w[k], b[k]));
+        ltc_cuda_graph_free(g);
+        ltc_tensor_free(loss);
+        lin_free(l);
     }
     double d = max_diff(w[0], w[1]);
     for (int o = 0; o < REG_OUT; o++)
@@ -299,40 +362,18 @@ static void start_weights(int r, float w[REG_OUT][REG_IN], float b[REG_OUT]) {
     }
 }
 
-/* A new Linear on dev holding w, b (NULL on an error). */
-static ltc_linear *linear_with(ltc_device dev, const float w[REG_OUT][REG_IN], const float b[REG_OUT]) {
-    ltc_linear *lin = NULL;
-    if (ltc_linear_new(&lin, REG_IN, REG_OUT, 1) != LTC_OK || ltc_linear_to(lin, dev) != LTC_OK ||
-        ltc_linear_set_parameters(lin, &w[0][0], b) != LTC_OK) {
-        ltc_linear_free(lin);
-        return NULL;
-    }
-    return lin;
-}
-
-/* lin's weights (grad 0) or their gradients (grad 1) into w, b; 0 on an error. */
-static int read_params(const ltc_linear *lin, int grad, float w[REG_OUT][REG_IN], float b[REG_OUT]) {
-    ltc_tensor *pw = NULL, *pb = NULL, *gw = NULL, *gb = NULL;
-    int ok = ltc_linear_parameters(&pw, &pb, lin) == LTC_OK &&
-             (!grad || (ltc_tensor_grad(&gw, pw) == LTC_OK && ltc_tensor_grad(&gb, pb) == LTC_OK)) &&
-             ltc_tensor_copy_to_host(w, sizeof(float) * REG_OUT * REG_IN, grad ? gw : pw) == LTC_OK &&
-             ltc_tensor_copy_to_host(b, sizeof(float) * REG_OUT, grad ? gb : pb) == LTC_OK;
-    TH_FREE_TENSORS(pw, pb, gw, gb);
-    return ok;
-}
-
-/* Backward of the mean loss over the rows [first, first + n) into lin's gradients (then averaged over the
+/* Backward of the mean loss over the rows [first, first + n) into l's gradients (then averaged over the
  * group when dist is given), which go to gw, gb, and the loss to *loss; 0 on an error. */
-static int rows_gradient(ltc_linear *lin, ltc_dist *dist, ltc_device dev, int first, int n, float gw[REG_OUT][REG_IN],
+static int rows_gradient(lin *l, ltc_dist *dist, ltc_device dev, int first, int n, float gw[REG_OUT][REG_IN],
                          float gb[REG_OUT], double *loss) {
     int64_t xs[2] = {n, REG_IN}, ys[2] = {n, REG_OUT};
-    ltc_tensor *x = NULL, *y = NULL, *pred = NULL, *l = NULL;
+    ltc_tensor *x = NULL, *y = NULL, *pred = NULL, *lo = NULL;
     int ok = ltc_tensor_from_data(&x, X[first], xs, 2, LTC_FLOAT32, dev) == LTC_OK &&
              ltc_tensor_from_data(&y, Y[first], ys, 2, LTC_FLOAT32, dev) == LTC_OK &&
-             ltc_linear_forward(&pred, lin, x) == LTC_OK && ltc_mse_loss(&l, pred, y) == LTC_OK &&
-             ltc_tensor_item(loss, l) == LTC_OK && ltc_tensor_backward(l) == LTC_OK &&
-             (!dist || ltc_dist_average_gradients_linear(dist, lin) == LTC_OK) && read_params(lin, 1, gw, gb);
-    TH_FREE_TENSORS(x, y, pred, l);
+             ltc_module_forward(&pred, l->m, x) == LTC_OK && ltc_mse_loss(&lo, pred, y) == LTC_OK &&
+             ltc_tensor_item(loss, lo) == LTC_OK && ltc_tensor_backward(lo) == LTC_OK &&
+             (!dist || ltc_dist_average_gradients(dist, l->p) == LTC_OK) && read_params(l, 1, gw, gb);
+    TH_FREE_TENSORS(x, y, pred, lo);
     return ok;
 }
 
@@ -360,16 +401,19 @@ static int ddp_rank(const char *dir) {
     start_weights(r, w_start, b_start);
     start_weights(1, w1, b1);
     /* the broadcast: every rank ends with rank 1's start */
-    ltc_linear *lin = linear_with(dev, w_start, b_start), *full = linear_with(dev, w1, b1), *alone = linear_with(dev, w1, b1);
-    CHECK("three modules on this rank's GPU", lin && full && alone);
+    lin *l = lin_new(dev, 1, 0.1, 0.9, &w_start[0][0], b_start), *full = lin_new(dev, 1, 0.1, 0.9, &w1[0][0], b1),
+        *alone = lin_new(dev, 1, 0.1, 0.9, &w1[0][0], b1);
+    CHECK("three modules on this rank's GPU", l && full && alone);
+    if (!l || !full || !alone)
+        return th_finish();
     float w[REG_OUT][REG_IN], b[REG_OUT];
-    CHECK_OK(ltc_dist_broadcast_parameters_linear(d, lin, 1));
+    CHECK_OK(ltc_dist_broadcast_parameters(d, l->p, 1));
     CHECK("broadcast from rank 1: this rank holds rank 1's start, bit for bit",
-          read_params(lin, 0, w, b) && memcmp(w, w1, sizeof w) == 0 && memcmp(b, b1, sizeof b) == 0);
+          read_params(l, 0, w, b) && memcmp(w, w1, sizeof w) == 0 && memcmp(b, b1, sizeof b) == 0);
     /* the gradient of this rank's half, averaged, against the full batch's and the half's alone */
     float gw[REG_OUT][REG_IN], gb[REG_OUT], fw[REG_OUT][REG_IN], fb[REG_OUT], hw[REG_OUT][REG_IN], hb[REG_OUT];
     double loss = -1, loss_full = -2, loss_alone = -3, loss_mean = -4;
-    CHECK("the half batch's gradient, averaged over the ranks", rows_gradient(lin, d, dev, r * half, half, gw, gb, &loss));
+    CHECK("the half batch's gradient, averaged over the ranks", rows_gradient(l, d, dev, r * half, half, gw, gb, &loss));
     CHECK("the full batch's gradient, in this process", rows_gradient(full, NULL, dev, 0, REG_N, fw, fb, &loss_full));
     CHECK("the half batch's gradient alone", rows_gradient(alone, NULL, dev, r * half, half, hw, hb, &loss_alone));
     double diff = max_diff_all(gw, gb, fw, fb), half_diff = max_diff_all(hw, hb, fw, fb);
@@ -377,10 +421,10 @@ static int ddp_rank(const char *dir) {
            dev.index, diff, half_diff);
     CHECK("the averaged gradient equals the full batch's", diff < 1e-5);
     CHECK("(the half's alone does not)", half_diff > 1e-3);
-    CHECK_OK(ltc_dist_mean(&loss_mean, d, loss));
+    CHECK_OK(dist_mean(&loss_mean, d, dev, loss));
     printf("rank %d: loss of its half %.6g, mean over the ranks %.6g, full batch %.6g\n", r, loss, loss_mean, loss_full);
     CHECK("the mean of the halves' losses is the full batch's", fabs(loss_mean - loss_full) <= 1e-6 * (1 + loss_full));
-    CHECK_OK(ltc_dist_check_replicas_linear(d, lin));
+    CHECK_OK(ltc_dist_check_replicas(d, l->p));
     /* training: each step's gradient averaged over the two GPUs */
     double e = train_rows(EAGER, d, dev, r * half, half, 300, w, b);
     printf("rank %d: 300 steps on its half: max |learned - true| = %.2e\n", r, e);
@@ -389,9 +433,9 @@ static int ddp_rank(const char *dir) {
     snprintf(path, sizeof path, "%s/rank%d.bin", dir, r);
     FILE *f = fopen(path, "wb");
     CHECK("its weights written", f && fwrite(w, sizeof w, 1, f) == 1 && fwrite(b, sizeof b, 1, f) == 1 && fclose(f) == 0);
-    ltc_linear_free(lin);
-    ltc_linear_free(full);
-    ltc_linear_free(alone);
+    lin_free(l);
+    lin_free(full);
+    lin_free(alone);
     ltc_dist_free(d);
     printf("rank %d: ", r);
     return th_finish();
@@ -436,9 +480,6 @@ static void test_two_processes(const float w_eager[REG_OUT][REG_IN]) {
 }
 
 int main(void) {
-    (void)reg_train; /* train_common.h's own loops; this test needs the data and modes below */
-    (void)sgd_against_formula;
-    (void)grad_vs_formula;
     const char *ddp_dir = getenv(DDP_DIR_VAR);
     if (ddp_dir)
         return ddp_rank(ddp_dir);
@@ -465,7 +506,7 @@ int main(void) {
         CHECK("ddp with one rank converges", e >= 0 && e < 1e-4);
         CHECK("and averages to the same weights", max_diff(w, w_eager) < 1e-6);
         double m = 0;
-        CHECK_OK(ltc_dist_mean(&m, dist, 3.25));
+        CHECK_OK(dist_mean(&m, dist, GPU0, 3.25));
         CHECK("mean over one rank", m == 3.25);
 
         e = train(GRAPH, dist, 300, w, b);
@@ -484,41 +525,40 @@ int main(void) {
     CHECK("dp converges", e >= 0 && e < 1e-4);
 
     /* errors that need a GPU to reach */
-    ltc_linear *lin = NULL;
-    ltc_sgd *opt = NULL;
     ltc_tensor *xc = NULL, *yg = NULL, *out = NULL;
-    ltc_train_graph *g = NULL;
     int64_t xs[2] = {4, REG_IN}, ys[2] = {4, REG_OUT};
-    CHECK_OK(ltc_linear_new(&lin, REG_IN, REG_OUT, 1));
-    CHECK_OK(ltc_linear_to(lin, GPU0));
-    CHECK_OK(ltc_sgd_new(&opt, lin, 0.1, 0));
+    lin *l = lin_new(GPU0, 1, 0.1, 0, NULL, NULL);
+    CHECK("a Linear on cuda:0", l != NULL);
     CHECK_OK(ltc_tensor_zeros(&xc, xs, 2, LTC_FLOAT32, (ltc_device){LTC_DEVICE_CPU, 0}));
     CHECK_OK(ltc_tensor_zeros(&yg, ys, 2, LTC_FLOAT32, GPU0));
-    CHECK_FAILS(ltc_train_graph_new(&g, lin, opt, NULL, xc, yg), LTC_ERR_INVALID_ARGUMENT,
-                "x is on cpu and y on cuda:0; both must be on the module's cuda:0");
     int twice[2] = {0, 0};
-    CHECK_FAILS(ltc_data_parallel_forward(&out, lin, yg, twice, 2), LTC_ERR_INVALID_ARGUMENT, "device 0 is listed twice");
-    CHECK_FAILS(ltc_data_parallel_forward(&out, lin, yg, &n, 1), LTC_ERR_INVALID_ARGUMENT, "is out of range");
-    CHECK_FAILS(ltc_data_parallel_forward(&out, lin, xc, NULL, 0), LTC_ERR_INVALID_ARGUMENT,
-                "the module is on cuda:0 and the input on cpu; both must be on the first device, cuda:0");
+    if (l) {
+        CHECK_FAILS(ltc_module_data_parallel_forward(&out, l->m, yg, twice, 2), LTC_ERR_INVALID_ARGUMENT,
+                    "device 0 is listed twice");
+        CHECK_FAILS(ltc_module_data_parallel_forward(&out, l->m, yg, &n, 1), LTC_ERR_INVALID_ARGUMENT, "is out of range");
+        CHECK_FAILS(ltc_module_data_parallel_forward(&out, l->m, xc, NULL, 0), LTC_ERR_INVALID_ARGUMENT,
+                    "the module is on cuda:0 and the input on cpu; both must be on the first device, cuda:0");
+    }
     if (dist) {
-        ltc_linear *cpu_lin = NULL;
-        CHECK_OK(ltc_linear_new(&cpu_lin, REG_IN, REG_OUT, 1));
-        CHECK_FAILS(ltc_dist_broadcast_parameters_linear(dist, cpu_lin, 0), LTC_ERR_INVALID_ARGUMENT,
-                    "ltc_dist_broadcast_parameters_linear: parameter \"weight\" is on cpu but the group is on cuda:0: move it there first");
-        ltc_linear_free(cpu_lin);
+        ltc_module *cpu_lin = NULL;
+        ltc_tensor_list *cpu_params = NULL;
+        CHECK_OK(ltc_module_linear_new(&cpu_lin, REG_IN, REG_OUT, 1));
+        CHECK_OK(ltc_module_parameters(&cpu_params, cpu_lin));
+        CHECK_FAILS(ltc_dist_broadcast_parameters(dist, cpu_params, 0), LTC_ERR_INVALID_ARGUMENT,
+                    "ltc_dist_broadcast_parameters: parameter \"weight\" is on cpu but the group is on cuda:0: move it there first");
+        ltc_tensor_list_free(cpu_params);
+        ltc_module_free(cpu_lin);
     }
     ltc_dist *bad = NULL;
     char want[64];
     snprintf(want, sizeof want, "cuda:%d is out of range", n);
     CHECK_FAILS(ltc_dist_init(&bad, &env, (ltc_device){LTC_DEVICE_CUDA, n}, 5), LTC_ERR_INVALID_ARGUMENT, want);
     test_two_ranks_one_gpu();
-    test_graph_inputs(lin, opt);
+    test_graph_inputs();
     test_graph_step_by_step();
     ltc_tensor_free(xc);
     ltc_tensor_free(yg);
-    ltc_sgd_free(opt);
-    ltc_linear_free(lin);
+    lin_free(l);
     ltc_dist_free(dist);
     return th_finish();
 }
