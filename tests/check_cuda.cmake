@@ -347,7 +347,7 @@ endif()
 if(LTC_TORCH_HAS_CUDA)
   set(core ${PROJECT_SOURCE_DIR}/shim/core)
   set(src ${PROJECT_SOURCE_DIR}/shim/diagnose)
-  add_library(ltc_asneeded SHARED ${core}/core.cpp ${core}/tensor.cpp ${core}/nn.cpp ${core}/cuda.cpp
+  add_library(ltc_asneeded SHARED ${core}/core.cpp ${core}/tensor.cpp ${core}/loss.cpp ${core}/cuda.cpp
     ${core}/optim.cpp ${core}/module.cpp ${core}/tensor_list.cpp
     ${src}/diagnose.cpp ${src}/diagnose_build.cpp ${src}/diagnose_loader.cpp ${src}/diagnose_driver.cpp
     ${src}/diagnose_environment.cpp ${src}/diagnose_proofs.cpp ${src}/diagnose_libraries.cpp ${src}/diagnose_advice.cpp

@@ -69,13 +69,28 @@ static ltc_tensor *tensor(ltc_dtype dtype, int ndim, int64_t a, int64_t b) {
     return t;
 }
 
-static ltc_linear *linear(int64_t in, int64_t out, int bias) {
-    ltc_linear *m = NULL;
-    if (ltc_linear_new(&m, in, out, bias) != LTC_OK) {
+/* CUDA device i (-1: the current one). */
+static ltc_device cu(int i) { return (ltc_device){LTC_DEVICE_CUDA, i}; }
+
+static ltc_module *linear(int64_t in, int64_t out, int bias) {
+    ltc_module *m = NULL;
+    if (ltc_module_linear_new(&m, in, out, bias) != LTC_OK) {
         fprintf(stderr, "cannot make a test module: %s\n", ltc_last_error());
         exit(1);
     }
     return m;
+}
+
+/* A new handle on m's first parameter (a Linear's weight). */
+static ltc_tensor *weight_of(const ltc_module *m) {
+    ltc_tensor_list *l = NULL;
+    ltc_tensor *w = NULL;
+    if (ltc_module_parameters(&l, m) != LTC_OK || ltc_tensor_list_get(&w, NULL, l, 0) != LTC_OK) {
+        fprintf(stderr, "cannot read a test module's weight: %s\n", ltc_last_error());
+        exit(1);
+    }
+    ltc_tensor_list_free(l);
+    return w;
 }
 
 /* What the GPU index past the last one gives: CUDA_UNAVAILABLE without a GPU, else INVALID_ARGUMENT
@@ -217,11 +232,12 @@ static void row_ltc_cuda_device_count(void) {
 }
 
 static void row_ltc_cuda_synchronize(void) {
-    FAILS(ltc_cuda_synchronize(-2), LTC_ERR_INVALID_ARGUMENT, "CUDA device index -2 is not valid");
-    FAILS(ltc_cuda_synchronize(INT_MIN), LTC_ERR_INVALID_ARGUMENT, "CUDA device index -2147483648 is not valid");
-    FAILS(ltc_cuda_synchronize(gpus), past_last_status(), past_last_text());
+    FAILS(ltc_cuda_synchronize(cu(-2)), LTC_ERR_INVALID_ARGUMENT, "CUDA device index -2 is not valid");
+    FAILS(ltc_cuda_synchronize(cu(INT_MIN)), LTC_ERR_INVALID_ARGUMENT, "CUDA device index -2147483648 is not valid");
+    FAILS(ltc_cuda_synchronize(cu(gpus)), past_last_status(), past_last_text());
     if (!gpus)
-        FAILS(ltc_cuda_synchronize(-1), LTC_ERR_CUDA_UNAVAILABLE, "cuda requested, but LibTorch sees no CUDA device");
+        FAILS(ltc_cuda_synchronize(cu(-1)), LTC_ERR_CUDA_UNAVAILABLE, "cuda requested, but LibTorch sees no CUDA device");
+    FAILS(ltc_cuda_synchronize(CPU), LTC_ERR_INVALID_ARGUMENT, "ltc_cuda_synchronize: device is cpu, not a CUDA device: use cuda or cuda:N");
 }
 
 /* ---------------------------------------------------------------------------------------------- */
@@ -425,13 +441,13 @@ static void row_ltc_tensor_grad(void) {
     FAILS(ltc_tensor_grad(&g, NULL), LTC_ERR_INVALID_ARGUMENT, "'tensor' is NULL");
     CHECK_NULLED(g);
     FAILS(ltc_tensor_grad(&g, t), LTC_ERR_INVALID_ARGUMENT, "does not require a gradient");
-    ltc_linear *m = linear(4, 2, 1);
-    CHECK_OK(ltc_linear_parameters(&w, NULL, m));
+    ltc_module *m = linear(4, 2, 1);
+    w = weight_of(m);
     g = GARBAGE(ltc_tensor);
     FAILS(ltc_tensor_grad(&g, w), LTC_ERR_INVALID_ARGUMENT, "has no gradient yet");
     CHECK_NULLED(g);
     ltc_tensor_free(w);
-    ltc_linear_free(m);
+    ltc_module_free(m);
     ltc_tensor_free(t);
 }
 
@@ -444,9 +460,9 @@ static void row_ltc_tensor_backward(void) {
     FAILS(ltc_tensor_backward(t), LTC_ERR_INVALID_ARGUMENT, "has no autograd graph");
     ltc_tensor_free(t);
     /* twice through the same graph: LibTorch refuses, and says why */
-    ltc_linear *m = linear(4, 1, 1);
+    ltc_module *m = linear(4, 1, 1);
     ltc_tensor *x = tensor(LTC_FLOAT32, 2, 1, 4), *y = NULL;
-    CHECK_OK(ltc_linear_forward(&y, m, x));
+    CHECK_OK(ltc_module_forward(&y, m, x));
     ltc_tensor *loss = NULL, *target = tensor(LTC_FLOAT32, 2, 1, 1);
     CHECK_OK(ltc_mse_loss(&loss, y, target));
     CHECK_OK(ltc_tensor_backward(loss));
@@ -455,7 +471,7 @@ static void row_ltc_tensor_backward(void) {
     ltc_tensor_free(target);
     ltc_tensor_free(y);
     ltc_tensor_free(x);
-    ltc_linear_free(m);
+    ltc_module_free(m);
 }
 
 /* ---------------------------------------------------------------------------------------------- */
@@ -469,12 +485,12 @@ static void row_ltc_manual_seed(void) {
         float w[2][4];
         for (int k = 0; k < 2; k++) {
             ltc_manual_seed(seeds[i]);
-            ltc_linear *m = linear(4, 1, 0);
+            ltc_module *m = linear(4, 1, 0);
             ltc_tensor *p = NULL;
-            CHECK_OK(ltc_linear_parameters(&p, NULL, m));
+            p = weight_of(m);
             CHECK_OK(ltc_tensor_copy_to_host(w[k], sizeof w[k], p));
             ltc_tensor_free(p);
-            ltc_linear_free(m);
+            ltc_module_free(m);
         }
         CHECK("the same seed gives the same weights", memcmp(w[0], w[1], sizeof w[0]) == 0);
     }
@@ -559,92 +575,6 @@ static void row_ltc_log_level_init(void) {
     CHECK_OK(ltc_log_level_set(before));
 }
 
-static void row_ltc_linear_new(void) {
-    ltc_linear *m = GARBAGE(ltc_linear);
-    FAILS(ltc_linear_new(NULL, 4, 2, 1), LTC_ERR_INVALID_ARGUMENT, "'out' is NULL");
-    FAILS(ltc_linear_new(&m, 0, 2, 1), LTC_ERR_INVALID_ARGUMENT, "in_features 0 and out_features 2 must both be 1 or more");
-    CHECK_NULLED(m);
-    FAILS(ltc_linear_new(&m, 4, -1, 1), LTC_ERR_INVALID_ARGUMENT, "in_features 4 and out_features -1");
-    FAILS(ltc_linear_new(&m, INT64_MIN, INT64_MIN, 0), LTC_ERR_INVALID_ARGUMENT, "in_features -9223372036854775808");
-    FAILS(ltc_linear_new(&m, 4, 2, 2), LTC_ERR_INVALID_ARGUMENT, "has_bias 2 is not valid: use 0 or 1");
-    FAILS(ltc_linear_new(&m, 4, 2, -1), LTC_ERR_INVALID_ARGUMENT, "has_bias -1 is not valid");
-    /* a weight of 2^62 bytes: out of memory, and the process goes on */
-    m = GARBAGE(ltc_linear);
-    FAILS(ltc_linear_new(&m, (int64_t)1 << 30, (int64_t)1 << 30, 1), LTC_ERR_OUT_OF_MEMORY, "4611686018427387904 bytes");
-    CHECK_NULLED(m);
-}
-
-static void row_ltc_linear_free(void) { NO_OP(ltc_linear_free(NULL)); }
-
-static void row_ltc_linear_to(void) {
-    FAILS(ltc_linear_to(NULL, CPU), LTC_ERR_INVALID_ARGUMENT, "'linear' is NULL");
-    ltc_linear *m = linear(4, 2, 1);
-    BAD_DEVICES(ltc_linear_to(m, dev));
-    ltc_tensor *x = tensor(LTC_FLOAT32, 2, 3, 4), *y = NULL;
-    CHECK_OK(ltc_linear_forward(&y, m, x)); /* still whole, still on the CPU */
-    ltc_tensor_free(y);
-    ltc_tensor_free(x);
-    ltc_linear_free(m);
-}
-
-static void row_ltc_linear_forward(void) {
-    ltc_linear *m = linear(4, 2, 1);
-    ltc_tensor *x = tensor(LTC_FLOAT32, 2, 3, 4), *y = GARBAGE(ltc_tensor);
-    FAILS(ltc_linear_forward(NULL, m, x), LTC_ERR_INVALID_ARGUMENT, "'out' is NULL");
-    FAILS(ltc_linear_forward(&y, NULL, x), LTC_ERR_INVALID_ARGUMENT, "'linear' is NULL");
-    CHECK_NULLED(y);
-    FAILS(ltc_linear_forward(&y, m, NULL), LTC_ERR_INVALID_ARGUMENT, "'x' is NULL");
-    ltc_tensor *bad = tensor(LTC_FLOAT32, 2, 3, 5);
-    y = GARBAGE(ltc_tensor);
-    FAILS(ltc_linear_forward(&y, m, bad), LTC_ERR_INVALID_ARGUMENT, "input shape [3, 5] does not fit Linear(4, 2)");
-    CHECK_NULLED(y);
-    ltc_tensor_free(bad);
-    bad = tensor(LTC_FLOAT32, 0, 1, 1);
-    FAILS(ltc_linear_forward(&y, m, bad), LTC_ERR_INVALID_ARGUMENT, "input shape [] does not fit Linear(4, 2)");
-    ltc_tensor_free(bad);
-    int64_t s3[3] = {2, 3, 4};
-    CHECK_OK(ltc_tensor_ones(&bad, s3, 3, LTC_FLOAT32, CPU));
-    FAILS(ltc_linear_forward(&y, m, bad), LTC_ERR_INVALID_ARGUMENT, "input shape [2, 3, 4] does not fit");
-    ltc_tensor_free(bad);
-    bad = tensor(LTC_FLOAT64, 2, 3, 4);
-    FAILS(ltc_linear_forward(&y, m, bad), LTC_ERR_INVALID_ARGUMENT, "input dtype Double does not match the module's Float");
-    ltc_tensor_free(bad);
-    bad = tensor(LTC_INT64, 2, 3, 4);
-    FAILS(ltc_linear_forward(&y, m, bad), LTC_ERR_INVALID_ARGUMENT, "input dtype Long does not match");
-    ltc_tensor_free(bad);
-    if (gpus) {
-        ltc_tensor *xg = NULL;
-        CHECK_OK(ltc_tensor_to(&xg, x, (ltc_device){LTC_DEVICE_CUDA, 0}, 0));
-        FAILS(ltc_linear_forward(&y, m, xg), LTC_ERR_INVALID_ARGUMENT, "input is on cuda:0 but the module is on cpu");
-        ltc_tensor_free(xg);
-    }
-    ltc_tensor_free(x);
-    ltc_linear_free(m);
-}
-
-static void row_ltc_linear_parameters(void) {
-    ltc_tensor *w = GARBAGE(ltc_tensor), *b = GARBAGE(ltc_tensor);
-    FAILS(ltc_linear_parameters(&w, &b, NULL), LTC_ERR_INVALID_ARGUMENT, "'linear' is NULL");
-    CHECK_NULLED(w);
-    CHECK_NULLED(b);
-    ltc_linear *m = linear(4, 2, 0);
-    CHECK_OK(ltc_linear_parameters(NULL, NULL, m)); /* either out may be NULL */
-    b = GARBAGE(ltc_tensor);
-    CHECK_OK(ltc_linear_parameters(NULL, &b, m));
-    CHECK("no bias gives a NULL bias", b == NULL);
-    ltc_linear_free(m);
-}
-
-static void row_ltc_linear_set_parameters(void) {
-    float w[8] = {0}, b[2] = {0};
-    FAILS(ltc_linear_set_parameters(NULL, w, b), LTC_ERR_INVALID_ARGUMENT, "'linear' is NULL");
-    ltc_linear *m = linear(4, 2, 0);
-    FAILS(ltc_linear_set_parameters(m, NULL, NULL), LTC_ERR_INVALID_ARGUMENT, "'weight' is NULL");
-    FAILS(ltc_linear_set_parameters(m, w, b), LTC_ERR_INVALID_ARGUMENT, "bias given but the module has no bias");
-    CHECK_OK(ltc_linear_set_parameters(m, w, NULL));
-    ltc_linear_free(m);
-}
-
 static void row_ltc_mse_loss(void) {
     ltc_tensor *a = tensor(LTC_FLOAT32, 2, 2, 3), *l = GARBAGE(ltc_tensor);
     FAILS(ltc_mse_loss(NULL, a, a), LTC_ERR_INVALID_ARGUMENT, "'out' is NULL");
@@ -672,28 +602,6 @@ static void row_ltc_mse_loss(void) {
     }
     ltc_tensor_free(a);
 }
-
-static void row_ltc_sgd_new(void) {
-    ltc_linear *m = linear(4, 2, 1);
-    ltc_sgd *o = GARBAGE(ltc_sgd);
-    FAILS(ltc_sgd_new(NULL, m, 0.1, 0.9), LTC_ERR_INVALID_ARGUMENT, "'out' is NULL");
-    FAILS(ltc_sgd_new(&o, NULL, 0.1, 0.9), LTC_ERR_INVALID_ARGUMENT, "'linear' is NULL");
-    CHECK_NULLED(o);
-    const double bad_lr[] = {0, -0.1, NAN, INFINITY, -INFINITY};
-    const char *lr_text[] = {"learning rate 0 is", "learning rate -0.1 is", "learning rate nan is", "learning rate inf is",
-                             "learning rate -inf is"};
-    for (size_t i = 0; i < sizeof bad_lr / sizeof *bad_lr; i++)
-        FAILS(ltc_sgd_new(&o, m, bad_lr[i], 0.9), LTC_ERR_INVALID_ARGUMENT, lr_text[i]);
-    const double bad_mom[] = {-0.1, 1, 2, NAN, INFINITY};
-    const char *mom_text[] = {"momentum -0.1 is", "momentum 1 is", "momentum 2 is", "momentum nan is", "momentum inf is"};
-    for (size_t i = 0; i < sizeof bad_mom / sizeof *bad_mom; i++)
-        FAILS(ltc_sgd_new(&o, m, 0.1, bad_mom[i]), LTC_ERR_INVALID_ARGUMENT, mom_text[i]);
-    ltc_linear_free(m);
-}
-
-static void row_ltc_sgd_free(void) { NO_OP(ltc_sgd_free(NULL)); }
-static void row_ltc_sgd_zero_grad(void) { FAILS(ltc_sgd_zero_grad(NULL), LTC_ERR_INVALID_ARGUMENT, "'sgd' is NULL"); }
-static void row_ltc_sgd_step(void) { FAILS(ltc_sgd_step(NULL), LTC_ERR_INVALID_ARGUMENT, "'sgd' is NULL"); }
 
 /* ---------------------------------------------------------------------------------------------- */
 /* Diagnosis                                                                                        */
@@ -864,12 +772,14 @@ static void row_ltc_tensor_copy(void) {
 
 static void row_ltc_cuda_peer_access(void) {
     int out = 42;
-    FAILS(ltc_cuda_peer_access(NULL, 0, 0), LTC_ERR_INVALID_ARGUMENT, "'out' is NULL");
-    FAILS(ltc_cuda_peer_access(&out, -1, 0), LTC_ERR_INVALID_ARGUMENT, "device -1 is not valid");
-    FAILS(ltc_cuda_peer_access(&out, INT_MIN, 0), LTC_ERR_INVALID_ARGUMENT, "device -2147483648 is not valid");
-    FAILS(ltc_cuda_peer_access(&out, 0, -1), LTC_ERR_INVALID_ARGUMENT, "peer -1 is not valid");
-    FAILS(ltc_cuda_peer_access(&out, gpus, 0), past_last_status(), past_last_text());
-    FAILS(ltc_cuda_peer_access(&out, 0, INT_MAX), past_last_status(), gpus ? "cuda:2147483647 is out of range" : "cuda:0 requested");
+    FAILS(ltc_cuda_peer_access(NULL, cu(0), cu(0)), LTC_ERR_INVALID_ARGUMENT, "'out' is NULL");
+    FAILS(ltc_cuda_peer_access(&out, cu(-1), cu(0)), LTC_ERR_INVALID_ARGUMENT, "device -1 is not valid");
+    FAILS(ltc_cuda_peer_access(&out, cu(INT_MIN), cu(0)), LTC_ERR_INVALID_ARGUMENT, "device -2147483648 is not valid");
+    FAILS(ltc_cuda_peer_access(&out, cu(0), cu(-1)), LTC_ERR_INVALID_ARGUMENT, "peer -1 is not valid");
+    FAILS(ltc_cuda_peer_access(&out, cu(gpus), cu(0)), past_last_status(), past_last_text());
+    FAILS(ltc_cuda_peer_access(&out, cu(0), cu(INT_MAX)), past_last_status(), gpus ? "cuda:2147483647 is out of range" : "cuda:0 requested");
+    FAILS(ltc_cuda_peer_access(&out, CPU, cu(0)), LTC_ERR_INVALID_ARGUMENT, "device is cpu, not a CUDA device");
+    FAILS(ltc_cuda_peer_access(&out, cu(0), CPU), LTC_ERR_INVALID_ARGUMENT, "peer is cpu, not a CUDA device");
     CHECK("out untouched on failure", out == 42);
 }
 
@@ -878,23 +788,26 @@ static void row_ltc_cuda_link_info_get(void) {
     memset(&info, 0x5a, sizeof info);
     unsigned char before[sizeof info];
     memcpy(before, &info, sizeof info);
-    FAILS(ltc_cuda_link_info_get(NULL, 0), LTC_ERR_INVALID_ARGUMENT, "'out' is NULL");
-    FAILS(ltc_cuda_link_info_get(&info, -1), LTC_ERR_INVALID_ARGUMENT, "device -1 is not valid");
-    FAILS(ltc_cuda_link_info_get(&info, INT_MIN), LTC_ERR_INVALID_ARGUMENT, "device -2147483648 is not valid");
-    FAILS(ltc_cuda_link_info_get(&info, gpus), past_last_status(), past_last_text());
-    FAILS(ltc_cuda_link_info_get(&info, INT_MAX), past_last_status(), "cuda:2147483647");
+    FAILS(ltc_cuda_link_info_get(NULL, cu(0)), LTC_ERR_INVALID_ARGUMENT, "'out' is NULL");
+    FAILS(ltc_cuda_link_info_get(&info, cu(-1)), LTC_ERR_INVALID_ARGUMENT, "device -1 is not valid");
+    FAILS(ltc_cuda_link_info_get(&info, cu(INT_MIN)), LTC_ERR_INVALID_ARGUMENT, "device -2147483648 is not valid");
+    FAILS(ltc_cuda_link_info_get(&info, cu(gpus)), past_last_status(), past_last_text());
+    FAILS(ltc_cuda_link_info_get(&info, cu(INT_MAX)), past_last_status(), "cuda:2147483647");
+    FAILS(ltc_cuda_link_info_get(&info, CPU), LTC_ERR_INVALID_ARGUMENT, "device is cpu, not a CUDA device");
     CHECK("out untouched on failure", memcmp(&info, before, sizeof info) == 0);
 }
 
 static void row_ltc_event_new(void) {
     ltc_event *e = GARBAGE(ltc_event);
-    FAILS(ltc_event_new(NULL, 0), LTC_ERR_INVALID_ARGUMENT, "'out' is NULL");
-    FAILS(ltc_event_new(&e, -2), LTC_ERR_INVALID_ARGUMENT, "CUDA device index -2 is not valid");
+    FAILS(ltc_event_new(NULL, cu(0)), LTC_ERR_INVALID_ARGUMENT, "'out' is NULL");
+    FAILS(ltc_event_new(&e, cu(-2)), LTC_ERR_INVALID_ARGUMENT, "CUDA device index -2 is not valid");
     CHECK_NULLED(e);
-    FAILS(ltc_event_new(&e, INT_MIN), LTC_ERR_INVALID_ARGUMENT, "CUDA device index -2147483648 is not valid");
-    FAILS(ltc_event_new(&e, gpus), past_last_status(), past_last_text());
+    FAILS(ltc_event_new(&e, cu(INT_MIN)), LTC_ERR_INVALID_ARGUMENT, "CUDA device index -2147483648 is not valid");
+    FAILS(ltc_event_new(&e, cu(gpus)), past_last_status(), past_last_text());
     if (!gpus)
-        FAILS(ltc_event_new(&e, -1), LTC_ERR_CUDA_UNAVAILABLE, "cuda requested, but LibTorch sees no CUDA device");
+        FAILS(ltc_event_new(&e, cu(-1)), LTC_ERR_CUDA_UNAVAILABLE, "cuda requested, but LibTorch sees no CUDA device");
+    FAILS(ltc_event_new(&e, CPU), LTC_ERR_INVALID_ARGUMENT, "ltc_event_new: device is cpu, not a CUDA device");
+    CHECK_NULLED(e);
 }
 
 static void row_ltc_event_free(void) { NO_OP(ltc_event_free(NULL)); }
@@ -904,7 +817,7 @@ static void row_ltc_event_record(void) { FAILS(ltc_event_record(NULL), LTC_ERR_I
 static ltc_event *fresh_event(void) {
     ltc_event *e = NULL;
     if (gpus)
-        CHECK_OK(ltc_event_new(&e, 0));
+        CHECK_OK(ltc_event_new(&e, cu(0)));
     return e;
 }
 
@@ -1159,182 +1072,8 @@ static void row_ltc_dist_world_size(void) { RETURNS_SENTINEL(ltc_dist_world_size
 
 /* The collectives need a live group, which needs a rendezvous: here only their NULL checks (their
  * other bad input, e.g. a root out of range, is tested with a real group in test_train_data_parallel). */
-static void row_ltc_dist_broadcast_parameters_linear(void) {
-    ltc_linear *m = linear(4, 2, 1);
-    FAILS(ltc_dist_broadcast_parameters_linear(NULL, m, 0), LTC_ERR_INVALID_ARGUMENT, "'dist' is NULL");
-    FAILS(ltc_dist_broadcast_parameters_linear(NULL, NULL, -1), LTC_ERR_INVALID_ARGUMENT, "'dist' is NULL");
-    ltc_linear_free(m);
-}
 
-static void row_ltc_dist_average_gradients_linear(void) {
-    ltc_linear *m = linear(4, 2, 1);
-    FAILS(ltc_dist_average_gradients_linear(NULL, m), LTC_ERR_INVALID_ARGUMENT, "'dist' is NULL");
-    FAILS(ltc_dist_average_gradients_linear(NULL, NULL), LTC_ERR_INVALID_ARGUMENT, "'dist' is NULL");
-    ltc_linear_free(m);
-}
-
-static void row_ltc_dist_check_replicas_linear(void) {
-    ltc_linear *m = linear(4, 2, 1);
-    FAILS(ltc_dist_check_replicas_linear(NULL, m), LTC_ERR_INVALID_ARGUMENT, "'dist' is NULL");
-    ltc_linear_free(m);
-}
-
-static void row_ltc_dist_mean(void) {
-    double v = 42;
-    FAILS(ltc_dist_mean(NULL, NULL, 1.0), LTC_ERR_INVALID_ARGUMENT, "'out' is NULL");
-    FAILS(ltc_dist_mean(&v, NULL, NAN), LTC_ERR_INVALID_ARGUMENT, "'dist' is NULL");
-    CHECK("out untouched on failure", v == 42);
-}
-
-static void row_ltc_data_parallel_forward(void) {
-    ltc_linear *m = linear(4, 2, 1);
-    ltc_tensor *x = tensor(LTC_FLOAT32, 2, 3, 4), *y = GARBAGE(ltc_tensor);
-    int devs[2] = {0, 0};
-    FAILS(ltc_data_parallel_forward(NULL, m, x, NULL, 0), LTC_ERR_INVALID_ARGUMENT, "'out' is NULL");
-    FAILS(ltc_data_parallel_forward(&y, NULL, x, NULL, 0), LTC_ERR_INVALID_ARGUMENT, "'linear' is NULL");
-    CHECK_NULLED(y);
-    FAILS(ltc_data_parallel_forward(&y, m, NULL, NULL, 0), LTC_ERR_INVALID_ARGUMENT, "'x' is NULL");
-    FAILS(ltc_data_parallel_forward(&y, m, x, NULL, -1), LTC_ERR_INVALID_ARGUMENT, "ndevices -1 with devices NULL is not valid");
-    FAILS(ltc_data_parallel_forward(&y, m, x, devs, -1), LTC_ERR_INVALID_ARGUMENT, "ndevices -1 with devices given");
-    FAILS(ltc_data_parallel_forward(&y, m, x, NULL, 2), LTC_ERR_INVALID_ARGUMENT, "ndevices 2 with devices NULL");
-    FAILS(ltc_data_parallel_forward(&y, m, x, devs, 0), LTC_ERR_INVALID_ARGUMENT, "ndevices 0 with devices given");
-    ltc_tensor *bad = tensor(LTC_FLOAT32, 2, 3, 5);
-    if (!gpus) {
-        /* no GPU, module and x on the CPU: plain ltc_linear_forward, with its checks */
-        FAILS(ltc_data_parallel_forward(&y, m, bad, NULL, 0), LTC_ERR_INVALID_ARGUMENT, "input shape [3, 5] does not fit Linear(4, 2)");
-        CHECK_NULLED(y);
-        FAILS(ltc_data_parallel_forward(&y, m, x, devs, 1), LTC_ERR_CUDA_UNAVAILABLE, "cuda:0 requested, but LibTorch sees no CUDA device");
-        devs[0] = -1;
-        FAILS(ltc_data_parallel_forward(&y, m, x, devs, 1), LTC_ERR_CUDA_UNAVAILABLE, "sees no CUDA device");
-    } else {
-        devs[0] = gpus;
-        char want[96];
-        snprintf(want, sizeof want, "devices[0] = %d is out of range", gpus);
-        FAILS(ltc_data_parallel_forward(&y, m, x, devs, 1), LTC_ERR_INVALID_ARGUMENT, want);
-        devs[0] = -1;
-        FAILS(ltc_data_parallel_forward(&y, m, x, devs, 1), LTC_ERR_INVALID_ARGUMENT, "devices[0] = -1 is out of range");
-        devs[0] = 0;
-        FAILS(ltc_data_parallel_forward(&y, m, x, devs, 2), LTC_ERR_INVALID_ARGUMENT, "device 0 is listed twice");
-        FAILS(ltc_data_parallel_forward(&y, m, x, devs, 1), LTC_ERR_INVALID_ARGUMENT,
-              "the module is on cpu and the input on cpu; both must be on the first device, cuda:0");
-    }
-    ltc_tensor_free(bad);
-    ltc_tensor_free(x);
-    ltc_linear_free(m);
-}
-
-static void row_ltc_train_graph_new(void) {
-    ltc_linear *m = linear(4, 2, 1);
-    ltc_sgd *o = NULL;
-    CHECK_OK(ltc_sgd_new(&o, m, 0.1, 0));
-    ltc_tensor *x = tensor(LTC_FLOAT32, 2, 3, 4), *y = tensor(LTC_FLOAT32, 2, 3, 2);
-    ltc_train_graph *g = GARBAGE(ltc_train_graph);
-#if LTC_TEST_TORCH_HAS_CUDA
-    FAILS(ltc_train_graph_new(NULL, m, o, NULL, x, y), LTC_ERR_INVALID_ARGUMENT, "'out' is NULL");
-    FAILS(ltc_train_graph_new(&g, NULL, o, NULL, x, y), LTC_ERR_INVALID_ARGUMENT, "'linear' is NULL");
-    CHECK_NULLED(g);
-    FAILS(ltc_train_graph_new(&g, m, NULL, NULL, x, y), LTC_ERR_INVALID_ARGUMENT, "'opt' is NULL");
-    FAILS(ltc_train_graph_new(&g, m, o, NULL, NULL, y), LTC_ERR_INVALID_ARGUMENT, "'x' is NULL");
-    FAILS(ltc_train_graph_new(&g, m, o, NULL, x, NULL), LTC_ERR_INVALID_ARGUMENT, "'y' is NULL");
-    g = GARBAGE(ltc_train_graph);
-    FAILS(ltc_train_graph_new(&g, m, o, NULL, x, y), LTC_ERR_INVALID_ARGUMENT, "the module is on cpu: CUDA graphs need it on a GPU");
-    CHECK_NULLED(g);
-#else
-    FAILS(ltc_train_graph_new(&g, m, o, NULL, x, y), LTC_ERR_UNSUPPORTED, "built without CUDA");
-    CHECK_NULLED(g);
-#endif
-    ltc_tensor_free(y);
-    ltc_tensor_free(x);
-    ltc_sgd_free(o);
-    ltc_linear_free(m);
-}
-
-static void row_ltc_train_graph_replay(void) {
-    ltc_tensor *x = tensor(LTC_FLOAT32, 2, 3, 4);
-#if LTC_TEST_TORCH_HAS_CUDA
-    FAILS(ltc_train_graph_replay(NULL, x, x), LTC_ERR_INVALID_ARGUMENT, "'graph' is NULL");
-#else
-    FAILS(ltc_train_graph_replay(NULL, x, x), LTC_ERR_UNSUPPORTED, "built without CUDA");
-#endif
-    ltc_tensor_free(x);
-}
-
-static void row_ltc_train_graph_loss(void) {
-    ltc_tensor *l = GARBAGE(ltc_tensor);
-#if LTC_TEST_TORCH_HAS_CUDA
-    FAILS(ltc_train_graph_loss(NULL, NULL), LTC_ERR_INVALID_ARGUMENT, "'out' is NULL");
-    FAILS(ltc_train_graph_loss(&l, NULL), LTC_ERR_INVALID_ARGUMENT, "'graph' is NULL");
-#else
-    FAILS(ltc_train_graph_loss(&l, NULL), LTC_ERR_UNSUPPORTED, "built without CUDA");
-#endif
-    CHECK_NULLED(l);
-}
-
-static void row_ltc_train_graph_inputs(void) {
-    ltc_tensor *x = GARBAGE(ltc_tensor), *y = GARBAGE(ltc_tensor);
-#if LTC_TEST_TORCH_HAS_CUDA
-    FAILS(ltc_train_graph_inputs(&x, &y, NULL), LTC_ERR_INVALID_ARGUMENT, "'graph' is NULL");
-#else
-    FAILS(ltc_train_graph_inputs(&x, &y, NULL), LTC_ERR_UNSUPPORTED, "built without CUDA");
-#endif
-    CHECK_NULLED(x);
-    CHECK_NULLED(y);
-}
-
-static void row_ltc_train_graph_free(void) { NO_OP(ltc_train_graph_free(NULL)); }
-
-
-/* Rows added with checkpoints and ltc_dist_any. */
-static void row_ltc_dist_any(void) {
-    int v = 42;
-    FAILS(ltc_dist_any(NULL, NULL, 1), LTC_ERR_INVALID_ARGUMENT, "'out' is NULL");
-    FAILS(ltc_dist_any(&v, NULL, 1), LTC_ERR_INVALID_ARGUMENT, "'dist' is NULL");
-    CHECK("out untouched on failure", v == 42);
-}
-
-static void row_ltc_checkpoint_save_linear(void) {
-    ltc_linear *m = linear(4, 2, 1), *other = linear(4, 2, 1);
-    ltc_sgd *opt = NULL;
-    CHECK_OK(ltc_sgd_new(&opt, other, 0.1, 0.9));
-    FAILS(ltc_checkpoint_save_linear(NULL, m, NULL, 0, NULL), LTC_ERR_INVALID_ARGUMENT, "'path' is NULL");
-    FAILS(ltc_checkpoint_save_linear("/tmp/x.pt", NULL, NULL, 0, NULL), LTC_ERR_INVALID_ARGUMENT, "'linear' is NULL");
-    FAILS(ltc_checkpoint_save_linear("", m, NULL, 0, NULL), LTC_ERR_INVALID_ARGUMENT, "path is empty");
-    FAILS(ltc_checkpoint_save_linear("/tmp/x.pt", m, NULL, -1, NULL), LTC_ERR_INVALID_ARGUMENT, "step -1 is not valid");
-    FAILS(ltc_checkpoint_save_linear("/tmp/x.pt", m, NULL, 0, "seed"), LTC_ERR_INVALID_ARGUMENT, "settings item \"seed\" is not valid");
-    FAILS(ltc_checkpoint_save_linear("/tmp/x.pt", m, NULL, 0, "a=1 a=2"), LTC_ERR_INVALID_ARGUMENT, "settings key \"a\" appears twice");
-    FAILS(ltc_checkpoint_save_linear("/tmp/x.pt", m, opt, 0, NULL), LTC_ERR_INVALID_ARGUMENT, "opt was made over another module");
-    /* the file system's refusals: LTC_ERR_IO, naming the path, with errno's text */
-    FAILS(ltc_checkpoint_save_linear("/nonexistent-dir/x.pt", m, NULL, 0, NULL), LTC_ERR_IO,
-          "cannot create /nonexistent-dir/x.pt.tmp.");
-    CHECK("... a missing folder, named", strstr(ltc_last_error(), "No such file or directory (its folder /nonexistent-dir does not exist"));
-    FAILS(ltc_checkpoint_save_linear("/", m, NULL, 0, NULL), LTC_ERR_IO, "cannot use /: Is a directory");
-    FAILS(ltc_checkpoint_save_linear("/dev/null/x.pt", m, NULL, 0, NULL), LTC_ERR_IO, "Not a directory (a part of /dev/null is a file");
-    ltc_sgd_free(opt);
-    ltc_linear_free(other);
-    ltc_linear_free(m);
-}
-
-static void row_ltc_checkpoint_load_linear(void) {
-    ltc_linear *m = linear(4, 2, 1), *other = linear(4, 2, 1);
-    ltc_sgd *opt = NULL;
-    CHECK_OK(ltc_sgd_new(&opt, other, 0.1, 0.9));
-    int64_t step = 42;
-    FAILS(ltc_checkpoint_load_linear(NULL, "/tmp/x.pt", m, NULL, NULL), LTC_ERR_INVALID_ARGUMENT, "'out_step' is NULL");
-    FAILS(ltc_checkpoint_load_linear(&step, NULL, m, NULL, NULL), LTC_ERR_INVALID_ARGUMENT, "'path' is NULL");
-    FAILS(ltc_checkpoint_load_linear(&step, "/tmp/x.pt", NULL, NULL, NULL), LTC_ERR_INVALID_ARGUMENT, "'linear' is NULL");
-    FAILS(ltc_checkpoint_load_linear(&step, "", m, NULL, NULL), LTC_ERR_INVALID_ARGUMENT, "path is empty");
-    FAILS(ltc_checkpoint_load_linear(&step, "/tmp/x.pt", m, NULL, "=1"), LTC_ERR_INVALID_ARGUMENT, "settings item \"=1\" is not valid");
-    FAILS(ltc_checkpoint_load_linear(&step, "/tmp/x.pt", m, opt, NULL), LTC_ERR_INVALID_ARGUMENT, "opt was made over another module");
-    FAILS(ltc_checkpoint_load_linear(&step, "/nonexistent-dir/x.pt", m, NULL, NULL), LTC_ERR_IO,
-          "cannot open checkpoint /nonexistent-dir/x.pt: No such file or directory");
-    FAILS(ltc_checkpoint_load_linear(&step, "/", m, NULL, NULL), LTC_ERR_IO, "cannot read checkpoint /: Is a directory");
-    FAILS(ltc_checkpoint_load_linear(&step, "/dev/null/x.pt", m, NULL, NULL), LTC_ERR_IO, "Not a directory");
-    CHECK("out untouched on failure", step == 42);
-    ltc_sgd_free(opt);
-    ltc_linear_free(other);
-    ltc_linear_free(m);
-}
-
+/* Rows added with checkpoints. */
 static void row_ltc_checkpoint_lock_new(void) {
     ltc_checkpoint_lock *lock = GARBAGE(ltc_checkpoint_lock);
     FAILS(ltc_checkpoint_lock_new(NULL, "/tmp/x.pt"), LTC_ERR_INVALID_ARGUMENT, "'out' is NULL");
@@ -1837,10 +1576,36 @@ static void row_ltc_module_parameters(void) {
 static void row_ltc_module_data_parallel_forward(void) {
     ltc_module *m = mlp_module();
     ltc_tensor *x = tensor(LTC_FLOAT32, 2, 2, 3), *r = GARBAGE(ltc_tensor);
+    int devs[2] = {0, 0};
+    FAILS(ltc_module_data_parallel_forward(NULL, m, x, NULL, 0), LTC_ERR_INVALID_ARGUMENT, "'out' is NULL");
     FAILS(ltc_module_data_parallel_forward(&r, NULL, x, NULL, 0), LTC_ERR_INVALID_ARGUMENT, "'module' is NULL");
     CHECK_NULLED(r);
-    FAILS(ltc_module_data_parallel_forward(&r, m, x, NULL, -1), LTC_ERR_INVALID_ARGUMENT, "-1");
-    FAILS(ltc_module_data_parallel_forward(&r, m, x, NULL, 2), LTC_ERR_INVALID_ARGUMENT, "NULL");
+    FAILS(ltc_module_data_parallel_forward(&r, m, NULL, NULL, 0), LTC_ERR_INVALID_ARGUMENT, "'x' is NULL");
+    FAILS(ltc_module_data_parallel_forward(&r, m, x, NULL, -1), LTC_ERR_INVALID_ARGUMENT, "ndevices -1 with devices NULL is not valid");
+    FAILS(ltc_module_data_parallel_forward(&r, m, x, devs, -1), LTC_ERR_INVALID_ARGUMENT, "ndevices -1 with devices given");
+    FAILS(ltc_module_data_parallel_forward(&r, m, x, NULL, 2), LTC_ERR_INVALID_ARGUMENT, "ndevices 2 with devices NULL");
+    FAILS(ltc_module_data_parallel_forward(&r, m, x, devs, 0), LTC_ERR_INVALID_ARGUMENT, "ndevices 0 with devices given");
+    ltc_tensor *bad = tensor(LTC_FLOAT32, 2, 3, 5);
+    if (!gpus) {
+        /* no GPU, module and x on the CPU: plain ltc_module_forward, with its checks */
+        FAILS(ltc_module_data_parallel_forward(&r, m, bad, NULL, 0), LTC_ERR_INVALID_ARGUMENT, "[3, 5]");
+        CHECK_NULLED(r);
+        FAILS(ltc_module_data_parallel_forward(&r, m, x, devs, 1), LTC_ERR_CUDA_UNAVAILABLE, "cuda:0 requested, but LibTorch sees no CUDA device");
+        devs[0] = -1;
+        FAILS(ltc_module_data_parallel_forward(&r, m, x, devs, 1), LTC_ERR_CUDA_UNAVAILABLE, "sees no CUDA device");
+    } else {
+        devs[0] = gpus;
+        char want[96];
+        snprintf(want, sizeof want, "devices[0] = %d is out of range", gpus);
+        FAILS(ltc_module_data_parallel_forward(&r, m, x, devs, 1), LTC_ERR_INVALID_ARGUMENT, want);
+        devs[0] = -1;
+        FAILS(ltc_module_data_parallel_forward(&r, m, x, devs, 1), LTC_ERR_INVALID_ARGUMENT, "devices[0] = -1 is out of range");
+        devs[0] = 0;
+        FAILS(ltc_module_data_parallel_forward(&r, m, x, devs, 2), LTC_ERR_INVALID_ARGUMENT, "device 0 is listed twice");
+        FAILS(ltc_module_data_parallel_forward(&r, m, x, devs, 1), LTC_ERR_INVALID_ARGUMENT,
+              "the module is on cpu and the input on cpu; both must be on the first device, cuda:0");
+    }
+    ltc_tensor_free(bad);
     ltc_tensor_free(x);
     ltc_module_free(m);
 }
@@ -2014,9 +1779,7 @@ static const struct row {
     ROW(ltc_tensor_to), ROW(ltc_tensor_copy_to_host), ROW(ltc_tensor_item), ROW(ltc_tensor_grad),
     ROW(ltc_tensor_backward), ROW(ltc_manual_seed), ROW(ltc_num_threads_set), ROW(ltc_num_threads_get),
     ROW(ltc_log_level_set), ROW(ltc_log_level_get), ROW(ltc_log_level_init),
-    ROW(ltc_linear_new), ROW(ltc_linear_free), ROW(ltc_linear_to), ROW(ltc_linear_forward), ROW(ltc_linear_parameters),
-    ROW(ltc_linear_set_parameters), ROW(ltc_mse_loss), ROW(ltc_sgd_new), ROW(ltc_sgd_free), ROW(ltc_sgd_zero_grad),
-    ROW(ltc_sgd_step), ROW(ltc_diagnose), ROW(ltc_diagnosis_free), ROW(ltc_diagnosis_usable), ROW(ltc_diagnosis_cause),
+    ROW(ltc_mse_loss), ROW(ltc_diagnose), ROW(ltc_diagnosis_free), ROW(ltc_diagnosis_usable), ROW(ltc_diagnosis_cause),
     ROW(ltc_diagnosis_message), ROW(ltc_diagnosis_fix), ROW(ltc_diagnosis_finding_count), ROW(ltc_diagnosis_finding),
     ROW(ltc_diagnosis_get), ROW(ltc_diagnosis_json), ROW(ltc_diagnosis_text), ROW(ltc_cause_name),
     ROW(ltc_cause_summary), ROW(ltc_tensor_empty), ROW(ltc_tensor_pin_memory), ROW(ltc_tensor_is_pinned),
@@ -2024,10 +1787,6 @@ static const struct row {
     ROW(ltc_event_free), ROW(ltc_event_record), ROW(ltc_event_synchronize), ROW(ltc_event_query),
     ROW(ltc_event_elapsed_ms), ROW(ltc_launcher_name), ROW(ltc_dist_env_from), ROW(ltc_launch_local),
     ROW(ltc_dist_init), ROW(ltc_dist_free), ROW(ltc_dist_rank), ROW(ltc_dist_world_size),
-    ROW(ltc_dist_broadcast_parameters_linear), ROW(ltc_dist_average_gradients_linear), ROW(ltc_dist_check_replicas_linear),
-    ROW(ltc_dist_mean), ROW(ltc_data_parallel_forward), ROW(ltc_train_graph_new), ROW(ltc_train_graph_replay),
-    ROW(ltc_train_graph_inputs), ROW(ltc_train_graph_loss), ROW(ltc_train_graph_free),
-    ROW(ltc_dist_any), ROW(ltc_checkpoint_save_linear), ROW(ltc_checkpoint_load_linear),
     ROW(ltc_checkpoint_lock_new), ROW(ltc_checkpoint_lock_free),
     ROW(ltc_rank_state_name), ROW(ltc_cluster_check), ROW(ltc_cluster_allreduce_proof), ROW(ltc_cluster_report_free),
     ROW(ltc_cluster_report_ready), ROW(ltc_cluster_report_rank_count), ROW(ltc_cluster_report_rank),

@@ -149,6 +149,14 @@ const std::string &cuda_init_warning() noexcept {
     return cuda_warning;
 }
 
+ltc_status cuda_index(int *out, const char *fn, const char *what, ltc_device device) {
+    if (device.type != LTC_DEVICE_CUDA)
+        return fail(LTC_ERR_INVALID_ARGUMENT, "%s: %s is %s, not a CUDA device: use cuda or cuda:N", fn, what,
+                    device.type == LTC_DEVICE_CPU ? "cpu" : "of an unknown type");
+    *out = device.index;
+    return LTC_OK;
+}
+
 ltc_status to_c10_device(ltc_device device, c10::Device *out) {
     int type = enum_int(device.type);
     if (type == LTC_DEVICE_CPU) {
@@ -328,10 +336,12 @@ ltc_status ltc_cuda_device_count(int *out) {
     return LTC_OK;
 }
 
-ltc_status ltc_cuda_synchronize(int index) {
+ltc_status ltc_cuda_synchronize(ltc_device device) {
     LTC_TRY {
+        int index = -1;
+        LTC_RETURN_IF_ERROR(ltc::cuda_index(&index, __func__, "device", device));
         c10::Device dev(c10::kCPU);
-        LTC_RETURN_IF_ERROR(ltc::to_c10_device(ltc_device{LTC_DEVICE_CUDA, index}, &dev));
+        LTC_RETURN_IF_ERROR(ltc::to_c10_device(device, &dev));
         torch::cuda::synchronize(index);
         return LTC_OK;
     }

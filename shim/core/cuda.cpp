@@ -34,11 +34,13 @@ struct ltc_event {
 
 extern "C" {
 
-ltc_status ltc_event_new(ltc_event **out, int device) {
+ltc_status ltc_event_new(ltc_event **out, ltc_device device) {
     LTC_CHECK_OUT(out);
     LTC_TRY {
+        int index = -1;  // the type's check; to_c10_device checks the index
+        LTC_RETURN_IF_ERROR(ltc::cuda_index(&index, __func__, "device", device));
         c10::Device dev(c10::kCPU);
-        LTC_RETURN_IF_ERROR(ltc::to_c10_device(ltc_device{LTC_DEVICE_CUDA, device}, &dev));
+        LTC_RETURN_IF_ERROR(ltc::to_c10_device(device, &dev));
         if (!dev.has_index()) {
             c10::impl::VirtualGuardImpl impl(c10::DeviceType::CUDA);
             dev = impl.getDevice();
@@ -199,9 +201,12 @@ void fill_pcie(ltc_cuda_link_info *out) {
 
 extern "C" {
 
-ltc_status ltc_cuda_peer_access(int *out, int device, int peer) {
+ltc_status ltc_cuda_peer_access(int *out, ltc_device device_value, ltc_device peer_value) {
     LTC_CHECK_NOT_NULL(out);
     LTC_TRY {
+        int device = -1, peer = -1;
+        LTC_RETURN_IF_ERROR(ltc::cuda_index(&device, __func__, "device", device_value));
+        LTC_RETURN_IF_ERROR(ltc::cuda_index(&peer, __func__, "peer", peer_value));
         LTC_RETURN_IF_ERROR(check_sign(__func__, "device", device));
         LTC_RETURN_IF_ERROR(check_sign(__func__, "peer", peer));
         LTC_RETURN_IF_ERROR(check_present(device));
@@ -214,9 +219,11 @@ ltc_status ltc_cuda_peer_access(int *out, int device, int peer) {
     LTC_CATCH
 }
 
-ltc_status ltc_cuda_link_info_get(ltc_cuda_link_info *out, int device) {
+ltc_status ltc_cuda_link_info_get(ltc_cuda_link_info *out, ltc_device device_value) {
     LTC_CHECK_NOT_NULL(out);
     LTC_TRY {
+        int device = -1;
+        LTC_RETURN_IF_ERROR(ltc::cuda_index(&device, __func__, "device", device_value));
         LTC_RETURN_IF_ERROR(check_sign(__func__, "device", device));
         LTC_RETURN_IF_ERROR(check_present(device));
         ltc_cuda_link_info info;
@@ -285,15 +292,20 @@ ltc_status no_cuda(const char *func, const char *name, int index) {
 
 extern "C" {
 
-ltc_status ltc_cuda_peer_access(int *out, int device, int peer) {
+ltc_status ltc_cuda_peer_access(int *out, ltc_device device_value, ltc_device peer_value) {
     LTC_CHECK_NOT_NULL(out);
+    int device = -1, peer = -1;
+    LTC_RETURN_IF_ERROR(ltc::cuda_index(&device, __func__, "device", device_value));
+    LTC_RETURN_IF_ERROR(ltc::cuda_index(&peer, __func__, "peer", peer_value));
     if (device >= 0 && peer < 0)
         return no_cuda(__func__, "peer", peer);
     return no_cuda(__func__, "device", device);
 }
 
-ltc_status ltc_cuda_link_info_get(ltc_cuda_link_info *out, int device) {
+ltc_status ltc_cuda_link_info_get(ltc_cuda_link_info *out, ltc_device device_value) {
     LTC_CHECK_NOT_NULL(out);
+    int device = -1;
+    LTC_RETURN_IF_ERROR(ltc::cuda_index(&device, __func__, "device", device_value));
     return no_cuda(__func__, "device", device);
 }
 

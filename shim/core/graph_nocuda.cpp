@@ -1,10 +1,6 @@
 // Built when LibTorch has no CUDA: no CUDA graphs.
 #include "internal.hpp"
 
-struct ltc_train_graph {
-    int unused;
-};
-
 struct ltc_cuda_graph {
     int unused;
 };
@@ -17,33 +13,6 @@ ltc_status unsupported(const char *fn) {
 }  // namespace
 
 extern "C" {
-
-ltc_status ltc_train_graph_new(ltc_train_graph **out, ltc_linear *, ltc_sgd *, ltc_dist *, const ltc_tensor *,
-                               const ltc_tensor *) {
-    if (out)
-        *out = nullptr;
-    return unsupported("ltc_train_graph_new");
-}
-
-ltc_status ltc_train_graph_replay(ltc_train_graph *, const ltc_tensor *, const ltc_tensor *) {
-    return unsupported("ltc_train_graph_replay");
-}
-
-ltc_status ltc_train_graph_inputs(ltc_tensor **out_x, ltc_tensor **out_y, const ltc_train_graph *) {
-    if (out_x)
-        *out_x = nullptr;
-    if (out_y)
-        *out_y = nullptr;
-    return unsupported("ltc_train_graph_inputs");
-}
-
-ltc_status ltc_train_graph_loss(ltc_tensor **out, const ltc_train_graph *) {
-    if (out)
-        *out = nullptr;
-    return unsupported("ltc_train_graph_loss");
-}
-
-void ltc_train_graph_free(ltc_train_graph *graph) { delete graph; }
 
 ltc_status ltc_cuda_graph_new(ltc_cuda_graph **out, ltc_device) {
     if (out)

@@ -18,18 +18,6 @@ struct ltc_tensor {
     at::Tensor t;
 };
 
-struct ltc_linear {
-    torch::nn::Linear m;
-};
-
-// SGD with momentum, as torch::optim::SGD (dampening 0, no Nesterov, no weight decay), stepped by ATen's
-// fused kernel: one launch for every parameter instead of three per parameter.
-struct ltc_sgd {
-    std::vector<at::Tensor> params;    // the module's parameters (the same tensors: they follow ltc_linear_to)
-    std::vector<at::Tensor> momentum;  // one per parameter; undefined until its first step
-    double lr = 0, momentum_factor = 0;
-};
-
 // An ordered list of (name, tensor) entries, names unique (ltc_tensor_list_*).
 struct ltc_tensor_list {
     std::vector<std::string> names;
@@ -54,7 +42,7 @@ struct SgdSettings {
 };
 // One SGD update of params from the gradients they hold (those without one are skipped); momentum has one
 // buffer per parameter, undefined until its first step (kept empty without momentum). Used by every SGD:
-// ltc_optimizer_step, ltc_sgd_step and the CUDA-graph capture, which must record exactly the eager step.
+// ltc_optimizer_step, also inside a CUDA-graph capture, which must record exactly the eager step.
 void sgd_update(const std::vector<at::Tensor> &params, std::vector<at::Tensor> &momentum, const SgdSettings &s);
 // "" when every gradient fits its parameter (device, dtype, shape), else why not, naming the parameter
 // by names[i]; zero_grad: the call that drops the gradients, for the advice.
@@ -62,11 +50,6 @@ std::string grads_check(const std::vector<at::Tensor> &params, const std::vector
                         const char *zero_grad);
 // Drops every gradient (set_to_none).
 void drop_grads(const std::vector<at::Tensor> &params);
-
-// The old ltc_sgd over one ltc_linear, on the functions above.
-void sgd_step(ltc_sgd *sgd);
-std::string sgd_check(const ltc_sgd *sgd);
-void sgd_zero_grad(ltc_sgd *sgd);
 
 enum class OptimKind { sgd, adam, adamw };
 
@@ -153,6 +136,9 @@ ltc_tensor *wrap(at::Tensor t);
 
 // Checks a device value and that it exists in this process; on success *out is the c10 device.
 ltc_status to_c10_device(ltc_device device, c10::Device *out);
+// A CUDA device value's index (-1: the current device) into *out; a CPU device, or another type ->
+// LTC_ERR_INVALID_ARGUMENT naming fn and what ("device", "peer"). The index itself is checked by the caller.
+ltc_status cuda_index(int *out, const char *fn, const char *what, ltc_device device);
 ltc_device from_c10_device(const c10::Device &device);
 std::string device_text(ltc_device device);
 

@@ -1,4 +1,4 @@
-// Losses beside MSE (nn.cpp): cross-entropy, as torch.nn.functional.cross_entropy.
+// Losses: MSE, as torch.nn.functional.mse_loss, and cross-entropy, as torch.nn.functional.cross_entropy.
 #include "internal.hpp"
 
 using ltc::fail;
@@ -41,6 +41,28 @@ ltc_status ltc_cross_entropy_loss(ltc_tensor **out, const ltc_tensor *logits, co
     LTC_TRY {
         LTC_RETURN_IF_ERROR(check_cross_entropy(logits->t, target->t));
         *out = ltc::wrap(at::cross_entropy_loss(logits->t, target->t));
+        return LTC_OK;
+    }
+    LTC_CATCH
+}
+
+ltc_status ltc_mse_loss(ltc_tensor **out, const ltc_tensor *input, const ltc_tensor *target) {
+    LTC_CHECK_OUT(out);
+    LTC_CHECK_NOT_NULL(input);
+    LTC_CHECK_NOT_NULL(target);
+    LTC_TRY {
+        const at::Tensor &a = input->t, &b = target->t;
+        if (a.sizes() != b.sizes())
+            return fail(LTC_ERR_INVALID_ARGUMENT, "ltc_mse_loss: input shape %s and target shape %s differ; they must be equal",
+                        ltc::shape_text(a.sizes()).c_str(), ltc::shape_text(b.sizes()).c_str());
+        if (a.scalar_type() != b.scalar_type() || !at::isFloatingType(a.scalar_type()))
+            return fail(LTC_ERR_INVALID_ARGUMENT,
+                        "ltc_mse_loss: input dtype %s and target dtype %s: both must be the same floating type",
+                        c10::toString(a.scalar_type()), c10::toString(b.scalar_type()));
+        if (a.device() != b.device())
+            return fail(LTC_ERR_INVALID_ARGUMENT, "ltc_mse_loss: input is on %s, target on %s; they must be on one device",
+                        a.device().str().c_str(), b.device().str().c_str());
+        *out = ltc::wrap(at::mse_loss(a, b));
         return LTC_OK;
     }
     LTC_CATCH

@@ -1,5 +1,5 @@
 // Optimizers over any list of tensors (ltc_optimizer_*): SGD, Adam and AdamW, each step one fused ATen
-// call per device and dtype, as torch.optim's fused=True; and the SGD update the old ltc_sgd shares.
+// call per device and dtype, as torch.optim's fused=True.
 #include "internal.hpp"
 
 #include <ATen/Parallel.h>

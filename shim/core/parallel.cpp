@@ -1,5 +1,4 @@
-// nn.DataParallel in one process: torch::nn::parallel::data_parallel over an ltc_module, or the old
-// ltc_linear.
+// nn.DataParallel in one process: torch::nn::parallel::data_parallel over an ltc_module.
 #include "internal.hpp"
 
 #include <torch/nn/modules/activation.h>
@@ -61,41 +60,6 @@ ltc_status no_gpu() {
 }  // namespace
 
 extern "C" {
-
-ltc_status ltc_data_parallel_forward(ltc_tensor **out, ltc_linear *linear, const ltc_tensor *x, const int *devices,
-                                     int ndevices) {
-    const char *fn = "ltc_data_parallel_forward";
-    LTC_CHECK_OUT(out);
-    LTC_CHECK_NOT_NULL(linear);
-    LTC_CHECK_NOT_NULL(x);
-    LTC_RETURN_IF_ERROR(check_count(fn, devices, ndevices));
-    LTC_TRY {
-        int n = ltc::cuda_device_count();
-        if (n == 0 && devices == nullptr && linear->m->weight.is_cpu() && x->t.is_cpu()) {
-            return ltc_linear_forward(out, linear, x);  // as nn.DataParallel does without GPUs
-        }
-        if (n == 0)
-            return no_gpu();
-        std::vector<c10::Device> devs;
-        LTC_RETURN_IF_ERROR(device_list(fn, devices, ndevices, n, &devs));
-        const at::Tensor &w = linear->m->weight;
-        const at::Tensor &in = x->t;
-        int64_t want = w.size(1);
-        if ((in.dim() != 1 && in.dim() != 2) || in.size(-1) != want)
-            return fail(LTC_ERR_INVALID_ARGUMENT, "%s: input shape %s does not fit Linear(%lld, %lld): use [batch, %lld]",
-                        fn, ltc::shape_text(in.sizes()).c_str(), (long long)want, (long long)w.size(0), (long long)want);
-        if (in.scalar_type() != w.scalar_type())
-            return fail(LTC_ERR_INVALID_ARGUMENT, "%s: input dtype %s does not match the module's %s", fn,
-                        c10::toString(in.scalar_type()), c10::toString(w.scalar_type()));
-        if (w.device() != devs[0] || in.device() != devs[0])
-            return fail(LTC_ERR_INVALID_ARGUMENT,
-                        "%s: the module is on %s and the input on %s; both must be on the first device, %s", fn,
-                        w.device().str().c_str(), in.device().str().c_str(), devs[0].str().c_str());
-        *out = ltc::wrap(torch::nn::parallel::data_parallel(linear->m, in, devs, devs[0], 0));
-        return LTC_OK;
-    }
-    LTC_CATCH
-}
 
 ltc_status ltc_module_data_parallel_forward(ltc_tensor **out, ltc_module *module, const ltc_tensor *x,
                                             const int *devices, int ndevices) {

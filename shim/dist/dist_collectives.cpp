@@ -183,16 +183,6 @@ ltc_status check_replicas(ltc_dist *d, const ltc_tensor_list &l, const char *fn)
     return LTC_OK;
 }
 
-// A Linear's parameters as a list: "weight", then "bias" (when it has one).
-ltc_tensor_list linear_list(const ltc_linear *linear) {
-    ltc_tensor_list l;
-    for (const auto &item : linear->m->named_parameters()) {
-        l.names.push_back(item.key());
-        l.tensors.push_back(item.value());
-    }
-    return l;
-}
-
 }  // namespace
 
 namespace ltc::dist {
@@ -313,54 +303,6 @@ ltc_status ltc_dist_check_replicas(ltc_dist *dist, const ltc_tensor_list *params
     LTC_CHECK_NOT_NULL(params);
     LTC_TRY {
         return check_replicas(dist, *params, __func__);
-    }
-    LTC_CATCH
-}
-
-ltc_status ltc_dist_broadcast_parameters_linear(ltc_dist *dist, ltc_linear *linear, int root) {
-    LTC_CHECK_NOT_NULL(dist);
-    LTC_CHECK_NOT_NULL(linear);
-    LTC_TRY {
-        return broadcast_parameters(dist, linear_list(linear), root, __func__);
-    }
-    LTC_CATCH
-}
-
-ltc_status ltc_dist_average_gradients_linear(ltc_dist *dist, ltc_linear *linear) {
-    LTC_CHECK_NOT_NULL(dist);
-    LTC_CHECK_NOT_NULL(linear);
-    LTC_TRY {
-        return average_gradients_of(dist, linear_list(linear), __func__);
-    }
-    LTC_CATCH
-}
-
-ltc_status ltc_dist_check_replicas_linear(ltc_dist *dist, const ltc_linear *linear) {
-    LTC_CHECK_NOT_NULL(dist);
-    LTC_CHECK_NOT_NULL(linear);
-    LTC_TRY {
-        return check_replicas(dist, linear_list(linear), __func__);
-    }
-    LTC_CATCH
-}
-
-ltc_status ltc_dist_any(int *out, ltc_dist *dist, int flag) {
-    LTC_CHECK_NOT_NULL(out);
-    LTC_CHECK_NOT_NULL(dist);
-    LTC_TRY {
-        double result = 0;
-        LTC_RETURN_IF_ERROR(allreduce_scalar(&result, dist, flag != 0, Op::max, "agreement"));
-        *out = result != 0;
-        return LTC_OK;
-    }
-    LTC_CATCH
-}
-
-ltc_status ltc_dist_mean(double *out, ltc_dist *dist, double value) {
-    LTC_CHECK_NOT_NULL(out);
-    LTC_CHECK_NOT_NULL(dist);
-    LTC_TRY {
-        return allreduce_scalar(out, dist, value, Op::avg, "mean");
     }
     LTC_CATCH
 }

@@ -39,7 +39,7 @@ static ltc_status run_on_zeros(ltc_model *m, ltc_device device) {
     if (s == LTC_OK && made == n)
         s = ltc_model_run(out, (size_t)k, m, (const ltc_tensor *const *)in, (size_t)n);
     if (s == LTC_OK && made == n && device.type == LTC_DEVICE_CUDA)
-        s = ltc_cuda_synchronize(device.index);
+        s = ltc_cuda_synchronize(device);
     for (int i = 0; in && i < n; i++)
         ltc_tensor_free(in[i]);
     for (int i = 0; out && i < k; i++)

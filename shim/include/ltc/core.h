@@ -53,10 +53,10 @@ LTC_API const char *ltc_last_error(void);
 /* ------------------------------------------------------------------------------------------------ */
 
 #define LTC_VERSION_MAJOR 0
-#define LTC_VERSION_MINOR 1
+#define LTC_VERSION_MINOR 2
 #define LTC_VERSION_PATCH 0
 #define LTC_VERSION_NUMBER (LTC_VERSION_MAJOR * 10000 + LTC_VERSION_MINOR * 100 + LTC_VERSION_PATCH)
-#define LTC_VERSION_STRING "0.1.0"
+#define LTC_VERSION_STRING "0.2.0"
 
 /*! The library's version as "MAJOR.MINOR.PATCH"; static storage, never NULL. Thread-safe.
  *  assert(ltc_version_number() == LTC_VERSION_NUMBER) catches a header/library mismatch. */
@@ -153,9 +153,10 @@ LTC_API int ltc_cuda_is_available(void);
  *  Bad input: out NULL -> LTC_ERR_INVALID_ARGUMENT. */
 LTC_API ltc_status ltc_cuda_device_count(int *out);
 
-/*! Waits for all work queued on CUDA device `index` (-1: the current device).
- *  Errors: no CUDA -> LTC_ERR_CUDA_UNAVAILABLE; index out of range -> LTC_ERR_INVALID_ARGUMENT. */
-LTC_API ltc_status ltc_cuda_synchronize(int index);
+/*! Waits for all work queued on CUDA device `device` (cuda:N, or cuda, index -1: the current device).
+ *  Errors: a CPU device, or an index out of range -> LTC_ERR_INVALID_ARGUMENT; no CUDA ->
+ *  LTC_ERR_CUDA_UNAVAILABLE. */
+LTC_API ltc_status ltc_cuda_synchronize(ltc_device device);
 
 /* ------------------------------------------------------------------------------------------------ */
 /* Tensors                                                                                          */
@@ -368,13 +369,13 @@ LTC_API ltc_status ltc_tensor_data(void **out, const ltc_tensor *tensor);
 /* CUDA: peer access, the PCIe link, events                                                         */
 /* ------------------------------------------------------------------------------------------------ */
 
-/*! *out = 1 if GPU `device` can access GPU `peer`'s memory directly (peer to peer over NVLink or
+/*! *out = 1 if GPU `device` (cuda:N) can access GPU `peer`'s (cuda:M) memory directly (peer to peer over NVLink or
  *  PCIe): LibTorch then enables it for this process and copies between them skip host memory; 0 if
  *  such copies are staged through the host. 1 when device == peer. Thread-safe.
- *  Errors: out NULL, or an index below 0 -> LTC_ERR_INVALID_ARGUMENT; no usable GPU ->
+ *  Errors: out NULL, a CPU device, or an index below 0 -> LTC_ERR_INVALID_ARGUMENT; no usable GPU ->
  *  LTC_ERR_CUDA_UNAVAILABLE; an index past the device count -> LTC_ERR_INVALID_ARGUMENT naming the
  *  count; a driver error -> LTC_ERR_DEVICE. */
-LTC_API ltc_status ltc_cuda_peer_access(int *out, int device, int peer);
+LTC_API ltc_status ltc_cuda_peer_access(int *out, ltc_device device, ltc_device peer);
 
 /* A GPU and the PCIe link between it and the host, as the driver and Linux (sysfs) report them. */
 typedef struct ltc_cuda_link_info {
@@ -390,22 +391,22 @@ typedef struct ltc_cuda_link_info {
                                 (1e9 bytes/s) after line encoding (Gen5 x16: 63.0); 0 if unknown */
 } ltc_cuda_link_info;
 
-/*! Fills *out for CUDA device `device` (0 and up). The PCIe fields are 0 where sysfs is not readable
+/*! Fills *out for CUDA device `device` (cuda:N, N 0 and up). The PCIe fields are 0 where sysfs is not readable
  *  (some containers). Thread-safe.
- *  Errors: out NULL or device below 0 -> LTC_ERR_INVALID_ARGUMENT; no usable GPU ->
+ *  Errors: out NULL, a CPU device or an index below 0 -> LTC_ERR_INVALID_ARGUMENT; no usable GPU ->
  *  LTC_ERR_CUDA_UNAVAILABLE; device past the count -> LTC_ERR_INVALID_ARGUMENT; a driver error ->
  *  LTC_ERR_DEVICE. */
-LTC_API ltc_status ltc_cuda_link_info_get(ltc_cuda_link_info *out, int device);
+LTC_API ltc_status ltc_cuda_link_info_get(ltc_cuda_link_info *out, ltc_device device);
 
 /* CUDA events time GPU work on the GPU's own clock (resolution about 0.5 us) without stalling the host:
  * record one before the work and one after, then ask for the time between them. */
 typedef struct ltc_event ltc_event;
 
-/*! A new timing event for CUDA device `device` (-1: the current one). *out is new, owned by the
+/*! A new timing event for CUDA device `device` (cuda:N, or cuda, index -1: the current one). *out is new, owned by the
  *  caller (ltc_event_free). Thread-safe.
- *  Errors: out NULL or device below -1 -> LTC_ERR_INVALID_ARGUMENT; no usable GPU ->
+ *  Errors: out NULL, a CPU device or an index below -1 -> LTC_ERR_INVALID_ARGUMENT; no usable GPU ->
  *  LTC_ERR_CUDA_UNAVAILABLE; device past the count -> LTC_ERR_INVALID_ARGUMENT. */
-LTC_API ltc_status ltc_event_new(ltc_event **out, int device);
+LTC_API ltc_status ltc_event_new(ltc_event **out, ltc_device device);
 /*! NULL is a no-op. Freeing an event still pending on the GPU is safe. */
 LTC_API void ltc_event_free(ltc_event *event);
 /*! Records the event on its device's current stream (of the calling thread): it completes when the
@@ -421,45 +422,12 @@ LTC_API ltc_status ltc_event_query(int *out, const ltc_event *event);
 LTC_API ltc_status ltc_event_elapsed_ms(double *out, const ltc_event *start, const ltc_event *end);
 
 /* ------------------------------------------------------------------------------------------------ */
-/* nn: Linear, MSE loss, DataParallel                                                               */
+/* Losses: MSE (cross-entropy below)                                                               */
 /* ------------------------------------------------------------------------------------------------ */
-
-/* nn.Linear: y = x W^T + b, W of shape [out_features, in_features], initialised as PyTorch does from the
- * global generator (ltc_manual_seed first for repeatable weights). float32, on the CPU until moved. */
-typedef struct ltc_linear ltc_linear;
-
-/*! New module owned by the caller (ltc_linear_free). in_features, out_features >= 1; has_bias 0 or 1. */
-LTC_API ltc_status ltc_linear_new(ltc_linear **out, int64_t in_features, int64_t out_features, int has_bias);
-/*! NULL is a no-op. Parameter handles obtained earlier stay valid. */
-LTC_API void ltc_linear_free(ltc_linear *linear);
-/*! Moves the parameters (and any gradients) to device, in place. Device errors as at tensor creation. */
-LTC_API ltc_status ltc_linear_to(ltc_linear *linear, ltc_device device);
-/*! y = linear(x), with x of shape [batch, in_features] (or [in_features]) on the module's device, float32.
- *  *out is new, owned by the caller, and records the graph for ltc_tensor_backward(). A shape, dtype or
- *  device mismatch -> LTC_ERR_INVALID_ARGUMENT naming both sides. */
-LTC_API ltc_status ltc_linear_forward(ltc_tensor **out, ltc_linear *linear, const ltc_tensor *x);
-/*! New handles sharing the parameters' memory: *out_weight [out, in], *out_bias [out] (NULL when the
- *  module has no bias; either out pointer may be NULL if not wanted). Owned by the caller. */
-LTC_API ltc_status ltc_linear_parameters(ltc_tensor **out_weight, ltc_tensor **out_bias, const ltc_linear *linear);
-/*! Overwrites the parameters from host buffers (weight: out*in floats, C order; bias: out floats, or NULL
- *  to leave it). Useful for repeatable starts and tests. */
-LTC_API ltc_status ltc_linear_set_parameters(ltc_linear *linear, const float *weight, const float *bias);
 
 /*! Mean squared error, mean over all elements: a new one-element tensor owned by the caller. input and
  *  target must have the same shape, dtype and device (no broadcasting), else LTC_ERR_INVALID_ARGUMENT. */
 LTC_API ltc_status ltc_mse_loss(ltc_tensor **out, const ltc_tensor *input, const ltc_tensor *target);
-
-/*! nn.DataParallel in one process: y = linear(x) with the module replicated on every device listed
- *  (devices NULL and ndevices 0: every visible GPU), x split along dim 0 across them, the outputs
- *  gathered on the first device; backward through *out sums the replicas' gradients into the
- *  module's own parameters (torch::nn::parallel::data_parallel). The module and x must be on the first
- *  device. Without any visible GPU, devices NULL and the module and x on the CPU, it is plain
- *  ltc_linear_forward, as nn.DataParallel is. *out is new, owned by the caller. Asking for GPUs where
- *  LibTorch sees none -> LTC_ERR_CUDA_UNAVAILABLE saying why; a device index out of
- *  range, a duplicate, ndevices < 0 or > 0 with devices NULL, or a mismatch as in ltc_linear_forward ->
- *  LTC_ERR_INVALID_ARGUMENT. Threads: as ltc_linear_forward. */
-LTC_API ltc_status ltc_data_parallel_forward(ltc_tensor **out, ltc_linear *linear, const ltc_tensor *x,
-                                             const int *devices, int ndevices);
 
 /* ------------------------------------------------------------------------------------------------ */
 /* Modules: torch::nn Linear, ReLU, Sequential                                                      */
@@ -532,57 +500,6 @@ LTC_API ltc_status ltc_module_data_parallel_forward(ltc_tensor **out, ltc_module
  *  assert reports it, as in PyTorch). */
 LTC_API ltc_status ltc_cross_entropy_loss(ltc_tensor **out, const ltc_tensor *logits, const ltc_tensor *target);
 
-/* ------------------------------------------------------------------------------------------------ */
-/* optim: SGD                                                                                       */
-/* ------------------------------------------------------------------------------------------------ */
-
-/* SGD over one module's parameters, as torch::optim::SGD (no dampening, no weight decay). */
-typedef struct ltc_sgd ltc_sgd;
-
-/*! lr > 0 and finite, 0 <= momentum < 1, else LTC_ERR_INVALID_ARGUMENT. The optimizer keeps the module's
- *  parameters alive; free it before or after the module, either order. *out owned by the caller. */
-LTC_API ltc_status ltc_sgd_new(ltc_sgd **out, ltc_linear *linear, double lr, double momentum);
-/*! NULL is a no-op. */
-LTC_API void ltc_sgd_free(ltc_sgd *sgd);
-/*! Sets every parameter's gradient to zero (drops it, as set_to_none=True). */
-LTC_API ltc_status ltc_sgd_zero_grad(ltc_sgd *sgd);
-/*! One update from the gradients now held, as torch::optim::SGD with dampening 0: m = momentum * m + g
- *  (m = g on a parameter's first step), p -= lr * m; parameters without a gradient are skipped. Runs as
- *  one fused kernel for all parameters (ATen's _fused_sgd_), except on the CPU with several intra-op
- *  threads when every parameter is under 32768 elements: there the per-tensor ops, as torch.optim.SGD
- *  does on the CPU (the fused kernel would start every thread for them). A gradient whose device, dtype or shape
- *  differs from its parameter's -> LTC_ERR_INVALID_ARGUMENT, and nothing is updated. */
-LTC_API ltc_status ltc_sgd_step(ltc_sgd *sgd);
-
-/* Checkpoints: a module, its optimizer's momentum buffers, the step and the run's settings in one file,
- * in LibTorch's own format (the zip torch.save writes: Python's torch.load(path) reads it, as a dict
- * with "step", "weight", "bias", "momentum_buffer.weight", "momentum_buffer.bias" (None before the
- * first step), "lr", "momentum", "dtype", "settings", "format" and "digest").
- * settings: NULL or space-separated key=value items ("seed=1 batch=256"), keys unique, no spaces
- * inside; a bad one -> LTC_ERR_INVALID_ARGUMENT naming it. Threads: as the module and optimizer. */
-
-/*! Writes step (>= 0), linear's parameters, opt's momentum buffers (opt may be NULL: none, lr and
- *  momentum 0) and settings to path, atomically: to path.tmp.<pid>, fsync, rename over path, fsync of
- *  the folder; a crash at any point leaves the previous file whole. Parameters holding NaN or
- *  infinity -> LTC_ERR_INVALID_ARGUMENT and nothing written (a diverged run never overwrites a good
- *  checkpoint). opt made over another module -> LTC_ERR_INVALID_ARGUMENT. The file system refusing
- *  (path is a folder, its folder is missing, no permission, a read-only file system, a full disk, a
- *  failed write, fsync or rename) -> LTC_ERR_IO naming the file, with errno's text and what it means
- *  there; the temporary file is removed and the previous checkpoint left as it was. */
-LTC_API ltc_status ltc_checkpoint_save_linear(const char *path, const ltc_linear *linear, const ltc_sgd *opt, int64_t step,
-                                       const char *settings);
-/*! Reads path and, only if everything fits, copies its parameters into linear (on linear's device)
- *  and its momentum buffers into opt (may be NULL: not restored), and sets *out_step to its step.
- *  A file that cannot be read (missing, a folder, no permission, a read error) -> LTC_ERR_IO naming
- *  it, with errno's text. Refused with LTC_ERR_INVALID_ARGUMENT naming the file, and nothing changed:
- *  a truncated or corrupt one (LibTorch cannot read it, or the digest over its contents does not
- *  match); not an ltc checkpoint (another format, another object saved with torch.save, a TorchScript
- *  module); shapes other than linear's; another dtype; with opt, another lr or momentum; other
- *  settings (a key with another value, or present on one side only: the message names the key and
- *  both values). opt made over another module -> LTC_ERR_INVALID_ARGUMENT. */
-LTC_API ltc_status ltc_checkpoint_load_linear(int64_t *out_step, const char *path, ltc_linear *linear, ltc_sgd *opt,
-                                       const char *settings);
-
 /* A claim on a checkpoint path for a whole run, so that two runs never write one file. */
 typedef struct ltc_checkpoint_lock ltc_checkpoint_lock;
 
@@ -593,11 +510,11 @@ typedef struct ltc_checkpoint_lock ltc_checkpoint_lock;
  *  LTC_ERR_INVALID_ARGUMENT naming that process ("pid 4242 on host node1 since
  *  2025-06-01T12:00:00Z") and nothing changed. Then it writes that line for this process and flushes
  *  it: a full disk or quota -> LTC_ERR_IO. Last, it removes the temporary files path.tmp.<pid> that
- *  ltc_checkpoint_save_linear left in processes that died mid-save, when no process with that pid runs on
+ *  ltc_checkpoint_save left in processes that died mid-save, when no process with that pid runs on
  *  this host (a running one's file stays). The lock lasts until ltc_checkpoint_lock_free, or until
  *  the process ends, however it ends (the kernel lets go; the path.lock a killed process leaves is
  *  taken over by the next run); a program it execs does not inherit it. It is advisory:
- *  ltc_checkpoint_save_linear does not take it. On a network file system it holds as far as flock does
+ *  ltc_checkpoint_save does not take it. On a network file system it holds as far as flock does
  *  there (NFS: yes; Lustre: mounted with -o flock). *out is new, owned by the caller. path NULL or ""
  *  -> LTC_ERR_INVALID_ARGUMENT. Thread-safe; a second lock on the same path, in this process too, is
  *  refused as another process's would be. */
@@ -751,7 +668,7 @@ LTC_API ltc_status ltc_checkpoint_restore(const ltc_checkpoint *checkpoint, cons
  * tensors the capture used (its static inputs and outputs): fill the inputs with ltc_tensor_copy before a
  * replay, read the outputs after it. Warm the step up first (three eager steps, as PyTorch's docs do)
  * so that libraries set themselves up outside the capture; before capturing a training step, drop the
- * gradients (ltc_sgd_zero_grad) so that the captured backward makes them in the graph's memory. A step
+ * gradients (ltc_optimizer_zero_grad) so that the captured backward makes them in the graph's memory. A step
  * with a group's collectives (ltc_dist_average_gradients over NCCL) is captured with them; their failures
  * show at the group's next call. Threads: one graph from one thread at a time; the capture records the
  * calling thread's work only (CUDA's thread-local capture mode), other threads may use CUDA meanwhile. */
@@ -778,40 +695,6 @@ LTC_API ltc_status ltc_cuda_graph_capture_end(ltc_cuda_graph *graph);
 /*! Replays the captured work on the current stream of the graph's device. Not captured ->
  *  LTC_ERR_INVALID_ARGUMENT. */
 LTC_API ltc_status ltc_cuda_graph_replay(ltc_cuda_graph *graph);
-
-/* One whole training step captured as a CUDA graph (at::cuda::CUDAGraph) and replayed: forward, MSE
- * loss, backward, with a group the gradient average (NCCL inside the graph), and the SGD step. */
-/* The process group of ltc/dist.h (declared there); NULL for one GPU. */
-typedef struct ltc_dist ltc_dist;
-typedef struct ltc_train_graph ltc_train_graph;
-
-/*! Captures the step of `linear` and `opt` (the ltc_sgd made over linear) on batches shaped like
- *  x [batch, in] and y [batch, out], float32 on the module's GPU; dist may be NULL (one GPU) or the
- *  module's group, whose ranks must all call this at the same point. First three warm-up steps run on
- *  a side stream on x and y (CUDA and NCCL set themselves up), then the parameters are restored and the
- *  momentum buffers zeroed (as fresh, unless opt had stepped before: then restored too), so that the
- *  first replay is the step eager code would take. The graph reads its own copies of x and y (see
- *  ltc_train_graph_inputs). The backward captured is LibTorch's autograd. Keeps pointers to linear, opt and dist: free the graph first.
- *  *out new, owned by the caller. Errors: a module on the CPU, shapes or devices that differ, an opt
- *  made over another module -> LTC_ERR_INVALID_ARGUMENT; a libltc without CUDA -> LTC_ERR_UNSUPPORTED;
- *  capture failures -> LTC_ERR_DEVICE or LTC_ERR_TORCH with CUDA's message; group failures as for the
- *  collectives. */
-LTC_API ltc_status ltc_train_graph_new(ltc_train_graph **out, ltc_linear *linear, ltc_sgd *opt, ltc_dist *dist,
-                                       const ltc_tensor *x, const ltc_tensor *y);
-/*! Copies x and y (same shapes, dtype and device as at capture, else LTC_ERR_INVALID_ARGUMENT) into
- *  the graph's inputs and replays one step, queued on the current stream. Given the graph's own inputs
- *  (ltc_train_graph_inputs), nothing is copied. With a group: its failures. */
-LTC_API ltc_status ltc_train_graph_replay(ltc_train_graph *graph, const ltc_tensor *x, const ltc_tensor *y);
-/*! New handles on the graph's input tensors, copies of the capture's x and y that every replay reads:
- *  fill them (ltc_tensor_copy) and replay with them, and the replay copies nothing. Either out may be
- *  NULL. Both handles are owned by the caller; each keeps its tensor alive after the graph is freed.
- *  graph NULL -> LTC_ERR_INVALID_ARGUMENT; a libltc without CUDA -> LTC_ERR_UNSUPPORTED (outs NULL). */
-LTC_API ltc_status ltc_train_graph_inputs(ltc_tensor **out_x, ltc_tensor **out_y, const ltc_train_graph *graph);
-/*! The loss of the latest replay: *out is a new handle on the graph's loss tensor, which the next replay
- *  overwrites (read it with ltc_tensor_item before replaying again). */
-LTC_API ltc_status ltc_train_graph_loss(ltc_tensor **out, const ltc_train_graph *graph);
-/*! NULL is a no-op. */
-LTC_API void ltc_train_graph_free(ltc_train_graph *graph);
 
 #ifdef __cplusplus
 }

@@ -251,22 +251,6 @@ LTC_API ltc_status ltc_dist_average_gradients(ltc_dist *dist, const ltc_tensor_l
  *  checksums (the group goes on). params empty -> LTC_ERR_INVALID_ARGUMENT. */
 LTC_API ltc_status ltc_dist_check_replicas(ltc_dist *dist, const ltc_tensor_list *params);
 
-/*! ltc_dist_broadcast_parameters over a Linear's parameters ("weight", "bias"). */
-LTC_API ltc_status ltc_dist_broadcast_parameters_linear(ltc_dist *dist, ltc_linear *linear, int root);
-
-/*! ltc_dist_average_gradients over a Linear's parameters ("weight", "bias"). */
-LTC_API ltc_status ltc_dist_average_gradients_linear(ltc_dist *dist, ltc_linear *linear);
-
-/*! ltc_dist_check_replicas over a Linear's parameters ("weight", "bias"). */
-LTC_API ltc_status ltc_dist_check_replicas_linear(ltc_dist *dist, const ltc_linear *linear);
-
-/*! *out = the mean of `value` over all ranks (e.g. each rank's loss). Blocks. */
-LTC_API ltc_status ltc_dist_mean(double *out, ltc_dist *dist, double value);
-
-/*! *out = 1 if `flag` is nonzero on any rank, else 0: the same answer on every rank, so that all
- *  ranks take a decision together (e.g. stop after this step because one rank got SIGTERM). Blocks. */
-LTC_API ltc_status ltc_dist_any(int *out, ltc_dist *dist, int flag);
-
 /* Cross-rank check: is this whole allocation ready for data-parallel training? (check_cuda under a
  * launcher). Every rank diagnoses its own GPU (ltc_diagnose, cuda:<local rank>) and reports to rank 0
  * through the rendezvous store, so the check works where NCCL does not; every rank then holds the same
