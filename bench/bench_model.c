@@ -59,7 +59,7 @@ static int first_run_child(const char *package, const char *device, const char *
     ltc_tensor *x = NULL, *y = NULL;
     int64_t shape[2] = {atoi(batch), 64};
     if (ltc_device_parse(&dev, device) != LTC_OK || ltc_tensor_randn(&x, shape, 2, LTC_FLOAT32, dev, 1) != LTC_OK ||
-        (dev.type == LTC_DEVICE_CUDA && ltc_cuda_synchronize(dev.index) != LTC_OK))
+        (dev.type == LTC_DEVICE_CUDA && ltc_cuda_synchronize(dev) != LTC_OK))
         return fprintf(stderr, "bench_model: %s\n", ltc_last_error()), 1;
     double t0 = bench_now_s();
     ltc_status s = ltc_model_load(&m, package, NULL);
@@ -67,7 +67,7 @@ static int first_run_child(const char *package, const char *device, const char *
     if (s == LTC_OK)
         s = ltc_model_run(&y, 1, m, (const ltc_tensor *const *)&x, 1);
     if (s == LTC_OK && dev.type == LTC_DEVICE_CUDA)
-        s = ltc_cuda_synchronize(dev.index);
+        s = ltc_cuda_synchronize(dev);
     double t2 = bench_now_s();
     if (s != LTC_OK)
         return fprintf(stderr, "bench_model: %s\n", ltc_last_error()), 1;
@@ -103,7 +103,7 @@ static int run_once(void *p) {
     return s != LTC_OK;
 }
 
-static int sync_gpu(void *p) { return ltc_cuda_synchronize(((run_ctx *)p)->dev.index) != LTC_OK; }
+static int sync_gpu(void *p) { return ltc_cuda_synchronize(((run_ctx *)p)->dev) != LTC_OK; }
 
 static const bench_col steady_cols[] = {
     {"device", "device", "", -1, 8},        {"batch", "batch", "", 0, 7},      {"implementation", "implementation", "", -1, 44},

@@ -127,7 +127,7 @@ static int step(void *p) {
 
 static int sync_step(void *p) {
     step_ctx *c = p;
-    return c->sync_dev >= 0 && ltc_cuda_synchronize(c->sync_dev) != LTC_OK;
+    return c->sync_dev >= 0 && ltc_cuda_synchronize(LTC_CUDA(c->sync_dev)) != LTC_OK;
 }
 
 static void free_case(step_ctx *c) {

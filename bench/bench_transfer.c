@@ -65,9 +65,9 @@ static int run_copy(void *p) {
 
 static int sync_copy(void *p) {
     copy_ctx *c = p;
-    if (c->sync_a >= 0 && ltc_cuda_synchronize(c->sync_a) != LTC_OK)
+    if (c->sync_a >= 0 && ltc_cuda_synchronize(LTC_CUDA(c->sync_a)) != LTC_OK)
         return 1;
-    return c->sync_b >= 0 && ltc_cuda_synchronize(c->sync_b) != LTC_OK;
+    return c->sync_b >= 0 && ltc_cuda_synchronize(LTC_CUDA(c->sync_b)) != LTC_OK;
 }
 
 typedef struct pin_ctx {
@@ -98,7 +98,7 @@ static int run_move(void *p) {
     return 0;
 }
 
-static int sync_move(void *p) { return ltc_cuda_synchronize(((move_ctx *)p)->dev.index) != LTC_OK; }
+static int sync_move(void *p) { return ltc_cuda_synchronize(((move_ctx *)p)->dev) != LTC_OK; }
 
 static void size_text(char *buf, size_t size, int64_t bytes) {
     if (bytes >= INT64_C(1) << 30)
@@ -265,7 +265,7 @@ int main(int argc, char **argv) {
         ltc_tensor_empty(&probe, &one, 1, LTC_FLOAT32, gpu, 0); /* fails: its message says why */
         bench_report_note(rep, "no usable GPU (%s): only the host-to-host baseline runs", ltc_last_error());
     } else if (device >= ngpu) {
-        ltc_cuda_synchronize(device);
+        ltc_cuda_synchronize(LTC_CUDA(device));
         fprintf(stderr, "bench_transfer: --device %d: %s\n", device, ltc_last_error());
         bench_report_finish(rep, NULL);
         return 2;
@@ -286,8 +286,8 @@ int main(int argc, char **argv) {
         }
         if (ngpu > 1) {
             int other = device == 0 ? 1 : 0, p1 = 0, p2 = 0;
-            ltc_cuda_peer_access(&p1, device, other);
-            ltc_cuda_peer_access(&p2, other, device);
+            ltc_cuda_peer_access(&p1, LTC_CUDA(device), LTC_CUDA(other));
+            ltc_cuda_peer_access(&p2, LTC_CUDA(other), LTC_CUDA(device));
             static char names[2][32];
             snprintf(names[0], sizeof names[0], "cuda:%d to cuda:%d", device, other);
             snprintf(names[1], sizeof names[1], "cuda:%d to cuda:%d", other, device);
@@ -295,7 +295,7 @@ int main(int argc, char **argv) {
             specs[nspec++] = (spec){names[1], p2 ? "peer" : "via host", D2D, 0, other, device};
         }
         ltc_cuda_link_info link;
-        if (ngpu > 0 && ltc_cuda_link_info_get(&link, device) == LTC_OK && link.pcie_max_gbps > 0)
+        if (ngpu > 0 && ltc_cuda_link_info_get(&link, LTC_CUDA(device)) == LTC_OK && link.pcie_max_gbps > 0)
             link_gbps = link.pcie_max_gbps;
 
         /* The first pin of each size, before anything else pins memory: a fresh page-locked allocation

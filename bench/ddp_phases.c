@@ -136,7 +136,7 @@ int main(int argc, char **argv) {
             default: break; /* the synchronize below */
             }
             if ((sync_each || k == NPHASE - 1) && cuda)
-                CHECK(ltc_cuda_synchronize(dev.index));
+                CHECK(ltc_cuda_synchronize(dev));
             double b = bench_now_s();
             if (s >= 0)
                 t[(size_t)k * (size_t)steps + (size_t)s] = b - a;

@@ -643,7 +643,7 @@ bench_report *bench_report_new(const char *name, const char *description, const 
     ltc_cuda_device_count(&ngpu);
     nvidia_driver(buf, sizeof buf);
     ltc_cuda_link_info info;
-    if (ngpu > 0 && ltc_cuda_link_info_get(&info, 0) == LTC_OK) {
+    if (ngpu > 0 && ltc_cuda_link_info_get(&info, LTC_CUDA(0)) == LTC_OK) {
         version_text(d, sizeof d, info.driver_version, 1000);
         add_context(r, "driver", "%s (supports CUDA %s)", buf[0] ? buf : "version unknown", d);
     } else {
@@ -654,7 +654,7 @@ bench_report *bench_report_new(const char *name, const char *description, const 
     for (int i = 0; i < ngpu; i++) {
         char key[16];
         snprintf(key, sizeof key, "cuda:%d", i);
-        if (ltc_cuda_link_info_get(&info, i) != LTC_OK) {
+        if (ltc_cuda_link_info_get(&info, LTC_CUDA(i)) != LTC_OK) {
             add_context(r, key, "(no information: %s)", ltc_last_error());
             continue;
         }

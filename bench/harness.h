@@ -4,7 +4,7 @@
  * The timing loop lives here and the code being timed is a callback (zstd's programs/benchfn.h):
  *
  *     static int run(void *ctx)  { ...one run of the work...; return 0; }         non-zero: error
- *     static int sync(void *ctx) { return ltc_cuda_synchronize(0) != LTC_OK; }    NULL for CPU work
+ *     static int sync(void *ctx) { return ltc_cuda_synchronize(LTC_CUDA(0)) != LTC_OK; }    NULL for CPU work
  *     bench_stats st;
  *     if (bench_measure(&st, &args.config, run, sync, ctx) != 0) ...
  *

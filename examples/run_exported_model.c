@@ -199,7 +199,7 @@ int main(int argc, char **argv) {
         t0 = now_ms();
         CHECK(ltc_model_run(y, (size_t)n_out, m, (const ltc_tensor *const *)x, (size_t)n_in), "run the model");
         if (dev.type == LTC_DEVICE_CUDA)
-            CHECK(ltc_cuda_synchronize(dev.index), "wait for the model to finish");
+            CHECK(ltc_cuda_synchronize(dev), "wait for the model to finish");
         printf("ran in %.3f ms (the first call)\n", now_ms() - t0);
         for (int i = 0; i < n_out; i++)
             print_output(y[i], i, m, o.print);

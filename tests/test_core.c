@@ -109,16 +109,16 @@ static void test_cuda_queries(void) {
     CHECK("count agrees with availability", (n > 0) == (ltc_cuda_is_available() != 0));
     CHECK_FAILS(ltc_cuda_device_count(NULL), LTC_ERR_INVALID_ARGUMENT, "'out' is NULL");
     if (n == 0) {
-        CHECK_FAILS(ltc_cuda_synchronize(0), LTC_ERR_CUDA_UNAVAILABLE, "cuda:0 requested, but LibTorch sees no CUDA device");
-        CHECK_FAILS(ltc_cuda_synchronize(0), LTC_ERR_CUDA_UNAVAILABLE, "check_cuda");
+        CHECK_FAILS(ltc_cuda_synchronize(LTC_CUDA(0)), LTC_ERR_CUDA_UNAVAILABLE, "cuda:0 requested, but LibTorch sees no CUDA device");
+        CHECK_FAILS(ltc_cuda_synchronize(LTC_CUDA(0)), LTC_ERR_CUDA_UNAVAILABLE, "check_cuda");
     } else {
-        CHECK_OK(ltc_cuda_synchronize(0));
-        CHECK_OK(ltc_cuda_synchronize(-1));
+        CHECK_OK(ltc_cuda_synchronize(LTC_CUDA(0)));
+        CHECK_OK(ltc_cuda_synchronize(LTC_CUDA(-1)));
         char want[64];
         snprintf(want, sizeof want, "cuda:%d is out of range: %d CUDA device", n, n);
-        CHECK_FAILS(ltc_cuda_synchronize(n), LTC_ERR_INVALID_ARGUMENT, want);
+        CHECK_FAILS(ltc_cuda_synchronize(LTC_CUDA(n)), LTC_ERR_INVALID_ARGUMENT, want);
     }
-    CHECK_FAILS(ltc_cuda_synchronize(-2), LTC_ERR_INVALID_ARGUMENT, "CUDA device index -2 is not valid");
+    CHECK_FAILS(ltc_cuda_synchronize(LTC_CUDA(-2)), LTC_ERR_INVALID_ARGUMENT, "CUDA device index -2 is not valid");
 }
 
 static void test_threads(void) {

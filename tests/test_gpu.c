@@ -37,7 +37,7 @@ static void test_moves(ltc_device dev) {
     const ltc_device CPU = {LTC_DEVICE_CPU, 0};
     CHECK_OK(ltc_tensor_randn(&cpu, shape, 2, LTC_FLOAT32, CPU, 99));
     CHECK_OK(ltc_tensor_to(&gpu, cpu, dev, 1));
-    CHECK_OK(ltc_cuda_synchronize(dev.index));
+    CHECK_OK(ltc_cuda_synchronize(dev));
     CHECK_OK(ltc_tensor_randn(&gpu_direct, shape, 2, LTC_FLOAT32, dev, 99));
     CHECK_OK(ltc_tensor_to(&back, gpu, CPU, 0));
     static float a[10000], b[10000], c[10000];

@@ -32,7 +32,7 @@ static void computes_normally(const char *when) {
          ltc_tensor_to(&again, moved, (ltc_device){LTC_DEVICE_CPU, 0}, 0) == LTC_OK &&
          ltc_tensor_copy_to_host(after, sizeof after, again) == LTC_OK && memcmp(before, after, sizeof before) == 0;
     CHECK(name, ok);
-    CHECK_OK(ltc_cuda_synchronize(0));
+    CHECK_OK(ltc_cuda_synchronize(LTC_CUDA(0)));
     ltc_tensor_free(again);
     ltc_tensor_free(moved);
     ltc_tensor_free(r);
@@ -43,7 +43,7 @@ static void computes_normally(const char *when) {
 int main(void) {
     th_require_gpu();
     ltc_cuda_link_info info;
-    CHECK_OK(ltc_cuda_link_info_get(&info, 0));
+    CHECK_OK(ltc_cuda_link_info_get(&info, LTC_CUDA(0)));
     printf("cuda:0: %s, %.1f GiB\n", info.name, info.total_memory / (double)GIB);
     CHECK("the card reports its memory", info.total_memory > 0);
     computes_normally("before");

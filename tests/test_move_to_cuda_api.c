@@ -151,34 +151,34 @@ static void test_cuda_queries(void) {
     int v = -1;
     ltc_cuda_link_info info;
     char want[96];
-    CHECK_FAILS(ltc_cuda_peer_access(NULL, 0, 0), LTC_ERR_INVALID_ARGUMENT, "'out' is NULL");
-    CHECK_FAILS(ltc_cuda_peer_access(&v, -1, 0), LTC_ERR_INVALID_ARGUMENT,
+    CHECK_FAILS(ltc_cuda_peer_access(NULL, LTC_CUDA(0), LTC_CUDA(0)), LTC_ERR_INVALID_ARGUMENT, "'out' is NULL");
+    CHECK_FAILS(ltc_cuda_peer_access(&v, LTC_CUDA(-1), LTC_CUDA(0)), LTC_ERR_INVALID_ARGUMENT,
                 "ltc_cuda_peer_access: device -1 is not valid: use a CUDA device index, 0 and up");
-    CHECK_FAILS(ltc_cuda_peer_access(&v, 0, -3), LTC_ERR_INVALID_ARGUMENT, "peer -3 is not valid");
-    CHECK_FAILS(ltc_cuda_link_info_get(NULL, 0), LTC_ERR_INVALID_ARGUMENT, "'out' is NULL");
-    CHECK_FAILS(ltc_cuda_link_info_get(&info, -2), LTC_ERR_INVALID_ARGUMENT, "device -2 is not valid");
+    CHECK_FAILS(ltc_cuda_peer_access(&v, LTC_CUDA(0), LTC_CUDA(-3)), LTC_ERR_INVALID_ARGUMENT, "peer -3 is not valid");
+    CHECK_FAILS(ltc_cuda_link_info_get(NULL, LTC_CUDA(0)), LTC_ERR_INVALID_ARGUMENT, "'out' is NULL");
+    CHECK_FAILS(ltc_cuda_link_info_get(&info, LTC_CUDA(-2)), LTC_ERR_INVALID_ARGUMENT, "device -2 is not valid");
     if (ngpu == 0) {
-        CHECK_FAILS(ltc_cuda_peer_access(&v, 0, 1), LTC_ERR_CUDA_UNAVAILABLE, "cuda:0 requested, but LibTorch sees no CUDA device");
-        CHECK_FAILS(ltc_cuda_link_info_get(&info, 0), LTC_ERR_CUDA_UNAVAILABLE, "cuda:0 requested, but");
+        CHECK_FAILS(ltc_cuda_peer_access(&v, LTC_CUDA(0), LTC_CUDA(1)), LTC_ERR_CUDA_UNAVAILABLE, "cuda:0 requested, but LibTorch sees no CUDA device");
+        CHECK_FAILS(ltc_cuda_link_info_get(&info, LTC_CUDA(0)), LTC_ERR_CUDA_UNAVAILABLE, "cuda:0 requested, but");
     } else {
         snprintf(want, sizeof want, "cuda:%d is out of range: %d CUDA device", ngpu, ngpu);
-        CHECK_FAILS(ltc_cuda_peer_access(&v, 0, ngpu), LTC_ERR_INVALID_ARGUMENT, want);
-        CHECK_FAILS(ltc_cuda_link_info_get(&info, ngpu), LTC_ERR_INVALID_ARGUMENT, want);
+        CHECK_FAILS(ltc_cuda_peer_access(&v, LTC_CUDA(0), LTC_CUDA(ngpu)), LTC_ERR_INVALID_ARGUMENT, want);
+        CHECK_FAILS(ltc_cuda_link_info_get(&info, LTC_CUDA(ngpu)), LTC_ERR_INVALID_ARGUMENT, want);
     }
     CHECK("untouched on failure", v == -1);
 }
 
 static void test_events(void) {
     ltc_event *e = (ltc_event *)1;
-    CHECK_FAILS(ltc_event_new(NULL, 0), LTC_ERR_INVALID_ARGUMENT, "'out' is NULL");
-    CHECK_FAILS(ltc_event_new(&e, -2), LTC_ERR_INVALID_ARGUMENT, "CUDA device index -2 is not valid");
+    CHECK_FAILS(ltc_event_new(NULL, LTC_CUDA(0)), LTC_ERR_INVALID_ARGUMENT, "'out' is NULL");
+    CHECK_FAILS(ltc_event_new(&e, LTC_CUDA(-2)), LTC_ERR_INVALID_ARGUMENT, "CUDA device index -2 is not valid");
     CHECK("out NULL on failure", e == NULL);
     if (ngpu == 0)
-        CHECK_FAILS(ltc_event_new(&e, 0), LTC_ERR_CUDA_UNAVAILABLE, "cuda:0 requested, but LibTorch sees no CUDA device");
+        CHECK_FAILS(ltc_event_new(&e, LTC_CUDA(0)), LTC_ERR_CUDA_UNAVAILABLE, "cuda:0 requested, but LibTorch sees no CUDA device");
     else {
         char want[64];
         snprintf(want, sizeof want, "cuda:%d is out of range", ngpu);
-        CHECK_FAILS(ltc_event_new(&e, ngpu), LTC_ERR_INVALID_ARGUMENT, want);
+        CHECK_FAILS(ltc_event_new(&e, LTC_CUDA(ngpu)), LTC_ERR_INVALID_ARGUMENT, want);
     }
     int done;
     double ms;

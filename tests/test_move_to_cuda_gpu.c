@@ -48,11 +48,11 @@ static void roundtrips(int dev_index) {
                 /* ltc_tensor_to there and back */
                 ltc_tensor *g = NULL, *r = NULL;
                 CHECK_OK(ltc_tensor_to(&g, h, dev, nb));
-                CHECK_OK(ltc_cuda_synchronize(dev_index));
+                CHECK_OK(ltc_cuda_synchronize(LTC_CUDA(dev_index)));
                 ltc_device where = ltc_tensor_device(g);
                 CHECK(name, where.type == LTC_DEVICE_CUDA && where.index == dev_index);
                 CHECK_OK(ltc_tensor_to(&r, g, CPU, nb));
-                CHECK_OK(ltc_cuda_synchronize(dev_index));
+                CHECK_OK(ltc_cuda_synchronize(LTC_CUDA(dev_index)));
                 memset(back, 0, bytes);
                 CHECK_OK(ltc_tensor_copy_to_host(back, bytes, r));
                 CHECK(name, memcmp(sent, back, bytes) == 0);
@@ -63,7 +63,7 @@ static void roundtrips(int dev_index) {
                 CHECK_OK(ltc_tensor_empty(&hd, shape, 3, dtypes[d], CPU, pinned));
                 CHECK_OK(ltc_tensor_copy(gd, h, nb));
                 CHECK_OK(ltc_tensor_copy(hd, gd, nb));
-                CHECK_OK(ltc_cuda_synchronize(dev_index));
+                CHECK_OK(ltc_cuda_synchronize(LTC_CUDA(dev_index)));
                 memset(back, 0, bytes);
                 CHECK_OK(ltc_tensor_copy_to_host(back, bytes, hd));
                 CHECK(name, memcmp(sent, back, bytes) == 0);
@@ -88,11 +88,11 @@ static void non_blocking_completes(int dev_index) {
     fill(sent, bytes, 7 + dev_index);
     ltc_tensor *h = host_tensor(sent, &n, 1, LTC_FLOAT32, 1), *g = NULL, *hb = NULL;
     ltc_event *start = NULL, *end = NULL;
-    CHECK_OK(ltc_event_new(&start, dev_index));
-    CHECK_OK(ltc_event_new(&end, dev_index));
+    CHECK_OK(ltc_event_new(&start, LTC_CUDA(dev_index)));
+    CHECK_OK(ltc_event_new(&end, LTC_CUDA(dev_index)));
     CHECK_OK(ltc_tensor_empty(&g, &n, 1, LTC_FLOAT32, dev, 0));
     CHECK_OK(ltc_tensor_empty(&hb, &n, 1, LTC_FLOAT32, CPU, 1));
-    CHECK_OK(ltc_cuda_synchronize(dev_index));
+    CHECK_OK(ltc_cuda_synchronize(LTC_CUDA(dev_index)));
 
     CHECK_OK(ltc_event_record(start));
     CHECK_OK(ltc_tensor_copy(g, h, 1));
@@ -101,7 +101,7 @@ static void non_blocking_completes(int dev_index) {
     CHECK_OK(ltc_event_query(&done, end));
     printf("cuda:%d: right after a non-blocking 256 MiB host-to-device copy returned, it was %s\n", dev_index,
            done ? "already done" : "still running");
-    CHECK_OK(ltc_cuda_synchronize(dev_index));
+    CHECK_OK(ltc_cuda_synchronize(LTC_CUDA(dev_index)));
     CHECK_OK(ltc_event_query(&done, end));
     CHECK("event done after the synchronize", done == 1);
     double ms = 0;
@@ -129,8 +129,8 @@ static void events_errors(void) {
     ltc_event *a = NULL, *b = NULL;
     double ms;
     int done;
-    CHECK_OK(ltc_event_new(&a, 0));
-    CHECK_OK(ltc_event_new(&b, -1));
+    CHECK_OK(ltc_event_new(&a, LTC_CUDA(0)));
+    CHECK_OK(ltc_event_new(&b, LTC_CUDA(-1)));
     CHECK_FAILS(ltc_event_synchronize(a), LTC_ERR_INVALID_ARGUMENT, "event 'event' was never recorded: call ltc_event_record first");
     CHECK_FAILS(ltc_event_query(&done, a), LTC_ERR_INVALID_ARGUMENT, "was never recorded");
     CHECK_OK(ltc_event_record(a));
@@ -148,7 +148,7 @@ static void events_errors(void) {
     ltc_tensor_free(big);
     ltc_event_free(b);
     if (th_need_gpus("events on two GPUs: elapsed time between them is refused", 2)) {
-        CHECK_OK(ltc_event_new(&b, 1));
+        CHECK_OK(ltc_event_new(&b, LTC_CUDA(1)));
         CHECK_OK(ltc_event_record(b));
         CHECK_FAILS(ltc_event_elapsed_ms(&ms, a, b), LTC_ERR_INVALID_ARGUMENT,
                     "start is on cuda:0 but end is on cuda:1: both must be on the same device");
@@ -159,7 +159,7 @@ static void events_errors(void) {
 
 static void between_gpus(int from, int to) {
     int peer = -1;
-    CHECK_OK(ltc_cuda_peer_access(&peer, from, to));
+    CHECK_OK(ltc_cuda_peer_access(&peer, LTC_CUDA(from), LTC_CUDA(to)));
     printf("cuda:%d -> cuda:%d: peer access %s\n", from, to, peer ? "yes" : "no (through the host)");
     CHECK("peer access is 0 or 1", peer == 0 || peer == 1);
     int64_t n = 1 << 20;
@@ -171,15 +171,15 @@ static void between_gpus(int from, int to) {
         CHECK_OK(ltc_tensor_empty(&b, &n, 1, LTC_INT32, (ltc_device){LTC_DEVICE_CUDA, to}, 0));
         CHECK_OK(ltc_tensor_copy(b, a, nb));
         if (nb) {
-            CHECK_OK(ltc_cuda_synchronize(from));
-            CHECK_OK(ltc_cuda_synchronize(to));
+            CHECK_OK(ltc_cuda_synchronize(LTC_CUDA(from)));
+            CHECK_OK(ltc_cuda_synchronize(LTC_CUDA(to)));
         }
         memset(back, 0, sizeof back);
         CHECK_OK(ltc_tensor_copy_to_host(back, sizeof back, b));
         CHECK(nb ? "device to device, non-blocking" : "device to device, blocking", memcmp(sent, back, sizeof back) == 0);
         ltc_tensor *c = NULL;
         CHECK_OK(ltc_tensor_to(&c, a, (ltc_device){LTC_DEVICE_CUDA, to}, nb));
-        CHECK_OK(ltc_cuda_synchronize(to));
+        CHECK_OK(ltc_cuda_synchronize(LTC_CUDA(to)));
         CHECK("ltc_tensor_to between GPUs lands there", ltc_tensor_device(c).index == to);
         CHECK_OK(ltc_tensor_copy_to_host(back, sizeof back, c));
         CHECK("ltc_tensor_to between GPUs", memcmp(sent, back, sizeof back) == 0);
@@ -191,7 +191,7 @@ static void between_gpus(int from, int to) {
 
 static void queries(int i) {
     ltc_cuda_link_info info;
-    CHECK_OK(ltc_cuda_link_info_get(&info, i));
+    CHECK_OK(ltc_cuda_link_info_get(&info, LTC_CUDA(i)));
     printf("cuda:%d: %s, %.1f GiB, bus %s, driver CUDA %d.%d, PCIe Gen%d x%d now, Gen%d x%d max = %.1f GB/s\n", i,
            info.name, info.total_memory / 1073741824.0, info.pci_bus_id, info.driver_version / 1000,
            info.driver_version % 1000 / 10, info.pcie_gen, info.pcie_width, info.pcie_max_gen, info.pcie_max_width,
@@ -205,7 +205,7 @@ static void queries(int i) {
     CHECK("link info: Gen5 x16 would be 63.0 GB/s",
           info.pcie_max_gen != 5 || info.pcie_max_width != 16 || (info.pcie_max_gbps > 63.0 && info.pcie_max_gbps < 63.1));
     int peer = 0;
-    CHECK_OK(ltc_cuda_peer_access(&peer, i, i));
+    CHECK_OK(ltc_cuda_peer_access(&peer, LTC_CUDA(i), LTC_CUDA(i)));
     CHECK("a GPU reaches its own memory", peer == 1);
 }
 

@@ -136,6 +136,11 @@ typedef struct ltc_device {
     int index;
 } ltc_device;
 
+/* Device values in C: LTC_CPU, LTC_CUDA(0) (cuda:0), LTC_CUDA(-1) (the current CUDA device). Compound
+ * literals: C99 and later. */
+#define LTC_CPU ((ltc_device){LTC_DEVICE_CPU, 0})
+#define LTC_CUDA(index) ((ltc_device){LTC_DEVICE_CUDA, (index)})
+
 /*! Parses "cpu", "cuda" (index -1, the current device) or "cuda:N" (N a decimal 0..INT_MAX) into *out.
  *  Anything else ("cuda:", "cuda:-1", "cuda:1x", "gpu", "CUDA:0") -> LTC_ERR_INVALID_ARGUMENT with a
  *  message naming the string. Does not check that the device exists. Thread-safe. */
