@@ -9,8 +9,12 @@
  * load first, and the front names the setting (exit 13, LTC_CAUSE_TORCH_SETTING).
  *
  * Test-only: LTC_CHECK_CUDA_LIBRARY=<path> loads that library instead of libcheck_cuda_main.so (the
- * fault-injection tests point it at libraries built to fail; docs/diagnosis.md). */
+ * fault-injection tests point it at libraries built to fail; docs/diagnosis.md).
+ *
+ * The front reads the command line with check_cuda's parser (args.h) before the load: --help and bad
+ * usage (exit 2) are answered here, and --json shapes the report of a failed load. */
 #define _GNU_SOURCE
+#include "args.h" /* check_cuda_parse: the command line, read by the one parser check_cuda.c uses */
 #include "json.h" /* ltc's JSON writer (shim/common/json.c), compiled into this program */
 #include "loadcheck.h"
 #include "ltc.h" /* the cause values only: nothing of libltc is called before it is loaded */
@@ -154,9 +158,11 @@ static int load_aborts(const char *lib, ltc_loadcheck *lc, char *err, size_t err
 }
 
 int main(int argc, char **argv) {
-    int json = 0;
-    for (int i = 1; i < argc; i++)
-        json |= strcmp(argv[i], "--json") == 0;
+    /* check_cuda's own parser, so that --help and bad usage are answered even when the load fails */
+    check_cuda_args args;
+    if (!check_cuda_parse(&args, argc, argv))
+        return 2;
+    int json = args.json;
     char lib[PATH_MAX + 64];
     const char *forced = getenv("LTC_CHECK_CUDA_LIBRARY");
     if (forced && *forced) {
