@@ -1,5 +1,7 @@
 /* check_cuda's command line: its one parser, used by check_cuda.c's main and by the front (front.c),
- * which reads it before libltc is loaded (it needs --json, and answers --help and bad usage itself). */
+ * which reads it before libltc is loaded: it refuses bad usage itself, needs --json for the report of a
+ * failed load, and gives --help when that load fails (else check_cuda.c's main does, after its check of
+ * TORCH_CPP_LOG_LEVEL). */
 #ifndef LTC_CHECK_CUDA_ARGS_H
 #define LTC_CHECK_CUDA_ARGS_H
 
@@ -38,15 +40,16 @@ typedef struct check_cuda_args {
     int nproc;              /* --nproc N, 0 without it */
     const char *nproc_text; /* N as written, for the message when the launcher refuses it */
     double timeout;         /* --timeout S (default 60) */
+    int help;               /* -h, --help: the rest is not read */
 } check_cuda_args;
 
-/* Reads argv into *a: 1 to go on; 0 for bad usage (said on stderr: exit 2); with --help, prints the
- * usage and exits (0, or 1 when stdout cannot be written). Safe to call again in the same process. */
+/* Reads argv into *a: 1 to go on (with a->help, check_cuda_help() is the answer); 0 for bad usage (said
+ * on stderr: exit 2). Safe to call again in the same process. */
 static int check_cuda_parse(check_cuda_args *a, int argc, char **argv) {
     static const struct option longs[] = {{"quick", no_argument, NULL, 'q'},   {"json", no_argument, NULL, 'j'},
                                           {"nproc", required_argument, NULL, 'n'}, {"timeout", required_argument, NULL, 't'},
                                           {"help", no_argument, NULL, 'h'},    {NULL, 0, NULL, 0}};
-    *a = (check_cuda_args){0, 0, 0, NULL, 60};
+    *a = (check_cuda_args){0, 0, 0, NULL, 60, 0};
     optind = 0; /* a whole new scan: the front has read the same argv before */
     for (int c; (c = getopt_long(argc, argv, ":h", longs, NULL)) != -1;) {
         long n = 0;
@@ -62,11 +65,17 @@ static int check_cuda_parse(check_cuda_args *a, int argc, char **argv) {
             if (!opt_real(&a->timeout, "--timeout", optarg, 0, 1e7, OPT_LO_OPEN, "seconds, above 0 to 1e7"))
                 return 0;
             break;
-        case 'h': fputs(check_cuda_usage, stdout); exit(close_stdout(0));
+        case 'h': a->help = 1; return 1;
         default: return opt_refused(c, argv);
         }
     }
     return opt_leftover(argc, argv);
+}
+
+/* --help: the usage on stdout; the exit code (1 when it could not be written). */
+static int check_cuda_help(void) {
+    fputs(check_cuda_usage, stdout);
+    return close_stdout(0);
 }
 
 #endif

@@ -72,6 +72,8 @@ int main(int argc, char **argv) {
     check_cuda_args a;
     if (!check_cuda_parse(&a, argc, argv))
         return 2;
+    if (a.help)
+        return check_cuda_help(); /* > /dev/full: exit 1 */
 
     ltc_dist_env env;
     CHECK(ltc_dist_env_from(&env, NULL), "read the launcher's variables");

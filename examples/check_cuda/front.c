@@ -11,8 +11,9 @@
  * Test-only: LTC_CHECK_CUDA_LIBRARY=<path> loads that library instead of libcheck_cuda_main.so (the
  * fault-injection tests point it at libraries built to fail; docs/diagnosis.md).
  *
- * The front reads the command line with check_cuda's parser (args.h) before the load: --help and bad
- * usage (exit 2) are answered here, and --json shapes the report of a failed load. */
+ * The front reads the command line with check_cuda's parser (args.h) before the load: it refuses bad
+ * usage (exit 2), --json shapes the report of a failed load, and when the load fails --help still gives
+ * the usage (when it works, check_cuda.c's main does, after its check of TORCH_CPP_LOG_LEVEL). */
 #define _GNU_SOURCE
 #include "args.h" /* check_cuda_parse: the command line, read by the one parser check_cuda.c uses */
 #include "json.h" /* ltc's JSON writer (shim/common/json.c), compiled into this program */
@@ -158,7 +159,7 @@ static int load_aborts(const char *lib, ltc_loadcheck *lc, char *err, size_t err
 }
 
 int main(int argc, char **argv) {
-    /* check_cuda's own parser, so that --help and bad usage are answered even when the load fails */
+    /* check_cuda's own parser: bad usage is refused even when the load would fail */
     check_cuda_args args;
     if (!check_cuda_parse(&args, argc, argv))
         return 2;
@@ -191,6 +192,8 @@ int main(int argc, char **argv) {
     /* RTLD_NOW: every symbol now, so that a mixed installation fails here, explained, not later in a call;
      * RTLD_GLOBAL: LibTorch's libraries visible to each other's lookups, as in a program linked with them */
     void *h = dlopen(lib, RTLD_NOW | RTLD_GLOBAL);
+    if (!h && args.help)
+        return check_cuda_help();
     if (!h) {
         const char *e = dlerror();
         char err[4096];
