@@ -2,7 +2,8 @@
  *
  *   CHECK(ltc_call(...), "what it does, in words");
  *       on failure prints "error: cannot <what it does>", then ltc_last_error() and the status, and
- *       exits 1. CHECK(ltc_call(...)) alone names the function instead of the words.
+ *       exits 1. CHECK(ltc_call(...)) alone names the function instead of the words. (Defined in
+ *       template/check.h, so that the template's folder builds on its own; this is the same macro.)
  *   quiet_libtorch_log();
  *       at the start of main: LibTorch's own log lines, errors only (TORCH_CPP_LOG_LEVEL overrides).
  *   return close_stdout(code);
@@ -13,35 +14,26 @@
  *   opt_invalid("--mode", text, "use ddp or dp")
  *       an option's value: 1 when it is valid, else "error: --steps 0 is not valid: use 1 to 2^30 (try
  *       --help)" on stderr and 0. Give the range in the words --help uses for it.
+ *   opt_refused(c, argv)
+ *       what getopt_long refused (its optstring starts with ':', so it prints nothing itself): c ':' is
+ *       "error: option --steps needs a value (try --help)", c '?' "error: unknown option "--bogus"
+ *       (try --help)"; 0.
+ *   opt_leftover(argc, argv)
+ *       after getopt_long: 1 when no argument is left, else "error: unknown argument "extra": ... takes
+ *       options only (try --help)" and 0.
  */
 #ifndef LTC_EXAMPLES_COMMON_H
 #define LTC_EXAMPLES_COMMON_H
 
+#include "template/check.h" /* CHECK */
 #include "ltc.h"
 
 #include <errno.h>
+#include <getopt.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-static inline void check_failed(ltc_status status, const char *call, const char *what) {
-    if (what)
-        fprintf(stderr, "error: cannot %s\n", what);
-    else
-        fprintf(stderr, "error: %.*s failed\n", (int)strcspn(call, "("), call);
-    fprintf(stderr, "  %s [%s]\n", ltc_last_error(), ltc_status_string(status));
-    exit(1);
-}
-
-/* One macro, one or two arguments: CHECK_ receives (call, what or NULL, the rest). */
-#define CHECK(...) CHECK_(__VA_ARGS__, NULL, 0)
-#define CHECK_(call, what, ...)                                                                    \
-    do {                                                                                           \
-        ltc_status check_status_ = (call);                                                         \
-        if (check_status_ != LTC_OK)                                                               \
-            check_failed(check_status_, #call, what);                                              \
-    } while (0)
 
 /* c10d's warnings repeat, with C++ backtraces, what the program's own error line says (a lost rank, a
  * silent store). A bad TORCH_CPP_LOG_LEVEL is bad usage: exit 2. */
@@ -97,6 +89,32 @@ static inline int opt_real(double *out, const char *opt, const char *text, doubl
     }
     *out = v;
     return 1;
+}
+
+/* What getopt_long refused, in the examples' one form (its optstring starts with ':'); 0. A long option
+ * given a value it does not take ("--pinned=1") comes back as '?' with optopt set to its value. */
+static inline int opt_refused(int c, char *const *argv) {
+    const char *arg = argv[optind - 1];
+    int is_long = strncmp(arg, "--", 2) == 0;
+    if (c == ':' && is_long)
+        fprintf(stderr, "error: option %s needs a value (try --help)\n", arg);
+    else if (c == ':')
+        fprintf(stderr, "error: option -%c needs a value (try --help)\n", optopt);
+    else if (!is_long) /* a short option, maybe inside a cluster (-hx): getopt names it in optopt */
+        fprintf(stderr, "error: unknown option \"-%c\" (try --help)\n", optopt);
+    else if (optopt)
+        fprintf(stderr, "error: option %.*s takes no value (try --help)\n", (int)strcspn(arg, "="), arg);
+    else
+        fprintf(stderr, "error: unknown option \"%s\" (try --help)\n", arg);
+    return 0;
+}
+
+/* After getopt_long (which moves the arguments that are not options to the end): 1 when none is left. */
+static inline int opt_leftover(int argc, char *const *argv) {
+    if (optind >= argc)
+        return 1;
+    fprintf(stderr, "error: unknown argument \"%s\": the program takes options only (try --help)\n", argv[optind]);
+    return 0;
 }
 
 #endif

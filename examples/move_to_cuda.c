@@ -8,7 +8,7 @@
  *
  *   move_to_cuda [--device cpu|cuda|cuda:N] [--pinned] [--non-blocking]
  */
-#include "common.h" /* CHECK, close_stdout */
+#include "common.h" /* CHECK, close_stdout, opt_refused, opt_invalid */
 
 enum { EXIT_USAGE = 2, EXIT_NO_GPU = 3, EXIT_NO_SUCH_GPU = 4 }; /* 1 is CHECK's: an unexpected error */
 
@@ -26,28 +26,25 @@ typedef struct options { ltc_device device; int pinned, non_blocking; } options;
 
 /* Reads the command line into o; 0 (with a message) for bad usage. --help prints the usage and exits. */
 static int parse_options(options *o, int argc, char **argv) {
+    static const struct option longs[] = {{"device", required_argument, NULL, 'd'}, {"pinned", no_argument, NULL, 'p'},
+                                          {"non-blocking", no_argument, NULL, 'n'}, {"help", no_argument, NULL, 'h'},
+                                          {NULL, 0, NULL, 0}};
     const char *device = "cuda:0";
     *o = (options){{LTC_DEVICE_CUDA, 0}, 0, 0};
-    for (int i = 1; i < argc; i++) {
-        if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
-            fputs(usage, stdout);
-            exit(close_stdout(0));
-        } else if (!strcmp(argv[i], "--pinned")) {
-            o->pinned = 1;
-        } else if (!strcmp(argv[i], "--non-blocking")) {
-            o->non_blocking = 1;
-        } else if (!strcmp(argv[i], "--device") && i + 1 < argc) {
-            device = argv[++i];
-        } else {
-            fprintf(stderr, "move_to_cuda: %s \"%s\" (try --help)\n",
-                    strcmp(argv[i], "--device") ? "unknown option" : "no value after", argv[i]);
-            return 0;
+    for (int c; (c = getopt_long(argc, argv, ":h", longs, NULL)) != -1;) {
+        switch (c) {
+        case 'h': fputs(usage, stdout); exit(close_stdout(0));
+        case 'p': o->pinned = 1; break;
+        case 'n': o->non_blocking = 1; break;
+        case 'd': device = optarg; break; /* the last one wins */
+        default: return opt_refused(c, argv);
         }
     }
+    if (!opt_leftover(argc, argv))
+        return 0;
     if (ltc_device_parse(&o->device, device) == LTC_OK)
         return 1;
-    fprintf(stderr, "move_to_cuda: %s (try --help)\n", ltc_last_error());
-    return 0;
+    return opt_invalid("--device", *device ? device : "\"\"", "use cpu, cuda or cuda:N, N from 0 to the GPU count - 1");
 }
 
 /* A failed pin or move: no usable GPU (3), no such GPU (4), or anything else (1). */

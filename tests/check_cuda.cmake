@@ -183,7 +183,7 @@ add_test(NAME check_cuda_needs COMMAND ${CMAKE_COMMAND} -DCASE=${CMAKE_CURRENT_S
   -DSYSROOT=${LTC_SYSROOT} -P ${CMAKE_CURRENT_SOURCE_DIR}/check_cuda_needs.cmake)
 set_tests_properties(check_cuda_needs PROPERTIES LABELS cpu TIMEOUT 120
   ENVIRONMENT_MODIFICATION "CUDA_VISIBLE_DEVICES=unset:;LTC_DIAGNOSE_SYSROOT=unset:")
-ltc_cuda_case(bad_argument EXIT 2 ARGS "--bogus" OUTPUT "unknown argument \"--bogus\"")
+ltc_cuda_case(bad_argument EXIT 2 ARGS "--bogus" OUTPUT "error: unknown option \"--bogus\" (try --help)")
 ltc_cuda_case(help EXIT 0 ARGS "--help" OUTPUT "10 libltc or LibTorch cannot be loaded")
 ltc_cuda_case(help_ranges EXIT 0 ARGS "--help" OUTPUT "--nproc N check N local ranks, 1 to 4096")
 # more ranks than this process may run (one per CPU core): bad usage, naming the bound; a value out of range
@@ -318,6 +318,12 @@ ltc_cuda_case(load_wrong_libc10 EXIT 10 CAUSE LTC_CAUSE_LIBRARY_LOAD
   FACTS "loader.kind=undefined_symbol|loader.at_fault=libc10.so|loader.picked=${CMAKE_CURRENT_BINARY_DIR}/badlibs/c10/libc10.so")
 ltc_cuda_case(load_wrong_libc10_text EXIT 10 ARGS "--quick" ENV "LD_LIBRARY_PATH=path_list_prepend:${CMAKE_CURRENT_BINARY_DIR}/badlibs/c10"
   OUTPUT "GPU usable: NO: LibTorch or libltc cannot be loaded [LTC_CAUSE_LIBRARY_LOAD]")
+# the front reads the command line with check_cuda's own parser before the load: --help and bad usage
+# are answered even when libltc cannot be loaded
+ltc_cuda_case(load_fails_help EXIT 0 ARGS "--help" ENV "LD_LIBRARY_PATH=path_list_prepend:${CMAKE_CURRENT_BINARY_DIR}/badlibs/c10"
+  OUTPUT "10 libltc or LibTorch cannot be loaded")
+ltc_cuda_case(load_fails_bad_usage EXIT 2 ARGS "--timeout 0" ENV "LD_LIBRARY_PATH=path_list_prepend:${CMAKE_CURRENT_BINARY_DIR}/badlibs/c10"
+  OUTPUT "error: --timeout 0 is not valid: use seconds, above 0 to 1e7 (try --help)")
 ltc_cuda_case(load_missing EXIT 10 CAUSE LTC_CAUSE_LIBRARY_LOAD
   ENV "LTC_CHECK_CUDA_LIBRARY=set:${CMAKE_CURRENT_BINARY_DIR}/badlibs/libltc_needs_gone.so"
   MESSAGE "libltc_gone.so.1, needed by ${CMAKE_CURRENT_BINARY_DIR}/badlibs/libltc_needs_gone.so, is not found"

@@ -9,8 +9,13 @@
  * load first, and the front names the setting (exit 13, LTC_CAUSE_TORCH_SETTING).
  *
  * Test-only: LTC_CHECK_CUDA_LIBRARY=<path> loads that library instead of libcheck_cuda_main.so (the
- * fault-injection tests point it at libraries built to fail; docs/diagnosis.md). */
+ * fault-injection tests point it at libraries built to fail; docs/diagnosis.md).
+ *
+ * The front reads the command line with check_cuda's parser (args.h) before the load: it refuses bad
+ * usage (exit 2), --json shapes the report of a failed load, and when the load fails --help still gives
+ * the usage (when it works, check_cuda.c's main does, after its check of TORCH_CPP_LOG_LEVEL). */
 #define _GNU_SOURCE
+#include "args.h" /* check_cuda_parse: the command line, read by the one parser check_cuda.c uses */
 #include "json.h" /* ltc's JSON writer (shim/common/json.c), compiled into this program */
 #include "loadcheck.h"
 #include "ltc.h" /* the cause values only: nothing of libltc is called before it is loaded */
@@ -154,9 +159,11 @@ static int load_aborts(const char *lib, ltc_loadcheck *lc, char *err, size_t err
 }
 
 int main(int argc, char **argv) {
-    int json = 0;
-    for (int i = 1; i < argc; i++)
-        json |= strcmp(argv[i], "--json") == 0;
+    /* check_cuda's own parser: bad usage is refused even when the load would fail */
+    check_cuda_args args;
+    if (!check_cuda_parse(&args, argc, argv))
+        return 2;
+    int json = args.json;
     char lib[PATH_MAX + 64];
     const char *forced = getenv("LTC_CHECK_CUDA_LIBRARY");
     if (forced && *forced) {
@@ -185,6 +192,8 @@ int main(int argc, char **argv) {
     /* RTLD_NOW: every symbol now, so that a mixed installation fails here, explained, not later in a call;
      * RTLD_GLOBAL: LibTorch's libraries visible to each other's lookups, as in a program linked with them */
     void *h = dlopen(lib, RTLD_NOW | RTLD_GLOBAL);
+    if (!h && args.help)
+        return check_cuda_help();
     if (!h) {
         const char *e = dlerror();
         char err[4096];

@@ -1,8 +1,8 @@
 # Installs the build tree into a scratch prefix, then builds tests/package/consumer.c against the installed
 # package two ways (CMake's find_package, and cc with pkg-config when pkg-config exists) and checks that
 # each reports the same LibTorch, the same CUDA support and the same diagnosis as the build tree does;
-# builds examples/template with its CMakeLists.txt and its Makefile; and runs the README's install block
-# as it is written.
+# builds examples/template with its CMakeLists.txt and its Makefile, and checks that it learned each time;
+# and runs the README's install block as it is written.
 #   cmake -DBUILD_DIR=... -DSOURCE_DIR=... -DWORK=... -DTEMPLATE_DIR=... -DREADME=... -DCC=...
 #         -DREFERENCE=<consumer built in the tree> -P run.cmake
 cmake_minimum_required(VERSION 3.25)
@@ -17,6 +17,20 @@ message("build tree: ${WANT}")
 include(${CMAKE_CURRENT_LIST_DIR}/../cmake_check_helpers.cmake)
 macro(step what) # the last command's exit code rc is 0
   ltc_check("${what} (${rc})\n${out}${err}" rc EQUAL 0)
+endmacro()
+# The template learned: what it printed (text) ends "trained on D: loss A -> B, accuracy C on N points it
+# never saw", with C (on points it did not train on) at least 0.9 and B below a fifth of A.
+macro(learned what text)
+  set(_line "trained on (cpu|cuda:[0-9]+): loss ([0-9]+)[.]([0-9][0-9][0-9][0-9]) -> ([0-9]+)[.]([0-9][0-9][0-9][0-9]), accuracy ([0-9.]+) on")
+  if(NOT "${text}" MATCHES "${_line}")
+    ltc_fail("${what}: no line \"trained on D: loss A -> B, accuracy C on ...\" in what it printed:\n${text}")
+  else()
+    set(_acc ${CMAKE_MATCH_6})
+    math(EXPR _a "${CMAKE_MATCH_2}${CMAKE_MATCH_3}")  # 0.6965 -> 6965: whole numbers (leading 0s are decimal)
+    math(EXPR _b5 "${CMAKE_MATCH_4}${CMAKE_MATCH_5} * 5")
+    ltc_check("${what}: accuracy ${_acc} on new points, below 0.9:\n${text}" NOT _acc LESS 0.9)
+    ltc_check("${what}: the loss ended above a fifth of where it started:\n${text}" _b5 LESS _a)
+  endif()
 endmacro()
 macro(compare what) # the last command's output out is what the build tree's consumer printed
   string(STRIP "${out}" got)
@@ -47,9 +61,7 @@ execute_process(COMMAND ${CMAKE_COMMAND} --build ${WORK}/template-build RESULT_V
 step("build examples/template")
 execute_process(COMMAND env -u LD_LIBRARY_PATH ${WORK}/template-build/my_ltc_program RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
 step("run examples/template")
-if(NOT out MATCHES "one SGD step on (cpu|cuda(:[0-9]+)?): loss [0-9.]+")
-  ltc_fail("the template printed: ${out}")
-endif()
+learned("the CMake-built template" "${out}")
 
 # A version that asks for another major must be refused.
 file(WRITE ${WORK}/major/CMakeLists.txt "cmake_minimum_required(VERSION 3.25)\nproject(m LANGUAGES C)\nfind_package(ltc 1.0 REQUIRED)\n")
@@ -74,11 +86,12 @@ if(PKG_CONFIG)
   if(MAKE)
     # The template's Makefile, with PKG_CONFIG_PATH in the environment, then on make's command line (which
     # GNU make before 4.4 does not pass to $(shell)), then nowhere: a message naming the remedy.
-    file(COPY ${TEMPLATE_DIR}/main.c ${TEMPLATE_DIR}/Makefile DESTINATION ${WORK}/template-make)
+    file(COPY ${TEMPLATE_DIR}/main.c ${TEMPLATE_DIR}/check.h ${TEMPLATE_DIR}/Makefile DESTINATION ${WORK}/template-make)
     execute_process(COMMAND ${MAKE} -C ${WORK}/template-make CC=${CC} RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
     step("PKG_CONFIG_PATH=... make examples/template")
     execute_process(COMMAND env -u LD_LIBRARY_PATH ${WORK}/template-make/my_ltc_program RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
     step("run the make-built template")
+    learned("the make-built template" "${out}")
     execute_process(COMMAND ${MAKE} -C ${WORK}/template-make clean RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
     step("make clean, with or without pkg-config's answer")
     execute_process(COMMAND ${CMAKE_COMMAND} -E env --unset=PKG_CONFIG_PATH
@@ -116,9 +129,12 @@ if(PKG_CONFIG)
                               sh ${WORK}/readme-block.sh
                       WORKING_DIRECTORY ${clone} RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
       step("the README's install block, run as written:\n${block}")
-      string(REGEX MATCHALL "one SGD step on [a-z:0-9]+: loss [0-9.]+" runs "${out}")
+      string(REGEX MATCHALL "trained on [^\n]*" runs "${out}")
       list(LENGTH runs nruns)
       ltc_check("the README's block ran the template ${nruns} times, not twice (CMake, then make):\n${out}" nruns EQUAL 2)
+      foreach(run IN LISTS runs)
+        learned("the template the README's block built" "${run}")
+      endforeach()
     endif()
   endif()
   ltc_finish("package test failed")
