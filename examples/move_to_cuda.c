@@ -79,7 +79,7 @@ int main(int argc, char **argv) {
         return failed("move x to the device", s, o.device);
     int queued = o.non_blocking && o.device.type == LTC_DEVICE_CUDA; /* on the host a copy always blocks */
     if (queued)
-        CHECK(ltc_cuda_synchronize(o.device.index), "wait for the copy to finish");
+        CHECK(ltc_cuda_synchronize(o.device), "wait for the copy to finish");
 
     /* 3. Did it arrive intact? Copy both to plain C arrays and compare. */
     static float sent[100 * 100], arrived[100 * 100];
