@@ -134,16 +134,11 @@ int main(int argc, char **argv) {
     bench_args args;
     int nproc = -1, rounds = 3, want_python = 1, cuda = 1, device_given = 0;
     long long max_bytes = -1, n = 0;
-    const char *python = getenv("LTC_PYTHON") && *getenv("LTC_PYTHON") ? getenv("LTC_PYTHON") : "python3";
+    const char *python = bench_default_python();
     bench_args_init(&args, argv[0]);
-    opterr = 0;
-    for (int c; (c = getopt_long(argc, argv, ":h", longs, NULL)) != -1;) {
-        int rc = bench_args_option(&args, c, optarg);
-        if (rc >= 0) {
-            if (rc)
-                return rc;
-            continue;
-        }
+    for (int c, rc = 0; (c = bench_args_next(&args, argc, argv, longs, &rc)) != -1;) {
+        if (rc)
+            return rc;
         switch (c) {
         case 'h': fputs(usage, stdout); return fflush(stdout) == 0 ? 0 : 1;
         case 'P': want_python = 0; break;

@@ -68,20 +68,14 @@ int main(int argc, char **argv) {
                                           {"help", no_argument, 0, 'h'},
                                           {0, 0, 0, 0}};
     bench_args args;
-    int runs = 5, want_python = 1, timing_given = 0;
+    int runs = 5, want_python = 1;
     long long n = 0;
     const char *check = "check_cuda";
-    const char *python = getenv("LTC_PYTHON") && *getenv("LTC_PYTHON") ? getenv("LTC_PYTHON") : "python3";
+    const char *python = bench_default_python();
     bench_args_init(&args, argv[0]);
-    opterr = 0;
-    for (int c; (c = getopt_long(argc, argv, ":h", longs, NULL)) != -1;) {
-        int rc = bench_args_option(&args, c, optarg);
-        if (rc >= 0) {
-            if (rc)
-                return rc;
-            timing_given |= c != BENCH_OPT_CSV && c != BENCH_OPT_JSON && c != BENCH_OPT_MD;
-            continue;
-        }
+    for (int c, rc = 0; (c = bench_args_next(&args, argc, argv, longs, &rc)) != -1;) {
+        if (rc)
+            return rc;
         switch (c) {
         case 'h': fputs(usage, stdout); return fflush(stdout) == 0 ? 0 : 1;
         case 'P': want_python = 0; break;
@@ -97,7 +91,7 @@ int main(int argc, char **argv) {
     }
     if (bench_args_check(&args, argc, argv))
         return 2;
-    if (timing_given) {
+    if (args.timing_given) {
         fprintf(stderr, "bench_cold_start: --min-time, --warmup, --min-runs and --max-runs do not apply here: "
                         "each command runs once per round (--runs sets the rounds)\n");
         return 2;

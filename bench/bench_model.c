@@ -252,15 +252,10 @@ static int parse_options(settings *s, bench_args *args, int argc, char **argv) {
                                           {"help", no_argument, 0, 'h'},
                                           {0, 0, 0, 0}};
     bench_args_init(args, argv[0]);
-    opterr = 0;
-    for (int c; (c = getopt_long(argc, argv, ":h", longs, NULL)) != -1;) {
+    for (int c, rc = 0; (c = bench_args_next(args, argc, argv, longs, &rc)) != -1;) {
         long long n = 0;
-        int rc = bench_args_option(args, c, optarg);
-        if (rc >= 0) {
-            if (rc)
-                return rc;
-            continue;
-        }
+        if (rc)
+            return rc;
         switch (c) {
         case 'h': printf(usage, bench_args_help); return fflush(stdout) == 0 ? -1 : 1;
         case 'd': s->dir = optarg; break;
@@ -296,8 +291,7 @@ int main(int argc, char **argv) {
     if (argc == 5 && !strcmp(argv[1], "--first-run"))
         return first_run_child(argv[2], argv[3], argv[4]);
     bench_args args;
-    const char *py = getenv("LTC_PYTHON");
-    settings s = {bench_config_default(), NULL, py && *py ? py : "python3", {1, 4096}, 2, 3, 5, 1, 0};
+    settings s = {bench_config_default(), NULL, bench_default_python(), {1, 4096}, 2, 3, 5, 1, 0};
     int rc = parse_options(&s, &args, argc, argv);
     if (rc != 0)
         return rc < 0 ? 0 : rc;

@@ -560,19 +560,14 @@ static int parse_options(run *R, int argc, char **argv) {
                                           {"help", no_argument, 0, 'h'},
                                           {0, 0, 0, 0}};
     R->rounds = 2, R->nproc = -1, R->want_python = R->want_cpp = R->want_cpu = 1;
-    R->python = getenv("LTC_PYTHON") && *getenv("LTC_PYTHON") ? getenv("LTC_PYTHON") : "python3";
+    R->python = bench_default_python();
     R->peer_device = "cuda";
     parse_batches("64,256,1024,4096,16384,65536,262144,1048576,2097152", R->batches, &R->nb);
     bench_args_init(&R->args, argv[0]);
-    opterr = 0;
-    for (int c; (c = getopt_long(argc, argv, ":h", longs, NULL)) != -1;) {
+    for (int c, rc = 0; (c = bench_args_next(&R->args, argc, argv, longs, &rc)) != -1;) {
         long long n = 0;
-        int rc = bench_args_option(&R->args, c, optarg);
-        if (rc >= 0) {
-            if (rc)
-                return rc;
-            continue;
-        }
+        if (rc)
+            return rc;
         switch (c) {
         case 'h': printf(usage, bench_args_help); return fflush(stdout) == 0 ? -1 : 1;
         case 'P': R->want_python = 0; break;

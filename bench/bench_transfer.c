@@ -206,16 +206,11 @@ int main(int argc, char **argv) {
     int device = 0, rounds = 5, want_python = 1, want_cpp = 1, do_sweep = 1, do_move = 1;
     int64_t min_bytes = 4, max_bytes = INT64_C(1) << 30, step = 4;
     long long n = 0;
-    const char *python = getenv("LTC_PYTHON") && *getenv("LTC_PYTHON") ? getenv("LTC_PYTHON") : "python3";
+    const char *python = bench_default_python();
     bench_args_init(&args, argv[0]);
-    opterr = 0;
-    for (int c; (c = getopt_long(argc, argv, ":h", longs, NULL)) != -1;) {
-        int rc = bench_args_option(&args, c, optarg);
-        if (rc >= 0) {
-            if (rc)
-                return rc;
-            continue;
-        }
+    for (int c, rc = 0; (c = bench_args_next(&args, argc, argv, longs, &rc)) != -1;) {
+        if (rc)
+            return rc;
         switch (c) {
         case 'h': printf(usage, bench_args_help); return fflush(stdout) == 0 ? 0 : 1;
         case 'P': want_python = 0; break;

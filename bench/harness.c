@@ -409,6 +409,26 @@ int bench_args_option(bench_args *args, int c, const char *value) {
     }
 }
 
+int bench_args_next(bench_args *args, int argc, char *const argv[], const struct option *longs, int *exit_code) {
+    opterr = 0;
+    for (int c; (c = getopt_long(argc, argv, ":h", longs, NULL)) != -1;) {
+        int rc = bench_args_option(args, c, optarg);
+        if (rc < 0)
+            return c;
+        if (rc > 0) {
+            *exit_code = rc;
+            return 0;
+        }
+        args->timing_given |= c != BENCH_OPT_CSV && c != BENCH_OPT_JSON && c != BENCH_OPT_MD;
+    }
+    return -1;
+}
+
+const char *bench_default_python(void) {
+    const char *py = getenv("LTC_PYTHON");
+    return py && *py ? py : "python3";
+}
+
 int bench_args_check(const bench_args *args, int argc, char *const argv[]) {
     if (optind < argc) {
         fprintf(stderr, "%s: unexpected argument \"%s\" (try --help)\n", g_program, argv[optind]);

@@ -110,6 +110,7 @@ void bench_peer_stop(bench_peer *peer);
 typedef struct bench_args {
     bench_config config;
     const char *csv, *json, *md; /* output files, NULL if not asked for */
+    int timing_given;            /* 1 once --min-time, --warmup, --min-runs or --max-runs was given */
 } bench_args;
 
 /* The help lines for the options below, to append to a benchmark's own --help. */
@@ -117,15 +118,13 @@ extern const char bench_args_help[];
 
 /* Every benchmark parses its command line with one getopt_long loop; the options they all share
  * (--csv FILE, --json FILE, --md FILE, --min-time S, --warmup N, --min-runs N, --max-runs N) go in its
- * table through BENCH_ARGS_OPTIONS and are taken by bench_args_option:
+ * table through BENCH_ARGS_OPTIONS and are taken by bench_args_next:
  *
  *     static const struct option longs[] = {BENCH_ARGS_OPTIONS, {"rounds", required_argument, 0, 'r'},
  *                                           {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
  *     bench_args_init(&args, argv[0]);
- *     opterr = 0;
- *     for (int c; (c = getopt_long(argc, argv, ":h", longs, NULL)) != -1;) {
- *         int rc = bench_args_option(&args, c, optarg);
- *         if (rc >= 0) { if (rc) return rc; continue; }
+ *     for (int c, rc = 0; (c = bench_args_next(&args, argc, argv, longs, &rc)) != -1;) {
+ *         if (rc) return rc;
  *         switch (c) {
  *         case 'r': if (bench_whole(&n, "--rounds", optarg, 1, 16)) return 2; ...
  *         default: return bench_usage_error(c, argv);
@@ -150,6 +149,14 @@ void bench_args_init(bench_args *out, const char *argv0);
 /* Takes getopt_long's answer c (value: optarg): -1 when c is not a shared option; 0 when taken; 2 after
  * saying why the value is not valid. */
 int bench_args_option(bench_args *args, int c, const char *value);
+
+/* getopt_long over longs (optstring ":h", opterr 0), the shared options taken by bench_args_option: the
+ * next answer that is the program's own, or -1 at the end; 0 with *exit_code 2 after a shared option's
+ * value was refused (said why). */
+int bench_args_next(bench_args *args, int argc, char *const argv[], const struct option *longs, int *exit_code);
+
+/* The Python for the peers: $LTC_PYTHON when set and not empty, else "python3". */
+const char *bench_default_python(void);
 
 /* After the loop: 0; or 2 after saying why (an argument left that is not an option, --max-runs below 1 or
  * below --min-runs). */

@@ -2,7 +2,7 @@
  * (MODEL_DIR, set by tests/model.cmake), and LibTorch's extraction folders in /tmp.
  *
  *   mh_require_fixture("fakes", 0) exits 77 (skipped, saying why) unless the fixture made its packages
- *   mh_path("crash.pt2")           MODEL_DIR/crash.pt2 (a static buffer: use it before the next call)
+ *   mh_path("crash.pt2")           MODEL_DIR/crash.pt2 (a buffer of the calling thread's: use it before its next call)
  *   mh_extracted("mlp_cpu")        how many /tmp/XXXXXX folders of ours hold <that>/data/aotinductor/
  *   mh_read_file(path, &size)      the whole file, malloc'ed (NULL if it cannot be read)
  *   mh_cli(args, rc, text)         examples/run_exported_model with args (RUN_EXPORTED_MODEL, set by
@@ -28,7 +28,7 @@
 #endif
 
 static inline const char *mh_path(const char *name) {
-    static char p[4096];
+    static _Thread_local char p[4096]; /* the runners-2 case calls it from two threads at once */
     snprintf(p, sizeof p, "%s/%s", MODEL_DIR, name);
     return p;
 }

@@ -80,20 +80,16 @@ static void test_stats(void) {
           s.median_s == 2 && s.min_s == 0.5 && s.max_s == 9 && s.runs == 40 && s.total_s == 70);
 }
 
-/* One getopt_long loop over BENCH_ARGS_OPTIONS and one option of its own (--device N), as a benchmark's:
- * 0, or the exit code bench_args_option, bench_usage_error or bench_args_check gave. */
+/* One bench_args_next loop over BENCH_ARGS_OPTIONS and one option of its own (--device N), as a
+ * benchmark's: 0, or the exit code bench_args_next, bench_usage_error or bench_args_check gave. */
 static int parse(bench_args *a, int *device, int argc, char **argv) {
     static const struct option longs[] = {BENCH_ARGS_OPTIONS, {"device", required_argument, 0, 'd'}, {0, 0, 0, 0}};
     long long n = 0;
     bench_args_init(a, argv[0]);
     optind = 0; /* a fresh scan of a new argv */
-    opterr = 0;
-    for (int c; (c = getopt_long(argc, argv, ":", longs, NULL)) != -1;) {
-        int rc = bench_args_option(a, c, optarg);
-        if (rc > 0)
+    for (int c, rc = 0; (c = bench_args_next(a, argc, argv, longs, &rc)) != -1;) {
+        if (rc)
             return rc;
-        if (rc == 0)
-            continue;
         if (c != 'd')
             return bench_usage_error(c, argv);
         if (bench_whole(&n, "--device", optarg, 0, 7))
@@ -111,6 +107,10 @@ static void test_args(void) {
     CHECK("parse", parse(&a, &device, 17, argv) == 0);
     CHECK("files", a.csv && strcmp(a.csv, "a.csv") == 0 && strcmp(a.json, "b.json") == 0 && strcmp(a.md, "c.md") == 0);
     CHECK("config", a.config.min_time_s == 0.5 && a.config.warmup == 2 && a.config.min_runs == 3 && a.config.max_runs == 9);
+    CHECK("a timing option given is noted", a.timing_given == 1);
+    char *files_only[] = {"/x/bench", "--csv", "a.csv", "--md", "c.md", NULL};
+    CHECK("parse files only", parse(&a, &device, 5, files_only) == 0);
+    CHECK("files alone are no timing option", a.timing_given == 0 && a.md && strcmp(a.md, "c.md") == 0);
     CHECK("the program's own option beside them", device == 1);
     CHECK("the program named by argv[0]'s last part", strcmp(bench_program(), "bench") == 0);
     char *none[] = {"bench", NULL};
@@ -243,7 +243,7 @@ static void test_report(void) {
     snprintf(csv2, sizeof csv2, "%s/out-extra.csv", dir);
     snprintf(json, sizeof json, "%s/out.json", dir);
     snprintf(md, sizeof md, "%s/out.md", dir);
-    bench_args args = {cfg, csv, json, md};
+    bench_args args = {cfg, csv, json, md, 0};
     CHECK("finish writes the files", bench_report_finish(r, &args) == 0);
     CHECK("csv header", file_has(csv, "case,median_us,runs\n"));
     CHECK("csv quoting, empty for not measured", file_has(csv, "\"a, \"\"quoted\"\"\",1.5,10\nb\\c,,3\n"));

@@ -77,19 +77,6 @@ static ltc_status tlin_sgd(ltc_optimizer **out, const tlin *l, double lr, double
     return ltc_optimizer_sgd_new(out, l->p, &o);
 }
 
-/* The mean of v over the ranks: an all-reduce (average) of a one-element tensor. */
-static ltc_status dist_mean(double *out, ltc_dist *d, double v) {
-    ltc_tensor *t = NULL;
-    const int64_t one[1] = {1};
-    ltc_status s = ltc_tensor_from_data(&t, &v, one, 1, LTC_FLOAT64, CPU);
-    if (s == LTC_OK)
-        s = ltc_dist_all_reduce(d, t, LTC_REDUCE_AVG);
-    if (s == LTC_OK)
-        s = ltc_tensor_item(out, t);
-    ltc_tensor_free(t);
-    return s;
-}
-
 /* ---------------------------------------------------------------------------------------------- */
 /* Launcher variables                                                                               */
 /* ---------------------------------------------------------------------------------------------- */
@@ -265,7 +252,7 @@ static void test_group_of_one(void) {
     CHECK_OK(ltc_optimizer_step(opt));
     CHECK_OK(ltc_dist_check_replicas(d, lin->p));
     double m = 0;
-    CHECK_OK(dist_mean(&m, d, 2.5));
+    CHECK_OK(th_dist_mean(&m, d, CPU, 2.5));
     CHECK("mean of one", m == 2.5);
 
     CHECK_FAILS(ltc_dist_broadcast_parameters(d, lin->p, 1), LTC_ERR_INVALID_ARGUMENT, "root 1 is not valid: use 0 to 0");
@@ -274,7 +261,7 @@ static void test_group_of_one(void) {
     CHECK_FAILS(ltc_dist_broadcast_parameters(d, NULL, 0), LTC_ERR_INVALID_ARGUMENT, "'params' is NULL");
     CHECK_FAILS(ltc_dist_average_gradients(NULL, lin->p), LTC_ERR_INVALID_ARGUMENT, "'dist' is NULL");
     CHECK_FAILS(ltc_dist_check_replicas(d, NULL), LTC_ERR_INVALID_ARGUMENT, "'params' is NULL");
-    CHECK_FAILS(dist_mean(&m, NULL, 1), LTC_ERR_INVALID_ARGUMENT, "'dist' is NULL");
+    CHECK_FAILS(th_dist_mean(&m, NULL, CPU, 1), LTC_ERR_INVALID_ARGUMENT, "'dist' is NULL");
     CHECK_FAILS(ltc_dist_all_reduce(d, NULL, LTC_REDUCE_SUM), LTC_ERR_INVALID_ARGUMENT, "'tensor' is NULL");
     CHECK("rank of NULL", ltc_dist_rank(NULL) == -1 && strstr(ltc_last_error(), "'dist' is NULL"));
     CHECK("world size of NULL", ltc_dist_world_size(NULL) == -1);
@@ -459,7 +446,7 @@ static void *rank_thread(void *arg) {
             /* the averaged shard gradient */
             shard_backward(lin, j->rank * per, per) && ltc_dist_average_gradients(d, lin->p) == LTC_OK &&
             grads(lin, j->grad_w, j->grad_b) &&
-            dist_mean(&j->mean, d, 1.0 + 2.0 * j->rank) == LTC_OK;
+            th_dist_mean(&j->mean, d, CPU, 1.0 + 2.0 * j->rank) == LTC_OK;
     j->replicas_same = ltc_dist_check_replicas(d, lin->p);
     if (j->rank == 1) { /* one changed weight on rank 1 */
         float w[OUT][IN];
@@ -471,7 +458,7 @@ static void *rank_thread(void *arg) {
     snprintf(j->diverged_msg, sizeof j->diverged_msg, "%s", ltc_last_error());
     /* the group still works after a divergence report */
     double m = 0;
-    j->ok = j->ok && dist_mean(&m, d, 4.0) == LTC_OK && m == 4.0;
+    j->ok = j->ok && th_dist_mean(&m, d, CPU, 4.0) == LTC_OK && m == 4.0;
     tlin_free(lin);
     ltc_dist_free(d);
     return NULL;

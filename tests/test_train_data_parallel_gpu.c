@@ -102,19 +102,6 @@ static int read_params(const lin *l, int grad, float w[REG_OUT][REG_IN], float b
     return ok;
 }
 
-/* The mean of v over the group: an all-reduce (average) of a one-element tensor on dev. */
-static ltc_status dist_mean(double *out, ltc_dist *d, ltc_device dev, double v) {
-    ltc_tensor *t = NULL;
-    const int64_t one[1] = {1};
-    ltc_status s = ltc_tensor_from_data(&t, &v, one, 1, LTC_FLOAT64, dev);
-    if (s == LTC_OK)
-        s = ltc_dist_all_reduce(d, t, LTC_REDUCE_AVG);
-    if (s == LTC_OK)
-        s = ltc_tensor_item(out, t);
-    ltc_tensor_free(t);
-    return s;
-}
-
 /* One step: forward (dp: over every GPU), MSE loss, backward, the average over the group (dist given), the
  * SGD step; *loss new when loss is not NULL. Captured by a CUDA graph as it is. */
 static ltc_status step_of(lin *l, ltc_dist *dist, int dp, const ltc_tensor *x, const ltc_tensor *y, ltc_tensor **loss) {
@@ -421,7 +408,7 @@ static int ddp_rank(const char *dir) {
            dev.index, diff, half_diff);
     CHECK("the averaged gradient equals the full batch's", diff < 1e-5);
     CHECK("(the half's alone does not)", half_diff > 1e-3);
-    CHECK_OK(dist_mean(&loss_mean, d, dev, loss));
+    CHECK_OK(th_dist_mean(&loss_mean, d, dev, loss));
     printf("rank %d: loss of its half %.6g, mean over the ranks %.6g, full batch %.6g\n", r, loss, loss_mean, loss_full);
     CHECK("the mean of the halves' losses is the full batch's", fabs(loss_mean - loss_full) <= 1e-6 * (1 + loss_full));
     CHECK_OK(ltc_dist_check_replicas(d, l->p));
@@ -506,7 +493,7 @@ int main(void) {
         CHECK("ddp with one rank converges", e >= 0 && e < 1e-4);
         CHECK("and averages to the same weights", max_diff(w, w_eager) < 1e-6);
         double m = 0;
-        CHECK_OK(dist_mean(&m, dist, GPU0, 3.25));
+        CHECK_OK(th_dist_mean(&m, dist, GPU0, 3.25));
         CHECK("mean over one rank", m == 3.25);
 
         e = train(GRAPH, dist, 300, w, b);

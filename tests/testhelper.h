@@ -110,4 +110,18 @@ static inline void th_require_gpu(void) {
     exit(th_finish() == 1 ? 1 : 77);
 }
 
+/* The mean of v over the group's ranks: an all-reduce (average) of a one-element float64 tensor on dev
+ * (the rank's device: CPU for CPU ranks). */
+static inline ltc_status th_dist_mean(double *out, ltc_dist *d, ltc_device dev, double v) {
+    ltc_tensor *t = NULL;
+    const int64_t one[1] = {1};
+    ltc_status s = ltc_tensor_from_data(&t, &v, one, 1, LTC_FLOAT64, dev);
+    if (s == LTC_OK)
+        s = ltc_dist_all_reduce(d, t, LTC_REDUCE_AVG);
+    if (s == LTC_OK)
+        s = ltc_tensor_item(out, t);
+    ltc_tensor_free(t);
+    return s;
+}
+
 #endif
