@@ -171,7 +171,7 @@ int main(int argc, char **argv) {
     int ngpu = 0;
     const int no_gpu = cuda && (ltc_cuda_device_count(&ngpu) != LTC_OK || ngpu < 1);
     if (no_gpu && device_given) {
-        fprintf(stderr, "bench_allreduce: --device cuda: LibTorch sees no GPU (check_cuda says why); --device cpu runs it on CPU ranks\n");
+        fprintf(stderr, "error: --device cuda: LibTorch sees no GPU (check_cuda says why); --device cpu runs it on CPU ranks\n");
         return 1;
     }
     cuda = cuda && !no_gpu;

@@ -92,7 +92,7 @@ int main(int argc, char **argv) {
     if (bench_args_check(&args, argc, argv))
         return 2;
     if (args.timing_given) {
-        fprintf(stderr, "bench_cold_start: --min-time, --warmup, --min-runs and --max-runs do not apply here: "
+        fprintf(stderr, "error: --min-time, --warmup, --min-runs and --max-runs do not apply here: "
                         "each command runs once per round (--runs sets the rounds)\n");
         return 2;
     }

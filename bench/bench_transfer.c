@@ -243,7 +243,7 @@ int main(int argc, char **argv) {
     if (bench_args_check(&args, argc, argv))
         return 2;
     if (min_bytes > max_bytes) {
-        fprintf(stderr, "bench_transfer: --min-bytes %lld is above --max-bytes %lld (try --help)\n", (long long)min_bytes,
+        fprintf(stderr, "error: --min-bytes %lld is above --max-bytes %lld (try --help)\n", (long long)min_bytes,
                 (long long)max_bytes);
         return 2;
     }
@@ -261,7 +261,7 @@ int main(int argc, char **argv) {
         bench_report_note(rep, "no usable GPU (%s): only the host-to-host baseline runs", ltc_last_error());
     } else if (device >= ngpu) {
         ltc_cuda_synchronize(LTC_CUDA(device));
-        fprintf(stderr, "bench_transfer: --device %d: %s\n", device, ltc_last_error());
+        fprintf(stderr, "error: --device %d: %s\n", device, ltc_last_error());
         bench_report_finish(rep, NULL);
         return 2;
     }

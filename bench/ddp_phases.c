@@ -76,7 +76,7 @@ static int parse_options(settings *s, int argc, char **argv) {
         }
     }
     if (s->no_group && s->nproc != 1) {
-        fprintf(stderr, "ddp_phases: --no-group runs one process: drop --nproc %d or --no-group\n", s->nproc);
+        fprintf(stderr, "error: --no-group runs one process: drop --nproc %d or --no-group (try --help)\n", s->nproc);
         return 2;
     }
     return bench_args_check(&args, argc, argv);

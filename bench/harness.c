@@ -365,7 +365,7 @@ void bench_args_init(bench_args *out, const char *argv0) {
 }
 
 int bench_invalid(const char *opt, const char *text, const char *valid) {
-    fprintf(stderr, "%s: %s %s is not valid: %s (try --help)\n", g_program, opt, text, valid);
+    fprintf(stderr, "error: %s %s is not valid: %s (try --help)\n", opt, text, valid);
     return 2;
 }
 
@@ -431,19 +431,21 @@ const char *bench_default_python(void) {
 
 int bench_args_check(const bench_args *args, int argc, char *const argv[]) {
     if (optind < argc) {
-        fprintf(stderr, "%s: unexpected argument \"%s\" (try --help)\n", g_program, argv[optind]);
+        fprintf(stderr, "error: unknown argument \"%s\": the program takes options only (try --help)\n", argv[optind]);
         return 2;
     }
     if (args->config.max_runs >= 1 && args->config.max_runs >= args->config.min_runs)
         return 0;
-    fprintf(stderr, "%s: --max-runs %d is not valid: use 1 or more, and at least --min-runs (%d) (try --help)\n", g_program,
+    fprintf(stderr, "error: --max-runs %d is not valid: use 1 or more, and at least --min-runs (%d) (try --help)\n",
             args->config.max_runs, args->config.min_runs);
     return 2;
 }
 
 int bench_usage_error(int c, char *const argv[]) {
-    fprintf(stderr, "%s: %s \"%s\" (try --help)\n", g_program, c == ':' ? "no value after" : "unknown option",
-            argv[optind - 1]);
+    if (c == ':')
+        fprintf(stderr, "error: option %s needs a value (try --help)\n", argv[optind - 1]);
+    else
+        fprintf(stderr, "error: unknown option \"%s\" (try --help)\n", argv[optind - 1]);
     return 2;
 }
 

@@ -132,9 +132,8 @@ extern const char bench_args_help[];
  *     }
  *     return bench_args_check(&args, argc, argv);
  *
- * Messages name the program (bench_args_init's argv0, its last path part), the option, the value
- * and what would be valid, e.g. "bench_train: --rounds 0 is not valid: use a whole number from 1 to 16
- * (try --help)". */
+ * Messages take the form of docs/conventions.md: the option, the value and what would be valid, e.g.
+ * "error: --rounds 0 is not valid: use a whole number from 1 to 16 (try --help)". */
 enum { BENCH_OPT_CSV = 0x1000, BENCH_OPT_JSON, BENCH_OPT_MD, BENCH_OPT_MIN_TIME, BENCH_OPT_WARMUP, BENCH_OPT_MIN_RUNS,
        BENCH_OPT_MAX_RUNS };
 #define BENCH_ARGS_OPTIONS                                                                                            \
@@ -165,16 +164,16 @@ int bench_args_check(const bench_args *args, int argc, char *const argv[]);
 /* The program's name as bench_args_init took it ("bench" before). */
 const char *bench_program(void);
 
-/* text as a whole number from lo to hi into *out: 0; else 2 (bad usage's exit code) after "<program>:
- * <opt> <text> is not valid: use a whole number from <lo> to <hi> (try --help)". */
+/* text as a whole number from lo to hi into *out: 0; else 2 (bad usage's exit code) after "error: <opt>
+ * <text> is not valid: use a whole number from <lo> to <hi> (try --help)". */
 int bench_whole(long long *out, const char *opt, const char *text, long long lo, long long hi);
 
-/* An option's value that is not valid: "<program>: <opt> <text> is not valid: <valid> (try --help)";
+/* An option's value that is not valid: "error: <opt> <text> is not valid: <valid> (try --help)";
  * returns 2, bad usage's exit code. */
 int bench_invalid(const char *opt, const char *text, const char *valid);
 
-/* The getopt_long answer c that no case took (opterr 0, optstring starting with ':'): "<program>:
- * unknown option "--x" (try --help)", or "no value after "--rounds"". Returns 2, the exit code. */
+/* The getopt_long answer c that no case took (opterr 0, optstring starting with ':'): "error: unknown
+ * option "--x" (try --help)", or "error: option --rounds needs a value (try --help)". Returns 2. */
 int bench_usage_error(int c, char *const argv[]);
 
 
