@@ -671,7 +671,9 @@ LTC_API ltc_status ltc_checkpoint_restore(const ltc_checkpoint *checkpoint, cons
 /* A CUDA graph (at::cuda::CUDAGraph): the GPU work a caller queues between capture_begin and
  * capture_end, recorded once and replayed with one launch. What a replay reads and writes are the
  * tensors the capture used (its static inputs and outputs): fill the inputs with ltc_tensor_copy before a
- * replay, read the outputs after it. Warm the step up first (three eager steps, as PyTorch's docs do)
+ * replay, read the outputs after it. Inside a capture only queued work is allowed: copy with
+ * ltc_tensor_copy(dst, src, 1) (non_blocking; a blocking copy waits for the GPU, and the capture fails).
+ * Warm the step up first (three eager steps, as PyTorch's docs do)
  * so that libraries set themselves up outside the capture; before capturing a training step, drop the
  * gradients (ltc_optimizer_zero_grad) so that the captured backward makes them in the graph's memory. A step
  * with a group's collectives (ltc_dist_average_gradients over NCCL) is captured with them; their failures
