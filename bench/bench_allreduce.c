@@ -122,27 +122,21 @@ static int worker(char **argv) {
 int main(int argc, char **argv) {
     if (argc == 5 && strcmp(argv[1], "--worker") == 0)
         return worker(argv);
-    static const struct option longs[] = {BENCH_ARGS_OPTIONS,
+    static const struct option longs[] = {BENCH_ARGS_OPTIONS, BENCH_PEER_OPTIONS,
                                           {"nproc", required_argument, 0, 'n'},
                                           {"rounds", required_argument, 0, 'r'},
                                           {"max-bytes", required_argument, 0, 'm'},
                                           {"device", required_argument, 0, 'd'},
-                                          {"python", required_argument, 0, 'p'},
-                                          {"no-python", no_argument, 0, 'P'},
-                                          {"help", no_argument, 0, 'h'},
                                           {0, 0, 0, 0}};
     bench_args args;
-    int nproc = -1, rounds = 3, want_python = 1, cuda = 1, device_given = 0;
+    int nproc = -1, rounds = 3, cuda = 1, device_given = 0;
     long long max_bytes = -1, n = 0;
-    const char *python = bench_default_python();
     bench_args_init(&args, argv[0]);
     for (int c, rc = 0; (c = bench_args_next(&args, argc, argv, longs, &rc)) != -1;) {
         if (rc)
             return rc;
         switch (c) {
         case 'h': fputs(usage, stdout); return fflush(stdout) == 0 ? 0 : 1;
-        case 'P': want_python = 0; break;
-        case 'p': python = optarg; break;
         case 'n':
             if (bench_whole(&n, "--nproc", optarg, 1, 64))
                 return 2;
@@ -168,6 +162,8 @@ int main(int argc, char **argv) {
     }
     if (bench_args_check(&args, argc, argv))
         return 2;
+    const char *python = args.python;
+    int want_python = args.want_python;
     int ngpu = 0;
     const int no_gpu = cuda && (ltc_cuda_device_count(&ngpu) != LTC_OK || ngpu < 1);
     if (no_gpu && device_given) {

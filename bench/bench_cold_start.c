@@ -60,27 +60,21 @@ static int run_once(char *const argv[], double *seconds, int *status) {
 static int status_code(int status) { return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status); }
 
 int main(int argc, char **argv) {
-    static const struct option longs[] = {BENCH_ARGS_OPTIONS,
+    static const struct option longs[] = {BENCH_ARGS_OPTIONS, BENCH_PEER_OPTIONS,
                                           {"runs", required_argument, 0, 'r'},
                                           {"check", required_argument, 0, 'c'},
-                                          {"python", required_argument, 0, 'p'},
-                                          {"no-python", no_argument, 0, 'P'},
-                                          {"help", no_argument, 0, 'h'},
                                           {0, 0, 0, 0}};
     bench_args args;
-    int runs = 5, want_python = 1;
+    int runs = 5;
     long long n = 0;
     const char *check = "check_cuda";
-    const char *python = bench_default_python();
     bench_args_init(&args, argv[0]);
     for (int c, rc = 0; (c = bench_args_next(&args, argc, argv, longs, &rc)) != -1;) {
         if (rc)
             return rc;
         switch (c) {
         case 'h': fputs(usage, stdout); return fflush(stdout) == 0 ? 0 : 1;
-        case 'P': want_python = 0; break;
         case 'c': check = optarg; break;
-        case 'p': python = optarg; break;
         case 'r':
             if (bench_whole(&n, "--runs", optarg, 1, 1000))
                 return 2;
@@ -91,6 +85,8 @@ int main(int argc, char **argv) {
     }
     if (bench_args_check(&args, argc, argv))
         return 2;
+    const char *python = args.python;
+    int want_python = args.want_python;
     if (args.timing_given) {
         fprintf(stderr, "error: --min-time, --warmup, --min-runs and --max-runs do not apply here: "
                         "each command runs once per round (--runs sets the rounds)\n");

@@ -241,15 +241,12 @@ static int parse_batches(settings *s, const char *v) {
 /* The command line, the harness's options (into *args) with ours (into *s). 0: go on; else the exit code
  * (help printed, or bad usage said). */
 static int parse_options(settings *s, bench_args *args, int argc, char **argv) {
-    static const struct option longs[] = {BENCH_ARGS_OPTIONS,
+    static const struct option longs[] = {BENCH_ARGS_OPTIONS, BENCH_PEER_OPTIONS,
                                           {"package-dir", required_argument, 0, 'd'},
                                           {"batches", required_argument, 0, 'b'},
                                           {"rounds", required_argument, 0, 'r'},
                                           {"first-runs", required_argument, 0, 'f'},
                                           {"device", required_argument, 0, 'D'},
-                                          {"python", required_argument, 0, 'p'},
-                                          {"no-python", no_argument, 0, 'n'},
-                                          {"help", no_argument, 0, 'h'},
                                           {0, 0, 0, 0}};
     bench_args_init(args, argv[0]);
     for (int c, rc = 0; (c = bench_args_next(args, argc, argv, longs, &rc)) != -1;) {
@@ -259,8 +256,6 @@ static int parse_options(settings *s, bench_args *args, int argc, char **argv) {
         switch (c) {
         case 'h': printf(usage, bench_args_help); return fflush(stdout) == 0 ? -1 : 1;
         case 'd': s->dir = optarg; break;
-        case 'p': s->python = optarg; break;
-        case 'n': s->want_python = 0; break;
         case 'r':
             if (bench_whole(&n, "--rounds", optarg, 1, MAXROUNDS))
                 return 2;
@@ -284,6 +279,7 @@ static int parse_options(settings *s, bench_args *args, int argc, char **argv) {
         }
     }
     s->config = args->config;
+    s->python = args->python, s->want_python = args->want_python;
     return bench_args_check(args, argc, argv);
 }
 
@@ -291,7 +287,7 @@ int main(int argc, char **argv) {
     if (argc == 5 && !strcmp(argv[1], "--first-run"))
         return first_run_child(argv[2], argv[3], argv[4]);
     bench_args args;
-    settings s = {bench_config_default(), NULL, bench_default_python(), {1, 4096}, 2, 3, 5, 1, 0};
+    settings s = {bench_config_default(), NULL, NULL, {1, 4096}, 2, 3, 5, 1, 0};
     int rc = parse_options(&s, &args, argc, argv);
     if (rc != 0)
         return rc < 0 ? 0 : rc;

@@ -548,19 +548,15 @@ static int parse_batches(const char *text, int64_t *out, int *n) {
 /* The command line, the harness's options with ours. 0: go on; else the exit code (help printed, or bad
  * usage said). */
 static int parse_options(run *R, int argc, char **argv) {
-    static const struct option longs[] = {BENCH_ARGS_OPTIONS,
+    static const struct option longs[] = {BENCH_ARGS_OPTIONS, BENCH_PEER_OPTIONS,
                                           {"batches", required_argument, 0, 'b'},
                                           {"rounds", required_argument, 0, 'r'},
                                           {"nproc", required_argument, 0, 'n'},
                                           {"device", required_argument, 0, 'd'},
-                                          {"python", required_argument, 0, 'p'},
-                                          {"no-python", no_argument, 0, 'P'},
                                           {"no-cpp", no_argument, 0, 'C'},
                                           {"no-cpu", no_argument, 0, 'U'},
-                                          {"help", no_argument, 0, 'h'},
                                           {0, 0, 0, 0}};
-    R->rounds = 2, R->nproc = -1, R->want_python = R->want_cpp = R->want_cpu = 1;
-    R->python = bench_default_python();
+    R->rounds = 2, R->nproc = -1, R->want_cpp = R->want_cpu = 1;
     R->peer_device = "cuda";
     parse_batches("64,256,1024,4096,16384,65536,262144,1048576,2097152", R->batches, &R->nb);
     bench_args_init(&R->args, argv[0]);
@@ -570,10 +566,8 @@ static int parse_options(run *R, int argc, char **argv) {
             return rc;
         switch (c) {
         case 'h': printf(usage, bench_args_help); return fflush(stdout) == 0 ? -1 : 1;
-        case 'P': R->want_python = 0; break;
         case 'C': R->want_cpp = 0; break;
         case 'U': R->want_cpu = 0; break;
-        case 'p': R->python = optarg; break;
         case 'b':
             if (!parse_batches(optarg, R->batches, &R->nb))
                 return bench_invalid("--batches", optarg, "use 1 to 32 whole numbers from 1 to 2^26 (67108864), comma-separated");
@@ -597,6 +591,7 @@ static int parse_options(run *R, int argc, char **argv) {
         }
     }
     R->self = argv[0];
+    R->python = R->args.python, R->want_python = R->args.want_python;
     return bench_args_check(&R->args, argc, argv);
 }
 

@@ -189,35 +189,29 @@ static int parse_pow2(const char *v, int64_t lo, int64_t hi, int64_t *out) {
 }
 
 int main(int argc, char **argv) {
-    static const struct option longs[] = {BENCH_ARGS_OPTIONS,
+    static const struct option longs[] = {BENCH_ARGS_OPTIONS, BENCH_PEER_OPTIONS,
                                           {"device", required_argument, 0, 'd'},
                                           {"min-bytes", required_argument, 0, 'a'},
                                           {"max-bytes", required_argument, 0, 'b'},
                                           {"size-step", required_argument, 0, 's'},
                                           {"rounds", required_argument, 0, 'r'},
-                                          {"python", required_argument, 0, 'p'},
-                                          {"no-python", no_argument, 0, 'P'},
                                           {"no-cpp", no_argument, 0, 'C'},
                                           {"no-sweep", no_argument, 0, 'S'},
                                           {"no-move", no_argument, 0, 'M'},
-                                          {"help", no_argument, 0, 'h'},
                                           {0, 0, 0, 0}};
     bench_args args;
-    int device = 0, rounds = 5, want_python = 1, want_cpp = 1, do_sweep = 1, do_move = 1;
+    int device = 0, rounds = 5, want_cpp = 1, do_sweep = 1, do_move = 1;
     int64_t min_bytes = 4, max_bytes = INT64_C(1) << 30, step = 4;
     long long n = 0;
-    const char *python = bench_default_python();
     bench_args_init(&args, argv[0]);
     for (int c, rc = 0; (c = bench_args_next(&args, argc, argv, longs, &rc)) != -1;) {
         if (rc)
             return rc;
         switch (c) {
         case 'h': printf(usage, bench_args_help); return fflush(stdout) == 0 ? 0 : 1;
-        case 'P': want_python = 0; break;
         case 'C': want_cpp = 0; break;
         case 'S': do_sweep = 0; break;
         case 'M': do_move = 0; break;
-        case 'p': python = optarg; break;
         case 'd':
             if (bench_whole(&n, "--device", optarg, 0, 1023))
                 return 2;
@@ -242,6 +236,8 @@ int main(int argc, char **argv) {
     }
     if (bench_args_check(&args, argc, argv))
         return 2;
+    const char *python = args.python;
+    int want_python = args.want_python;
     if (min_bytes > max_bytes) {
         fprintf(stderr, "error: --min-bytes %lld is above --max-bytes %lld (try --help)\n", (long long)min_bytes,
                 (long long)max_bytes);

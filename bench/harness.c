@@ -360,6 +360,8 @@ const char *bench_program(void) { return g_program; }
 void bench_args_init(bench_args *out, const char *argv0) {
     memset(out, 0, sizeof *out);
     out->config = bench_config_default();
+    out->python = bench_default_python();
+    out->want_python = 1;
     if (argv0 && *argv0)
         g_program = strrchr(argv0, '/') ? strrchr(argv0, '/') + 1 : argv0;
 }
@@ -391,6 +393,8 @@ int bench_args_option(bench_args *args, int c, const char *value) {
     case BENCH_OPT_CSV: args->csv = value; return 0;
     case BENCH_OPT_JSON: args->json = value; return 0;
     case BENCH_OPT_MD: args->md = value; return 0;
+    case BENCH_OPT_PYTHON: args->python = value; return 0;
+    case BENCH_OPT_NO_PYTHON: args->want_python = 0; return 0;
     case BENCH_OPT_MIN_TIME: {
         double s = strtod(value, &end);
         if (!*value || *end || !(s >= 0 && s <= 3600))
@@ -419,7 +423,8 @@ int bench_args_next(bench_args *args, int argc, char *const argv[], const struct
             *exit_code = rc;
             return 0;
         }
-        args->timing_given |= c != BENCH_OPT_CSV && c != BENCH_OPT_JSON && c != BENCH_OPT_MD;
+        args->timing_given |= c == BENCH_OPT_MIN_TIME || c == BENCH_OPT_WARMUP || c == BENCH_OPT_MIN_RUNS ||
+                              c == BENCH_OPT_MAX_RUNS;
     }
     return -1;
 }

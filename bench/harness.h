@@ -111,6 +111,8 @@ typedef struct bench_args {
     bench_config config;
     const char *csv, *json, *md; /* output files, NULL if not asked for */
     int timing_given;            /* 1 once --min-time, --warmup, --min-runs or --max-runs was given */
+    const char *python;          /* the peers' Python (--python; default bench_default_python()) */
+    int want_python;             /* 0 after --no-python */
 } bench_args;
 
 /* The help lines for the options below, to append to a benchmark's own --help. */
@@ -135,12 +137,17 @@ extern const char bench_args_help[];
  * Messages take the form of docs/conventions.md: the option, the value and what would be valid, e.g.
  * "error: --rounds 0 is not valid: use a whole number from 1 to 16 (try --help)". */
 enum { BENCH_OPT_CSV = 0x1000, BENCH_OPT_JSON, BENCH_OPT_MD, BENCH_OPT_MIN_TIME, BENCH_OPT_WARMUP, BENCH_OPT_MIN_RUNS,
-       BENCH_OPT_MAX_RUNS };
+       BENCH_OPT_MAX_RUNS, BENCH_OPT_PYTHON, BENCH_OPT_NO_PYTHON };
 #define BENCH_ARGS_OPTIONS                                                                                            \
     {"csv", required_argument, 0, BENCH_OPT_CSV}, {"json", required_argument, 0, BENCH_OPT_JSON},                      \
     {"md", required_argument, 0, BENCH_OPT_MD}, {"min-time", required_argument, 0, BENCH_OPT_MIN_TIME},                \
     {"warmup", required_argument, 0, BENCH_OPT_WARMUP}, {"min-runs", required_argument, 0, BENCH_OPT_MIN_RUNS},        \
     {"max-runs", required_argument, 0, BENCH_OPT_MAX_RUNS}
+/* --python PATH, --no-python (into bench_args' python and want_python) and --help ('h'), for the programs
+ * with Python peers. */
+#define BENCH_PEER_OPTIONS                                                                                            \
+    {"python", required_argument, 0, BENCH_OPT_PYTHON}, {"no-python", no_argument, 0, BENCH_OPT_NO_PYTHON},           \
+    {"help", no_argument, 0, 'h'}
 
 /* The defaults (bench_config_default, no files); argv0 names the program in messages. */
 void bench_args_init(bench_args *out, const char *argv0);

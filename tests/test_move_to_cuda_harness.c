@@ -243,7 +243,7 @@ static void test_report(void) {
     snprintf(csv2, sizeof csv2, "%s/out-extra.csv", dir);
     snprintf(json, sizeof json, "%s/out.json", dir);
     snprintf(md, sizeof md, "%s/out.md", dir);
-    bench_args args = {cfg, csv, json, md, 0};
+    bench_args args = {.config = cfg, .csv = csv, .json = json, .md = md};
     CHECK("finish writes the files", bench_report_finish(r, &args) == 0);
     CHECK("csv header", file_has(csv, "case,median_us,runs\n"));
     CHECK("csv quoting, empty for not measured", file_has(csv, "\"a, \"\"quoted\"\"\",1.5,10\nb\\c,,3\n"));
