@@ -162,8 +162,6 @@ int main(int argc, char **argv) {
     }
     if (bench_args_check(&args, argc, argv))
         return 2;
-    const char *python = args.python;
-    int want_python = args.want_python;
     int ngpu = 0;
     const int no_gpu = cuda && (ltc_cuda_device_count(&ngpu) != LTC_OK || ngpu < 1);
     if (no_gpu && device_given) {
@@ -173,7 +171,7 @@ int main(int argc, char **argv) {
     cuda = cuda && !no_gpu;
     nproc = nproc > 0 ? nproc : cuda ? ngpu : 2;
     max_bytes = max_bytes > 0 ? max_bytes : cuda ? 256ll << 20 : 1ll << 20;
-    want_python = want_python && cuda;
+    args.want_python = args.want_python && cuda;
 
     bench_report *rep = bench_report_new("allreduce", "NCCL all-reduce bus bandwidth: ltc (check_cuda's sweep) against torch.distributed", NULL);
     if (!rep)
@@ -200,7 +198,7 @@ int main(int argc, char **argv) {
     snprintf(max_text, sizeof max_text, "%lld", max_bytes);
     snprintf(nproc_arg, sizeof nproc_arg, "--nproc-per-node=%d", nproc);
     const char *wargv[] = {argv[0], "--worker", tmp, cuda ? "cuda" : "cpu", max_text, NULL};
-    char *pargv[] = {(char *)python, "-m", "torch.distributed.run", "--standalone", nproc_arg, LTC_BENCH_PEER_ALLREDUCE_PY,
+    char *pargv[] = {(char *)args.python, "-m", "torch.distributed.run", "--standalone", nproc_arg, LTC_BENCH_PEER_ALLREDUCE_PY,
                      "--max-bytes", max_text, NULL};
     static sweep ours[MAXR], peer[MAXR];
     int have_peer = 0, rc = 0;
@@ -227,14 +225,14 @@ int main(int argc, char **argv) {
         }
         if (rc != 0)
             break;
-        if (want_python) {
+        if (args.want_python) {
             code = bench_run(pargv, tmp, 600);
             const char *why = code != 0 ? "failed" : !file_has(tmp, "data check: ok") ? "reported wrong values (its data check)"
                             : read_sweep(tmp, &peer[r]) == 0 ? "wrote no sweep" : NULL;
             if (why) {
                 bench_report_note(rep, "the Python peer (%s -m torch.distributed.run ... %s) %s (exit code %d): no "
-                                       "side-by-side figures", python, LTC_BENCH_PEER_ALLREDUCE_PY, why, code);
-                want_python = 0;
+                                       "side-by-side figures", args.python, LTC_BENCH_PEER_ALLREDUCE_PY, why, code);
+                args.want_python = 0;
                 have_peer = 0;
             } else {
                 have_peer = r + 1;

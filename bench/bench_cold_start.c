@@ -85,8 +85,6 @@ int main(int argc, char **argv) {
     }
     if (bench_args_check(&args, argc, argv))
         return 2;
-    const char *python = args.python;
-    int want_python = args.want_python;
     if (args.timing_given) {
         fprintf(stderr, "error: --min-time, --warmup, --min-runs and --max-runs do not apply here: "
                         "each command runs once per round (--runs sets the rounds)\n");
@@ -94,7 +92,7 @@ int main(int argc, char **argv) {
     }
 
     char *cmd_a[] = {(char *)check, "--quick", NULL};
-    char *cmd_b[] = {(char *)python, "-c", "import torch; torch.cuda.is_available()", NULL};
+    char *cmd_b[] = {(char *)args.python, "-c", "import torch; torch.cuda.is_available()", NULL};
     double *a = calloc((size_t)runs, sizeof *a), *b = calloc((size_t)runs, sizeof *b), t = 0;
     if (!a || !b) {
         fprintf(stderr, "bench_cold_start: out of memory\n");
@@ -112,16 +110,16 @@ int main(int argc, char **argv) {
         bench_report_finish(rep, NULL);
         return 1;
     }
-    if (want_python && (err = run_once(cmd_b, &t, &sb)) != 0) {
-        bench_report_note(rep, "no Python runs: cannot run %s: %s", python, strerror(err));
-        want_python = 0;
-    } else if (want_python && status_code(sb) != 0) {
-        bench_report_note(rep, "no Python runs: %s -c 'import torch; ...' exited %d (no torch there?)", python,
+    if (args.want_python && (err = run_once(cmd_b, &t, &sb)) != 0) {
+        bench_report_note(rep, "no Python runs: cannot run %s: %s", args.python, strerror(err));
+        args.want_python = 0;
+    } else if (args.want_python && status_code(sb) != 0) {
+        bench_report_note(rep, "no Python runs: %s -c 'import torch; ...' exited %d (no torch there?)", args.python,
                           status_code(sb));
-        want_python = 0;
+        args.want_python = 0;
     }
     for (int i = 0; i < runs; i++) {
-        if ((err = run_once(cmd_a, &a[i], &sa)) != 0 || (want_python && (err = run_once(cmd_b, &b[i], &sb)) != 0)) {
+        if ((err = run_once(cmd_a, &a[i], &sa)) != 0 || (args.want_python && (err = run_once(cmd_b, &b[i], &sb)) != 0)) {
             fprintf(stderr, "bench_cold_start: run %d: %s\n", i + 1, strerror(err));
             bench_report_finish(rep, NULL);
             return 1;
@@ -137,15 +135,15 @@ int main(int argc, char **argv) {
     bench_stats_of(&sta, a, runs);
     bench_table_add(tab, (bench_cell[]){BENCH_TEXT("check_cuda --quick"), BENCH_NUM(runs), BENCH_NUM(sta.median_s),
                                         BENCH_NUM(sta.min_s), BENCH_NUM(sta.max_s), BENCH_NUM(bench_stats_iqr_pct(&sta))});
-    if (want_python) {
+    if (args.want_python) {
         bench_stats_of(&stb, b, runs);
         bench_table_add(tab, (bench_cell[]){BENCH_TEXT("Python: import torch; torch.cuda.is_available()"), BENCH_NUM(runs),
                                             BENCH_NUM(stb.median_s), BENCH_NUM(stb.min_s), BENCH_NUM(stb.max_s),
                                             BENCH_NUM(bench_stats_iqr_pct(&stb))});
-        bench_report_note(rep, "Python: %s", python);
+        bench_report_note(rep, "Python: %s", args.python);
     }
     bench_report_goal(rep, "check_cuda_median_s", sta.median_s);
-    bench_report_goal(rep, "python_over_check", want_python ? stb.median_s / sta.median_s : NAN);
+    bench_report_goal(rep, "python_over_check", args.want_python ? stb.median_s / sta.median_s : NAN);
     free(a);
     free(b);
     return bench_report_finish(rep, &args);

@@ -236,8 +236,6 @@ int main(int argc, char **argv) {
     }
     if (bench_args_check(&args, argc, argv))
         return 2;
-    const char *python = args.python;
-    int want_python = args.want_python;
     if (min_bytes > max_bytes) {
         fprintf(stderr, "error: --min-bytes %lld is above --max-bytes %lld (try --help)\n", (long long)min_bytes,
                 (long long)max_bytes);
@@ -435,10 +433,10 @@ int main(int argc, char **argv) {
         ltc_device_format(dev_text, sizeof dev_text, gpu);
         bench_peer *peer[3] = {NULL, NULL, NULL};
         char *cpp_argv[] = {LTC_BENCH_PEER_MOVE_CPP, dev_text, NULL};
-        char *py_argv[] = {(char *)python, LTC_BENCH_PEER_MOVE_PY, dev_text, NULL};
+        char *py_argv[] = {(char *)args.python, LTC_BENCH_PEER_MOVE_PY, dev_text, NULL};
         if (want_cpp && !(peer[1] = bench_peer_start(cpp_argv, 120, banner[1], sizeof banner[1], err, sizeof err)))
             bench_report_note(rep, "raw LibTorch C++ peer not run: %s", err);
-        if (want_python && !(peer[2] = bench_peer_start(py_argv, 300, banner[2], sizeof banner[2], err, sizeof err)))
+        if (args.want_python && !(peer[2] = bench_peer_start(py_argv, 300, banner[2], sizeof banner[2], err, sizeof err)))
             bench_report_note(rep, "Python peer not run: %s", err);
         move_ctx m = {NULL, NULL, gpu};
         int64_t shape[2] = {100, 100};
