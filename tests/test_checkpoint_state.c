@@ -9,7 +9,7 @@
  * step there equals ltc's; ltc reads a state_dict that torch.save wrote (the same outputs as Python's
  * model), and an ltc checkpoint that Python wrote with the documented digest, without one, or with a
  * wrong one (refused). */
-#define _DEFAULT_SOURCE
+#define _GNU_SOURCE /* memmem */
 #include "mlp_helper.h"
 #include "torch_ref_helper.h"
 
@@ -306,6 +306,15 @@ static void test_file_refusals(void) {
     CHECK("write a copy with one bit of a tensor flipped", at > 0 && write_file(flip, now, (size_t)n));
     CHECK_FAILS(ltc_checkpoint_load(&l, flip), LTC_ERR_INVALID_ARGUMENT, "flip.pt is");
     printf("one bit flipped in a tensor: %s\n", ltc_last_error());
+    CHECK("a refused load leaves *out NULL", l == NULL);
+    /* the same flip, and a changed byte in the name "digest" too: not taken for a file written without one */
+    char *key = memmem(now, (size_t)n, "digest", 6);
+    if (key)
+        key[5] = 'X';
+    CHECK("write a copy whose entry \"digest\" is renamed \"digesX\"", key && write_file(flip, now, (size_t)n));
+    CHECK_FAILS(ltc_checkpoint_load(&l, flip), LTC_ERR_INVALID_ARGUMENT,
+                "flip.pt is corrupt: it has an entry \"digesX\", and an ltc checkpoint holds only format, step, model, "
+                "optimizer, settings and digest");
     CHECK("a refused load leaves *out NULL", l == NULL);
     CHECK_FAILS(ltc_checkpoint_set_setting(c, "", "x"), LTC_ERR_INVALID_ARGUMENT, "the key is empty");
     CHECK_FAILS(ltc_checkpoint_set_setting(c, "k", "a\nb"), LTC_ERR_INVALID_ARGUMENT,

@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <cinttypes>
+#include <iterator>
 #include <map>
 
 using ltc::fail;
@@ -231,6 +232,19 @@ ltc_status from_value(ltc_checkpoint *c, const IValue &v, const std::string &pat
         return fail(LTC_ERR_INVALID_ARGUMENT, "checkpoint %s is not one ltc_checkpoint_load reads: its format is %s, expected \"%s\"%s",
                     p, format.isString() ? ("\"" + format.toStringRef() + "\"").c_str() : "not text", kFormat,
                     format.isString() && format.toStringRef() == "ltc.checkpoint.1" ? " (ltc_checkpoint_load_linear reads it)" : "");
+    // Only the documented entries: a changed byte in one's name (say "digest") must not pass for a file
+    // written without it.
+    static const char *const known[] = {"format", "step", "model", "optimizer", "settings", "digest"};
+    for (const auto &e : d) {
+        const bool ok = e.key().isString() && std::any_of(std::begin(known), std::end(known), [&](const char *k) {
+                            return e.key().toStringRef() == k;
+                        });
+        if (!ok)
+            return fail(LTC_ERR_INVALID_ARGUMENT,
+                        "checkpoint %s is corrupt: it has an entry %s, and an ltc checkpoint holds only format, step, "
+                        "model, optimizer, settings and digest",
+                        p, e.key().isString() ? ("\"" + e.key().toStringRef() + "\"").c_str() : "whose key is not text");
+    }
     IValue model = entry_of(d, "model");
     std::string bad = model.isGenericDict() ? read_tensors(c, model.toGenericDict()) : "its model is not a dict of tensors";
     if (bad.empty())

@@ -643,9 +643,9 @@ LTC_API ltc_status ltc_checkpoint_set_setting(ltc_checkpoint *checkpoint, const 
 LTC_API ltc_status ltc_checkpoint_save(const ltc_checkpoint *checkpoint, const char *path);
 /*! Reads path: *out is a new checkpoint owned by the caller, holding the file's tensors (on the CPU),
  *  optimizer state, step and settings. Refused, *out NULL: a file that cannot be opened -> LTC_ERR_IO;
- *  a truncated or corrupt one (LibTorch cannot read it, or its digest does not match), a TorchScript
- *  module, another format -> LTC_ERR_INVALID_ARGUMENT naming the file and what it is. A file without
- *  "digest" is read without that check. path NULL or "" -> LTC_ERR_INVALID_ARGUMENT. */
+ *  a truncated or corrupt one (LibTorch cannot read it, its digest does not match, or it has an entry
+ *  beside the six above), a TorchScript module, another format -> LTC_ERR_INVALID_ARGUMENT naming the
+ *  file and what it is. A file without "digest" is read without that check. path NULL or "" -> LTC_ERR_INVALID_ARGUMENT. */
 LTC_API ltc_status ltc_checkpoint_load(ltc_checkpoint **out, const char *path);
 /*! Its tensors ("model", or a plain state_dict's entries): *out a new list owned by the caller. */
 LTC_API ltc_status ltc_checkpoint_tensors(ltc_tensor_list **out, const ltc_checkpoint *checkpoint);
