@@ -130,6 +130,33 @@ static inline ltc_tensor_list *mh_params_new(const ltc_module *model) {
     return p;
 }
 
+/* model's parameter values, in order, into out (at most cap): how many. */
+static inline size_t mh_param_values(const ltc_module *model, double *out, size_t cap) {
+    ltc_tensor_list *p = mh_params_new(model);
+    size_t n = mh_values(p, out, cap);
+    ltc_tensor_list_free(p);
+    return n;
+}
+
+/* The optimizers the tests train with, over model's parameters: SGD(lr 0.1, momentum 0.9), or Adam(lr 0.01). */
+enum mh_optim { MH_SGD, MH_ADAM };
+static inline ltc_optimizer *mh_optimizer_new(enum mh_optim kind, const ltc_module *model) {
+    ltc_tensor_list *params = mh_params_new(model);
+    ltc_optimizer *opt = NULL;
+    if (kind == MH_SGD) {
+        ltc_sgd_options o = LTC_SGD_OPTIONS_INIT;
+        o.lr = 0.1;
+        o.momentum = 0.9;
+        CHECK_OK(ltc_optimizer_sgd_new(&opt, params, &o));
+    } else {
+        ltc_adam_options o = LTC_ADAM_OPTIONS_INIT;
+        o.lr = 0.01;
+        CHECK_OK(ltc_optimizer_adam_new(&opt, params, &o));
+    }
+    ltc_tensor_list_free(params);
+    return opt;
+}
+
 static inline int mh_set_floats(ltc_tensor *t, const float *v, int64_t n) {
     int64_t shape[LTC_MAX_DIMS];
     const int nd = ltc_tensor_ndim(t);

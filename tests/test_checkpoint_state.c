@@ -27,25 +27,6 @@ static const char *path_of(const char *name) {
     return p;
 }
 
-enum kind { SGD, ADAM };
-
-static ltc_optimizer *optimizer(enum kind kind, const ltc_module *model) {
-    ltc_tensor_list *params = mh_params_new(model);
-    ltc_optimizer *opt = NULL;
-    if (kind == SGD) {
-        ltc_sgd_options o = LTC_SGD_OPTIONS_INIT;
-        o.lr = 0.1;
-        o.momentum = 0.9;
-        CHECK_OK(ltc_optimizer_sgd_new(&opt, params, &o));
-    } else {
-        ltc_adam_options o = LTC_ADAM_OPTIONS_INIT;
-        o.lr = 0.01;
-        CHECK_OK(ltc_optimizer_adam_new(&opt, params, &o));
-    }
-    ltc_tensor_list_free(params);
-    return opt;
-}
-
 /* steps training steps on the batch of seed 7 (64 points). */
 static void train(ltc_module *model, ltc_optimizer *opt, int steps) {
     ltc_tensor *x = NULL, *y = NULL;
@@ -77,18 +58,11 @@ static ltc_checkpoint *load(const char *path) {
     return c;
 }
 
-static size_t params_of(const ltc_module *model, double *out, size_t cap) {
-    ltc_tensor_list *p = mh_params_new(model);
-    size_t n = mh_values(p, out, cap);
-    ltc_tensor_list_free(p);
-    return n;
-}
-
 #define NPARAM (4 * 16 + 16 + 16 * 3 + 3)
 
 static void test_round_trip(void) {
     ltc_module *m = mh_mlp(1);
-    ltc_optimizer *opt = optimizer(ADAM, m);
+    ltc_optimizer *opt = mh_optimizer_new(MH_ADAM, m);
     train(m, opt, 5);
     save(path_of("a.pt"), m, opt, 5);
     ltc_checkpoint *c = load(path_of("a.pt"));
@@ -106,7 +80,7 @@ static void test_round_trip(void) {
               ltc_tensor_list_get(NULL, &n0, t, 0) == LTC_OK && strcmp(n0, "0.weight") == 0 &&
               ltc_tensor_list_get(NULL, &n3, t, 3) == LTC_OK && strcmp(n3, "2.bias") == 0);
     double a[NPARAM], b[NPARAM];
-    CHECK("their values, bit for bit", params_of(m, a, NPARAM) == NPARAM && mh_values(t, b, NPARAM) == NPARAM &&
+    CHECK("their values, bit for bit", mh_param_values(m, a, NPARAM) == NPARAM && mh_values(t, b, NPARAM) == NPARAM &&
                                            memcmp(a, b, sizeof a) == 0);
     ltc_tensor *w = NULL;
     CHECK_OK(ltc_tensor_list_get(&w, NULL, t, 0));
@@ -126,9 +100,9 @@ static void test_round_trip(void) {
 
 /* 10 steps in one go, against 4 steps, a save, and 6 steps in a fresh module and optimizer restored from
  * the file: the same parameters, bit for bit. */
-static void test_resume_bit_for_bit(enum kind kind) {
+static void test_resume_bit_for_bit(enum mh_optim kind) {
     ltc_module *a = mh_mlp(1), *b = mh_mlp(1), *c = mh_mlp(99);
-    ltc_optimizer *oa = optimizer(kind, a), *ob = optimizer(kind, b), *oc = optimizer(kind, c);
+    ltc_optimizer *oa = mh_optimizer_new(kind, a), *ob = mh_optimizer_new(kind, b), *oc = mh_optimizer_new(kind, c);
     train(a, oa, 10);
     train(b, ob, 4);
     save(path_of("resume.pt"), b, ob, 4);
@@ -137,14 +111,14 @@ static void test_resume_bit_for_bit(enum kind kind) {
     CHECK_OK(ltc_checkpoint_restore(ck, pc, oc));
     train(c, oc, 6);
     double pa[NPARAM], pcv[NPARAM];
-    params_of(a, pa, NPARAM);
-    params_of(c, pcv, NPARAM);
-    CHECK(kind == SGD ? "SGD with momentum: resumed from a checkpoint = uninterrupted, bit for bit"
+    mh_param_values(a, pa, NPARAM);
+    mh_param_values(c, pcv, NPARAM);
+    CHECK(kind == MH_SGD ? "SGD with momentum: resumed from a checkpoint = uninterrupted, bit for bit"
                       : "Adam: resumed from a checkpoint = uninterrupted, bit for bit",
           memcmp(pa, pcv, sizeof pa) == 0);
     ltc_tensor_list *state = NULL;
     CHECK_OK(ltc_optimizer_state(&state, oc));
-    CHECK("the restored optimizer holds its state", ltc_tensor_list_count(state) == (kind == SGD ? 4 : 12));
+    CHECK("the restored optimizer holds its state", ltc_tensor_list_count(state) == (kind == MH_SGD ? 4 : 12));
     ltc_tensor_list_free(state);
     ltc_tensor_list_free(pc);
     ltc_checkpoint_free(ck);
@@ -156,20 +130,20 @@ static void test_resume_bit_for_bit(enum kind kind) {
     ltc_module_free(c);
 }
 
-static void test_resume_sgd(void) { test_resume_bit_for_bit(SGD); }
-static void test_resume_adam(void) { test_resume_bit_for_bit(ADAM); }
+static void test_resume_sgd(void) { test_resume_bit_for_bit(MH_SGD); }
+static void test_resume_adam(void) { test_resume_bit_for_bit(MH_ADAM); }
 
 /* Each refusal names what differs, and changes nothing: neither the parameters nor the optimizer. */
 static void test_restore_refusals(void) {
     ltc_module *m = mh_mlp(1), *other = mh_mlp(2), *wide = NULL, *lin = NULL;
-    ltc_optimizer *opt = optimizer(ADAM, m), *sgd = optimizer(SGD, other);
+    ltc_optimizer *opt = mh_optimizer_new(MH_ADAM, m), *sgd = mh_optimizer_new(MH_SGD, other);
     train(m, opt, 2);
     save(path_of("r.pt"), m, opt, 2);
     save(path_of("noopt.pt"), m, NULL, 2);
     ltc_checkpoint *c = load(path_of("r.pt")), *noopt = load(path_of("noopt.pt"));
     ltc_tensor_list *po = mh_params_new(other), *state = NULL;
     double before[NPARAM], after[NPARAM];
-    params_of(other, before, NPARAM);
+    mh_param_values(other, before, NPARAM);
     CHECK_FAILS(ltc_checkpoint_restore(c, po, sgd), LTC_ERR_INVALID_ARGUMENT,
                 "the checkpoint's optimizer is Adam, this one is SGD");
     ltc_adam_options ao = LTC_ADAM_OPTIONS_INIT;
@@ -180,7 +154,7 @@ static void test_restore_refusals(void) {
                 "the checkpoint's optimizer has lr=0.01, this one lr=0.02");
     CHECK_FAILS(ltc_checkpoint_restore(noopt, po, adam2), LTC_ERR_INVALID_ARGUMENT,
                 "the checkpoint holds no optimizer state: pass NULL for optimizer");
-    params_of(other, after, NPARAM);
+    mh_param_values(other, after, NPARAM);
     CHECK("a refused restore changes no parameter", memcmp(before, after, sizeof before) == 0);
     CHECK_OK(ltc_optimizer_state(&state, sgd));
     CHECK("nor the optimizer's state", ltc_tensor_list_count(state) == 0);
@@ -205,8 +179,8 @@ static void test_restore_refusals(void) {
     CHECK_FAILS(ltc_checkpoint_restore(c3, pm, NULL), LTC_ERR_INVALID_ARGUMENT,
                 "the checkpoint's entry \"extra\" is not in params (a name extra)");
     CHECK_OK(ltc_checkpoint_restore(c, po, NULL)); /* the tensors alone */
-    params_of(other, after, NPARAM);
-    params_of(m, before, NPARAM);
+    mh_param_values(other, after, NPARAM);
+    mh_param_values(m, before, NPARAM);
     CHECK("with optimizer NULL, the tensors alone are restored", memcmp(before, after, sizeof before) == 0);
     ltc_tensor_free(extra);
     ltc_tensor_list_free(po);
@@ -263,7 +237,7 @@ static long data_offset(const char *zip, long n, const char *suffix) {
 
 static void test_file_refusals(void) {
     ltc_module *m = mh_mlp(1);
-    ltc_optimizer *opt = optimizer(SGD, m);
+    ltc_optimizer *opt = mh_optimizer_new(MH_SGD, m);
     train(m, opt, 1);
     char good[400]; /* kept: path_of's buffers are reused */
     snprintf(good, sizeof good, "%s", path_of("good.pt"));
@@ -332,17 +306,17 @@ static void test_file_refusals(void) {
 
 /* Python's side: torch.load(weights_only=True) of ours, and ours of Python's. */
 static void test_python_reads_ltc(void) {
-    for (int kind = SGD; kind <= ADAM; kind++) {
-        const char *what = kind == SGD ? "torch.load of an ltc checkpoint (SGD)" : "torch.load of an ltc checkpoint (Adam)";
+    for (int kind = MH_SGD; kind <= MH_ADAM; kind++) {
+        const char *what = kind == MH_SGD ? "torch.load of an ltc checkpoint (SGD)" : "torch.load of an ltc checkpoint (Adam)";
         if (!tr_available(what))
             return;
         ltc_module *m = mh_mlp(1);
-        ltc_optimizer *opt = optimizer((enum kind)kind, m);
+        ltc_optimizer *opt = mh_optimizer_new((enum mh_optim)kind, m);
         train(m, opt, 3);
         const char *path = path_of("py.pt");
         save(path, m, opt, 3);
         static char out[1 << 16], args[600];
-        snprintf(args, sizeof args, "read-ltc '%s' %s", path, kind == SGD ? "sgd" : "adam");
+        snprintf(args, sizeof args, "read-ltc '%s' %s", path, kind == MH_SGD ? "sgd" : "adam");
         int rc = tr_run(args, out, sizeof out);
         ph_check_run(what, rc, 0, out, "step 3\n");
         ph_report(strstr(out, "setting seed=1\n") && strstr(out, "setting batch=64\n"), "the settings, as a dict of str",
@@ -416,7 +390,7 @@ static void test_ltc_reads_python_ltc(void) {
         }
         CHECK_OK(ltc_checkpoint_load(&c, path));
         ltc_module *m = mh_mlp(99);
-        ltc_optimizer *opt = optimizer(ADAM, m);
+        ltc_optimizer *opt = mh_optimizer_new(MH_ADAM, m);
         ltc_tensor_list *p = mh_params_new(m);
         int64_t step = -1;
         const char *note = NULL;

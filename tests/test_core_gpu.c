@@ -16,24 +16,6 @@ static double gap(const double *a, const double *b, size_t n) {
     return worst;
 }
 
-static size_t params_of(const ltc_module *model, double *out, size_t cap) {
-    ltc_tensor_list *p = mh_params_new(model);
-    size_t n = mh_values(p, out, cap);
-    ltc_tensor_list_free(p);
-    return n;
-}
-
-static ltc_optimizer *sgd_of(const ltc_module *model) {
-    ltc_tensor_list *p = mh_params_new(model);
-    ltc_sgd_options o = LTC_SGD_OPTIONS_INIT;
-    o.lr = 0.1;
-    o.momentum = 0.9;
-    ltc_optimizer *opt = NULL;
-    CHECK_OK(ltc_optimizer_sgd_new(&opt, p, &o));
-    ltc_tensor_list_free(p);
-    return opt;
-}
-
 /* The same weights and data on both sides; 200 steps of SGD(lr 0.1, momentum 0.9), as test_module. */
 static void test_mlp_gpu_matches_cpu(void) {
     ltc_module *cm = mh_mlp(1), *gm = mh_mlp(1);
@@ -43,7 +25,7 @@ static void test_mlp_gpu_matches_cpu(void) {
     CHECK_OK(ltc_tensor_list_get(&w, NULL, gp, 0));
     CHECK("ltc_module_to moves the parameters to cuda:0",
           w && ltc_tensor_device(w).type == LTC_DEVICE_CUDA && ltc_tensor_device(w).index == 0);
-    ltc_optimizer *co = sgd_of(cm), *go = sgd_of(gm);
+    ltc_optimizer *co = mh_optimizer_new(MH_SGD, cm), *go = mh_optimizer_new(MH_SGD, gm);
     ltc_tensor *cx = NULL, *cy = NULL, *gx = NULL, *gy = NULL;
     mh_data(&cx, &cy, 256, 7, CPU);
     mh_data(&gx, &gy, 256, 7, GPU0);
@@ -55,7 +37,7 @@ static void test_mlp_gpu_matches_cpu(void) {
         worst_loss = fmax(worst_loss, fabs(clast - glast) / (1 + fabs(clast)));
     }
     double a[NPARAM], b[NPARAM];
-    size_t na = params_of(gm, a, NPARAM), nb = params_of(cm, b, NPARAM);
+    size_t na = mh_param_values(gm, a, NPARAM), nb = mh_param_values(cm, b, NPARAM);
     double acc = mh_accuracy(gm, gx, gy), worst = gap(a, b, NPARAM);
     printf("MLP on cuda:0, 200 SGD steps: loss %.4f -> %.4f (CPU %.4f -> %.4f), accuracy %.3f; largest gap to "
            "the CPU: loss %.2g, parameters %.2g\n", gfirst, glast, cfirst, clast, acc, worst_loss, worst);
@@ -164,7 +146,7 @@ static void test_data_parallel_two_gpus(void) {
     ltc_module *dp = mh_mlp(1), *one = mh_mlp(1);
     CHECK_OK(ltc_module_to(dp, GPU0));
     CHECK_OK(ltc_module_to(one, GPU0));
-    ltc_optimizer *odp = sgd_of(dp), *oone = sgd_of(one);
+    ltc_optimizer *odp = mh_optimizer_new(MH_SGD, dp), *oone = mh_optimizer_new(MH_SGD, one);
     ltc_tensor *x = NULL, *y = NULL, *logits = NULL, *loss = NULL;
     mh_data(&x, &y, 64, 7, GPU0);
     double ldp = NAN, lone = mh_step(one, oone, x, y);
@@ -177,7 +159,7 @@ static void test_data_parallel_two_gpus(void) {
     CHECK_OK(ltc_tensor_backward(loss));
     CHECK_OK(ltc_optimizer_step(odp));
     double a[NPARAM], b[NPARAM];
-    size_t na = params_of(dp, a, NPARAM), nb = params_of(one, b, NPARAM);
+    size_t na = mh_param_values(dp, a, NPARAM), nb = mh_param_values(one, b, NPARAM);
     printf("data parallel over cuda:0 and cuda:1: loss %.6f (one GPU %.6f), parameters' gap %.2g\n", ldp, lone,
            gap(a, b, NPARAM));
     CHECK("data parallel: the loss is one GPU's", fabs(ldp - lone) < 1e-5);

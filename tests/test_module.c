@@ -192,26 +192,13 @@ static void test_cross_entropy(void) {
     TH_FREE_TENSORS(logits, target, loss, g, bad, flat, fl);
 }
 
-enum { SGD, ADAM };
-
-static void train_mlp(int kind) {
-    const char *name = kind == SGD ? "SGD(lr 0.1, momentum 0.9)" : "Adam(lr 0.01)";
+static void train_mlp(enum mh_optim kind) {
+    const char *name = kind == MH_SGD ? "SGD(lr 0.1, momentum 0.9)" : "Adam(lr 0.01)";
     ltc_module *model = mh_mlp(1);
     ltc_tensor *x = NULL, *y = NULL, *xt = NULL, *yt = NULL;
     mh_data(&x, &y, 256, 7, CPU);
     mh_data(&xt, &yt, 256, 8, CPU);
-    ltc_tensor_list *params = mh_params_new(model);
-    ltc_optimizer *opt = NULL;
-    if (kind == SGD) {
-        ltc_sgd_options o = LTC_SGD_OPTIONS_INIT;
-        o.lr = 0.1;
-        o.momentum = 0.9;
-        CHECK_OK(ltc_optimizer_sgd_new(&opt, params, &o));
-    } else {
-        ltc_adam_options o = LTC_ADAM_OPTIONS_INIT;
-        o.lr = 0.01;
-        CHECK_OK(ltc_optimizer_adam_new(&opt, params, &o));
-    }
+    ltc_optimizer *opt = mh_optimizer_new(kind, model);
     double first = mh_step(model, opt, x, y), last = first;
     for (int s = 1; s < 200; s++)
         last = mh_step(model, opt, x, y);
@@ -223,7 +210,6 @@ static void train_mlp(int kind) {
     CHECK("accuracy on the training set >= 95%", train >= 0.95);
     CHECK("accuracy on held-out points >= 90%", held >= 0.90);
     TH_FREE_TENSORS(x, y, xt, yt);
-    ltc_tensor_list_free(params);
     ltc_optimizer_free(opt);
     ltc_module_free(model);
 }
@@ -233,7 +219,7 @@ int main(void) {
     test_forward_by_hand();
     test_train_eval();
     test_cross_entropy();
-    train_mlp(SGD);
-    train_mlp(ADAM);
+    train_mlp(MH_SGD);
+    train_mlp(MH_ADAM);
     return th_finish();
 }

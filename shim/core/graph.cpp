@@ -175,8 +175,8 @@ ltc_status ltc_cuda_graph_capture_end(ltc_cuda_graph *graph) {
             graph->graph = std::make_unique<Graph>();  // empty: it may be captured again
             return fail(LTC_ERR_DEVICE,
                         "ltc_cuda_graph_capture_end: the capture failed: %s (work that cannot be captured ran during "
-                        "it, such as a host sync (ltc_tensor_item) or a copy from pageable host memory); the graph "
-                        "stays empty",
+                        "it, such as a host sync (ltc_tensor_item, a blocking ltc_tensor_copy) or a copy from pageable host "
+                        "memory); the graph stays empty",
                         m.c_str());
         }
         graph->captured = true;

@@ -252,6 +252,19 @@ namespace {
 // A rank that left on purpose: its connection closing says nothing.
 bool has_left(const std::string &v) { return v == "left" || v == "exit 0"; }
 
+// Runs f, calls on the store that throw when its connection is lost: "" or what went wrong.
+template <class F>
+std::string store_call(F &&f) {
+    try {
+        f();
+        return "";
+    } catch (const std::exception &e) {
+        return what_of(e);
+    } catch (...) {
+        return "unknown error";
+    }
+}
+
 }  // namespace
 
 void watchdog_main(ltc_dist *d) {
@@ -276,16 +289,11 @@ void watchdog_main(ltc_dist *d) {
         if (!d->failed.load()) {
             lk.unlock();
             std::vector<std::vector<uint8_t>> values;
-            std::string err;
-            try {
+            std::string err = store_call([&] {
                 d->wd_store->set(heartbeat_key(me), bytes_of(std::to_string(++n)));
                 if (!keys.empty())
                     values = d->wd_store->multiGet(keys);
-            } catch (const std::exception &e) {
-                err = what_of(e);
-            } catch (...) {
-                err = "unknown error";
-            }
+            });
             lk.lock();
             if (d->stop)
                 break;
@@ -314,13 +322,9 @@ void watchdog_main(ltc_dist *d) {
                             continue;
                         }
                         lk.unlock();
-                        try {
+                        err = store_call([&] {
                             v = text_of(d->wd_store->compareSet(heartbeat_key(r), values[i], bytes_of("closed")));
-                        } catch (const std::exception &e) {
-                            err = what_of(e);
-                        } catch (...) {
-                            err = "unknown error";
-                        }
+                        });
                         lk.lock();
                         if (d->stop)
                             break;
